@@ -1,0 +1,133 @@
+#include "device_spec.h"
+
+#include "size.h"
+
+#include <algorithm>
+#include <bit>
+#include <nlohmann/json.hpp>
+
+namespace vduse {
+
+namespace {
+
+bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_' || c == '.' || c == ':';
+}
+
+Status check_range(const std::string &name, uint64_t what, uint64_t min, uint64_t max,
+		   const char *label)
+{
+	if (what < min || what > max)
+		return invalid(name + ": " + label + " " + std::to_string(what) + " is out of range (" +
+			       std::to_string(min) + " to " + std::to_string(max) + ")");
+	return {};
+}
+
+} // namespace
+
+Status validate_name(std::string_view name)
+{
+	std::string quoted = "device name '" + std::string(name) + "'";
+	if (name.empty())
+		return invalid("device name is empty");
+	if (name.size() > limits::name_max)
+		return invalid(quoted + " is too long (" + std::to_string(name.size()) + " characters, at most " +
+			       std::to_string(limits::name_max) + ")");
+	if (name == "." || name == "..")
+		return invalid(quoted + " is not allowed");
+	if (!std::all_of(name.begin(), name.end(), is_name_char))
+		return invalid(quoted + " may contain only letters, digits, '-', '_', '.' and ':'");
+	return {};
+}
+
+Status validate_spec(const DeviceSpec &spec)
+{
+	if (auto st = validate_name(spec.name); !st)
+		return st;
+	const std::string &n = spec.name;
+	if (spec.backend != "null")
+		return invalid(n + ": unknown backend '" + spec.backend + "' (available: null)");
+	if (spec.block_size != 512 && spec.block_size != 4096)
+		return invalid(n + ": block size " + std::to_string(spec.block_size) + " is not 512 or 4096");
+	if (spec.size_bytes == 0)
+		return invalid(n + ": size must not be 0");
+	if (spec.size_bytes % spec.block_size != 0)
+		return invalid(n + ": size " + std::to_string(spec.size_bytes) + " is not a multiple of the block size " +
+			       std::to_string(spec.block_size));
+	if (auto st = check_range(n, spec.queues, 1, limits::queues_max, "queue count"); !st)
+		return st;
+	if (auto st = check_range(n, spec.queue_depth, limits::queue_depth_min, limits::queue_depth_max,
+				  "queue depth");
+	    !st)
+		return st;
+	if (!std::has_single_bit(spec.queue_depth))
+		return invalid(n + ": queue depth " + std::to_string(spec.queue_depth) + " is not a power of two");
+	if (spec.serial.size() > limits::serial_max)
+		return invalid(n + ": serial '" + spec.serial + "' is longer than " +
+			       std::to_string(limits::serial_max) + " bytes");
+	if (!std::all_of(spec.serial.begin(), spec.serial.end(), [](char c) { return c > ' ' && c < 127; }))
+		return invalid(n + ": serial '" + spec.serial + "' must be printable ASCII without spaces");
+	return {};
+}
+
+std::string_view driver_option_name(Driver driver)
+{
+	return driver == Driver::virtio ? "virtio" : "vhost";
+}
+
+std::string_view driver_kernel_name(Driver driver)
+{
+	return driver == Driver::virtio ? "virtio_vdpa" : "vhost_vdpa";
+}
+
+Result<Driver> parse_driver(std::string_view text)
+{
+	if (text == "virtio" || text == "virtio_vdpa")
+		return Driver::virtio;
+	if (text == "vhost" || text == "vhost_vdpa")
+		return Driver::vhost;
+	return invalid("unknown driver '" + std::string(text) + "' (virtio or vhost)");
+}
+
+nlohmann::json spec_to_json(const DeviceSpec &spec)
+{
+	return {
+		{"name", spec.name},
+		{"backend", spec.backend},
+		{"size_bytes", spec.size_bytes},
+		{"queues", spec.queues},
+		{"queue_depth", spec.queue_depth},
+		{"block_size", spec.block_size},
+		{"read_only", spec.read_only},
+		{"serial", spec.serial},
+		{"driver", driver_option_name(spec.driver)},
+	};
+}
+
+Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
+{
+	DeviceSpec spec;
+	try {
+		spec.name = json.at("name").get<std::string>();
+		spec.backend = json.at("backend").get<std::string>();
+		spec.size_bytes = json.at("size_bytes").get<uint64_t>();
+		spec.queues = json.at("queues").get<uint32_t>();
+		spec.queue_depth = json.at("queue_depth").get<uint32_t>();
+		spec.block_size = json.at("block_size").get<uint32_t>();
+		spec.read_only = json.at("read_only").get<bool>();
+		spec.serial = json.value("serial", "");
+		auto driver = parse_driver(json.at("driver").get<std::string>());
+		if (!driver)
+			return driver.error();
+		spec.driver = *driver;
+	} catch (const nlohmann::json::exception &e) {
+		return invalid(std::string("malformed device spec: ") + e.what());
+	}
+	if (auto st = validate_spec(spec); !st)
+		return st.error();
+	return spec;
+}
+
+} // namespace vduse

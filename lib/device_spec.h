@@ -1,0 +1,47 @@
+// What a device is asked to be: the record written to the state directory by
+// `vdusectl add` and read by vdused, list and show.
+#pragma once
+
+#include "result.h"
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+namespace vduse {
+
+enum class Driver { virtio, vhost };
+
+struct DeviceSpec {
+	std::string name;
+	std::string backend = "null";
+	uint64_t size_bytes = 0;
+	uint32_t queues = 1;
+	uint32_t queue_depth = 128;
+	uint32_t block_size = 512;
+	bool read_only = false;
+	std::string serial;
+	Driver driver = Driver::virtio;
+};
+
+namespace limits {
+inline constexpr size_t name_max = 64;
+// vdused runs one thread per queue; Linux's virtio_blk uses at most one per CPU.
+inline constexpr uint32_t queues_max = 256;
+inline constexpr uint32_t queue_depth_min = 4;
+inline constexpr uint32_t queue_depth_max = 32768; // the split ring's limit
+inline constexpr size_t serial_max = 20;           // VIRTIO_BLK_ID_BYTES
+} // namespace limits
+
+Status validate_name(std::string_view name);
+Status validate_spec(const DeviceSpec &spec);
+
+std::string_view driver_option_name(Driver driver);   // "virtio", "vhost"
+std::string_view driver_kernel_name(Driver driver);   // "virtio_vdpa", "vhost_vdpa"
+Result<Driver> parse_driver(std::string_view text);   // "virtio" or "vhost"
+
+nlohmann::json spec_to_json(const DeviceSpec &spec);
+Result<DeviceSpec> spec_from_json(const nlohmann::json &json);
+
+} // namespace vduse

@@ -1,0 +1,74 @@
+# Helpers shared by the guest scenarios: source "$VTEST_LIB".
+# Every check prints what it checked; the first failure ends the scenario.
+set -euo pipefail
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+pass() { echo "ok: $*"; }
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+	pass "$1 = '$3'"
+}
+
+# expect_contains WHAT NEEDLE HAYSTACK
+expect_contains() {
+	case $3 in
+	*"$2"*) pass "$1 contains '$2'" ;;
+	*) fail "$1: '$2' not found in: $3" ;;
+	esac
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
+wait_for() {
+	local deadline=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@" >/dev/null; do
+		[ $SECONDS -lt $deadline ] || fail "timed out waiting for $what"
+		sleep 0.1
+	done
+}
+
+# vdpa_block_node NAME: prints /dev/vdX of the vdpa device NAME bound to virtio_vdpa.
+vdpa_block_node() {
+	local dir
+	for dir in /sys/bus/vdpa/devices/"$1"/virtio*/block/*; do
+		[ -e "$dir" ] && { echo "/dev/$(basename "$dir")"; return 0; }
+	done
+	return 1
+}
+
+# expect_zeros DEVICE BYTES: the first BYTES of DEVICE read back as zeros.
+expect_zeros() {
+	local sum zero
+	sum=$(head -c "$2" "$1" | sha256sum | cut -d' ' -f1)
+	zero=$(head -c "$2" /dev/zero | sha256sum | cut -d' ' -f1)
+	expect_eq "sha256 of the first $2 bytes of $1" "$zero" "$sum"
+}
+
+# qsd_export_args NAME SIZE QUEUES: qemu-storage-daemon arguments exporting a
+# null-co block node as the vduse-blk device NAME.
+qsd_export_args() {
+	echo "--blockdev driver=null-co,node-name=n0,size=$2,read-zeroes=on" \
+		"--export type=vduse-blk,id=e0,node-name=n0,name=$1,writable=on,num-queues=$3,queue-size=256"
+}
+
+# qsd_check_null_export NAME SIZE: with qemu-storage-daemon serving NAME, attach
+# it with iproute2's vdpa, check the block device and detach it.
+qsd_check_null_export() {
+	local name=$1 size=$2 node
+	wait_for 10 "/dev/vduse/$name" test -e "/dev/vduse/$name"
+	vdpa dev add name "$name" mgmtdev vduse
+	wait_for 10 "a block device under vdpa device $name" vdpa_block_node "$name"
+	node=$(vdpa_block_node "$name")
+	wait_for 10 "$node" test -b "$node"
+	expect_eq "size of $node" "$size" "$(blockdev --getsize64 "$node")"
+	expect_zeros "$node" $((4 << 20))
+	expect_contains "vdpa dev show" "\"$name\"" "$(vdpa -j dev show)"
+	vdpa dev del "$name"
+	wait_for 10 "$node to go" test ! -e "$node"
+	pass "vdpa dev del $name removed $node"
+}

@@ -1,0 +1,36 @@
+#!/bin/bash
+# PID 1 of the test guest in "init" mode: mounts what a scenario needs, runs
+# it, stores its exit status in the result share and reboots (QEMU runs with
+# -no-reboot, so it exits).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm 2>/dev/null
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+mkdir -p /run/vtest-share
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vtest /run/vtest-share
+# shellcheck source=/dev/null
+. /run/vtest-share/job.env
+# /tmp gets a tmpfs unless the tree under test lives there (the guest sees the
+# host's paths as they are, and a tmpfs would hide it).
+case "$VTEST_BUILDDIR/ $VTEST_SRCDIR/" in
+*/tmp/*) ;;
+*) mount -t tmpfs tmpfs /tmp ;;
+esac
+mkdir -p /run/tmp /run/lock
+export TMPDIR=/run/tmp HOME=/run/tmp
+ip link set lo up 2>/dev/null
+hostname vtest-guest 2>/dev/null
+cd /run/tmp || exit 1
+echo "vtest: running $VTEST_SCENARIO (init mode)"
+timeout -k 5 "$VTEST_TIMEOUT" bash "$VTEST_SCENARIO" 2>&1 | tee /run/vtest-share/scenario.log
+rc=${PIPESTATUS[0]}
+echo "$rc" >/run/vtest-share/rc
+echo "vtest: scenario exited with $rc"
+sync
+umount /run/vtest-share
+echo b >/proc/sysrq-trigger
