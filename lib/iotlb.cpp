@@ -1,0 +1,83 @@
+#include "iotlb.h"
+
+#include "unique_fd.h"
+
+#include <algorithm>
+#include <cstring>
+#include <linux/vduse.h>
+#include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+
+namespace vduse {
+
+const Iotlb::Region *Iotlb::region_for(uint64_t iova)
+{
+	auto it = regions_.lower_bound(iova);
+	if (it != regions_.end() && it->second.first <= iova)
+		return &it->second;
+
+	vduse_iotlb_entry entry{};
+	entry.start = iova;
+	entry.last = iova;
+	int fd = ::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry);
+	if (fd < 0)
+		return nullptr;
+	UniqueFd file(fd);
+	if (entry.last < entry.start || entry.start > iova || entry.last < iova)
+		return nullptr;
+	uint64_t length = entry.last - entry.start + 1;
+	bool writable = entry.perm & VDUSE_ACCESS_WO;
+	int prot = (entry.perm & VDUSE_ACCESS_RO ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
+	void *addr = ::mmap(nullptr, length, prot, MAP_SHARED, file.get(), static_cast<off_t>(entry.offset));
+	if (addr == MAP_FAILED) {
+		spdlog::warn("cannot map IOVA region {:#x}-{:#x}: {}", entry.start, entry.last, std::strerror(errno));
+		return nullptr;
+	}
+	auto [pos, inserted] = regions_.emplace(entry.last, Region{entry.start, entry.last, writable, Mapping(addr, length)});
+	if (!inserted)
+		return nullptr;
+	return &pos->second;
+}
+
+bool Iotlb::translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out)
+{
+	if (len == 0)
+		return true;
+	if (iova + len - 1 < iova)
+		return false;
+	std::lock_guard lock(mutex_);
+	while (len > 0) {
+		const Region *r = region_for(iova);
+		if (!r || (access == Access::write && !r->writable))
+			return false;
+		uint64_t chunk = std::min(len, r->last - iova + 1);
+		auto *base = static_cast<uint8_t *>(r->mapping.data());
+		out.push_back({base + (iova - r->first), chunk});
+		len -= chunk;
+		iova += chunk;
+	}
+	return true;
+}
+
+void *Iotlb::translate_contiguous(uint64_t iova, uint64_t len, Access access)
+{
+	if (len == 0 || iova + len - 1 < iova)
+		return nullptr;
+	std::lock_guard lock(mutex_);
+	const Region *r = region_for(iova);
+	if (!r || (access == Access::write && !r->writable) || iova + len - 1 > r->last)
+		return nullptr;
+	return static_cast<uint8_t *>(r->mapping.data()) + (iova - r->first);
+}
+
+void Iotlb::invalidate(uint64_t first, uint64_t last)
+{
+	std::lock_guard lock(mutex_);
+	for (auto it = regions_.lower_bound(first); it != regions_.end();) {
+		if (it->second.first > last)
+			break;
+		it = regions_.erase(it);
+	}
+}
+
+} // namespace vduse

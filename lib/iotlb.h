@@ -1,0 +1,41 @@
+// The device's IOTLB as seen by the daemon: regions fetched lazily from the
+// kernel with VDUSE_IOTLB_GET_FD and mmap()ed, until an UPDATE_IOTLB message
+// invalidates them.
+#pragma once
+
+#include "guest_memory.h"
+#include "mapping.h"
+
+#include <map>
+#include <mutex>
+
+namespace vduse {
+
+class Iotlb final : public GuestMemory
+{
+public:
+	explicit Iotlb(int device_fd) : device_fd_(device_fd) {}
+
+	bool translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out) override;
+	void *translate_contiguous(uint64_t iova, uint64_t len, Access access) override;
+
+	// Unmaps every region overlapping [first, last]. The caller guarantees that
+	// no queue worker uses a pointer into them any more.
+	void invalidate(uint64_t first, uint64_t last);
+
+private:
+	struct Region {
+		uint64_t first = 0;
+		uint64_t last = 0;
+		bool writable = false;
+		Mapping mapping;
+	};
+	// The region holding iova, mapped on first use; nullptr if the kernel has none.
+	const Region *region_for(uint64_t iova);
+
+	int device_fd_;
+	std::mutex mutex_;
+	std::map<uint64_t, Region> regions_; // keyed by last address
+};
+
+} // namespace vduse

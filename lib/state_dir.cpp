@@ -1,0 +1,118 @@
+#include "state_dir.h"
+
+#include "config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sys/file.h>
+
+namespace fs = std::filesystem;
+
+namespace vduse {
+
+fs::path StateDir::default_root()
+{
+	const char *env = std::getenv("VDUSE_STATE_DIR");
+	return env && *env ? fs::path(env) : fs::path(VDUSE_STATE_DIR);
+}
+
+fs::path StateDir::record_path(const std::string &name) const
+{
+	return root_ / (name + ".json");
+}
+
+fs::path StateDir::log_path(const std::string &name) const
+{
+	return root_ / (name + ".log");
+}
+
+Status StateDir::create() const
+{
+	std::error_code ec;
+	fs::create_directories(root_, ec);
+	if (ec)
+		return system_error(ec.value(), "cannot create state directory " + root_.string());
+	return {};
+}
+
+Result<UniqueFd> StateDir::lock() const
+{
+	if (auto st = create(); !st)
+		return st.error();
+	fs::path path = root_ / "lock";
+	UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+	if (!fd)
+		return errno_error("cannot open " + path.string());
+	// flock() locks die with their process: a crashed vdusectl leaves no stale lock.
+	if (::flock(fd.get(), LOCK_EX) < 0)
+		return errno_error("cannot lock " + path.string());
+	return fd;
+}
+
+bool StateDir::has(const std::string &name) const
+{
+	std::error_code ec;
+	return fs::exists(record_path(name), ec);
+}
+
+std::vector<std::string> StateDir::names() const
+{
+	std::vector<std::string> result;
+	std::error_code ec;
+	for (const auto &entry : fs::directory_iterator(root_, ec)) {
+		if (entry.path().extension() == ".json")
+			result.push_back(entry.path().stem().string());
+	}
+	std::sort(result.begin(), result.end());
+	return result;
+}
+
+Result<DeviceRecord> StateDir::read(const std::string &name) const
+{
+	fs::path path = record_path(name);
+	std::ifstream in(path);
+	if (!in)
+		return Error{ENOENT, "device '" + name + "' does not exist"};
+	nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+	if (json.is_discarded() || !json.is_object() || !json.contains("spec"))
+		return invalid(path.string() + " is not a device record");
+	auto spec = spec_from_json(json["spec"]);
+	if (!spec)
+		return invalid(path.string() + ": " + spec.error().message);
+	DeviceRecord record;
+	record.spec = *spec;
+	record.pid = json.value("pid", 0);
+	return record;
+}
+
+Status StateDir::write(const DeviceRecord &record) const
+{
+	nlohmann::json json = {{"spec", spec_to_json(record.spec)}, {"pid", record.pid}};
+	fs::path path = record_path(record.spec.name);
+	fs::path tmp = path;
+	tmp += ".tmp";
+	{
+		std::ofstream out(tmp, std::ios::trunc);
+		out << json.dump(2) << '\n';
+		out.flush();
+		if (!out)
+			return errno_error("cannot write " + tmp.string());
+	}
+	std::error_code ec;
+	fs::rename(tmp, path, ec);
+	if (ec)
+		return system_error(ec.value(), "cannot rename " + tmp.string());
+	return {};
+}
+
+void StateDir::remove(const std::string &name) const
+{
+	std::error_code ec;
+	fs::remove(record_path(name), ec);
+	fs::remove(log_path(name), ec);
+}
+
+} // namespace vduse

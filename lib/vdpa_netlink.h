@@ -1,0 +1,54 @@
+// The kernel's "vdpa" generic netlink family (what iproute2's `vdpa` speaks):
+// attaching VDUSE devices to the vdpa bus and detaching them.
+#pragma once
+
+#include "result.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+struct nl_sock;
+
+namespace vduse {
+
+struct VdpaDeviceInfo {
+	std::string name;
+	std::string mgmtdev;
+	uint32_t device_id = 0;
+	uint32_t vendor_id = 0;
+	uint32_t max_vqs = 0;
+	uint16_t max_vq_size = 0;
+};
+
+class VdpaNetlink
+{
+public:
+	static Result<VdpaNetlink> connect();
+
+	// VDPA_CMD_DEV_NEW for the VDUSE device NAME. Blocks while the driver that
+	// binds resets the device: a vdused must already be serving it.
+	Status add_device(const std::string &name);
+	Status del_device(const std::string &name);
+	// nullopt if the bus has no device of that name.
+	Result<std::optional<VdpaDeviceInfo>> get_device(const std::string &name);
+
+	struct Reply; // what the netlink callbacks collect
+
+private:
+	struct SockDeleter {
+		void operator()(nl_sock *sock) const;
+	};
+	VdpaNetlink(std::unique_ptr<nl_sock, SockDeleter> sock, int family)
+		: sock_(std::move(sock)), family_(family)
+	{
+	}
+	Status transact(uint8_t cmd, const std::string &name, bool with_mgmtdev, Reply &reply,
+			const std::string &what);
+
+	std::unique_ptr<nl_sock, SockDeleter> sock_;
+	int family_ = 0;
+};
+
+} // namespace vduse

@@ -1,0 +1,22 @@
+// What every verb gets: the global options, decided once in main.
+#pragma once
+
+#include "state_dir.h"
+
+namespace vduse {
+
+// Exit statuses, decided in one place (as systemctl does).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_usage = 2;
+
+struct Context {
+	StateDir state{StateDir::default_root()};
+	bool json = false;
+	bool verbose = false;
+};
+
+// Prints "vdusectl: MESSAGE" to stderr.
+void print_error(const std::string &message);
+
+} // namespace vduse

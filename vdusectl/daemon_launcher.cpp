@@ -1,0 +1,173 @@
+#include "daemon_launcher.h"
+
+#include "config.h"
+#include "unique_fd.h"
+
+#include <array>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace vduse {
+
+namespace {
+
+UniqueFd open_pidfd(pid_t pid)
+{
+	return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+std::string last_log_line(const fs::path &log)
+{
+	std::ifstream in(log);
+	std::string line, last;
+	while (std::getline(in, line))
+		if (!line.empty())
+			last = line;
+	return last;
+}
+
+// The child: own session, log to the state directory, exec vdused.
+[[noreturn]] void exec_daemon(const std::string &path, const StateDir &state, const std::string &name,
+			      const std::string &notify_socket, bool verbose)
+{
+	::setsid();
+	int null = ::open("/dev/null", O_RDONLY);
+	int log = ::open(state.log_path(name).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+	if (null >= 0)
+		::dup2(null, STDIN_FILENO);
+	if (log >= 0) {
+		::dup2(log, STDOUT_FILENO);
+		::dup2(log, STDERR_FILENO);
+	}
+	::setenv("NOTIFY_SOCKET", notify_socket.c_str(), 1);
+	std::string dir = state.root().string();
+	std::vector<const char *> argv{path.c_str(), name.c_str(), "--state-dir", dir.c_str()};
+	if (verbose)
+		argv.push_back("--verbose");
+	argv.push_back(nullptr);
+	::execv(path.c_str(), const_cast<char *const *>(argv.data()));
+	std::fprintf(stderr, "cannot execute %s: %s\n", path.c_str(), std::strerror(errno));
+	::_exit(127);
+}
+
+} // namespace
+
+std::string find_vdused()
+{
+	if (const char *env = std::getenv("VDUSED"); env && *env)
+		return env;
+	std::error_code ec;
+	fs::path self = fs::read_symlink("/proc/self/exe", ec);
+	if (!ec) {
+		fs::path beside = self.parent_path() / "vdused";
+		if (::access(beside.c_str(), X_OK) == 0)
+			return beside.string();
+	}
+	return VDUSE_INSTALL_VDUSED;
+}
+
+Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool verbose,
+			   std::chrono::milliseconds timeout)
+{
+	std::string path = find_vdused();
+	if (::access(path.c_str(), X_OK) != 0)
+		return errno_error(name + ": cannot run vdused at " + path + " (set $VDUSED to its path)");
+
+	UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+	if (!sock)
+		return errno_error("cannot create the notification socket");
+	// An abstract socket: nothing to clean up in the file system.
+	std::string abstract = "vdusectl/" + std::to_string(::getpid()) + "/" + name;
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	std::memcpy(addr.sun_path + 1, abstract.data(), std::min(abstract.size(), sizeof(addr.sun_path) - 2));
+	auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
+	if (::bind(sock.get(), reinterpret_cast<sockaddr *>(&addr), len) < 0)
+		return errno_error("cannot bind the notification socket");
+
+	pid_t pid = ::fork();
+	if (pid < 0)
+		return errno_error("cannot fork");
+	if (pid == 0)
+		exec_daemon(path, state, name, "@" + abstract, verbose);
+
+	UniqueFd pidfd = open_pidfd(pid);
+	auto deadline = std::chrono::steady_clock::now() + timeout;
+	for (;;) {
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+		if (left.count() <= 0) {
+			::kill(pid, SIGKILL);
+			::waitpid(pid, nullptr, 0);
+			return Error{ETIMEDOUT, name + ": vdused did not report ready within " +
+							std::to_string(timeout.count()) + " ms"};
+		}
+		std::array<pollfd, 2> fds{{{sock.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}}};
+		int n = ::poll(fds.data(), pidfd ? 2 : 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+		if (n < 0 && errno != EINTR)
+			return errno_error("poll");
+		char buf[4096];
+		ssize_t got;
+		while ((got = ::recv(sock.get(), buf, sizeof(buf) - 1, 0)) > 0) {
+			std::string msg(buf, static_cast<size_t>(got));
+			if (msg.find("READY=1") != std::string::npos)
+				return pid;
+		}
+		int status = 0;
+		if (::waitpid(pid, &status, WNOHANG) == pid) {
+			std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+							    : std::string("was killed by signal ") + strsignal(WTERMSIG(status));
+			std::string last = last_log_line(state.log_path(name));
+			return Error{ECHILD, name + ": vdused " + why + " before it was ready" + (last.empty() ? "" : ": " + last)};
+		}
+	}
+}
+
+Status stop_daemon(pid_t pid, const std::string &name, std::chrono::milliseconds timeout)
+{
+	if (pid <= 0 || !daemon_alive(pid, name))
+		return {};
+	UniqueFd pidfd = open_pidfd(pid);
+	::kill(pid, SIGTERM);
+	pollfd fd{pidfd.get(), POLLIN, 0};
+	if (!pidfd || ::poll(&fd, 1, static_cast<int>(timeout.count())) <= 0) {
+		::kill(pid, SIGKILL);
+		if (pidfd)
+			(void)::poll(&fd, 1, 5000);
+	}
+	// Reap it if it is our child (it is when add fails half-way).
+	::waitpid(pid, nullptr, WNOHANG);
+	return {};
+}
+
+bool daemon_alive(pid_t pid, const std::string &name)
+{
+	if (pid <= 0 || ::kill(pid, 0) < 0)
+		return false;
+	// Guard against a reused pid: the process must be a vdused serving name.
+	std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+	std::string arg;
+	bool is_vdused = false, serves = false;
+	while (std::getline(in, arg, '\0')) {
+		if (!is_vdused) {
+			is_vdused = fs::path(arg).filename().string().find("vdused") != std::string::npos;
+			continue;
+		}
+		if (arg == name)
+			serves = true;
+	}
+	// A zombie has an empty cmdline.
+	return is_vdused && serves;
+}
+
+} // namespace vduse

@@ -1,0 +1,73 @@
+// vdusectl: the administrator's tool for VDUSE block devices.
+#include "config.h"
+#include "verbs.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+using namespace vduse;
+
+void vduse::print_error(const std::string &message)
+{
+	std::cerr << "vdusectl: " << message << '\n';
+}
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"vdusectl - create, list and remove VDUSE block devices"};
+	app.set_version_flag("--version", VDUSE_VERSION);
+	app.require_subcommand(1);
+	Context ctx;
+	std::string state_dir;
+	app.add_option("--state-dir", state_dir, "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
+	app.add_flag("-v,--verbose", ctx.verbose, "Log more, and start vdused with --verbose");
+
+	AddOptions add;
+	auto *add_cmd = app.add_subcommand("add", "Create a block device served by a new vdused");
+	add_cmd->add_option("-t,--type", add.spec.backend, "Backend: null")->required();
+	add_cmd->add_option("-s,--size", add.size, "Size in bytes, with suffix K, M, G or T")->required();
+	add_cmd->add_option("-n,--name", add.spec.name, "Device name (default: the first free vduseN)");
+	add_cmd->add_option("-q,--queues", add.spec.queues, "Number of virtqueues (default: 1)");
+	add_cmd->add_option("-d,--queue-depth", add.spec.queue_depth, "Descriptors per queue, a power of two (default: 128)");
+	add_cmd->add_option("-b,--block-size", add.spec.block_size, "Logical block size: 512 or 4096 (default: 512)");
+	add_cmd->add_flag("-r,--read-only", add.spec.read_only, "Offer a read-only device");
+	add_cmd->add_option("--serial", add.spec.serial, "Serial number reported to the driver (up to 20 bytes)");
+	add_cmd->add_option("--driver", add.driver, "Bind to virtio (host /dev/vdX, default) or vhost (/dev/vhost-vdpa-N)");
+	add_cmd->add_flag("-j,--json", ctx.json, "Print the device as JSON, as show --json does");
+
+	std::vector<std::string> del_names;
+	bool del_all = false;
+	auto *del_cmd = app.add_subcommand("del", "Remove devices and stop their daemons");
+	del_cmd->add_option("names", del_names, "Devices to remove");
+	del_cmd->add_flag("-a,--all", del_all, "Remove every device vdusectl created");
+
+	auto *list_cmd = app.add_subcommand("list", "List the devices");
+	list_cmd->add_flag("-j,--json", ctx.json, "Print a JSON array");
+
+	std::string show_name;
+	auto *show_cmd = app.add_subcommand("show", "Show one device");
+	show_cmd->add_option("name", show_name, "Device")->required();
+	show_cmd->add_flag("-j,--json", ctx.json, "Print a JSON object");
+
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		app.exit(e);
+		return e.get_exit_code() == 0 ? exit_ok : exit_usage;
+	}
+	spdlog::set_pattern("vdusectl: %v");
+	spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::warn);
+	if (!state_dir.empty())
+		ctx.state = StateDir(state_dir);
+
+	if (add_cmd->parsed())
+		return verb_add(ctx, add);
+	if (del_cmd->parsed())
+		return verb_del(ctx, del_names, del_all);
+	if (list_cmd->parsed())
+		return verb_list(ctx);
+	if (show_cmd->parsed())
+		return verb_show(ctx, show_name);
+	return exit_usage;
+}

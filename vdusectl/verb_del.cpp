@@ -1,0 +1,84 @@
+// vdusectl del: detach from the vdpa bus (the daemon answers the reset), stop
+// the daemon, destroy the VDUSE device and forget its record.
+#include "verbs.h"
+
+#include "daemon_launcher.h"
+#include "vdpa_netlink.h"
+#include "vdpa_sysfs.h"
+#include "vduse_control.h"
+
+
+namespace vduse {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+Status destroy_when_released(const std::string &name)
+{
+	auto control = VduseControl::open();
+	if (!control)
+		return control.error();
+	return control->destroy_device_when_released(name);
+}
+
+Status delete_device(Context &ctx, const std::string &name)
+{
+	auto record = ctx.state.read(name);
+	if (!record)
+		return record.error();
+	if (vdpa_device_exists(name)) {
+		// DEV_DEL resets the device: a daemon must answer, or the kernel
+		// waits for msg_timeout and marks the device broken.
+		if (!daemon_alive(record->pid, name)) {
+			auto pid = start_daemon(ctx.state, name, ctx.verbose, 10s);
+			if (!pid)
+				return pid.error();
+			record->pid = *pid;
+		}
+		auto netlink = VdpaNetlink::connect();
+		if (!netlink)
+			return netlink.error();
+		if (auto st = netlink->del_device(name); !st)
+			return st;
+	}
+	if (auto st = stop_daemon(record->pid, name, 10s); !st)
+		return st;
+	if (device_exists(name)) {
+		if (auto st = destroy_when_released(name); !st)
+			return st;
+	}
+	ctx.state.remove(name);
+	return {};
+}
+
+} // namespace
+
+int verb_del(Context &ctx, const std::vector<std::string> &names, bool all)
+{
+	if (all == !names.empty()) {
+		print_error(all ? "del: --all takes no device names" : "del: name the devices to delete, or use --all");
+		return exit_usage;
+	}
+	for (const auto &name : names) {
+		if (auto st = validate_name(name); !st) {
+			print_error(st.error().message);
+			return exit_usage;
+		}
+	}
+	auto lock = ctx.state.lock();
+	if (!lock) {
+		print_error(lock.error().message);
+		return exit_failure;
+	}
+	int rc = exit_ok;
+	for (const auto &name : all ? ctx.state.names() : names) {
+		if (auto st = delete_device(ctx, name); !st) {
+			print_error(st.error().message);
+			rc = exit_failure;
+		}
+	}
+	return rc;
+}
+
+} // namespace vduse

@@ -1,0 +1,23 @@
+// One function per verb; main.cpp parses the options and dispatches.
+#pragma once
+
+#include "context.h"
+#include "device_spec.h"
+
+#include <string>
+#include <vector>
+
+namespace vduse {
+
+struct AddOptions {
+	DeviceSpec spec;       // name may be empty: the first free vduseN is taken
+	std::string size;      // as typed, parsed by the verb
+	std::string driver = "virtio";
+};
+
+int verb_add(Context &ctx, AddOptions &options);
+int verb_del(Context &ctx, const std::vector<std::string> &names, bool all);
+int verb_list(Context &ctx);
+int verb_show(Context &ctx, const std::string &name);
+
+} // namespace vduse

@@ -1,0 +1,14 @@
+#include "backend.h"
+
+#include "null_backend.h"
+
+namespace vduse {
+
+Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec)
+{
+	if (spec.backend == "null")
+		return std::unique_ptr<Backend>(std::make_unique<NullBackend>());
+	return invalid(spec.name + ": unknown backend '" + spec.backend + "'");
+}
+
+} // namespace vduse

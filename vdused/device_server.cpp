@@ -1,0 +1,169 @@
+#include "device_server.h"
+
+#include "vring.h"
+
+#include <array>
+#include <cstring>
+#include <linux/virtio_config.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+
+namespace vduse {
+
+Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device, const DeviceSpec &spec)
+{
+	auto backend = make_backend(spec);
+	if (!backend)
+		return backend.error();
+	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend));
+	if (auto st = server->open_queues(); !st)
+		return st.error();
+	return server;
+}
+
+DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend)
+	: device_(std::move(device)), spec_(spec), backend_(std::move(backend)), iotlb_(device_.fd())
+{
+}
+
+DeviceServer::~DeviceServer()
+{
+	stop_queues();
+}
+
+Status DeviceServer::open_queues()
+{
+	BlkGeometry geometry{spec_.size_bytes / 512, spec_.block_size, spec_.read_only, spec_.serial};
+	for (uint32_t i = 0; i < spec_.queues; ++i) {
+		if (auto st = device_.setup_queue(i, spec_.queue_depth); !st)
+			return st;
+		auto backend = backend_->open_queue(i);
+		if (!backend)
+			return backend.error();
+		workers_.push_back(std::make_unique<QueueWorker>(device_, i, std::move(*backend), geometry));
+	}
+	return {};
+}
+
+void DeviceServer::start_queues(bool resume)
+{
+	auto features = device_.negotiated_features();
+	if (!features) {
+		spdlog::error("{}", features.error().message);
+		return;
+	}
+	bool event_idx = *features & (uint64_t{1} << vring::f_event_idx);
+	for (uint32_t i = 0; i < workers_.size(); ++i) {
+		auto info = device_.queue_info(i);
+		if (!info) {
+			spdlog::error("{}", info.error().message);
+			continue;
+		}
+		if (!info->ready)
+			continue;
+		RingAddresses rings{info->desc_addr, info->driver_addr, info->device_addr,
+				    static_cast<uint16_t>(info->num)};
+		uint16_t avail = resume ? workers_[i]->last_avail() : info->split.avail_index;
+		if (auto st = workers_[i]->start(iotlb_, rings, event_idx, avail); !st)
+			spdlog::error("{}", st.error().message);
+		else
+			spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name, i, info->num,
+				      info->split.avail_index);
+	}
+}
+
+void DeviceServer::stop_queues()
+{
+	for (auto &worker : workers_)
+		worker->stop();
+}
+
+void DeviceServer::set_status(uint8_t status)
+{
+	bool was_running = status_ & VIRTIO_CONFIG_S_DRIVER_OK;
+	bool runs = status & VIRTIO_CONFIG_S_DRIVER_OK;
+	spdlog::debug("{}: status {:#x} -> {:#x}", spec_.name, status_, status);
+	status_ = status;
+	if (runs && !was_running) {
+		start_queues(false);
+		sd_notifyf(0, "STATUS=serving %s with %u queue(s)", spec_.name.c_str(), spec_.queues);
+	} else if (!runs && was_running) {
+		stop_queues();
+	}
+	if (status == 0) {
+		// A reset: the rings and everything mapped are gone.
+		for (auto &worker : workers_)
+			worker->set_last_avail(0);
+		iotlb_.invalidate(0, UINT64_MAX);
+		sd_notifyf(0, "STATUS=%s is reset, waiting for a driver", spec_.name.c_str());
+	}
+}
+
+Status DeviceServer::handle_message()
+{
+	auto request = device_.read_request();
+	if (!request)
+		return request.error();
+	if (!*request)
+		return {};
+	const vduse_dev_request &req = **request;
+	vduse_dev_response resp{};
+	resp.request_id = req.request_id;
+	resp.result = VDUSE_REQ_RESULT_OK;
+	switch (req.type) {
+	case VDUSE_GET_VQ_STATE:
+		if (req.vq_state.index < workers_.size()) {
+			resp.vq_state.index = req.vq_state.index;
+			resp.vq_state.split.avail_index = workers_[req.vq_state.index]->last_avail();
+		} else {
+			resp.result = VDUSE_REQ_RESULT_FAILED;
+		}
+		break;
+	case VDUSE_SET_STATUS:
+		set_status(req.s.status);
+		break;
+	case VDUSE_UPDATE_IOTLB: {
+		// Workers hold pointers into the mappings: stop them while unmapping
+		// and let them map the rings again.
+		bool running = status_ & VIRTIO_CONFIG_S_DRIVER_OK;
+		if (running)
+			stop_queues();
+		iotlb_.invalidate(req.iova.start, req.iova.last);
+		if (running)
+			start_queues(true);
+		break;
+	}
+	default:
+		spdlog::warn("{}: unknown message type {} from the kernel", spec_.name, req.type);
+		resp.result = VDUSE_REQ_RESULT_FAILED;
+	}
+	return device_.write_response(resp);
+}
+
+Status DeviceServer::run(int signal_fd)
+{
+	std::array<pollfd, 2> fds{{{device_.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}}};
+	for (;;) {
+		if (::poll(fds.data(), fds.size(), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno_error("poll");
+		}
+		if (fds[1].revents & POLLIN) {
+			signalfd_siginfo info{};
+			if (::read(signal_fd, &info, sizeof(info)) == sizeof(info))
+				spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(static_cast<int>(info.ssi_signo)));
+			return {};
+		}
+		if (fds[0].revents & (POLLERR | POLLHUP))
+			return invalid(spec_.name + ": the kernel reports the device broken (a message was not answered in time)");
+		if (fds[0].revents & POLLIN) {
+			if (auto st = handle_message(); !st)
+				return st;
+		}
+	}
+}
+
+} // namespace vduse

@@ -1,0 +1,46 @@
+// The control thread of vdused: answers the kernel's messages on
+// /dev/vduse/NAME and starts or stops the queue workers accordingly.
+#pragma once
+
+#include "backends/backend.h"
+#include "device_spec.h"
+#include "iotlb.h"
+#include "queue_worker.h"
+#include "vduse_device.h"
+
+#include <memory>
+#include <vector>
+
+namespace vduse {
+
+class DeviceServer
+{
+public:
+	static Result<std::unique_ptr<DeviceServer>> create(VduseDevice device, const DeviceSpec &spec);
+	// Use create(), which also sets up the queues.
+	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend);
+	~DeviceServer();
+	DeviceServer(const DeviceServer &) = delete;
+	DeviceServer &operator=(const DeviceServer &) = delete;
+
+	// Serves messages until a signal arrives on signal_fd (returns success) or
+	// the device breaks.
+	Status run(int signal_fd);
+
+private:
+	Status open_queues();
+	Status handle_message();
+	void set_status(uint8_t status);
+	// resume: continue from our own avail index rather than the kernel's initial one.
+	void start_queues(bool resume);
+	void stop_queues();
+
+	VduseDevice device_;
+	DeviceSpec spec_;
+	std::unique_ptr<Backend> backend_;
+	Iotlb iotlb_;
+	std::vector<std::unique_ptr<QueueWorker>> workers_;
+	uint8_t status_ = 0;
+};
+
+} // namespace vduse

@@ -1,0 +1,86 @@
+// vdused: serves one VDUSE block device, described by its record in the state
+// directory, until SIGTERM or SIGINT.
+#include "config.h"
+#include "device_server.h"
+#include "state_dir.h"
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+
+using namespace vduse;
+
+namespace {
+
+struct Options {
+	std::string name;
+	std::string state_dir;
+	bool verbose = false;
+};
+
+int serve(const Options &options)
+{
+	StateDir state(options.state_dir.empty() ? StateDir::default_root()
+						  : std::filesystem::path(options.state_dir));
+	auto record = state.read(options.name);
+	if (!record) {
+		spdlog::error("{}", record.error().message);
+		return 1;
+	}
+	// Signals go to the control thread's signalfd; the workers inherit the mask.
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+	std::signal(SIGPIPE, SIG_IGN);
+	UniqueFd signal_fd(::signalfd(-1, &mask, SFD_CLOEXEC));
+	if (!signal_fd) {
+		spdlog::error("cannot create a signalfd: {}", std::strerror(errno));
+		return 1;
+	}
+	auto device = VduseDevice::open(options.name);
+	if (!device) {
+		spdlog::error("{}", device.error().message);
+		return 1;
+	}
+	auto server = DeviceServer::create(std::move(*device), record->spec);
+	if (!server) {
+		spdlog::error("{}", server.error().message);
+		return 1;
+	}
+	spdlog::info("{}: serving {} bytes, {} queue(s) of depth {}, {} backend", options.name,
+		     record->spec.size_bytes, record->spec.queues, record->spec.queue_depth, record->spec.backend);
+	sd_notifyf(0, "READY=1\nSTATUS=%s is waiting for a driver\nMAINPID=%d", options.name.c_str(), getpid());
+	auto st = (*server)->run(signal_fd.get());
+	sd_notify(0, "STOPPING=1");
+	if (!st) {
+		spdlog::error("{}", st.error().message);
+		return 1;
+	}
+	return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"vdused - serve one VDUSE block device"};
+	app.set_version_flag("--version", VDUSE_VERSION);
+	Options options;
+	app.add_option("name", options.name, "Device to serve (its record is in the state directory)")->required();
+	app.add_option("--state-dir", options.state_dir, "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
+	app.add_flag("-v,--verbose", options.verbose, "Log debug messages");
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		int rc = app.exit(e);
+		return e.get_exit_code() == 0 ? 0 : (rc == 0 ? 0 : 2);
+	}
+	spdlog::set_pattern("vdused[%P]: %^%l%$: %v");
+	spdlog::set_level(options.verbose ? spdlog::level::debug : spdlog::level::info);
+	return serve(options);
+}

@@ -1,0 +1,55 @@
+// One thread serving one virtqueue: waits for kicks, takes descriptor chains,
+// decodes and executes the requests, completes them and interrupts the driver.
+#pragma once
+
+#include "backends/backend.h"
+#include "blk_request.h"
+#include "split_queue.h"
+#include "unique_fd.h"
+#include "vduse_device.h"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+namespace vduse {
+
+class QueueWorker
+{
+public:
+	QueueWorker(const VduseDevice &device, uint32_t index, std::unique_ptr<QueueBackend> backend,
+		    const BlkGeometry &geometry);
+	~QueueWorker();
+	QueueWorker(const QueueWorker &) = delete;
+	QueueWorker &operator=(const QueueWorker &) = delete;
+
+	// Maps the rings, installs the kick eventfd and starts the thread.
+	Status start(GuestMemory &memory, const RingAddresses &rings, bool event_idx, uint16_t last_avail);
+	// Stops and joins the thread; the queue's indexes are kept.
+	void stop();
+	bool running() const { return thread_.joinable(); }
+	// The next avail index to take (what VDUSE_GET_VQ_STATE asks for).
+	uint16_t last_avail() const { return last_avail_.load(std::memory_order_acquire); }
+	void set_last_avail(uint16_t index) { last_avail_.store(index, std::memory_order_release); }
+
+private:
+	void run();
+	// Serves everything in the avail ring; false if the ring is corrupt.
+	bool drain();
+	void complete(const DescriptorChain &chain);
+
+	const VduseDevice &device_;
+	uint32_t index_;
+	std::unique_ptr<QueueBackend> backend_;
+	BlkGeometry geometry_;
+	SplitQueue queue_;
+	UniqueFd kick_fd_;
+	UniqueFd stop_fd_;
+	std::thread thread_;
+	std::atomic<uint16_t> last_avail_{0};
+	DescriptorChain chain_; // reused: no allocation per request
+	BlkRequest request_;
+	uint64_t bad_chains_ = 0;
+};
+
+} // namespace vduse
