@@ -72,3 +72,48 @@ qsd_check_null_export() {
 	wait_for 10 "$node to go" test ! -e "$node"
 	pass "vdpa dev del $name removed $node"
 }
+
+# --- vduse-tools helpers ---
+VDUSECTL=${VDUSECTL:-vdusectl}
+export VDUSED=${VDUSED:-}
+
+# expect_status WHAT EXPECTED_RC EXPECTED_MESSAGE_PART COMMAND...: runs COMMAND,
+# checks its exit status and that its stderr contains the message.
+expect_status() {
+	local what=$1 want_rc=$2 want_msg=$3 rc=0 err
+	shift 3
+	err=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" = "$want_rc" ] || fail "$what: exit status $rc, expected $want_rc (stderr: $err)"
+	case $err in
+	*"$want_msg"*) pass "$what: exit $rc, '$err'" ;;
+	*) fail "$what: stderr '$err' lacks '$want_msg'" ;;
+	esac
+	[ "$(printf '%s' "$err" | wc -l)" -le 1 ] || fail "$what: the error is more than one line: $err"
+}
+
+# expect_clean: no VDUSE device, vdpa device, vdused process or state record is left.
+expect_clean() {
+	local left
+	left=$(ls /dev/vduse | grep -v '^control$' || true)
+	[ -z "$left" ] || fail "VDUSE devices left behind: $left"
+	left=$(vdpa -j dev show | jq -r '.dev | keys[]' 2>/dev/null || true)
+	[ -z "$left" ] || fail "vdpa devices left behind: $left"
+	left=$(pgrep -a vdused || true)
+	[ -z "$left" ] || fail "vdused processes left behind: $left"
+	left=$(ls /run/vduse/*.json 2>/dev/null || true)
+	[ -z "$left" ] || fail "state records left behind: $left"
+	pass "nothing left behind"
+}
+
+# fio_check NAME FIO-ARGS...: runs fio with JSON output; fails on any error or no I/O.
+fio_check() {
+	local what=$1 out
+	shift
+	out=$(fio --output-format=json "$@") || fail "$what: fio failed: $out"
+	local errors ios
+	errors=$(jq '[.jobs[].error] | add' <<<"$out")
+	ios=$(jq '[.jobs[] | .read.total_ios + .write.total_ios] | add' <<<"$out")
+	[ "$errors" = 0 ] || fail "$what: fio reports errors: $errors"
+	[ "$ios" -gt 0 ] || fail "$what: fio did no I/O"
+	pass "$what: $ios I/Os, $(jq '[.jobs[].read.iops] | add | floor' <<<"$out") read IOPS, no errors"
+}

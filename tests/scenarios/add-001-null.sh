@@ -1,0 +1,51 @@
+#!/bin/bash
+# vdusectl add -t null: a 1 GiB, 2-queue host block device that reads zeros,
+# survives fio, agrees with iproute2's vdpa, and del leaves nothing.
+source "$VTEST_LIB"
+
+json=$("$VDUSECTL" add -t null --size 1G --queues 2 --serial SN-TEST-1 --json)
+name=$(jq -r .name <<<"$json")
+node=$(jq -r .node <<<"$json")
+pid=$(jq -r .pid <<<"$json")
+expect_eq "default name" vduse0 "$name"
+test -b "$node" || fail "$node is not a block device"
+pass "$node is a block device"
+expect_eq "blockdev --getsize64" 1073741824 "$(blockdev --getsize64 "$node")"
+expect_eq "blockdev --getss" 512 "$(blockdev --getss "$node")"
+expect_eq "serial in sysfs" SN-TEST-1 "$(cat "/sys/block/$(basename "$node")/serial")"
+
+# show --json against the kernel's own view through iproute2.
+show=$("$VDUSECTL" show "$name" --json)
+vdpa=$(vdpa -jp dev show "$name")
+expect_eq "vdpa mgmtdev" vduse "$(jq -r ".dev.\"$name\".mgmtdev" <<<"$vdpa")"
+expect_eq "vdpa type" block "$(jq -r ".dev.\"$name\".type" <<<"$vdpa")"
+expect_eq "queues: show vs vdpa max_vqs" "$(jq .queues <<<"$show")" "$(jq ".dev.\"$name\".max_vqs" <<<"$vdpa")"
+expect_eq "depth: show vs vdpa max_vq_size" "$(jq .queue_depth <<<"$show")" "$(jq ".dev.\"$name\".max_vq_size" <<<"$vdpa")"
+expect_eq "driver: show vs sysfs" "$(basename "$(readlink "/sys/bus/vdpa/devices/$name/driver")")" "$(jq -r .driver <<<"$show")"
+expect_eq "show state" running "$(jq -r .state <<<"$show")"
+expect_eq "show node" "$node" "$(jq -r .node <<<"$show")"
+expect_eq "show size_bytes" 1073741824 "$(jq .size_bytes <<<"$show")"
+for key in name backend size_bytes queues queue_depth block_size read_only serial driver node pid state; do
+	jq -e "has(\"$key\")" <<<"$show" >/dev/null || fail "show --json lacks $key"
+done
+pass "show --json has every documented key"
+expect_eq "list --json entries" 1 "$(jq length <<<"$("$VDUSECTL" list --json)")"
+expect_contains "list" "$node" "$("$VDUSECTL" list)"
+
+expect_zeros "$node" $((16 << 20))
+expect_eq "sha256 of the last MiB" "$(head -c 1M /dev/zero | sha256sum)" \
+	"$(dd if="$node" bs=1M skip=1023 count=1 status=none | sha256sum)"
+
+for qd in 1 8 32 64; do
+	fio_check "fio randread QD$qd x2 jobs" --name=r --filename="$node" --rw=randread --bs=4k \
+		--iodepth=$qd --ioengine=io_uring --direct=1 --numjobs=2 --runtime=2 --time_based
+done
+fio_check "fio randwrite QD16" --name=w --filename="$node" --rw=randwrite --bs=64k \
+	--iodepth=16 --ioengine=io_uring --direct=1 --runtime=2 --time_based
+blkdiscard "$node" && pass "blkdiscard succeeds"
+blkdiscard -z -o 0 -l 1M "$node" && pass "blkdiscard -z succeeds"
+
+"$VDUSECTL" del "$name"
+test ! -e "$node" || fail "$node still exists after del"
+test ! -e "/proc/$pid" || fail "vdused ($pid) still runs after del"
+expect_clean

@@ -1,0 +1,33 @@
+#!/bin/bash
+# --driver vhost gives /dev/vhost-vdpa-N; --block-size, --queue-depth,
+# --read-only and --name reach the kernel.
+source "$VTEST_LIB"
+
+out=$("$VDUSECTL" add -t null --size 256M --driver vhost --name vm-disk)
+read -r name node <<<"$out"
+expect_eq "name" vm-disk "$name"
+case $node in /dev/vhost-vdpa-*) pass "node $node" ;; *) fail "node '$node' is not /dev/vhost-vdpa-N" ;; esac
+test -c "$node" || fail "$node is not a character device"
+expect_eq "bound driver" vhost_vdpa "$(basename "$(readlink /sys/bus/vdpa/devices/vm-disk/driver)")"
+expect_eq "show driver" vhost_vdpa "$("$VDUSECTL" show vm-disk --json | jq -r .driver)"
+"$VDUSECTL" del vm-disk
+test ! -e "$node" || fail "$node still exists after del"
+expect_clean
+
+out=$("$VDUSECTL" add -t null --size 64M --block-size 4096 --queue-depth 256 --queues 4 --read-only --name ro4k)
+read -r name node <<<"$out"
+expect_eq "logical block size" 4096 "$(blockdev --getss "$node")"
+expect_eq "read-only" 1 "$(blockdev --getro "$node")"
+expect_eq "vdpa max_vq_size" 256 "$(vdpa -j dev show ro4k | jq '.dev.ro4k.max_vq_size')"
+expect_eq "vdpa max_vqs" 4 "$(vdpa -j dev show ro4k | jq '.dev.ro4k.max_vqs')"
+# Linux's virtio_blk uses at most one queue per CPU.
+cpus=$(nproc)
+expect_eq "hardware queues" $((cpus < 4 ? cpus : 4)) "$(ls "/sys/block/$(basename "$node")/mq" | wc -l)"
+if dd if=/dev/zero of="$node" bs=4k count=1 oflag=direct status=none 2>/dev/null; then
+	fail "a write to the read-only device succeeded"
+fi
+pass "writes to the read-only device fail"
+fio_check "fio 4k reads on the 4k device" --name=r --filename="$node" --rw=randread --bs=4k \
+	--iodepth=16 --ioengine=io_uring --direct=1 --runtime=1 --time_based
+"$VDUSECTL" del ro4k
+expect_clean
