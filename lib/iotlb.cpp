@@ -70,6 +70,15 @@ void *Iotlb::translate_contiguous(uint64_t iova, uint64_t len, Access access)
 	return static_cast<uint8_t *>(r->mapping.data()) + (iova - r->first);
 }
 
+std::optional<Iotlb::RegionView> Iotlb::lookup(uint64_t iova)
+{
+	std::lock_guard lock(mutex_);
+	const Region *r = region_for(iova);
+	if (!r)
+		return std::nullopt;
+	return RegionView{r->first, r->last, static_cast<uint8_t *>(r->mapping.data()), r->writable};
+}
+
 void Iotlb::invalidate(uint64_t first, uint64_t last)
 {
 	std::lock_guard lock(mutex_);

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace vduse {
 
@@ -18,6 +19,15 @@ public:
 
 	bool translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out) override;
 	void *translate_contiguous(uint64_t iova, uint64_t len, Access access) override;
+
+	struct RegionView {
+		uint64_t first = 0;
+		uint64_t last = 0;
+		uint8_t *base = nullptr; // host address of first
+		bool writable = false;
+	};
+	// The mapped region holding iova, if the kernel has one.
+	std::optional<RegionView> lookup(uint64_t iova);
 
 	// Unmaps every region overlapping [first, last]. The caller guarantees that
 	// no queue worker uses a pointer into them any more.

@@ -12,19 +12,22 @@
 
 namespace vduse {
 
-Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device, const DeviceSpec &spec)
+Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device, const DeviceSpec &spec,
+							   const Tuning &tuning)
 {
 	auto backend = make_backend(spec);
 	if (!backend)
 		return backend.error();
-	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend));
+	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend), tuning);
 	if (auto st = server->open_queues(); !st)
 		return st.error();
 	return server;
 }
 
-DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend)
-	: device_(std::move(device)), spec_(spec), backend_(std::move(backend)), iotlb_(device_.fd())
+DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
+			   const Tuning &tuning)
+	: device_(std::move(device)), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
+	  iotlb_(device_.fd())
 {
 }
 
@@ -42,7 +45,8 @@ Status DeviceServer::open_queues()
 		auto backend = backend_->open_queue(i);
 		if (!backend)
 			return backend.error();
-		workers_.push_back(std::make_unique<QueueWorker>(device_, i, std::move(*backend), geometry));
+		workers_.push_back(
+			std::make_unique<QueueWorker>(device_, i, std::move(*backend), geometry, tuning_.poll_window));
 	}
 	return {};
 }

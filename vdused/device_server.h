@@ -8,6 +8,7 @@
 #include "queue_worker.h"
 #include "vduse_device.h"
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -16,9 +17,14 @@ namespace vduse {
 class DeviceServer
 {
 public:
-	static Result<std::unique_ptr<DeviceServer>> create(VduseDevice device, const DeviceSpec &spec);
+	struct Tuning {
+		std::chrono::nanoseconds poll_window{0}; // busy-poll a queue this long before sleeping
+	};
+	static Result<std::unique_ptr<DeviceServer>> create(VduseDevice device, const DeviceSpec &spec,
+							    const Tuning &tuning);
 	// Use create(), which also sets up the queues.
-	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend);
+	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
+		     const Tuning &tuning);
 	~DeviceServer();
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
@@ -37,6 +43,7 @@ private:
 
 	VduseDevice device_;
 	DeviceSpec spec_;
+	Tuning tuning_;
 	std::unique_ptr<Backend> backend_;
 	Iotlb iotlb_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;

@@ -18,6 +18,7 @@ struct Options {
 	std::string name;
 	std::string state_dir;
 	bool verbose = false;
+	unsigned poll_us = 50;
 };
 
 int serve(const Options &options)
@@ -47,7 +48,9 @@ int serve(const Options &options)
 		spdlog::error("{}", device.error().message);
 		return 1;
 	}
-	auto server = DeviceServer::create(std::move(*device), record->spec);
+	DeviceServer::Tuning tuning;
+	tuning.poll_window = std::chrono::microseconds(options.poll_us);
+	auto server = DeviceServer::create(std::move(*device), record->spec, tuning);
 	if (!server) {
 		spdlog::error("{}", server.error().message);
 		return 1;
@@ -74,6 +77,9 @@ int main(int argc, char **argv)
 	app.add_option("name", options.name, "Device to serve (its record is in the state directory)")->required();
 	app.add_option("--state-dir", options.state_dir, "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
 	app.add_flag("-v,--verbose", options.verbose, "Log debug messages");
+	app.add_option("--poll-us", options.poll_us,
+		       "Busy-poll a queue this many microseconds for more requests before sleeping (default: 50)")
+		->envname("VDUSED_POLL_US");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {

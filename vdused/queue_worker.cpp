@@ -4,14 +4,16 @@
 
 #include <cstring>
 #include <poll.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
 namespace vduse {
 
 QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, std::unique_ptr<QueueBackend> backend,
-			 const BlkGeometry &geometry)
-	: device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry)
+			 const BlkGeometry &geometry, std::chrono::nanoseconds poll_window)
+	: device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry),
+	  poll_window_(poll_window)
 {
 }
 
@@ -20,11 +22,12 @@ QueueWorker::~QueueWorker()
 	stop();
 }
 
-Status QueueWorker::start(GuestMemory &memory, const RingAddresses &rings, bool event_idx, uint16_t last_avail)
+Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail)
 {
 	if (running())
 		return {};
-	if (!queue_.attach(memory, rings, event_idx, last_avail))
+	memory_ = std::make_unique<IotlbCache>(iotlb);
+	if (!queue_.attach(*memory_, rings, event_idx, last_avail))
 		return invalid(device_.name() + ": queue " + std::to_string(index_) + ": rings at desc " +
 			       std::to_string(rings.desc) + " size " + std::to_string(rings.size) +
 			       " are not mapped");
@@ -56,7 +59,7 @@ void QueueWorker::run()
 {
 	std::array<pollfd, 2> fds{{{kick_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}}};
 	// Buffers may have arrived before the kick fd was installed.
-	bool healthy = drain();
+	bool healthy = serve();
 	while (healthy) {
 		if (::poll(fds.data(), fds.size(), -1) < 0) {
 			if (errno == EINTR)
@@ -69,7 +72,7 @@ void QueueWorker::run()
 		uint64_t count;
 		if (::read(kick_fd_.get(), &count, sizeof(count)) < 0 && errno != EAGAIN)
 			spdlog::warn("{}: queue {}: reading the kick: {}", device_.name(), index_, std::strerror(errno));
-		healthy = drain();
+		healthy = serve();
 	}
 	spdlog::error("{}: queue {}: the driver corrupted the avail ring; the queue is stopped until reset",
 		      device_.name(), index_);
@@ -78,27 +81,52 @@ void QueueWorker::run()
 	}
 }
 
-bool QueueWorker::drain()
+bool QueueWorker::serve()
+{
+	using clock = std::chrono::steady_clock;
+	queue_.disable_kicks();
+	auto last_work = clock::now();
+	for (;;) {
+		bool worked = false;
+		if (!drain(worked))
+			return false;
+		// Polling a little while before sleeping saves the driver a kick and
+		// us a wake-up when the next request follows closely.
+		auto now = clock::now();
+		if (worked)
+			last_work = now;
+		if (now - last_work < poll_window_) {
+			// Let a submitter on this CPU run: it is what we wait for.
+			sched_yield();
+			continue;
+		}
+		if (!queue_.enable_kicks())
+			return true;
+		queue_.disable_kicks();
+	}
+}
+
+bool QueueWorker::drain(bool &worked)
 {
 	bool healthy = true;
-	do {
-		queue_.disable_kicks();
-		for (;;) {
-			PopResult result = queue_.pop(chain_);
-			if (result == PopResult::empty)
-				break;
-			if (result == PopResult::broken) {
-				healthy = false;
-				break;
-			}
-			complete(chain_);
+	for (;;) {
+		PopResult result = queue_.pop(chain_);
+		if (result == PopResult::empty)
+			break;
+		if (result == PopResult::broken) {
+			healthy = false;
+			break;
 		}
+		complete(chain_);
+		worked = true;
+	}
+	if (worked) {
 		set_last_avail(queue_.last_avail());
 		if (queue_.need_interrupt()) {
 			if (auto st = device_.inject_irq(index_); !st)
 				spdlog::warn("{}", st.error().message);
 		}
-	} while (healthy && queue_.enable_kicks());
+	}
 	return healthy;
 }
 

@@ -4,11 +4,13 @@
 
 #include "backends/backend.h"
 #include "blk_request.h"
+#include "iotlb_cache.h"
 #include "split_queue.h"
 #include "unique_fd.h"
 #include "vduse_device.h"
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -18,13 +20,13 @@ class QueueWorker
 {
 public:
 	QueueWorker(const VduseDevice &device, uint32_t index, std::unique_ptr<QueueBackend> backend,
-		    const BlkGeometry &geometry);
+		    const BlkGeometry &geometry, std::chrono::nanoseconds poll_window);
 	~QueueWorker();
 	QueueWorker(const QueueWorker &) = delete;
 	QueueWorker &operator=(const QueueWorker &) = delete;
 
 	// Maps the rings, installs the kick eventfd and starts the thread.
-	Status start(GuestMemory &memory, const RingAddresses &rings, bool event_idx, uint16_t last_avail);
+	Status start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail);
 	// Stops and joins the thread; the queue's indexes are kept.
 	void stop();
 	bool running() const { return thread_.joinable(); }
@@ -34,14 +36,19 @@ public:
 
 private:
 	void run();
-	// Serves everything in the avail ring; false if the ring is corrupt.
-	bool drain();
+	// Serves the avail ring until it stays empty for the poll window, then
+	// re-enables kicks; false if the ring is corrupt.
+	bool serve();
+	// Completes every chain available now; sets worked if there was any.
+	bool drain(bool &worked);
 	void complete(const DescriptorChain &chain);
 
 	const VduseDevice &device_;
 	uint32_t index_;
 	std::unique_ptr<QueueBackend> backend_;
 	BlkGeometry geometry_;
+	std::chrono::nanoseconds poll_window_;
+	std::unique_ptr<IotlbCache> memory_; // the worker's own view, new at each start
 	SplitQueue queue_;
 	UniqueFd kick_fd_;
 	UniqueFd stop_fd_;

@@ -1,0 +1,49 @@
+#include "iotlb_cache.h"
+
+#include <algorithm>
+
+namespace vduse {
+
+const Iotlb::RegionView *IotlbCache::find(uint64_t iova)
+{
+	for (size_t i = 0; i < used_; ++i) {
+		if (regions_[i].first <= iova && iova <= regions_[i].last)
+			return &regions_[i];
+	}
+	auto region = iotlb_.lookup(iova);
+	if (!region)
+		return nullptr;
+	size_t slot = used_ < slots ? used_++ : next_victim_++ % slots;
+	regions_[slot] = *region;
+	return &regions_[slot];
+}
+
+bool IotlbCache::translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out)
+{
+	if (len == 0)
+		return true;
+	if (iova + len - 1 < iova)
+		return false;
+	while (len > 0) {
+		const Iotlb::RegionView *r = find(iova);
+		if (!r || (access == Access::write && !r->writable))
+			return false;
+		uint64_t chunk = std::min(len, r->last - iova + 1);
+		out.push_back({r->base + (iova - r->first), chunk});
+		len -= chunk;
+		iova += chunk;
+	}
+	return true;
+}
+
+void *IotlbCache::translate_contiguous(uint64_t iova, uint64_t len, Access access)
+{
+	if (len == 0 || iova + len - 1 < iova)
+		return nullptr;
+	const Iotlb::RegionView *r = find(iova);
+	if (!r || (access == Access::write && !r->writable) || iova + len - 1 > r->last)
+		return nullptr;
+	return r->base + (iova - r->first);
+}
+
+} // namespace vduse
