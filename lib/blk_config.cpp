@@ -7,7 +7,8 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 
-namespace vduse {
+namespace vduse
+{
 
 uint64_t blk_device_features(const DeviceSpec &spec)
 {
@@ -15,9 +16,10 @@ uint64_t blk_device_features(const DeviceSpec &spec)
 	// VIRTIO_F_ACCESS_PLATFORM is mandatory for VDUSE (drivers/vdpa/vdpa_user/vduse_dev.c,
 	// features_is_valid); VIRTIO_BLK_F_CONFIG_WCE is refused there.
 	uint64_t features = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM) |
-			    bit(vring::f_indirect_desc) | bit(vring::f_event_idx) |
-			    bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) | bit(VIRTIO_BLK_F_BLK_SIZE) |
-			    bit(VIRTIO_BLK_F_TOPOLOGY) | bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_BLK_F_MQ);
+	                    bit(vring::f_indirect_desc) | bit(vring::f_event_idx) |
+	                    bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) |
+	                    bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_TOPOLOGY) |
+	                    bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_BLK_F_MQ);
 	if (spec.read_only)
 		features |= bit(VIRTIO_BLK_F_RO);
 	else

@@ -6,11 +6,12 @@
 #include <cstdint>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
-inline constexpr uint32_t blk_seg_max = 254;           // data segments per request
-inline constexpr uint32_t blk_size_max = 1u << 20;     // bytes per segment
-inline constexpr uint32_t blk_max_discard_seg = 16;    // ranges per discard / write zeroes
+inline constexpr uint32_t blk_seg_max = 254;                  // data segments per request
+inline constexpr uint32_t blk_size_max = 1u << 20;            // bytes per segment
+inline constexpr uint32_t blk_max_discard_seg = 16;           // ranges per discard / write zeroes
 inline constexpr uint32_t blk_max_discard_sectors = 1u << 22; // 2 GiB per range
 
 uint64_t blk_device_features(const DeviceSpec &spec);

@@ -3,9 +3,11 @@
 #include "blk_config.h"
 #include "iovec.h"
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 bool range_ok(const BlkGeometry &g, uint64_t sector, uint64_t bytes)
 {
@@ -31,7 +33,8 @@ uint8_t decode_ranges(const BlkGeometry &g, uint32_t type, BlkRequest &req)
 		uint32_t flags = seg.flags;
 		bool unmap = flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
 		// Discard has no flags; write zeroes knows only UNMAP (virtio 1.2, 5.2.6.2).
-		if ((type == VIRTIO_BLK_T_DISCARD && flags != 0) || (flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
+		if ((type == VIRTIO_BLK_T_DISCARD && flags != 0) ||
+		    (flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
 			return VIRTIO_BLK_S_UNSUPP;
 		if (seg.num_sectors > blk_max_discard_sectors ||
 		    !range_ok(g, seg.sector, uint64_t{seg.num_sectors} * 512))

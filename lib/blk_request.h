@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 struct BlkGeometry {
 	uint64_t capacity_sectors = 0; // 512-byte sectors
@@ -26,17 +27,18 @@ struct BlkRange {
 
 struct BlkRequest {
 	uint32_t type = 0;
-	uint64_t offset = 0;        // bytes, for IN and OUT
-	std::vector<iovec> data;    // data-in (IN, GET_ID) or data-out (OUT) buffers
+	uint64_t offset = 0;     // bytes, for IN and OUT
+	std::vector<iovec> data; // data-in (IN, GET_ID) or data-out (OUT) buffers
 	uint64_t data_len = 0;
 	std::vector<BlkRange> ranges; // DISCARD and WRITE_ZEROES
-	uint8_t *status = nullptr;  // the status byte, nullptr if the chain has none
+	uint8_t *status = nullptr;    // the status byte, nullptr if the chain has none
 };
 
 // Fills req from chain and returns VIRTIO_BLK_S_OK if the request is valid,
 // else the status to complete it with (req.status is set whenever the chain
 // has a writable byte for it).
-uint8_t decode_blk_request(const DescriptorChain &chain, const BlkGeometry &geometry, BlkRequest &req);
+uint8_t decode_blk_request(const DescriptorChain &chain, const BlkGeometry &geometry,
+                           BlkRequest &req);
 
 // Bytes the device wrote into the chain's writable buffers for a request
 // completed with `status` (the used ring's len).

@@ -6,22 +6,25 @@
 #include <bit>
 #include <nlohmann/json.hpp>
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 bool is_name_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '_' || c == '.' || c == ':';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.' || c == ':';
 }
 
 Status check_range(const std::string &name, uint64_t what, uint64_t min, uint64_t max,
-		   const char *label)
+                   const char *label)
 {
 	if (what < min || what > max)
-		return invalid(name + ": " + label + " " + std::to_string(what) + " is out of range (" +
-			       std::to_string(min) + " to " + std::to_string(max) + ")");
+		return invalid(name + ": " + label + " " + std::to_string(what) +
+		               " is out of range (" + std::to_string(min) + " to " +
+		               std::to_string(max) + ")");
 	return {};
 }
 
@@ -33,8 +36,8 @@ Status validate_name(std::string_view name)
 	if (name.empty())
 		return invalid("device name is empty");
 	if (name.size() > limits::name_max)
-		return invalid(quoted + " is too long (" + std::to_string(name.size()) + " characters, at most " +
-			       std::to_string(limits::name_max) + ")");
+		return invalid(quoted + " is too long (" + std::to_string(name.size()) +
+		               " characters, at most " + std::to_string(limits::name_max) + ")");
 	if (name == "." || name == "..")
 		return invalid(quoted + " is not allowed");
 	if (!std::all_of(name.begin(), name.end(), is_name_char))
@@ -50,25 +53,30 @@ Status validate_spec(const DeviceSpec &spec)
 	if (spec.backend != "null")
 		return invalid(n + ": unknown backend '" + spec.backend + "' (available: null)");
 	if (spec.block_size != 512 && spec.block_size != 4096)
-		return invalid(n + ": block size " + std::to_string(spec.block_size) + " is not 512 or 4096");
+		return invalid(n + ": block size " + std::to_string(spec.block_size) +
+		               " is not 512 or 4096");
 	if (spec.size_bytes == 0)
 		return invalid(n + ": size must not be 0");
 	if (spec.size_bytes % spec.block_size != 0)
-		return invalid(n + ": size " + std::to_string(spec.size_bytes) + " is not a multiple of the block size " +
-			       std::to_string(spec.block_size));
+		return invalid(n + ": size " + std::to_string(spec.size_bytes) +
+		               " is not a multiple of the block size " +
+		               std::to_string(spec.block_size));
 	if (auto st = check_range(n, spec.queues, 1, limits::queues_max, "queue count"); !st)
 		return st;
-	if (auto st = check_range(n, spec.queue_depth, limits::queue_depth_min, limits::queue_depth_max,
-				  "queue depth");
+	if (auto st = check_range(n, spec.queue_depth, limits::queue_depth_min,
+	                          limits::queue_depth_max, "queue depth");
 	    !st)
 		return st;
 	if (!std::has_single_bit(spec.queue_depth))
-		return invalid(n + ": queue depth " + std::to_string(spec.queue_depth) + " is not a power of two");
+		return invalid(n + ": queue depth " + std::to_string(spec.queue_depth) +
+		               " is not a power of two");
 	if (spec.serial.size() > limits::serial_max)
 		return invalid(n + ": serial '" + spec.serial + "' is longer than " +
-			       std::to_string(limits::serial_max) + " bytes");
-	if (!std::all_of(spec.serial.begin(), spec.serial.end(), [](char c) { return c > ' ' && c < 127; }))
-		return invalid(n + ": serial '" + spec.serial + "' must be printable ASCII without spaces");
+		               std::to_string(limits::serial_max) + " bytes");
+	if (!std::all_of(spec.serial.begin(), spec.serial.end(),
+	                 [](char c) { return c > ' ' && c < 127; }))
+		return invalid(n + ": serial '" + spec.serial +
+		               "' must be printable ASCII without spaces");
 	return {};
 }
 
@@ -94,15 +102,15 @@ Result<Driver> parse_driver(std::string_view text)
 nlohmann::json spec_to_json(const DeviceSpec &spec)
 {
 	return {
-		{"name", spec.name},
-		{"backend", spec.backend},
-		{"size_bytes", spec.size_bytes},
-		{"queues", spec.queues},
-		{"queue_depth", spec.queue_depth},
-		{"block_size", spec.block_size},
-		{"read_only", spec.read_only},
-		{"serial", spec.serial},
-		{"driver", driver_option_name(spec.driver)},
+	        {"name", spec.name},
+	        {"backend", spec.backend},
+	        {"size_bytes", spec.size_bytes},
+	        {"queues", spec.queues},
+	        {"queue_depth", spec.queue_depth},
+	        {"block_size", spec.block_size},
+	        {"read_only", spec.read_only},
+	        {"serial", spec.serial},
+	        {"driver", driver_option_name(spec.driver)},
 	};
 }
 

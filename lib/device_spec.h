@@ -9,7 +9,8 @@
 #include <string>
 #include <string_view>
 
-namespace vduse {
+namespace vduse
+{
 
 enum class Driver { virtio, vhost };
 
@@ -25,7 +26,8 @@ struct DeviceSpec {
 	Driver driver = Driver::virtio;
 };
 
-namespace limits {
+namespace limits
+{
 inline constexpr size_t name_max = 64;
 // vdused runs one thread per queue; Linux's virtio_blk uses at most one per CPU.
 inline constexpr uint32_t queues_max = 256;
@@ -37,9 +39,9 @@ inline constexpr size_t serial_max = 20;           // VIRTIO_BLK_ID_BYTES
 Status validate_name(std::string_view name);
 Status validate_spec(const DeviceSpec &spec);
 
-std::string_view driver_option_name(Driver driver);   // "virtio", "vhost"
-std::string_view driver_kernel_name(Driver driver);   // "virtio_vdpa", "vhost_vdpa"
-Result<Driver> parse_driver(std::string_view text);   // "virtio" or "vhost"
+std::string_view driver_option_name(Driver driver); // "virtio", "vhost"
+std::string_view driver_kernel_name(Driver driver); // "virtio_vdpa", "vhost_vdpa"
+Result<Driver> parse_driver(std::string_view text); // "virtio" or "vhost"
 
 nlohmann::json spec_to_json(const DeviceSpec &spec);
 Result<DeviceSpec> spec_from_json(const nlohmann::json &json);

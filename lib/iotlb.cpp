@@ -8,7 +8,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 
-namespace vduse {
+namespace vduse
+{
 
 const Iotlb::Region *Iotlb::region_for(uint64_t iova)
 {
@@ -28,12 +29,15 @@ const Iotlb::Region *Iotlb::region_for(uint64_t iova)
 	uint64_t length = entry.last - entry.start + 1;
 	bool writable = entry.perm & VDUSE_ACCESS_WO;
 	int prot = (entry.perm & VDUSE_ACCESS_RO ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
-	void *addr = ::mmap(nullptr, length, prot, MAP_SHARED, file.get(), static_cast<off_t>(entry.offset));
+	void *addr = ::mmap(nullptr, length, prot, MAP_SHARED, file.get(),
+	                    static_cast<off_t>(entry.offset));
 	if (addr == MAP_FAILED) {
-		spdlog::warn("cannot map IOVA region {:#x}-{:#x}: {}", entry.start, entry.last, std::strerror(errno));
+		spdlog::warn("cannot map IOVA region {:#x}-{:#x}: {}", entry.start, entry.last,
+		             std::strerror(errno));
 		return nullptr;
 	}
-	auto [pos, inserted] = regions_.emplace(entry.last, Region{entry.start, entry.last, writable, Mapping(addr, length)});
+	auto [pos, inserted] = regions_.emplace(
+	        entry.last, Region{entry.start, entry.last, writable, Mapping(addr, length)});
 	if (!inserted)
 		return nullptr;
 	return &pos->second;
@@ -76,7 +80,8 @@ std::optional<Iotlb::RegionView> Iotlb::lookup(uint64_t iova)
 	const Region *r = region_for(iova);
 	if (!r)
 		return std::nullopt;
-	return RegionView{r->first, r->last, static_cast<uint8_t *>(r->mapping.data()), r->writable};
+	return RegionView{r->first, r->last, static_cast<uint8_t *>(r->mapping.data()),
+	                  r->writable};
 }
 
 void Iotlb::invalidate(uint64_t first, uint64_t last)

@@ -10,14 +10,16 @@
 #include <mutex>
 #include <optional>
 
-namespace vduse {
+namespace vduse
+{
 
 class Iotlb final : public GuestMemory
 {
 public:
 	explicit Iotlb(int device_fd) : device_fd_(device_fd) {}
 
-	bool translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out) override;
+	bool translate(uint64_t iova, uint64_t len, Access access,
+	               std::vector<iovec> &out) override;
 	void *translate_contiguous(uint64_t iova, uint64_t len, Access access) override;
 
 	struct RegionView {

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-namespace vduse {
+namespace vduse
+{
 
 const Iotlb::RegionView *IotlbCache::find(uint64_t iova)
 {

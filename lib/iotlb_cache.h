@@ -9,14 +9,16 @@
 
 #include <array>
 
-namespace vduse {
+namespace vduse
+{
 
 class IotlbCache final : public GuestMemory
 {
 public:
 	explicit IotlbCache(Iotlb &iotlb) : iotlb_(iotlb) {}
 
-	bool translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out) override;
+	bool translate(uint64_t iova, uint64_t len, Access access,
+	               std::vector<iovec> &out) override;
 	void *translate_contiguous(uint64_t iova, uint64_t len, Access access) override;
 
 private:

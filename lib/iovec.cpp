@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-namespace vduse {
+namespace vduse
+{
 
 uint64_t iov_length(const std::vector<iovec> &iov)
 {
@@ -52,7 +53,8 @@ void iov_zero(const std::vector<iovec> &iov)
 		std::memset(v.iov_base, 0, v.iov_len);
 }
 
-void iov_slice(const std::vector<iovec> &iov, uint64_t skip, uint64_t drop_tail, std::vector<iovec> &out)
+void iov_slice(const std::vector<iovec> &iov, uint64_t skip, uint64_t drop_tail,
+               std::vector<iovec> &out)
 {
 	out.clear();
 	uint64_t total = iov_length(iov);

@@ -6,7 +6,8 @@
 #include <sys/uio.h>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 uint64_t iov_length(const std::vector<iovec> &iov);
 // Copies up to len bytes starting at byte offset of iov into dst; returns the count copied.
@@ -15,6 +16,7 @@ size_t iov_copy_out(const std::vector<iovec> &iov, size_t offset, void *dst, siz
 size_t iov_copy_in(const std::vector<iovec> &iov, const void *src, size_t len);
 void iov_zero(const std::vector<iovec> &iov);
 // out = the bytes of iov from offset `skip` to `length - drop_tail`.
-void iov_slice(const std::vector<iovec> &iov, uint64_t skip, uint64_t drop_tail, std::vector<iovec> &out);
+void iov_slice(const std::vector<iovec> &iov, uint64_t skip, uint64_t drop_tail,
+               std::vector<iovec> &out);
 
 } // namespace vduse

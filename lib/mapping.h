@@ -1,11 +1,12 @@
 // A move-only owner of an mmap()ed region.
 #pragma once
 
-#include <sys/mman.h>
 #include <cstddef>
+#include <sys/mman.h>
 #include <utility>
 
-namespace vduse {
+namespace vduse
+{
 
 class Mapping
 {
@@ -13,7 +14,8 @@ public:
 	Mapping() = default;
 	Mapping(void *addr, size_t length) : addr_(addr), length_(length) {}
 	Mapping(Mapping &&other) noexcept
-		: addr_(std::exchange(other.addr_, nullptr)), length_(std::exchange(other.length_, 0))
+	        : addr_(std::exchange(other.addr_, nullptr)),
+	          length_(std::exchange(other.length_, 0))
 	{
 	}
 	Mapping &operator=(Mapping &&other) noexcept

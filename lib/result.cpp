@@ -2,7 +2,8 @@
 
 #include <cstring>
 
-namespace vduse {
+namespace vduse
+{
 
 Error system_error(int code, const std::string &what)
 {

@@ -7,7 +7,8 @@
 #include <utility>
 #include <variant>
 
-namespace vduse {
+namespace vduse
+{
 
 struct Error {
 	int code = 0;        // errno value, or 0 when the failure has no errno

@@ -4,10 +4,13 @@
 #include <charconv>
 #include <utility>
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
-constexpr std::array<std::pair<char, unsigned>, 4> units{{{'K', 10}, {'M', 20}, {'G', 30}, {'T', 40}}};
+namespace
+{
+constexpr std::array<std::pair<char, unsigned>, 4> units{
+        {{'K', 10}, {'M', 20}, {'G', 30}, {'T', 40}}};
 }
 
 Result<uint64_t> parse_size(std::string_view text)
@@ -32,8 +35,8 @@ Result<uint64_t> parse_size(std::string_view text)
 			return number << shift;
 		}
 	}
-	return invalid("size '" + std::string(text) + "' has an unknown suffix '" + std::string(suffix) +
-		       "' (use K, M, G or T)");
+	return invalid("size '" + std::string(text) + "' has an unknown suffix '" +
+	               std::string(suffix) + "' (use K, M, G or T)");
 }
 
 std::string format_size(uint64_t bytes)

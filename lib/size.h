@@ -7,7 +7,8 @@
 #include <string>
 #include <string_view>
 
-namespace vduse {
+namespace vduse
+{
 
 // Parses a whole number of bytes with an optional binary suffix K, M, G, T
 // (also KiB, MiB, GiB, TiB). Refuses empty, negative, fractional and

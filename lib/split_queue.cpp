@@ -1,12 +1,14 @@
 #include "split_queue.h"
 
 #include <bit>
-#include <utility>
 #include <cstring>
+#include <utility>
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 template <typename T>
 T load_acquire(T &field)
@@ -43,17 +45,21 @@ std::string_view chain_error_name(ChainError error)
 	return "unknown";
 }
 
-bool SplitQueue::attach(GuestMemory &memory, const RingAddresses &rings, bool event_idx, uint16_t last_avail)
+bool SplitQueue::attach(GuestMemory &memory, const RingAddresses &rings, bool event_idx,
+                        uint16_t last_avail)
 {
 	if (rings.size == 0 || !std::has_single_bit(rings.size))
 		return false;
 	size_t n = rings.size;
 	// The event fields trail the rings (virtio 1.x, 2.7.10 and 2.7.8).
 	desc_ = static_cast<vring::Desc *>(
-		memory.translate_contiguous(rings.desc, sizeof(vring::Desc) * n, Access::read));
-	auto *avail = static_cast<uint16_t *>(memory.translate_contiguous(rings.avail, vring::avail_bytes(n), Access::read));
-	auto *used = static_cast<uint16_t *>(memory.translate_contiguous(rings.used, vring::used_bytes(n), Access::write));
-	if (!desc_ || !avail || !used || reinterpret_cast<uintptr_t>(used) % alignof(vring::UsedElem) != 0)
+	        memory.translate_contiguous(rings.desc, sizeof(vring::Desc) * n, Access::read));
+	auto *avail = static_cast<uint16_t *>(
+	        memory.translate_contiguous(rings.avail, vring::avail_bytes(n), Access::read));
+	auto *used = static_cast<uint16_t *>(
+	        memory.translate_contiguous(rings.used, vring::used_bytes(n), Access::write));
+	if (!desc_ || !avail || !used ||
+	    reinterpret_cast<uintptr_t>(used) % alignof(vring::UsedElem) != 0)
 		return false;
 	avail_flags_ = avail;
 	avail_idx_ = avail + 1;
@@ -81,7 +87,8 @@ PopResult SplitQueue::pop(DescriptorChain &chain)
 	// The driver may be at most a ring ahead of us.
 	if (static_cast<uint16_t>(idx - last_avail_) > size_)
 		return PopResult::broken;
-	uint16_t head = std::atomic_ref<uint16_t>(avail_ring_[last_avail_ & (size_ - 1)]).load(std::memory_order_relaxed);
+	uint16_t head = std::atomic_ref<uint16_t>(avail_ring_[last_avail_ & (size_ - 1)])
+	                        .load(std::memory_order_relaxed);
 	if (head >= size_)
 		return PopResult::broken;
 	++last_avail_;
@@ -99,7 +106,8 @@ bool SplitQueue::add_buffer(const vring::Desc &desc, DescriptorChain &chain)
 		return false;
 	}
 	auto &list = device_writes ? chain.writable : chain.readable;
-	if (!memory_->translate(desc.addr, desc.len, device_writes ? Access::write : Access::read, list)) {
+	if (!memory_->translate(desc.addr, desc.len, device_writes ? Access::write : Access::read,
+	                        list)) {
 		chain.error = ChainError::unmapped;
 		return false;
 	}
@@ -131,11 +139,13 @@ bool SplitQueue::walk(uint16_t head, DescriptorChain &chain)
 		std::memcpy(&desc, &table[index], sizeof(desc));
 		if (desc.flags & vring::desc_f_indirect) {
 			if (in_indirect || (desc.flags & vring::desc_f_next) || desc.len == 0 ||
-			    desc.len % sizeof(vring::Desc) != 0 || desc.len / sizeof(vring::Desc) > 32768) {
+			    desc.len % sizeof(vring::Desc) != 0 ||
+			    desc.len / sizeof(vring::Desc) > 32768) {
 				chain.error = ChainError::bad_indirect;
 				return false;
 			}
-			table = static_cast<const vring::Desc *>(memory_->translate_contiguous(desc.addr, desc.len, Access::read));
+			table = static_cast<const vring::Desc *>(
+			        memory_->translate_contiguous(desc.addr, desc.len, Access::read));
 			if (!table) {
 				chain.error = ChainError::unmapped;
 				return false;
@@ -189,7 +199,8 @@ bool SplitQueue::need_interrupt()
 void SplitQueue::disable_kicks()
 {
 	if (!event_idx_)
-		store_release(*used_flags_, static_cast<uint16_t>(*used_flags_ | vring::used_f_no_notify));
+		store_release(*used_flags_,
+		              static_cast<uint16_t>(*used_flags_ | vring::used_f_no_notify));
 }
 
 bool SplitQueue::enable_kicks()
@@ -197,7 +208,8 @@ bool SplitQueue::enable_kicks()
 	if (event_idx_)
 		store_release(*avail_event_, last_avail_);
 	else
-		store_release(*used_flags_, static_cast<uint16_t>(*used_flags_ & ~vring::used_f_no_notify));
+		store_release(*used_flags_,
+		              static_cast<uint16_t>(*used_flags_ & ~vring::used_f_no_notify));
 	// Publish the request for kicks before looking at the avail index again.
 	std::atomic_thread_fence(std::memory_order_seq_cst);
 	return load_acquire(*avail_idx_) != last_avail_;

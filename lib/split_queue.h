@@ -13,7 +13,8 @@
 #include <sys/uio.h>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 enum class ChainError {
 	none,
@@ -47,9 +48,9 @@ struct RingAddresses {
 };
 
 enum class PopResult {
-	empty,   // nothing new in the avail ring
-	chain,   // a chain was taken (it may carry an error; complete it anyway)
-	broken,  // the avail ring itself is corrupt: stop serving the queue
+	empty,  // nothing new in the avail ring
+	chain,  // a chain was taken (it may carry an error; complete it anyway)
+	broken, // the avail ring itself is corrupt: stop serving the queue
 };
 
 class SplitQueue
@@ -58,7 +59,8 @@ public:
 	static constexpr size_t max_segments = 1024;
 
 	// Maps the three rings; false if they are not mapped or size is not a power of two.
-	bool attach(GuestMemory &memory, const RingAddresses &rings, bool event_idx, uint16_t last_avail);
+	bool attach(GuestMemory &memory, const RingAddresses &rings, bool event_idx,
+	            uint16_t last_avail);
 
 	PopResult pop(DescriptorChain &chain);
 	// Returns a chain to the driver with len bytes written to its writable buffers.

@@ -11,7 +11,8 @@
 
 namespace fs = std::filesystem;
 
-namespace vduse {
+namespace vduse
+{
 
 fs::path StateDir::default_root()
 {

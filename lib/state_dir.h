@@ -11,7 +11,8 @@
 #include <sys/types.h>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 struct DeviceRecord {
 	DeviceSpec spec;

@@ -4,7 +4,8 @@
 #include <unistd.h>
 #include <utility>
 
-namespace vduse {
+namespace vduse
+{
 
 class UniqueFd
 {

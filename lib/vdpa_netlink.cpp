@@ -9,9 +9,11 @@
 #include <netlink/netlink.h>
 #include <sys/socket.h>
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 constexpr int vdpa_genl_version = 1;
 
 struct MsgDeleter {
@@ -24,8 +26,8 @@ struct CbDeleter {
 
 struct VdpaNetlink::Reply {
 	bool done = false;
-	int error = 0;             // errno from the kernel's NLMSG_ERROR
-	std::string ext_ack;       // the kernel's extended-ack message, if any
+	int error = 0;       // errno from the kernel's NLMSG_ERROR
+	std::string ext_ack; // the kernel's extended-ack message, if any
 	std::optional<VdpaDeviceInfo> device;
 };
 
@@ -40,18 +42,23 @@ Result<VdpaNetlink> VdpaNetlink::connect()
 	if (!sock)
 		return Error{ENOMEM, "cannot allocate a netlink socket"};
 	if (int err = genl_connect(sock.get()); err < 0)
-		return Error{EIO, std::string("cannot connect to generic netlink: ") + nl_geterror(err)};
+		return Error{EIO,
+		             std::string("cannot connect to generic netlink: ") + nl_geterror(err)};
 	int on = 1;
 	// Best effort: older kernels lack extended acks and we then report errno only.
-	(void)setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_EXT_ACK, &on, sizeof(on));
-	(void)setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_CAP_ACK, &on, sizeof(on));
+	(void)setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_EXT_ACK, &on,
+	                 sizeof(on));
+	(void)setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_CAP_ACK, &on,
+	                 sizeof(on));
 	int family = genl_ctrl_resolve(sock.get(), VDPA_GENL_NAME);
 	if (family < 0)
-		return Error{ENOENT, "the kernel has no vdpa netlink family (load the vdpa module: modprobe vdpa)"};
+		return Error{ENOENT, "the kernel has no vdpa netlink family (load the vdpa module: "
+		                     "modprobe vdpa)"};
 	return VdpaNetlink(std::move(sock), family);
 }
 
-namespace {
+namespace
+{
 
 int on_error(sockaddr_nl *, nlmsgerr *err, void *arg)
 {
@@ -65,7 +72,8 @@ int on_error(sockaddr_nl *, nlmsgerr *err, void *arg)
 		if (!(hdr->nlmsg_flags & NLM_F_CAPPED))
 			offset += err->msg.nlmsg_len - NLMSG_HDRLEN;
 		if (offset < hdr->nlmsg_len) {
-			auto *attrs = reinterpret_cast<nlattr *>(reinterpret_cast<char *>(hdr) + offset);
+			auto *attrs =
+			        reinterpret_cast<nlattr *>(reinterpret_cast<char *>(hdr) + offset);
 			int len = static_cast<int>(hdr->nlmsg_len - offset);
 			if (nlattr *msg = nla_find(attrs, len, NLMSGERR_ATTR_MSG))
 				reply->ext_ack = nla_get_string(msg);
@@ -106,13 +114,13 @@ int on_valid(nl_msg *msg, void *arg)
 } // namespace
 
 Status VdpaNetlink::transact(uint8_t cmd, const std::string &name, bool with_mgmtdev, Reply &reply,
-			     const std::string &what)
+                             const std::string &what)
 {
 	std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
 	if (!msg)
 		return Error{ENOMEM, what + ": out of memory"};
-	if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0, NLM_F_REQUEST | NLM_F_ACK, cmd,
-			 vdpa_genl_version) ||
+	if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0,
+	                 NLM_F_REQUEST | NLM_F_ACK, cmd, vdpa_genl_version) ||
 	    nla_put_string(msg.get(), VDPA_ATTR_DEV_NAME, name.c_str()) < 0 ||
 	    (with_mgmtdev && nla_put_string(msg.get(), VDPA_ATTR_MGMTDEV_DEV_NAME, "vduse") < 0))
 		return Error{ENOMEM, what + ": cannot build the netlink message"};
@@ -143,19 +151,22 @@ Status VdpaNetlink::transact(uint8_t cmd, const std::string &name, bool with_mgm
 Status VdpaNetlink::add_device(const std::string &name)
 {
 	Reply reply;
-	return transact(VDPA_CMD_DEV_NEW, name, true, reply, "cannot attach '" + name + "' to the vdpa bus");
+	return transact(VDPA_CMD_DEV_NEW, name, true, reply,
+	                "cannot attach '" + name + "' to the vdpa bus");
 }
 
 Status VdpaNetlink::del_device(const std::string &name)
 {
 	Reply reply;
-	return transact(VDPA_CMD_DEV_DEL, name, false, reply, "cannot detach '" + name + "' from the vdpa bus");
+	return transact(VDPA_CMD_DEV_DEL, name, false, reply,
+	                "cannot detach '" + name + "' from the vdpa bus");
 }
 
 Result<std::optional<VdpaDeviceInfo>> VdpaNetlink::get_device(const std::string &name)
 {
 	Reply reply;
-	auto st = transact(VDPA_CMD_DEV_GET, name, false, reply, "cannot query vdpa device '" + name + "'");
+	auto st = transact(VDPA_CMD_DEV_GET, name, false, reply,
+	                   "cannot query vdpa device '" + name + "'");
 	if (!st) {
 		if (st.error().code == ENODEV || st.error().code == ENOENT)
 			return std::optional<VdpaDeviceInfo>();

@@ -11,7 +11,8 @@
 
 struct nl_sock;
 
-namespace vduse {
+namespace vduse
+{
 
 struct VdpaDeviceInfo {
 	std::string name;
@@ -41,11 +42,11 @@ private:
 		void operator()(nl_sock *sock) const;
 	};
 	VdpaNetlink(std::unique_ptr<nl_sock, SockDeleter> sock, int family)
-		: sock_(std::move(sock)), family_(family)
+	        : sock_(std::move(sock)), family_(family)
 	{
 	}
 	Status transact(uint8_t cmd, const std::string &name, bool with_mgmtdev, Reply &reply,
-			const std::string &what);
+	                const std::string &what);
 
 	std::unique_ptr<nl_sock, SockDeleter> sock_;
 	int family_ = 0;

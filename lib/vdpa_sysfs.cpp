@@ -2,23 +2,26 @@
 
 #include "unique_fd.h"
 
-#include <filesystem>
 #include <fcntl.h>
+#include <filesystem>
 #include <thread>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 const fs::path bus = "/sys/bus/vdpa";
 
 Status write_attr(const fs::path &path, const std::string &value)
 {
 	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-	if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+	if (!fd ||
+	    ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
 		return errno_error("cannot write '" + value + "' to " + path.string());
 	return {};
 }
@@ -57,7 +60,7 @@ Status vdpa_bind(const std::string &name, Driver driver)
 	current = vdpa_bound_driver(name);
 	if (current != wanted)
 		return invalid(name + ": could not bind to " + wanted + " (bound to '" + current +
-			       "'; is the " + wanted + " module loaded?)");
+		               "'; is the " + wanted + " module loaded?)");
 	return {};
 }
 
@@ -86,7 +89,7 @@ Result<std::string> vdpa_wait_for_node(const std::string &name, std::chrono::mil
 			return *node;
 		if (std::chrono::steady_clock::now() > deadline)
 			return Error{ETIMEDOUT, name + ": no device node appeared within " +
-							std::to_string(timeout.count()) + " ms"};
+			                                std::to_string(timeout.count()) + " ms"};
 		std::this_thread::sleep_for(std::chrono::milliseconds(10));
 	}
 }

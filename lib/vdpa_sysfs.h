@@ -9,7 +9,8 @@
 #include <optional>
 #include <string>
 
-namespace vduse {
+namespace vduse
+{
 
 bool vdpa_device_exists(const std::string &name);
 // "virtio_vdpa", "vhost_vdpa", or "" when unbound.

@@ -8,7 +8,8 @@
 #include <thread>
 #include <unistd.h>
 
-namespace vduse {
+namespace vduse
+{
 
 Result<VduseControl> VduseControl::open()
 {
@@ -20,7 +21,8 @@ Result<VduseControl> VduseControl::open()
 			hint = " (the kernel has no VDUSE: load it with 'modprobe vduse')";
 		else if (err == EACCES || err == EPERM)
 			hint = " (run as root)";
-		return Error{err, std::string("cannot open ") + control_path + ": " + std::strerror(err) + hint};
+		return Error{err, std::string("cannot open ") + control_path + ": " +
+		                          std::strerror(err) + hint};
 	}
 	uint64_t version = VDUSE_API_VERSION;
 	if (::ioctl(fd.get(), VDUSE_SET_API_VERSION, &version) < 0)

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 inline constexpr const char *control_path = "/dev/vduse/control";
 

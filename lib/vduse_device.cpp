@@ -6,7 +6,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-namespace vduse {
+namespace vduse
+{
 
 Result<VduseDevice> VduseDevice::open(const std::string &name)
 {
@@ -35,7 +36,8 @@ Result<vduse_vq_info> VduseDevice::queue_info(uint32_t index) const
 	vduse_vq_info info{};
 	info.index = index;
 	if (::ioctl(fd(), VDUSE_VQ_GET_INFO, &info) < 0)
-		return errno_error(name_ + ": cannot get the state of queue " + std::to_string(index));
+		return errno_error(name_ + ": cannot get the state of queue " +
+		                   std::to_string(index));
 	return info;
 }
 
@@ -45,14 +47,16 @@ Status VduseDevice::set_kick_fd(uint32_t index, int eventfd) const
 	config.index = index;
 	config.fd = eventfd;
 	if (::ioctl(fd(), VDUSE_VQ_SETUP_KICKFD, &config) < 0)
-		return errno_error(name_ + ": cannot set the kick eventfd of queue " + std::to_string(index));
+		return errno_error(name_ + ": cannot set the kick eventfd of queue " +
+		                   std::to_string(index));
 	return {};
 }
 
 Status VduseDevice::inject_irq(uint32_t index) const
 {
 	if (::ioctl(fd(), VDUSE_VQ_INJECT_IRQ, &index) < 0)
-		return errno_error(name_ + ": cannot interrupt the driver for queue " + std::to_string(index));
+		return errno_error(name_ + ": cannot interrupt the driver for queue " +
+		                   std::to_string(index));
 	return {};
 }
 
@@ -74,7 +78,8 @@ Result<std::optional<vduse_dev_request>> VduseDevice::read_request() const
 		return errno_error(name_ + ": cannot read a message from the kernel");
 	}
 	if (static_cast<size_t>(n) != sizeof(request))
-		return invalid(name_ + ": short message from the kernel (" + std::to_string(n) + " bytes)");
+		return invalid(name_ + ": short message from the kernel (" + std::to_string(n) +
+		               " bytes)");
 	return std::optional<vduse_dev_request>(request);
 }
 

@@ -4,7 +4,8 @@
 
 #include <cstdint>
 
-namespace vduse::vring {
+namespace vduse::vring
+{
 
 inline constexpr unsigned f_indirect_desc = 28; // VIRTIO_RING_F_INDIRECT_DESC
 inline constexpr unsigned f_event_idx = 29;     // VIRTIO_RING_F_EVENT_IDX

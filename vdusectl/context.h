@@ -3,7 +3,8 @@
 
 #include "state_dir.h"
 
-namespace vduse {
+namespace vduse
+{
 
 // Exit statuses, decided in one place (as systemctl does).
 inline constexpr int exit_ok = 0;

@@ -18,9 +18,11 @@
 
 namespace fs = std::filesystem;
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 UniqueFd open_pidfd(pid_t pid)
 {
@@ -38,8 +40,9 @@ std::string last_log_line(const fs::path &log)
 }
 
 // The child: own session, log to the state directory, exec vdused.
-[[noreturn]] void exec_daemon(const std::string &path, const StateDir &state, const std::string &name,
-			      const std::string &notify_socket, bool verbose)
+[[noreturn]] void exec_daemon(const std::string &path, const StateDir &state,
+                              const std::string &name, const std::string &notify_socket,
+                              bool verbose)
 {
 	::setsid();
 	int null = ::open("/dev/null", O_RDONLY);
@@ -57,7 +60,7 @@ std::string last_log_line(const fs::path &log)
 		argv.push_back("--verbose");
 	argv.push_back(nullptr);
 	::execv(path.c_str(), const_cast<char *const *>(argv.data()));
-	std::fprintf(stderr, "cannot execute %s: %s\n", path.c_str(), std::strerror(errno));
+	(void)std::fprintf(stderr, "cannot execute %s: %s\n", path.c_str(), std::strerror(errno));
 	::_exit(127);
 }
 
@@ -78,11 +81,12 @@ std::string find_vdused()
 }
 
 Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool verbose,
-			   std::chrono::milliseconds timeout)
+                           std::chrono::milliseconds timeout)
 {
 	std::string path = find_vdused();
 	if (::access(path.c_str(), X_OK) != 0)
-		return errno_error(name + ": cannot run vdused at " + path + " (set $VDUSED to its path)");
+		return errno_error(name + ": cannot run vdused at " + path +
+		                   " (set $VDUSED to its path)");
 
 	UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 	if (!sock)
@@ -91,7 +95,8 @@ Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool 
 	std::string abstract = "vdusectl/" + std::to_string(::getpid()) + "/" + name;
 	sockaddr_un addr{};
 	addr.sun_family = AF_UNIX;
-	std::memcpy(addr.sun_path + 1, abstract.data(), std::min(abstract.size(), sizeof(addr.sun_path) - 2));
+	std::memcpy(addr.sun_path + 1, abstract.data(),
+	            std::min(abstract.size(), sizeof(addr.sun_path) - 2));
 	auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
 	if (::bind(sock.get(), reinterpret_cast<sockaddr *>(&addr), len) < 0)
 		return errno_error("cannot bind the notification socket");
@@ -105,15 +110,17 @@ Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool 
 	UniqueFd pidfd = open_pidfd(pid);
 	auto deadline = std::chrono::steady_clock::now() + timeout;
 	for (;;) {
-		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+		        deadline - std::chrono::steady_clock::now());
 		if (left.count() <= 0) {
 			::kill(pid, SIGKILL);
 			::waitpid(pid, nullptr, 0);
 			return Error{ETIMEDOUT, name + ": vdused did not report ready within " +
-							std::to_string(timeout.count()) + " ms"};
+			                                std::to_string(timeout.count()) + " ms"};
 		}
 		std::array<pollfd, 2> fds{{{sock.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}}};
-		int n = ::poll(fds.data(), pidfd ? 2 : 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+		int n = ::poll(fds.data(), pidfd ? 2 : 1,
+		               static_cast<int>(std::min<int64_t>(left.count(), 100)));
 		if (n < 0 && errno != EINTR)
 			return errno_error("poll");
 		char buf[4096];
@@ -125,10 +132,16 @@ Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool 
 		}
 		int status = 0;
 		if (::waitpid(pid, &status, WNOHANG) == pid) {
-			std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-							    : std::string("was killed by signal ") + strsignal(WTERMSIG(status));
+			std::string why = WIFEXITED(status)
+			                          ? "exited with status " +
+			                                    std::to_string(WEXITSTATUS(status))
+			                          : std::string("was killed by signal ") +
+			                                    strsignal(WTERMSIG(status));
 			std::string last = last_log_line(state.log_path(name));
-			return Error{ECHILD, name + ": vdused " + why + " before it was ready" + (last.empty() ? "" : ": " + last)};
+			std::string message = name + ": vdused " + why + " before it was ready";
+			if (!last.empty())
+				message += ": " + last;
+			return Error{ECHILD, message};
 		}
 	}
 }
@@ -160,7 +173,8 @@ bool daemon_alive(pid_t pid, const std::string &name)
 	bool is_vdused = false, serves = false;
 	while (std::getline(in, arg, '\0')) {
 		if (!is_vdused) {
-			is_vdused = fs::path(arg).filename().string().find("vdused") != std::string::npos;
+			is_vdused = fs::path(arg).filename().string().find("vdused") !=
+			            std::string::npos;
 			continue;
 		}
 		if (arg == name)

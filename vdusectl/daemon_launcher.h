@@ -10,13 +10,14 @@
 #include <string>
 #include <sys/types.h>
 
-namespace vduse {
+namespace vduse
+{
 
 // $VDUSED, else vdused beside this executable, else the install path.
 std::string find_vdused();
 
 Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool verbose,
-			   std::chrono::milliseconds timeout);
+                           std::chrono::milliseconds timeout);
 // SIGTERM, then SIGKILL after the timeout; waits until the process is gone.
 Status stop_daemon(pid_t pid, const std::string &name, std::chrono::milliseconds timeout);
 // pid is a vdused serving name.

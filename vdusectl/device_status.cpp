@@ -3,7 +3,8 @@
 #include "daemon_launcher.h"
 #include "vdpa_sysfs.h"
 
-namespace vduse {
+namespace vduse
+{
 
 DeviceStatus device_status(const DeviceRecord &record)
 {

@@ -9,7 +9,8 @@
 #include <optional>
 #include <string>
 
-namespace vduse {
+namespace vduse
+{
 
 struct DeviceStatus {
 	DeviceRecord record;

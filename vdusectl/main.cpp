@@ -13,27 +13,37 @@ void vduse::print_error(const std::string &message)
 	std::cerr << "vdusectl: " << message << '\n';
 }
 
-int main(int argc, char **argv)
+namespace
+{
+
+int parse_and_run(int argc, char **argv)
 {
 	CLI::App app{"vdusectl - create, list and remove VDUSE block devices"};
 	app.set_version_flag("--version", VDUSE_VERSION);
 	app.require_subcommand(1);
 	Context ctx;
 	std::string state_dir;
-	app.add_option("--state-dir", state_dir, "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
+	app.add_option("--state-dir", state_dir,
+	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
 	app.add_flag("-v,--verbose", ctx.verbose, "Log more, and start vdused with --verbose");
 
 	AddOptions add;
 	auto *add_cmd = app.add_subcommand("add", "Create a block device served by a new vdused");
 	add_cmd->add_option("-t,--type", add.spec.backend, "Backend: null")->required();
-	add_cmd->add_option("-s,--size", add.size, "Size in bytes, with suffix K, M, G or T")->required();
-	add_cmd->add_option("-n,--name", add.spec.name, "Device name (default: the first free vduseN)");
+	add_cmd->add_option("-s,--size", add.size, "Size in bytes, with suffix K, M, G or T")
+	        ->required();
+	add_cmd->add_option("-n,--name", add.spec.name,
+	                    "Device name (default: the first free vduseN)");
 	add_cmd->add_option("-q,--queues", add.spec.queues, "Number of virtqueues (default: 1)");
-	add_cmd->add_option("-d,--queue-depth", add.spec.queue_depth, "Descriptors per queue, a power of two (default: 128)");
-	add_cmd->add_option("-b,--block-size", add.spec.block_size, "Logical block size: 512 or 4096 (default: 512)");
+	add_cmd->add_option("-d,--queue-depth", add.spec.queue_depth,
+	                    "Descriptors per queue, a power of two (default: 128)");
+	add_cmd->add_option("-b,--block-size", add.spec.block_size,
+	                    "Logical block size: 512 or 4096 (default: 512)");
 	add_cmd->add_flag("-r,--read-only", add.spec.read_only, "Offer a read-only device");
-	add_cmd->add_option("--serial", add.spec.serial, "Serial number reported to the driver (up to 20 bytes)");
-	add_cmd->add_option("--driver", add.driver, "Bind to virtio (host /dev/vdX, default) or vhost (/dev/vhost-vdpa-N)");
+	add_cmd->add_option("--serial", add.spec.serial,
+	                    "Serial number reported to the driver (up to 20 bytes)");
+	add_cmd->add_option("--driver", add.driver,
+	                    "Bind to virtio (host /dev/vdX, default) or vhost (/dev/vhost-vdpa-N)");
 	add_cmd->add_flag("-j,--json", ctx.json, "Print the device as JSON, as show --json does");
 
 	std::vector<std::string> del_names;
@@ -70,4 +80,16 @@ int main(int argc, char **argv)
 	if (show_cmd->parsed())
 		return verb_show(ctx, show_name);
 	return exit_usage;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	try {
+		return parse_and_run(argc, argv);
+	} catch (const std::exception &e) {
+		print_error(e.what());
+		return exit_failure;
+	}
 }

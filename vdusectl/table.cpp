@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-namespace vduse {
+namespace vduse
+{
 
 void Table::print(std::ostream &out, bool legend) const
 {

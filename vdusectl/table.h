@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 class Table
 {

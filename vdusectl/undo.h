@@ -5,7 +5,8 @@
 #include <functional>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 class Undo
 {

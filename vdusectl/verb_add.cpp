@@ -15,9 +15,11 @@
 #include <linux/virtio_ids.h>
 #include <spdlog/spdlog.h>
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 using namespace std::chrono_literals;
 
@@ -67,7 +69,7 @@ Status create_vduse_device(const DeviceSpec &spec)
 	if (!control)
 		return control.error();
 	VduseDeviceConfig config{spec.name, VIRTIO_ID_BLOCK, blk_device_features(spec), spec.queues,
-				 blk_config_space(spec)};
+	                         blk_config_space(spec)};
 	return control->create_device(config);
 }
 

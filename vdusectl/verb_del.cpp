@@ -7,10 +7,11 @@
 #include "vdpa_sysfs.h"
 #include "vduse_control.h"
 
+namespace vduse
+{
 
-namespace vduse {
-
-namespace {
+namespace
+{
 
 using namespace std::chrono_literals;
 
@@ -57,7 +58,8 @@ Status delete_device(Context &ctx, const std::string &name)
 int verb_del(Context &ctx, const std::vector<std::string> &names, bool all)
 {
 	if (all == !names.empty()) {
-		print_error(all ? "del: --all takes no device names" : "del: name the devices to delete, or use --all");
+		print_error(all ? "del: --all takes no device names"
+		                : "del: name the devices to delete, or use --all");
 		return exit_usage;
 	}
 	for (const auto &name : names) {

@@ -7,9 +7,11 @@
 
 #include <iostream>
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 std::string or_dash(const std::string &s)
 {
@@ -21,7 +23,8 @@ std::string or_dash(const std::string &s)
 int verb_list(Context &ctx)
 {
 	nlohmann::json array = nlohmann::json::array();
-	Table table({"NAME", "BACKEND", "SIZE", "QUEUES", "DEPTH", "BLOCK", "RO", "DRIVER", "NODE", "PID", "STATE"});
+	Table table({"NAME", "BACKEND", "SIZE", "QUEUES", "DEPTH", "BLOCK", "RO", "DRIVER", "NODE",
+	             "PID", "STATE"});
 	int rc = exit_ok;
 	for (const auto &name : ctx.state.names()) {
 		auto record = ctx.state.read(name);
@@ -33,10 +36,11 @@ int verb_list(Context &ctx)
 		DeviceStatus s = device_status(*record);
 		array.push_back(status_to_json(s));
 		const DeviceSpec &spec = s.record.spec;
-		table.add_row({spec.name, spec.backend, format_size(spec.size_bytes), std::to_string(spec.queues),
-			       std::to_string(spec.queue_depth), std::to_string(spec.block_size),
-			       spec.read_only ? "yes" : "no", or_dash(s.driver), s.node.value_or("-"),
-			       s.daemon_running ? std::to_string(s.record.pid) : "-", s.state});
+		table.add_row({spec.name, spec.backend, format_size(spec.size_bytes),
+		               std::to_string(spec.queues), std::to_string(spec.queue_depth),
+		               std::to_string(spec.block_size), spec.read_only ? "yes" : "no",
+		               or_dash(s.driver), s.node.value_or("-"),
+		               s.daemon_running ? std::to_string(s.record.pid) : "-", s.state});
 	}
 	if (ctx.json)
 		std::cout << array.dump(2) << '\n';
@@ -62,7 +66,8 @@ int verb_show(Context &ctx, const std::string &name)
 		return exit_ok;
 	}
 	for (const auto &[key, value] : j.items())
-		std::cout << key << ": " << (value.is_string() ? value.get<std::string>() : value.dump()) << '\n';
+		std::cout << key << ": "
+		          << (value.is_string() ? value.get<std::string>() : value.dump()) << '\n';
 	return exit_ok;
 }
 

@@ -7,11 +7,12 @@
 #include <string>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 struct AddOptions {
-	DeviceSpec spec;       // name may be empty: the first free vduseN is taken
-	std::string size;      // as typed, parsed by the verb
+	DeviceSpec spec;  // name may be empty: the first free vduseN is taken
+	std::string size; // as typed, parsed by the verb
 	std::string driver = "virtio";
 };
 

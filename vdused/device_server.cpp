@@ -10,24 +10,26 @@
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 
-namespace vduse {
+namespace vduse
+{
 
-Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device, const DeviceSpec &spec,
-							   const Tuning &tuning)
+Result<std::unique_ptr<DeviceServer>>
+DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning)
 {
 	auto backend = make_backend(spec);
 	if (!backend)
 		return backend.error();
-	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend), tuning);
+	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend),
+	                                             tuning);
 	if (auto st = server->open_queues(); !st)
 		return st.error();
 	return server;
 }
 
-DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
-			   const Tuning &tuning)
-	: device_(std::move(device)), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
-	  iotlb_(device_.fd())
+DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
+                           std::unique_ptr<Backend> backend, const Tuning &tuning)
+        : device_(std::move(device)), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
+          iotlb_(device_.fd())
 {
 }
 
@@ -38,15 +40,16 @@ DeviceServer::~DeviceServer()
 
 Status DeviceServer::open_queues()
 {
-	BlkGeometry geometry{spec_.size_bytes / 512, spec_.block_size, spec_.read_only, spec_.serial};
+	BlkGeometry geometry{spec_.size_bytes / 512, spec_.block_size, spec_.read_only,
+	                     spec_.serial};
 	for (uint32_t i = 0; i < spec_.queues; ++i) {
 		if (auto st = device_.setup_queue(i, spec_.queue_depth); !st)
 			return st;
 		auto backend = backend_->open_queue(i);
 		if (!backend)
 			return backend.error();
-		workers_.push_back(
-			std::make_unique<QueueWorker>(device_, i, std::move(*backend), geometry, tuning_.poll_window));
+		workers_.push_back(std::make_unique<QueueWorker>(device_, i, std::move(*backend),
+		                                                 geometry, tuning_.poll_window));
 	}
 	return {};
 }
@@ -68,13 +71,13 @@ void DeviceServer::start_queues(bool resume)
 		if (!info->ready)
 			continue;
 		RingAddresses rings{info->desc_addr, info->driver_addr, info->device_addr,
-				    static_cast<uint16_t>(info->num)};
+		                    static_cast<uint16_t>(info->num)};
 		uint16_t avail = resume ? workers_[i]->last_avail() : info->split.avail_index;
 		if (auto st = workers_[i]->start(iotlb_, rings, event_idx, avail); !st)
 			spdlog::error("{}", st.error().message);
 		else
-			spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name, i, info->num,
-				      info->split.avail_index);
+			spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name,
+			              i, info->num, info->split.avail_index);
 	}
 }
 
@@ -92,7 +95,8 @@ void DeviceServer::set_status(uint8_t status)
 	status_ = status;
 	if (runs && !was_running) {
 		start_queues(false);
-		sd_notifyf(0, "STATUS=serving %s with %u queue(s)", spec_.name.c_str(), spec_.queues);
+		sd_notifyf(0, "STATUS=serving %s with %u queue(s)", spec_.name.c_str(),
+		           spec_.queues);
 	} else if (!runs && was_running) {
 		stop_queues();
 	}
@@ -120,7 +124,8 @@ Status DeviceServer::handle_message()
 	case VDUSE_GET_VQ_STATE:
 		if (req.vq_state.index < workers_.size()) {
 			resp.vq_state.index = req.vq_state.index;
-			resp.vq_state.split.avail_index = workers_[req.vq_state.index]->last_avail();
+			resp.vq_state.split.avail_index =
+			        workers_[req.vq_state.index]->last_avail();
 		} else {
 			resp.result = VDUSE_REQ_RESULT_FAILED;
 		}
@@ -158,11 +163,13 @@ Status DeviceServer::run(int signal_fd)
 		if (fds[1].revents & POLLIN) {
 			signalfd_siginfo info{};
 			if (::read(signal_fd, &info, sizeof(info)) == sizeof(info))
-				spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(static_cast<int>(info.ssi_signo)));
+				spdlog::info("{}: stopping on signal {}", spec_.name,
+				             strsignal(static_cast<int>(info.ssi_signo)));
 			return {};
 		}
 		if (fds[0].revents & (POLLERR | POLLHUP))
-			return invalid(spec_.name + ": the kernel reports the device broken (a message was not answered in time)");
+			return invalid(spec_.name + ": the kernel reports the device broken (a "
+			                            "message was not answered in time)");
 		if (fds[0].revents & POLLIN) {
 			if (auto st = handle_message(); !st)
 				return st;

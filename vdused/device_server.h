@@ -12,19 +12,21 @@
 #include <memory>
 #include <vector>
 
-namespace vduse {
+namespace vduse
+{
 
 class DeviceServer
 {
 public:
 	struct Tuning {
-		std::chrono::nanoseconds poll_window{0}; // busy-poll a queue this long before sleeping
+		std::chrono::nanoseconds poll_window{
+		        0}; // busy-poll a queue this long before sleeping
 	};
-	static Result<std::unique_ptr<DeviceServer>> create(VduseDevice device, const DeviceSpec &spec,
-							    const Tuning &tuning);
+	static Result<std::unique_ptr<DeviceServer>>
+	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning);
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
-		     const Tuning &tuning);
+	             const Tuning &tuning);
 	~DeviceServer();
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;

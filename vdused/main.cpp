@@ -12,7 +12,8 @@
 
 using namespace vduse;
 
-namespace {
+namespace
+{
 
 struct Options {
 	std::string name;
@@ -24,7 +25,7 @@ struct Options {
 int serve(const Options &options)
 {
 	StateDir state(options.state_dir.empty() ? StateDir::default_root()
-						  : std::filesystem::path(options.state_dir));
+	                                         : std::filesystem::path(options.state_dir));
 	auto record = state.read(options.name);
 	if (!record) {
 		spdlog::error("{}", record.error().message);
@@ -37,7 +38,7 @@ int serve(const Options &options)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-	std::signal(SIGPIPE, SIG_IGN);
+	(void)std::signal(SIGPIPE, SIG_IGN);
 	UniqueFd signal_fd(::signalfd(-1, &mask, SFD_CLOEXEC));
 	if (!signal_fd) {
 		spdlog::error("cannot create a signalfd: {}", std::strerror(errno));
@@ -56,8 +57,10 @@ int serve(const Options &options)
 		return 1;
 	}
 	spdlog::info("{}: serving {} bytes, {} queue(s) of depth {}, {} backend", options.name,
-		     record->spec.size_bytes, record->spec.queues, record->spec.queue_depth, record->spec.backend);
-	sd_notifyf(0, "READY=1\nSTATUS=%s is waiting for a driver\nMAINPID=%d", options.name.c_str(), getpid());
+	             record->spec.size_bytes, record->spec.queues, record->spec.queue_depth,
+	             record->spec.backend);
+	sd_notifyf(0, "READY=1\nSTATUS=%s is waiting for a driver\nMAINPID=%d",
+	           options.name.c_str(), getpid());
 	auto st = (*server)->run(signal_fd.get());
 	sd_notify(0, "STOPPING=1");
 	if (!st) {
@@ -67,26 +70,40 @@ int serve(const Options &options)
 	return 0;
 }
 
-} // namespace
-
-int main(int argc, char **argv)
+int parse_and_serve(int argc, char **argv)
 {
 	CLI::App app{"vdused - serve one VDUSE block device"};
 	app.set_version_flag("--version", VDUSE_VERSION);
 	Options options;
-	app.add_option("name", options.name, "Device to serve (its record is in the state directory)")->required();
-	app.add_option("--state-dir", options.state_dir, "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
+	app.add_option("name", options.name,
+	               "Device to serve (its record is in the state directory)")
+	        ->required();
+	app.add_option("--state-dir", options.state_dir,
+	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
 	app.add_flag("-v,--verbose", options.verbose, "Log debug messages");
 	app.add_option("--poll-us", options.poll_us,
-		       "Busy-poll a queue this many microseconds for more requests before sleeping (default: 50)")
-		->envname("VDUSED_POLL_US");
+	               "Busy-poll a queue this many microseconds for more requests before sleeping "
+	               "(default: 50)")
+	        ->envname("VDUSED_POLL_US");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
-		int rc = app.exit(e);
-		return e.get_exit_code() == 0 ? 0 : (rc == 0 ? 0 : 2);
+		app.exit(e);
+		return e.get_exit_code() == 0 ? 0 : 2;
 	}
 	spdlog::set_pattern("vdused[%P]: %^%l%$: %v");
 	spdlog::set_level(options.verbose ? spdlog::level::debug : spdlog::level::info);
 	return serve(options);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	try {
+		return parse_and_serve(argc, argv);
+	} catch (const std::exception &e) {
+		spdlog::critical("{}", e.what());
+		return 1;
+	}
 }

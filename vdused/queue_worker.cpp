@@ -8,12 +8,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
-namespace vduse {
+namespace vduse
+{
 
-QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, std::unique_ptr<QueueBackend> backend,
-			 const BlkGeometry &geometry, std::chrono::nanoseconds poll_window)
-	: device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry),
-	  poll_window_(poll_window)
+QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index,
+                         std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
+                         std::chrono::nanoseconds poll_window)
+        : device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry),
+          poll_window_(poll_window)
 {
 }
 
@@ -22,15 +24,16 @@ QueueWorker::~QueueWorker()
 	stop();
 }
 
-Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail)
+Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx,
+                          uint16_t last_avail)
 {
 	if (running())
 		return {};
 	memory_ = std::make_unique<IotlbCache>(iotlb);
 	if (!queue_.attach(*memory_, rings, event_idx, last_avail))
-		return invalid(device_.name() + ": queue " + std::to_string(index_) + ": rings at desc " +
-			       std::to_string(rings.desc) + " size " + std::to_string(rings.size) +
-			       " are not mapped");
+		return invalid(device_.name() + ": queue " + std::to_string(index_) +
+		               ": rings at desc " + std::to_string(rings.desc) + " size " +
+		               std::to_string(rings.size) + " are not mapped");
 	kick_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!kick_fd_ || !stop_fd_)
@@ -48,7 +51,8 @@ void QueueWorker::stop()
 		return;
 	uint64_t one = 1;
 	if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
-		spdlog::error("{}: queue {}: cannot wake the worker: {}", device_.name(), index_, std::strerror(errno));
+		spdlog::error("{}: queue {}: cannot wake the worker: {}", device_.name(), index_,
+		              std::strerror(errno));
 	thread_.join();
 	(void)device_.set_kick_fd(index_, VDUSE_EVENTFD_DEASSIGN);
 	kick_fd_.reset();
@@ -64,18 +68,21 @@ void QueueWorker::run()
 		if (::poll(fds.data(), fds.size(), -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			spdlog::error("{}: queue {}: poll: {}", device_.name(), index_, std::strerror(errno));
+			spdlog::error("{}: queue {}: poll: {}", device_.name(), index_,
+			              std::strerror(errno));
 			return;
 		}
 		if (fds[1].revents)
 			return;
 		uint64_t count;
 		if (::read(kick_fd_.get(), &count, sizeof(count)) < 0 && errno != EAGAIN)
-			spdlog::warn("{}: queue {}: reading the kick: {}", device_.name(), index_, std::strerror(errno));
+			spdlog::warn("{}: queue {}: reading the kick: {}", device_.name(), index_,
+			             std::strerror(errno));
 		healthy = serve();
 	}
-	spdlog::error("{}: queue {}: the driver corrupted the avail ring; the queue is stopped until reset",
-		      device_.name(), index_);
+	spdlog::error("{}: queue {}: the driver corrupted the avail ring; the queue is stopped "
+	              "until reset",
+	              device_.name(), index_);
 	// Park until stopped.
 	while (::poll(&fds[1], 1, -1) < 0 && errno == EINTR) {
 	}
@@ -134,13 +141,15 @@ void QueueWorker::complete(const DescriptorChain &chain)
 {
 	uint8_t status = decode_blk_request(chain, geometry_, request_);
 	if (chain.error != ChainError::none && bad_chains_++ < 10)
-		spdlog::warn("{}: queue {}: bad descriptor chain at head {}: {}", device_.name(), index_, chain.head,
-			     chain_error_name(chain.error));
+		spdlog::warn("{}: queue {}: bad descriptor chain at head {}: {}", device_.name(),
+		             index_, chain.head, chain_error_name(chain.error));
 	if (status == VIRTIO_BLK_S_OK) {
 		if (request_.type == VIRTIO_BLK_T_GET_ID) {
 			char id[VIRTIO_BLK_ID_BYTES] = {};
-			std::memcpy(id, geometry_.serial.data(), std::min(geometry_.serial.size(), sizeof(id)));
-			iov_copy_in(request_.data, id, std::min<uint64_t>(sizeof(id), request_.data_len));
+			std::memcpy(id, geometry_.serial.data(),
+			            std::min(geometry_.serial.size(), sizeof(id)));
+			iov_copy_in(request_.data, id,
+			            std::min<uint64_t>(sizeof(id), request_.data_len));
 		} else {
 			status = backend_->execute(request_);
 		}

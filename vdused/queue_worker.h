@@ -14,13 +14,15 @@
 #include <memory>
 #include <thread>
 
-namespace vduse {
+namespace vduse
+{
 
 class QueueWorker
 {
 public:
-	QueueWorker(const VduseDevice &device, uint32_t index, std::unique_ptr<QueueBackend> backend,
-		    const BlkGeometry &geometry, std::chrono::nanoseconds poll_window);
+	QueueWorker(const VduseDevice &device, uint32_t index,
+	            std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
+	            std::chrono::nanoseconds poll_window);
 	~QueueWorker();
 	QueueWorker(const QueueWorker &) = delete;
 	QueueWorker &operator=(const QueueWorker &) = delete;

@@ -8,7 +8,8 @@ using namespace vduse::testing;
 using vring::desc_f_next;
 using vring::desc_f_write;
 
-namespace {
+namespace
+{
 
 constexpr uint64_t header_at = 0x10000, data_at = 0x11000, status_at = 0x30000;
 

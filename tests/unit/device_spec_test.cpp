@@ -5,7 +5,8 @@
 
 using namespace vduse;
 
-namespace {
+namespace
+{
 DeviceSpec good_spec()
 {
 	DeviceSpec s;

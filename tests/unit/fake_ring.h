@@ -9,7 +9,8 @@
 #include <cstring>
 #include <vector>
 
-namespace vduse::testing {
+namespace vduse::testing
+{
 
 class FlatMemory final : public GuestMemory
 {

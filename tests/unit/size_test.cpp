@@ -26,7 +26,7 @@ TEST(ParseSize, RefusesGarbageAndNamesIt)
 		auto r = parse_size(bad);
 		ASSERT_FALSE(r.ok()) << bad;
 		EXPECT_NE(r.error().message.find(std::string("'") + bad + "'"), std::string::npos)
-			<< r.error().message;
+		        << r.error().message;
 	}
 }
 

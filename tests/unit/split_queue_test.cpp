@@ -20,9 +20,11 @@ TEST(SplitQueue, RefusesUnmappedRingsAndBadSizes)
 {
 	FlatMemory memory(0x5000);
 	SplitQueue q;
-	EXPECT_FALSE(q.attach(memory, {0x1000, 0x3000, 0x4000, 6}, false, 0));          // not a power of two
-	EXPECT_FALSE(q.attach(memory, {0x1000, 0x3000, 0x4ff0, 8}, false, 0));          // used ring past the end
-	EXPECT_FALSE(q.attach(memory, {0xffffffff0000, 0x3000, 0x4000, 8}, false, 0));  // desc unmapped
+	EXPECT_FALSE(q.attach(memory, {0x1000, 0x3000, 0x4000, 6}, false, 0)); // not a power of two
+	EXPECT_FALSE(
+	        q.attach(memory, {0x1000, 0x3000, 0x4ff0, 8}, false, 0)); // used ring past the end
+	EXPECT_FALSE(
+	        q.attach(memory, {0xffffffff0000, 0x3000, 0x4000, 8}, false, 0)); // desc unmapped
 }
 
 TEST(SplitQueue, WalksAChainInOrder)
@@ -174,7 +176,7 @@ TEST(SplitQueueHostile, BadIndirectTables)
 		uint16_t flags;
 	};
 	for (Case c : {Case{0, desc_f_indirect}, Case{24, desc_f_indirect},
-		       Case{32, static_cast<uint16_t>(desc_f_indirect | desc_f_next)}}) {
+	               Case{32, static_cast<uint16_t>(desc_f_indirect | desc_f_next)}}) {
 		FakeRing ring;
 		ring.set_desc(0, 0x20000, c.len, c.flags, 1);
 		ring.make_available(0);

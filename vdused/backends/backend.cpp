@@ -2,7 +2,8 @@
 
 #include "null_backend.h"
 
-namespace vduse {
+namespace vduse
+{
 
 Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec)
 {

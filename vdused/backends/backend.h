@@ -9,7 +9,8 @@
 #include <cstdint>
 #include <memory>
 
-namespace vduse {
+namespace vduse
+{
 
 class QueueBackend
 {

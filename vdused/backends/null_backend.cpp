@@ -2,9 +2,11 @@
 
 #include "iovec.h"
 
-namespace vduse {
+namespace vduse
+{
 
-namespace {
+namespace
+{
 
 class NullQueue final : public QueueBackend
 {

@@ -4,7 +4,8 @@
 
 #include "backend.h"
 
-namespace vduse {
+namespace vduse
+{
 
 class NullBackend final : public Backend
 {
