@@ -34,7 +34,8 @@ std::vector<uint8_t> blk_config_space(const DeviceSpec &spec)
 	cfg.size_max = blk_size_max;
 	cfg.seg_max = blk_seg_max;
 	cfg.blk_size = spec.block_size;
-	cfg.physical_block_exp = 0;
+	uint32_t physical = spec.physical_block_size ? spec.physical_block_size : spec.block_size;
+	cfg.physical_block_exp = static_cast<uint8_t>(std::countr_zero(physical / spec.block_size));
 	cfg.min_io_size = 1;
 	cfg.opt_io_size = 0;
 	cfg.num_queues = static_cast<uint16_t>(spec.queues);

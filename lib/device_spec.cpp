@@ -50,8 +50,20 @@ Status validate_spec(const DeviceSpec &spec)
 	if (auto st = validate_name(spec.name); !st)
 		return st;
 	const std::string &n = spec.name;
-	if (spec.backend != "null")
-		return invalid(n + ": unknown backend '" + spec.backend + "' (available: null)");
+	if (spec.backend != "null" && spec.backend != "file" && spec.backend != "loop")
+		return invalid(n + ": unknown backend '" + spec.backend +
+		               "' (available: null, file, loop)");
+	if (spec.backend == "null" && !spec.file.empty())
+		return invalid(n + ": the null backend takes no --file");
+	if (spec.backend != "null" && spec.file.empty())
+		return invalid(n + ": the " + spec.backend + " backend needs --file PATH");
+	if (spec.backend != "null" && spec.file.front() != '/')
+		return invalid(n + ": backing file '" + spec.file + "' is not an absolute path");
+	if (spec.physical_block_size != 0 && (spec.physical_block_size < spec.block_size ||
+	                                      !std::has_single_bit(spec.physical_block_size)))
+		return invalid(n + ": physical block size " +
+		               std::to_string(spec.physical_block_size) +
+		               " is not a power of two of at least the block size");
 	if (spec.block_size != 512 && spec.block_size != 4096)
 		return invalid(n + ": block size " + std::to_string(spec.block_size) +
 		               " is not 512 or 4096");
@@ -110,6 +122,9 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"block_size", spec.block_size},
 	        {"read_only", spec.read_only},
 	        {"serial", spec.serial},
+	        {"file", spec.file},
+	        {"direct", spec.direct},
+	        {"physical_block_size", spec.physical_block_size},
 	        {"driver", driver_option_name(spec.driver)},
 	};
 }
@@ -126,6 +141,9 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		spec.block_size = json.at("block_size").get<uint32_t>();
 		spec.read_only = json.at("read_only").get<bool>();
 		spec.serial = json.value("serial", "");
+		spec.file = json.value("file", "");
+		spec.direct = json.value("direct", false);
+		spec.physical_block_size = json.value("physical_block_size", 0u);
 		auto driver = parse_driver(json.at("driver").get<std::string>());
 		if (!driver)
 			return driver.error();

@@ -24,6 +24,9 @@ struct DeviceSpec {
 	bool read_only = false;
 	std::string serial;
 	Driver driver = Driver::virtio;
+	std::string file;                 // backing file or block device (file, loop)
+	bool direct = false;              // O_DIRECT (always for loop)
+	uint32_t physical_block_size = 0; // 0: same as block_size
 };
 
 namespace limits

@@ -34,6 +34,14 @@ nlohmann::json status_to_json(const DeviceStatus &s)
 	j["node"] = s.node ? nlohmann::json(*s.node) : nlohmann::json(nullptr);
 	j["pid"] = s.daemon_running ? nlohmann::json(s.record.pid) : nlohmann::json(nullptr);
 	j["state"] = s.state;
+	const DeviceSpec &spec = s.record.spec;
+	if (spec.file.empty()) {
+		j["file"] = nullptr;
+		j["mode"] = nullptr;
+	} else {
+		j["mode"] = std::string(spec.direct ? "direct" : "buffered") +
+		            (spec.read_only ? ",ro" : ",rw");
+	}
 	return j;
 }
 

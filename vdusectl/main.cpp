@@ -29,16 +29,22 @@ int parse_and_run(int argc, char **argv)
 
 	AddOptions add;
 	auto *add_cmd = app.add_subcommand("add", "Create a block device served by a new vdused");
-	add_cmd->add_option("-t,--type", add.spec.backend, "Backend: null")->required();
-	add_cmd->add_option("-s,--size", add.size, "Size in bytes, with suffix K, M, G or T")
+	add_cmd->add_option("-t,--type", add.spec.backend, "Backend: null, file or loop")
 	        ->required();
+	add_cmd->add_option(
+	        "-s,--size", add.size,
+	        "Size in bytes, with suffix K, M, G or T (file, loop: default the file's size)");
+	add_cmd->add_option("-f,--file", add.spec.file,
+	                    "Image file (file: created sparse if absent) or block device (loop)");
+	add_cmd->add_flag("--direct", add.spec.direct, "file: bypass the page cache (O_DIRECT)");
+	add_cmd->add_flag("--grow", add.grow, "file: let --size grow an existing image");
 	add_cmd->add_option("-n,--name", add.spec.name,
 	                    "Device name (default: the first free vduseN)");
 	add_cmd->add_option("-q,--queues", add.spec.queues, "Number of virtqueues (default: 1)");
 	add_cmd->add_option("-d,--queue-depth", add.spec.queue_depth,
 	                    "Descriptors per queue, a power of two (default: 128)");
-	add_cmd->add_option("-b,--block-size", add.spec.block_size,
-	                    "Logical block size: 512 or 4096 (default: 512)");
+	auto *block_size = add_cmd->add_option("-b,--block-size", add.spec.block_size,
+	                                       "Logical block size: 512 or 4096 (default: 512)");
 	add_cmd->add_flag("-r,--read-only", add.spec.read_only, "Offer a read-only device");
 	add_cmd->add_option("--serial", add.spec.serial,
 	                    "Serial number reported to the driver (up to 20 bytes)");
@@ -71,8 +77,10 @@ int parse_and_run(int argc, char **argv)
 	if (!state_dir.empty())
 		ctx.state = StateDir(state_dir);
 
-	if (add_cmd->parsed())
+	if (add_cmd->parsed()) {
+		add.block_size_given = block_size->count() > 0;
 		return verb_add(ctx, add);
+	}
 	if (del_cmd->parsed())
 		return verb_del(ctx, del_names, del_all);
 	if (list_cmd->parsed())

@@ -2,6 +2,7 @@
 // vdpa bus, bind the requested driver and wait for the node.
 #include "verbs.h"
 
+#include "backing_plan.h"
 #include "blk_config.h"
 #include "daemon_launcher.h"
 #include "device_status.h"
@@ -37,30 +38,57 @@ std::string first_free_name(const StateDir &state)
 	}
 }
 
-// Checks the options and completes the spec; returns false after printing why.
-bool complete_spec(const StateDir &state, AddOptions &options)
+// Checks the options and completes the spec (from the backing file for file
+// and loop); prints why not and returns the exit status otherwise.
+int complete_spec(const StateDir &state, AddOptions &options, BackingPlan &plan)
 {
 	DeviceSpec &spec = options.spec;
-	std::string who = spec.name.empty() ? std::string("add") : spec.name;
-	auto size = parse_size(options.size);
-	if (!size) {
-		print_error(who + ": " + size.error().message);
-		return false;
-	}
-	spec.size_bytes = *size;
-	auto driver = parse_driver(options.driver);
-	if (!driver) {
-		print_error(who + ": " + driver.error().message);
-		return false;
-	}
-	spec.driver = *driver;
 	if (spec.name.empty())
 		spec.name = first_free_name(state);
+	uint64_t size = 0;
+	if (!options.size.empty()) {
+		auto parsed = parse_size(options.size);
+		if (!parsed) {
+			print_error(spec.name + ": " + parsed.error().message);
+			return exit_usage;
+		}
+		size = *parsed;
+		if (size == 0) {
+			print_error(spec.name + ": size must not be 0");
+			return exit_usage;
+		}
+	}
+	auto driver = parse_driver(options.driver);
+	if (!driver) {
+		print_error(spec.name + ": " + driver.error().message);
+		return exit_usage;
+	}
+	spec.driver = *driver;
+	if (spec.backend == "loop")
+		spec.direct = true;
+	if (auto st = validate_name(spec.name); !st) {
+		print_error(st.error().message);
+		return exit_usage;
+	}
+	if (spec.backend == "null") {
+		if (options.size.empty()) {
+			print_error(spec.name + ": the null backend needs --size");
+			return exit_usage;
+		}
+		spec.size_bytes = size;
+	} else if (spec.backend == "file" || spec.backend == "loop") {
+		auto planned = plan_backing(state, options, size);
+		if (!planned) {
+			print_error(planned.error().message);
+			return planned.error().code == EINVAL ? exit_usage : exit_failure;
+		}
+		plan = *planned;
+	}
 	if (auto st = validate_spec(spec); !st) {
 		print_error(st.error().message);
-		return false;
+		return exit_usage;
 	}
-	return true;
+	return exit_ok;
 }
 
 Status create_vduse_device(const DeviceSpec &spec)
@@ -88,20 +116,24 @@ int verb_add(Context &ctx, AddOptions &options)
 		print_error(lock.error().message);
 		return exit_failure;
 	}
-	if (!complete_spec(ctx.state, options))
-		return exit_usage;
-	const DeviceSpec &spec = options.spec;
-	const std::string &name = spec.name;
-	if (name_taken(ctx.state, name)) {
-		print_error("device '" + name + "' already exists");
+	if (!options.spec.name.empty() && name_taken(ctx.state, options.spec.name)) {
+		print_error("device '" + options.spec.name + "' already exists");
 		return exit_failure;
 	}
+	BackingPlan plan;
+	if (int rc = complete_spec(ctx.state, options, plan); rc != exit_ok)
+		return rc;
+	const DeviceSpec &spec = options.spec;
+	const std::string &name = spec.name;
 
 	Undo undo;
 	auto fail = [](const Error &error) {
 		print_error(error.message);
 		return exit_failure;
 	};
+	if (auto st = apply_backing(spec, plan); !st)
+		return fail(st.error());
+	undo.push([&] { revert_backing(spec, plan); });
 	if (auto st = create_vduse_device(spec); !st)
 		return fail(st.error());
 	undo.push([&] { destroy_vduse_device(name); });

@@ -24,7 +24,7 @@ int verb_list(Context &ctx)
 {
 	nlohmann::json array = nlohmann::json::array();
 	Table table({"NAME", "BACKEND", "SIZE", "QUEUES", "DEPTH", "BLOCK", "RO", "DRIVER", "NODE",
-	             "PID", "STATE"});
+	             "PID", "STATE", "FILE"});
 	int rc = exit_ok;
 	for (const auto &name : ctx.state.names()) {
 		auto record = ctx.state.read(name);
@@ -34,13 +34,17 @@ int verb_list(Context &ctx)
 			continue;
 		}
 		DeviceStatus s = device_status(*record);
-		array.push_back(status_to_json(s));
+		nlohmann::json j = status_to_json(s);
+		array.push_back(j);
 		const DeviceSpec &spec = s.record.spec;
 		table.add_row({spec.name, spec.backend, format_size(spec.size_bytes),
 		               std::to_string(spec.queues), std::to_string(spec.queue_depth),
 		               std::to_string(spec.block_size), spec.read_only ? "yes" : "no",
 		               or_dash(s.driver), s.node.value_or("-"),
-		               s.daemon_running ? std::to_string(s.record.pid) : "-", s.state});
+		               s.daemon_running ? std::to_string(s.record.pid) : "-", s.state,
+		               spec.file.empty()
+		                       ? "-"
+		                       : spec.file + " (" + j["mode"].get<std::string>() + ")"});
 	}
 	if (ctx.json)
 		std::cout << array.dump(2) << '\n';
@@ -65,9 +69,14 @@ int verb_show(Context &ctx, const std::string &name)
 		std::cout << j.dump(2) << '\n';
 		return exit_ok;
 	}
-	for (const auto &[key, value] : j.items())
-		std::cout << key << ": "
-		          << (value.is_string() ? value.get<std::string>() : value.dump()) << '\n';
+	for (const char *key :
+	     {"name", "state", "node", "driver", "requested_driver", "pid", "backend", "file",
+	      "mode", "size_bytes", "block_size", "physical_block_size", "queues", "queue_depth",
+	      "read_only", "serial"}) {
+		const auto &value = j[key];
+		std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+		std::cout << key << ": " << (value.is_null() ? "-" : text) << '\n';
+	}
 	return exit_ok;
 }
 

@@ -12,8 +12,10 @@ namespace vduse
 
 struct AddOptions {
 	DeviceSpec spec;  // name may be empty: the first free vduseN is taken
-	std::string size; // as typed, parsed by the verb
+	std::string size; // as typed, parsed by the verb; may be empty for file and loop
 	std::string driver = "virtio";
+	bool grow = false; // let --size grow an existing image file
+	bool block_size_given = false;
 };
 
 int verb_add(Context &ctx, AddOptions &options);

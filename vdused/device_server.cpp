@@ -45,7 +45,7 @@ Status DeviceServer::open_queues()
 	for (uint32_t i = 0; i < spec_.queues; ++i) {
 		if (auto st = device_.setup_queue(i, spec_.queue_depth); !st)
 			return st;
-		auto backend = backend_->open_queue(i);
+		auto backend = backend_->open_queue(i, spec_.queue_depth);
 		if (!backend)
 			return backend.error();
 		workers_.push_back(std::make_unique<QueueWorker>(device_, i, std::move(*backend),

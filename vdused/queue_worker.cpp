@@ -2,6 +2,7 @@
 
 #include "iovec.h"
 
+#include <array>
 #include <cstring>
 #include <poll.h>
 #include <sched.h>
@@ -34,6 +35,7 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 		return invalid(device_.name() + ": queue " + std::to_string(index_) +
 		               ": rings at desc " + std::to_string(rings.desc) + " size " +
 		               std::to_string(rings.size) + " are not mapped");
+	slots_.assign(rings.size, Slot{});
 	kick_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!kick_fd_ || !stop_fd_)
@@ -61,31 +63,44 @@ void QueueWorker::stop()
 
 void QueueWorker::run()
 {
-	std::array<pollfd, 2> fds{{{kick_fd_.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}}};
+	std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
+	                           {kick_fd_.get(), POLLIN, 0},
+	                           {backend_->completion_fd(), POLLIN, 0}}};
+	nfds_t nfds = fds[2].fd >= 0 ? 3 : 2;
 	// Buffers may have arrived before the kick fd was installed.
 	bool healthy = serve();
-	while (healthy) {
-		if (::poll(fds.data(), fds.size(), -1) < 0) {
+	while (!(fds[0].revents & POLLIN)) {
+		if (::poll(fds.data(), nfds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			spdlog::error("{}: queue {}: poll: {}", device_.name(), index_,
 			              std::strerror(errno));
-			return;
+			break;
 		}
-		if (fds[1].revents)
-			return;
+		if (fds[0].revents & POLLIN)
+			break;
 		uint64_t count;
-		if (::read(kick_fd_.get(), &count, sizeof(count)) < 0 && errno != EAGAIN)
+		if ((fds[1].revents & POLLIN) &&
+		    ::read(kick_fd_.get(), &count, sizeof(count)) < 0 && errno != EAGAIN)
 			spdlog::warn("{}: queue {}: reading the kick: {}", device_.name(), index_,
 			             std::strerror(errno));
-		healthy = serve();
+		if (healthy) {
+			healthy = serve();
+			if (!healthy)
+				spdlog::error("{}: queue {}: the driver corrupted the avail ring; "
+				              "the queue is "
+				              "stopped until reset",
+				              device_.name(), index_);
+		} else {
+			bool worked = false;
+			reap_backend(false, worked);
+		}
 	}
-	spdlog::error("{}: queue {}: the driver corrupted the avail ring; the queue is stopped "
-	              "until reset",
-	              device_.name(), index_);
-	// Park until stopped.
-	while (::poll(&fds[1], 1, -1) < 0 && errno == EINTR) {
-	}
+	// Nothing may be in flight once the rings and buffers can go away.
+	bool worked = false;
+	while (backend_->in_flight() > 0)
+		reap_backend(true, worked);
+	interrupt_if_needed();
 }
 
 bool QueueWorker::serve()
@@ -95,7 +110,10 @@ bool QueueWorker::serve()
 	auto last_work = clock::now();
 	for (;;) {
 		bool worked = false;
-		if (!drain(worked))
+		bool healthy = take_available(worked);
+		reap_backend(false, worked);
+		interrupt_if_needed();
+		if (!healthy)
 			return false;
 		// Polling a little while before sleeping saves the driver a kick and
 		// us a wake-up when the next request follows closely.
@@ -113,9 +131,10 @@ bool QueueWorker::serve()
 	}
 }
 
-bool QueueWorker::drain(bool &worked)
+bool QueueWorker::take_available(bool &worked)
 {
 	bool healthy = true;
+	bool took = false;
 	for (;;) {
 		PopResult result = queue_.pop(chain_);
 		if (result == PopResult::empty)
@@ -124,39 +143,76 @@ bool QueueWorker::drain(bool &worked)
 			healthy = false;
 			break;
 		}
-		complete(chain_);
-		worked = true;
+		start_request(chain_);
+		took = true;
 	}
-	if (worked) {
+	if (took) {
+		worked = true;
+		backend_->flush();
 		set_last_avail(queue_.last_avail());
-		if (queue_.need_interrupt()) {
-			if (auto st = device_.inject_irq(index_); !st)
-				spdlog::warn("{}", st.error().message);
-		}
 	}
 	return healthy;
 }
 
-void QueueWorker::complete(const DescriptorChain &chain)
+void QueueWorker::reap_backend(bool wait, bool &worked)
 {
-	uint8_t status = decode_blk_request(chain, geometry_, request_);
+	if (backend_->in_flight() == 0)
+		return;
+	done_.clear();
+	backend_->reap(done_, wait);
+	for (const Completion &c : done_)
+		finish(c.tag, c.status);
+	if (!done_.empty())
+		worked = true;
+}
+
+void QueueWorker::start_request(const DescriptorChain &chain)
+{
+	Slot &slot = slots_[chain.head];
+	if (slot.busy) {
+		// The driver offered a head that is still ours: it breaks the
+		// protocol, and the buffers of the request in flight must stay intact.
+		if (bad_chains_++ < 10)
+			spdlog::warn("{}: queue {}: head {} offered again while in flight",
+			             device_.name(), index_, chain.head);
+		queue_.push(chain.head, 0);
+		return;
+	}
+	BlkRequest &req = slot.request;
+	uint8_t status = decode_blk_request(chain, geometry_, req);
 	if (chain.error != ChainError::none && bad_chains_++ < 10)
 		spdlog::warn("{}: queue {}: bad descriptor chain at head {}: {}", device_.name(),
 		             index_, chain.head, chain_error_name(chain.error));
-	if (status == VIRTIO_BLK_S_OK) {
-		if (request_.type == VIRTIO_BLK_T_GET_ID) {
-			char id[VIRTIO_BLK_ID_BYTES] = {};
-			std::memcpy(id, geometry_.serial.data(),
-			            std::min(geometry_.serial.size(), sizeof(id)));
-			iov_copy_in(request_.data, id,
-			            std::min<uint64_t>(sizeof(id), request_.data_len));
-		} else {
-			status = backend_->execute(request_);
-		}
+	if (status == VIRTIO_BLK_S_OK && req.type == VIRTIO_BLK_T_GET_ID) {
+		char id[VIRTIO_BLK_ID_BYTES] = {};
+		std::memcpy(id, geometry_.serial.data(),
+		            std::min(geometry_.serial.size(), sizeof(id)));
+		iov_copy_in(req.data, id, std::min<uint64_t>(sizeof(id), req.data_len));
+	} else if (status == VIRTIO_BLK_S_OK) {
+		slot.busy = true;
+		std::optional<uint8_t> result = backend_->submit(req, chain.head);
+		if (!result)
+			return;
+		status = *result;
 	}
-	if (request_.status)
-		*request_.status = status;
-	queue_.push(chain.head, blk_used_length(request_, status));
+	finish(chain.head, status);
+}
+
+void QueueWorker::finish(uint16_t head, uint8_t status)
+{
+	Slot &slot = slots_[head];
+	slot.busy = false;
+	if (slot.request.status)
+		*slot.request.status = status;
+	queue_.push(head, blk_used_length(slot.request, status));
+}
+
+void QueueWorker::interrupt_if_needed()
+{
+	if (queue_.need_interrupt()) {
+		if (auto st = device_.inject_irq(index_); !st)
+			spdlog::warn("{}", st.error().message);
+	}
 }
 
 } // namespace vduse

@@ -1,5 +1,6 @@
-// One thread serving one virtqueue: waits for kicks, takes descriptor chains,
-// decodes and executes the requests, completes them and interrupts the driver.
+// One thread serving one virtqueue: waits for kicks and backend completions,
+// takes descriptor chains, decodes the requests, hands them to the backend,
+// completes them into the used ring and interrupts the driver.
 #pragma once
 
 #include "backends/backend.h"
@@ -29,7 +30,8 @@ public:
 
 	// Maps the rings, installs the kick eventfd and starts the thread.
 	Status start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail);
-	// Stops and joins the thread; the queue's indexes are kept.
+	// Stops the thread once every request in flight completed; the queue's
+	// indexes are kept.
 	void stop();
 	bool running() const { return thread_.joinable(); }
 	// The next avail index to take (what VDUSE_GET_VQ_STATE asks for).
@@ -37,13 +39,22 @@ public:
 	void set_last_avail(uint16_t index) { last_avail_.store(index, std::memory_order_release); }
 
 private:
+	struct Slot {
+		BlkRequest request;
+		bool busy = false;
+	};
+
 	void run();
-	// Serves the avail ring until it stays empty for the poll window, then
+	// Serves the avail ring until it stays idle for the poll window, then
 	// re-enables kicks; false if the ring is corrupt.
 	bool serve();
-	// Completes every chain available now; sets worked if there was any.
-	bool drain(bool &worked);
-	void complete(const DescriptorChain &chain);
+	// Takes every chain available now and submits it; sets worked if any.
+	bool take_available(bool &worked);
+	// Completes what the backend finished; sets worked if any.
+	void reap_backend(bool wait, bool &worked);
+	void start_request(const DescriptorChain &chain);
+	void finish(uint16_t head, uint8_t status);
+	void interrupt_if_needed();
 
 	const VduseDevice &device_;
 	uint32_t index_;
@@ -56,8 +67,9 @@ private:
 	UniqueFd stop_fd_;
 	std::thread thread_;
 	std::atomic<uint16_t> last_avail_{0};
-	DescriptorChain chain_; // reused: no allocation per request
-	BlkRequest request_;
+	DescriptorChain chain_;        // reused: no allocation per request
+	std::vector<Slot> slots_;      // requests by descriptor head
+	std::vector<Completion> done_; // reused
 	uint64_t bad_chains_ = 0;
 };
 

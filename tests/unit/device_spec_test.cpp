@@ -74,6 +74,14 @@ TEST(ValidateSpec, NamesTheBadValue)
 	s = good_spec();
 	s.backend = "tape";
 	expect_invalid(s, "unknown backend 'tape'");
+	s = good_spec();
+	s.backend = "file";
+	expect_invalid(s, "needs --file PATH");
+	s.file = "relative.img";
+	expect_invalid(s, "is not an absolute path");
+	s = good_spec();
+	s.file = "/x.img";
+	expect_invalid(s, "null backend takes no --file");
 }
 
 TEST(SpecJson, RoundTrips)

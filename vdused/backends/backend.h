@@ -1,5 +1,7 @@
 // What a backend does for vdused: execute checked virtio-blk requests.
 // One QueueBackend per virtqueue, used only by that queue's worker thread.
+// A request either finishes in submit() or later, reported by reap(); until
+// then its buffers stay mapped and the request untouched.
 #pragma once
 
 #include "blk_request.h"
@@ -8,23 +10,40 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace vduse
 {
+
+struct Completion {
+	uint16_t tag;
+	uint8_t status;
+};
 
 class QueueBackend
 {
 public:
 	virtual ~QueueBackend() = default;
-	// Executes IN, OUT, FLUSH, DISCARD or WRITE_ZEROES; returns the virtio-blk status.
-	virtual uint8_t execute(const BlkRequest &request) = 0;
+	// Starts IN, OUT, FLUSH, DISCARD or WRITE_ZEROES. Returns the virtio-blk
+	// status if the request finished at once, nullopt if reap() will report it.
+	virtual std::optional<uint8_t> submit(const BlkRequest &request, uint16_t tag) = 0;
+	// Hands what submit() queued to the kernel; called once per batch.
+	virtual void flush() {}
+	// Readable when reap() has something, or -1 for a synchronous backend.
+	virtual int completion_fd() const { return -1; }
+	// Appends finished requests; with wait, blocks until at least one finished
+	// if any is in flight.
+	virtual void reap(std::vector<Completion> & /*out*/, bool /*wait*/) {}
+	virtual unsigned in_flight() const { return 0; }
 };
 
 class Backend
 {
 public:
 	virtual ~Backend() = default;
-	virtual Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index) = 0;
+	virtual Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index,
+	                                                         uint32_t depth) = 0;
 };
 
 Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec);

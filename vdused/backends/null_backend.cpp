@@ -11,7 +11,7 @@ namespace
 class NullQueue final : public QueueBackend
 {
 public:
-	uint8_t execute(const BlkRequest &request) override
+	std::optional<uint8_t> submit(const BlkRequest &request, uint16_t) override
 	{
 		if (request.type == VIRTIO_BLK_T_IN)
 			iov_zero(request.data);
@@ -21,7 +21,7 @@ public:
 
 } // namespace
 
-Result<std::unique_ptr<QueueBackend>> NullBackend::open_queue(uint32_t)
+Result<std::unique_ptr<QueueBackend>> NullBackend::open_queue(uint32_t, uint32_t)
 {
 	return std::unique_ptr<QueueBackend>(std::make_unique<NullQueue>());
 }

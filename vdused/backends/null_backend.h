@@ -10,7 +10,7 @@ namespace vduse
 class NullBackend final : public Backend
 {
 public:
-	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index) override;
+	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;
 };
 
 } // namespace vduse

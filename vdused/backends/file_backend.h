@@ -1,0 +1,28 @@
+// The file and loop backends: a regular file or a block device, served
+// through a UringQueue per virtqueue. The loop backend always uses O_DIRECT
+// and claims a block device exclusively.
+#pragma once
+
+#include "backend.h"
+#include "unique_fd.h"
+
+namespace vduse
+{
+
+class FileBackend final : public Backend
+{
+public:
+	static Result<std::unique_ptr<Backend>> open(const DeviceSpec &spec);
+	FileBackend(UniqueFd fd, bool block_device)
+	        : fd_(std::move(fd)), block_device_(block_device)
+	{
+	}
+
+	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;
+
+private:
+	UniqueFd fd_;
+	bool block_device_;
+};
+
+} // namespace vduse
