@@ -107,13 +107,36 @@ expect_clean() {
 
 # fio_check NAME FIO-ARGS...: runs fio with JSON output; fails on any error or no I/O.
 fio_check() {
-	local what=$1 out
+	local what=$1 out log=$TMPDIR/fio.json
 	shift
-	out=$(fio --output-format=json "$@") || fail "$what: fio failed: $out"
+	# JSON to a file: fio prints its warnings on stdout too.
+	fio --output-format=json --output="$log" "$@" >"$TMPDIR/fio.stdout" 2>&1 ||
+		fail "$what: fio failed: $(cat "$TMPDIR/fio.stdout" "$log")"
+	# fio may start the file with a warning line before the JSON object.
+	out=$(sed -n '/^{/,$p' "$log")
 	local errors ios
 	errors=$(jq '[.jobs[].error] | add' <<<"$out")
 	ios=$(jq '[.jobs[] | .read.total_ios + .write.total_ios] | add' <<<"$out")
 	[ "$errors" = 0 ] || fail "$what: fio reports errors: $errors"
 	[ "$ios" -gt 0 ] || fail "$what: fio did no I/O"
 	pass "$what: $ios I/Os, $(jq '[.jobs[].read.iops] | add | floor' <<<"$out") read IOPS, no errors"
+}
+
+# scratch_fs: a tmpfs at /run/img for image files; prints its path.
+scratch_fs() {
+	mkdir -p /run/img
+	mountpoint -q /run/img || mount -t tmpfs -o size=${1:-3G} tmpfs /run/img
+	echo /run/img
+}
+
+# fio_verify WHAT NODE BS-RANGE SIZE: writes then verifies (crc32c), and does
+# random writes with verify_backlog; fails on any error or mismatch.
+fio_verify() {
+	local what=$1 node=$2 bs=$3 size=$4
+	fio_check "$what: sequential write + verify, bs $bs" --name=seq --filename="$node" --rw=write \
+		--bsrange="$bs" --size="$size" --ioengine=io_uring --iodepth=16 --direct=1 \
+		--verify=crc32c --do_verify=1 --verify_fatal=1
+	fio_check "$what: random write with verify_backlog, bs $bs" --name=rand --filename="$node" \
+		--rw=randwrite --bsrange="$bs" --size="$size" --ioengine=io_uring --iodepth=32 --direct=1 \
+		--numjobs=2 --offset_increment="$size" --verify=crc32c --verify_backlog=64 --verify_fatal=1
 }
