@@ -11,11 +11,11 @@
 namespace vduse
 {
 
-const Iotlb::Region *Iotlb::region_for(uint64_t iova)
+const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 {
 	auto it = regions_.lower_bound(iova);
-	if (it != regions_.end() && it->second.first <= iova)
-		return &it->second;
+	if (it != regions_.end() && it->second.view.first <= iova)
+		return &it->second.view;
 
 	vduse_iotlb_entry entry{};
 	entry.start = iova;
@@ -37,58 +37,42 @@ const Iotlb::Region *Iotlb::region_for(uint64_t iova)
 		return nullptr;
 	}
 	auto [pos, inserted] = regions_.emplace(
-	        entry.last, Region{entry.start, entry.last, writable, Mapping(addr, length)});
+	        entry.last,
+	        Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr), writable},
+	               Mapping(addr, length)});
 	if (!inserted)
 		return nullptr;
-	return &pos->second;
+	return &pos->second.view;
 }
 
 bool Iotlb::translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out)
 {
-	if (len == 0)
-		return true;
-	if (iova + len - 1 < iova)
-		return false;
 	std::lock_guard lock(mutex_);
-	while (len > 0) {
-		const Region *r = region_for(iova);
-		if (!r || (access == Access::write && !r->writable))
-			return false;
-		uint64_t chunk = std::min(len, r->last - iova + 1);
-		auto *base = static_cast<uint8_t *>(r->mapping.data());
-		out.push_back({base + (iova - r->first), chunk});
-		len -= chunk;
-		iova += chunk;
-	}
-	return true;
+	return translate_regions([this](uint64_t at) { return region_for(at); }, iova, len, access,
+	                         out);
 }
 
 void *Iotlb::translate_contiguous(uint64_t iova, uint64_t len, Access access)
 {
-	if (len == 0 || iova + len - 1 < iova)
-		return nullptr;
 	std::lock_guard lock(mutex_);
-	const Region *r = region_for(iova);
-	if (!r || (access == Access::write && !r->writable) || iova + len - 1 > r->last)
-		return nullptr;
-	return static_cast<uint8_t *>(r->mapping.data()) + (iova - r->first);
+	return translate_region_contiguous([this](uint64_t at) { return region_for(at); }, iova,
+	                                   len, access);
 }
 
 std::optional<Iotlb::RegionView> Iotlb::lookup(uint64_t iova)
 {
 	std::lock_guard lock(mutex_);
-	const Region *r = region_for(iova);
+	const RegionView *r = region_for(iova);
 	if (!r)
 		return std::nullopt;
-	return RegionView{r->first, r->last, static_cast<uint8_t *>(r->mapping.data()),
-	                  r->writable};
+	return *r;
 }
 
 void Iotlb::invalidate(uint64_t first, uint64_t last)
 {
 	std::lock_guard lock(mutex_);
 	for (auto it = regions_.lower_bound(first); it != regions_.end();) {
-		if (it->second.first > last)
+		if (it->second.view.first > last)
 			break;
 		it = regions_.erase(it);
 	}
