@@ -28,7 +28,6 @@ struct VdpaNetlink::Reply {
 	bool done = false;
 	int error = 0;       // errno from the kernel's NLMSG_ERROR
 	std::string ext_ack; // the kernel's extended-ack message, if any
-	std::optional<VdpaDeviceInfo> device;
 };
 
 void VdpaNetlink::SockDeleter::operator()(nl_sock *sock) const
@@ -88,29 +87,6 @@ int on_ack(nl_msg *, void *arg)
 	return NL_STOP;
 }
 
-int on_valid(nl_msg *msg, void *arg)
-{
-	auto *reply = static_cast<VdpaNetlink::Reply *>(arg);
-	nlattr *attrs[VDPA_ATTR_MAX + 1] = {};
-	if (genlmsg_parse(nlmsg_hdr(msg), 0, attrs, VDPA_ATTR_MAX, nullptr) < 0)
-		return NL_SKIP;
-	VdpaDeviceInfo info;
-	if (attrs[VDPA_ATTR_DEV_NAME])
-		info.name = nla_get_string(attrs[VDPA_ATTR_DEV_NAME]);
-	if (attrs[VDPA_ATTR_MGMTDEV_DEV_NAME])
-		info.mgmtdev = nla_get_string(attrs[VDPA_ATTR_MGMTDEV_DEV_NAME]);
-	if (attrs[VDPA_ATTR_DEV_ID])
-		info.device_id = nla_get_u32(attrs[VDPA_ATTR_DEV_ID]);
-	if (attrs[VDPA_ATTR_DEV_VENDOR_ID])
-		info.vendor_id = nla_get_u32(attrs[VDPA_ATTR_DEV_VENDOR_ID]);
-	if (attrs[VDPA_ATTR_DEV_MAX_VQS])
-		info.max_vqs = nla_get_u32(attrs[VDPA_ATTR_DEV_MAX_VQS]);
-	if (attrs[VDPA_ATTR_DEV_MAX_VQ_SIZE])
-		info.max_vq_size = nla_get_u16(attrs[VDPA_ATTR_DEV_MAX_VQ_SIZE]);
-	reply->device = info;
-	return NL_OK;
-}
-
 } // namespace
 
 Status VdpaNetlink::transact(uint8_t cmd, const std::string &name, bool with_mgmtdev, Reply &reply,
@@ -130,7 +106,6 @@ Status VdpaNetlink::transact(uint8_t cmd, const std::string &name, bool with_mgm
 		return Error{ENOMEM, what + ": out of memory"};
 	nl_cb_err(cb.get(), NL_CB_CUSTOM, on_error, &reply);
 	nl_cb_set(cb.get(), NL_CB_ACK, NL_CB_CUSTOM, on_ack, &reply);
-	nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_valid, &reply);
 
 	if (int err = nl_send_auto(sock_.get(), msg.get()); err < 0)
 		return Error{EIO, what + ": " + nl_geterror(err)};
@@ -160,19 +135,6 @@ Status VdpaNetlink::del_device(const std::string &name)
 	Reply reply;
 	return transact(VDPA_CMD_DEV_DEL, name, false, reply,
 	                "cannot detach '" + name + "' from the vdpa bus");
-}
-
-Result<std::optional<VdpaDeviceInfo>> VdpaNetlink::get_device(const std::string &name)
-{
-	Reply reply;
-	auto st = transact(VDPA_CMD_DEV_GET, name, false, reply,
-	                   "cannot query vdpa device '" + name + "'");
-	if (!st) {
-		if (st.error().code == ENODEV || st.error().code == ENOENT)
-			return std::optional<VdpaDeviceInfo>();
-		return st.error();
-	}
-	return reply.device;
 }
 
 } // namespace vduse

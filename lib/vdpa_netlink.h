@@ -6,22 +6,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 struct nl_sock;
 
 namespace vduse
 {
-
-struct VdpaDeviceInfo {
-	std::string name;
-	std::string mgmtdev;
-	uint32_t device_id = 0;
-	uint32_t vendor_id = 0;
-	uint32_t max_vqs = 0;
-	uint16_t max_vq_size = 0;
-};
 
 class VdpaNetlink
 {
@@ -32,8 +22,6 @@ public:
 	// binds resets the device: a vdused must already be serving it.
 	Status add_device(const std::string &name);
 	Status del_device(const std::string &name);
-	// nullopt if the bus has no device of that name.
-	Result<std::optional<VdpaDeviceInfo>> get_device(const std::string &name);
 
 	struct Reply; // what the netlink callbacks collect
 
