@@ -105,10 +105,11 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 				// discard.
 				mode |= FALLOC_FL_PUNCH_HOLE |
 				        (block_device_ ? FALLOC_FL_NO_HIDE_STALE : 0);
-			if (!(sqe = add()))
-				return pending_[tag] == 0
-				               ? std::optional<uint8_t>(VIRTIO_BLK_S_IOERR)
-				               : std::nullopt;
+			if (!(sqe = add())) {
+				// Ranges already queued still complete; the request fails.
+				status_[tag] = VIRTIO_BLK_S_IOERR;
+				break;
+			}
 			io_uring_prep_fallocate(sqe, fd_, mode, static_cast<off_t>(range.offset),
 			                        static_cast<off_t>(range.length));
 		}
@@ -117,7 +118,7 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 		return VIRTIO_BLK_S_UNSUPP;
 	}
 	if (pending_[tag] == 0)
-		return VIRTIO_BLK_S_OK;
+		return status_[tag];
 	++in_flight_;
 	return std::nullopt;
 }
@@ -148,11 +149,8 @@ void UringQueue::reap(std::vector<Completion> &out, bool wait)
 {
 	uint64_t count;
 	(void)::read(event_fd_.get(), &count, sizeof(count));
-	if (wait && in_flight_ > 0) {
-		io_uring_cqe *cqe = nullptr;
+	if (wait && in_flight_ > 0)
 		io_uring_submit_and_wait(&ring_, 1);
-		(void)io_uring_peek_cqe(&ring_, &cqe);
-	}
 	io_uring_cqe *cqe;
 	unsigned head, seen = 0;
 	io_uring_for_each_cqe(&ring_, head, cqe)
