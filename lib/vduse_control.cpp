@@ -78,6 +78,14 @@ Status VduseControl::destroy_device_when_released(const std::string &name) const
 	}
 }
 
+Status destroy_vduse_device(const std::string &name)
+{
+	auto control = VduseControl::open();
+	if (!control)
+		return control.error();
+	return control->destroy_device_when_released(name);
+}
+
 std::string device_node_path(const std::string &name)
 {
 	return "/dev/vduse/" + name;

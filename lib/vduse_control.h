@@ -39,6 +39,10 @@ private:
 	UniqueFd fd_;
 };
 
+// Opens the control node and destroys NAME once no fd holds it
+// (VduseControl::destroy_device_when_released).
+Status destroy_vduse_device(const std::string &name);
+
 // /dev/vduse/NAME and /sys/class/vduse/NAME.
 std::string device_node_path(const std::string &name);
 bool device_exists(const std::string &name);

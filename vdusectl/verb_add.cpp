@@ -101,12 +101,6 @@ Status create_vduse_device(const DeviceSpec &spec)
 	return control->create_device(config);
 }
 
-void destroy_vduse_device(const std::string &name)
-{
-	if (auto control = VduseControl::open())
-		(void)control->destroy_device_when_released(name);
-}
-
 } // namespace
 
 int verb_add(Context &ctx, AddOptions &options)
@@ -136,7 +130,7 @@ int verb_add(Context &ctx, AddOptions &options)
 	undo.push([&] { revert_backing(spec, plan); });
 	if (auto st = create_vduse_device(spec); !st)
 		return fail(st.error());
-	undo.push([&] { destroy_vduse_device(name); });
+	undo.push([&] { (void)destroy_vduse_device(name); });
 
 	DeviceRecord record{spec, 0};
 	if (auto st = ctx.state.write(record); !st)

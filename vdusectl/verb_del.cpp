@@ -15,14 +15,6 @@ namespace
 
 using namespace std::chrono_literals;
 
-Status destroy_when_released(const std::string &name)
-{
-	auto control = VduseControl::open();
-	if (!control)
-		return control.error();
-	return control->destroy_device_when_released(name);
-}
-
 Status delete_device(Context &ctx, const std::string &name)
 {
 	auto record = ctx.state.read(name);
@@ -46,7 +38,7 @@ Status delete_device(Context &ctx, const std::string &name)
 	if (auto st = stop_daemon(record->pid, name, 10s); !st)
 		return st;
 	if (device_exists(name)) {
-		if (auto st = destroy_when_released(name); !st)
+		if (auto st = destroy_vduse_device(name); !st)
 			return st;
 	}
 	ctx.state.remove(name);
