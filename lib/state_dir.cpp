@@ -1,12 +1,10 @@
 #include "state_dir.h"
 
 #include "config.h"
+#include "json_file.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <fcntl.h>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <sys/file.h>
 
 namespace fs = std::filesystem;
@@ -61,52 +59,37 @@ bool StateDir::has(const std::string &name) const
 
 std::vector<std::string> StateDir::names() const
 {
-	std::vector<std::string> result;
-	std::error_code ec;
-	for (const auto &entry : fs::directory_iterator(root_, ec)) {
-		if (entry.path().extension() == ".json")
-			result.push_back(entry.path().stem().string());
-	}
-	std::sort(result.begin(), result.end());
-	return result;
+	return json_file_stems(root_);
 }
 
 Result<DeviceRecord> StateDir::read(const std::string &name) const
 {
 	fs::path path = record_path(name);
-	std::ifstream in(path);
-	if (!in)
-		return Error{ENOENT, "device '" + name + "' does not exist"};
-	nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
-	if (json.is_discarded() || !json.is_object() || !json.contains("spec"))
+	auto json = read_json_file(path);
+	if (!json) {
+		if (json.error().code == ENOENT)
+			return Error{ENOENT, "device '" + name + "' does not exist"};
+		return json.error();
+	}
+	if (!json->is_object() || !json->contains("spec"))
 		return invalid(path.string() + " is not a device record");
-	auto spec = spec_from_json(json["spec"]);
+	auto spec = spec_from_json((*json)["spec"]);
 	if (!spec)
 		return invalid(path.string() + ": " + spec.error().message);
 	DeviceRecord record;
 	record.spec = *spec;
-	record.pid = json.value("pid", 0);
+	record.pid = json->value("pid", 0);
+	record.unit = json->value("unit", "");
+	record.persistent = json->value("persistent", false);
 	return record;
 }
 
 Status StateDir::write(const DeviceRecord &record) const
 {
-	nlohmann::json json = {{"spec", spec_to_json(record.spec)}, {"pid", record.pid}};
-	fs::path path = record_path(record.spec.name);
-	fs::path tmp = path;
-	tmp += ".tmp";
-	{
-		std::ofstream out(tmp, std::ios::trunc);
-		out << json.dump(2) << '\n';
-		out.flush();
-		if (!out)
-			return errno_error("cannot write " + tmp.string());
-	}
-	std::error_code ec;
-	fs::rename(tmp, path, ec);
-	if (ec)
-		return system_error(ec.value(), "cannot rename " + tmp.string());
-	return {};
+	return write_json_file(record_path(record.spec.name), {{"spec", spec_to_json(record.spec)},
+	                                                       {"pid", record.pid},
+	                                                       {"unit", record.unit},
+	                                                       {"persistent", record.persistent}});
 }
 
 void StateDir::remove(const std::string &name) const

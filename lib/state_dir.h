@@ -16,7 +16,9 @@ namespace vduse
 
 struct DeviceRecord {
 	DeviceSpec spec;
-	pid_t pid = 0; // the vdused serving the device, 0 if none was started
+	pid_t pid = 0;           // the vdused serving the device, 0 if none was started
+	std::string unit;        // its systemd unit, "" if vdusectl spawned it directly
+	bool persistent = false; // its spec is also in the persistent directory
 };
 
 class StateDir

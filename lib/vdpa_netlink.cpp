@@ -89,17 +89,19 @@ int on_ack(nl_msg *, void *arg)
 
 } // namespace
 
-Status VdpaNetlink::transact(uint8_t cmd, const std::string &name, bool with_mgmtdev, Reply &reply,
+Status VdpaNetlink::transact(uint8_t cmd, const std::vector<StringAttr> &attrs, Reply &reply,
                              const std::string &what)
 {
 	std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
 	if (!msg)
 		return Error{ENOMEM, what + ": out of memory"};
 	if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family_, 0,
-	                 NLM_F_REQUEST | NLM_F_ACK, cmd, vdpa_genl_version) ||
-	    nla_put_string(msg.get(), VDPA_ATTR_DEV_NAME, name.c_str()) < 0 ||
-	    (with_mgmtdev && nla_put_string(msg.get(), VDPA_ATTR_MGMTDEV_DEV_NAME, "vduse") < 0))
+	                 NLM_F_REQUEST | NLM_F_ACK, cmd, vdpa_genl_version))
 		return Error{ENOMEM, what + ": cannot build the netlink message"};
+	for (const auto &[type, value] : attrs) {
+		if (nla_put_string(msg.get(), type, value.c_str()) < 0)
+			return Error{ENOMEM, what + ": cannot build the netlink message"};
+	}
 
 	std::unique_ptr<nl_cb, CbDeleter> cb(nl_cb_alloc(NL_CB_DEFAULT));
 	if (!cb)
@@ -126,15 +128,23 @@ Status VdpaNetlink::transact(uint8_t cmd, const std::string &name, bool with_mgm
 Status VdpaNetlink::add_device(const std::string &name)
 {
 	Reply reply;
-	return transact(VDPA_CMD_DEV_NEW, name, true, reply,
+	return transact(VDPA_CMD_DEV_NEW,
+	                {{VDPA_ATTR_DEV_NAME, name}, {VDPA_ATTR_MGMTDEV_DEV_NAME, "vduse"}}, reply,
 	                "cannot attach '" + name + "' to the vdpa bus");
 }
 
 Status VdpaNetlink::del_device(const std::string &name)
 {
 	Reply reply;
-	return transact(VDPA_CMD_DEV_DEL, name, false, reply,
+	return transact(VDPA_CMD_DEV_DEL, {{VDPA_ATTR_DEV_NAME, name}}, reply,
 	                "cannot detach '" + name + "' from the vdpa bus");
+}
+
+Status VdpaNetlink::check_management_device(const std::string &mgmtdev)
+{
+	Reply reply;
+	return transact(VDPA_CMD_MGMTDEV_GET, {{VDPA_ATTR_MGMTDEV_DEV_NAME, mgmtdev}}, reply,
+	                "no vdpa management device '" + mgmtdev + "'");
 }
 
 } // namespace vduse

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 struct nl_sock;
 
@@ -22,6 +24,8 @@ public:
 	// binds resets the device: a vdused must already be serving it.
 	Status add_device(const std::string &name);
 	Status del_device(const std::string &name);
+	// VDPA_CMD_MGMTDEV_GET: whether the management device (e.g. "vduse") exists.
+	Status check_management_device(const std::string &mgmtdev);
 
 	struct Reply; // what the netlink callbacks collect
 
@@ -33,7 +37,8 @@ private:
 	        : sock_(std::move(sock)), family_(family)
 	{
 	}
-	Status transact(uint8_t cmd, const std::string &name, bool with_mgmtdev, Reply &reply,
+	using StringAttr = std::pair<int, std::string>;
+	Status transact(uint8_t cmd, const std::vector<StringAttr> &attrs, Reply &reply,
 	                const std::string &what);
 
 	std::unique_ptr<nl_sock, SockDeleter> sock_;

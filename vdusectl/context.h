@@ -1,6 +1,7 @@
 // What every verb gets: the global options, decided once in main.
 #pragma once
 
+#include "persist_dir.h"
 #include "state_dir.h"
 
 namespace vduse
@@ -13,8 +14,13 @@ inline constexpr int exit_usage = 2;
 
 struct Context {
 	StateDir state{StateDir::default_root()};
+	PersistDir persist{PersistDir::default_root()};
 	bool json = false;
 	bool verbose = false;
+	bool no_legend = false; // list: no header line
+	// Run vdused as vdused@NAME.service (systemd is PID 1 and --no-systemd
+	// was not given) rather than spawn it.
+	bool use_systemd = false;
 };
 
 // Prints "vdusectl: MESSAGE" to stderr.

@@ -1,6 +1,5 @@
 #include "device_status.h"
 
-#include "daemon_launcher.h"
 #include "vdpa_sysfs.h"
 
 namespace vduse
@@ -11,7 +10,8 @@ DeviceStatus device_status(const DeviceRecord &record)
 	DeviceStatus s;
 	s.record = record;
 	const std::string &name = record.spec.name;
-	s.daemon_running = daemon_alive(record.pid, name);
+	s.worker = worker_state(record);
+	s.daemon_running = s.worker.running;
 	s.attached = vdpa_device_exists(name);
 	if (s.attached) {
 		s.driver = vdpa_bound_driver(name);
@@ -32,7 +32,15 @@ nlohmann::json status_to_json(const DeviceStatus &s)
 	j["requested_driver"] = j["driver"];
 	j["driver"] = s.driver.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.driver);
 	j["node"] = s.node ? nlohmann::json(*s.node) : nlohmann::json(nullptr);
-	j["pid"] = s.daemon_running ? nlohmann::json(s.record.pid) : nlohmann::json(nullptr);
+	j["pid"] = s.worker.pid > 0 ? nlohmann::json(s.worker.pid) : nlohmann::json(nullptr);
+	auto or_null = [](const std::string &text) {
+		return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+	};
+	j["unit"] = or_null(s.record.unit);
+	j["unit_state"] = or_null(s.worker.unit_state);
+	j["status"] = or_null(s.worker.status);
+	j["restarts"] = s.worker.restarts;
+	j["persistent"] = s.record.persistent;
 	j["state"] = s.state;
 	const DeviceSpec &spec = s.record.spec;
 	if (spec.file.empty()) {

@@ -4,6 +4,7 @@
 
 #include "context.h"
 #include "state_dir.h"
+#include "worker.h"
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,6 +17,7 @@ struct DeviceStatus {
 	DeviceRecord record;
 	std::string driver; // bound driver, "" if none
 	std::optional<std::string> node;
+	WorkerState worker;
 	bool daemon_running = false;
 	bool attached = false; // on the vdpa bus
 	std::string state;     // running, daemon-dead, detached

@@ -1,5 +1,6 @@
 // vdusectl: the administrator's tool for VDUSE block devices.
 #include "config.h"
+#include "systemd_manager.h"
 #include "verbs.h"
 
 #include <CLI/CLI.hpp>
@@ -26,6 +27,9 @@ int parse_and_run(int argc, char **argv)
 	app.add_option("--state-dir", state_dir,
 	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
 	app.add_flag("-v,--verbose", ctx.verbose, "Log more, and start vdused with --verbose");
+	bool no_systemd = false;
+	app.add_flag("--no-systemd", no_systemd,
+	             "Spawn vdused directly even when systemd runs (also: $VDUSE_NO_SYSTEMD=1)");
 
 	AddOptions add;
 	auto *add_cmd = app.add_subcommand("add", "Create a block device served by a new vdused");
@@ -50,6 +54,9 @@ int parse_and_run(int argc, char **argv)
 	                    "Serial number reported to the driver (up to 20 bytes)");
 	add_cmd->add_option("--driver", add.driver,
 	                    "Bind to virtio (host /dev/vdX, default) or vhost (/dev/vhost-vdpa-N)");
+	add_cmd->add_flag("-p,--persistent", add.persistent,
+	                  "Also record the device under " VDUSE_PERSIST_DIR
+	                  " so that it comes back at boot");
 	add_cmd->add_flag("-j,--json", ctx.json, "Print the device as JSON, as show --json does");
 
 	std::vector<std::string> del_names;
@@ -60,11 +67,22 @@ int parse_and_run(int argc, char **argv)
 
 	auto *list_cmd = app.add_subcommand("list", "List the devices");
 	list_cmd->add_flag("-j,--json", ctx.json, "Print a JSON array");
+	list_cmd->add_flag("--no-legend", ctx.no_legend, "Print no header line (for scripts)");
 
 	std::string show_name;
 	auto *show_cmd = app.add_subcommand("show", "Show one device");
 	show_cmd->add_option("name", show_name, "Device")->required();
 	show_cmd->add_flag("-j,--json", ctx.json, "Print a JSON object");
+
+	auto *restore_cmd = app.add_subcommand(
+	        "restore", "Add every persistent device that is not there yet (run at boot)");
+
+	bool check_load = false;
+	auto *check_cmd = app.add_subcommand(
+	        "check",
+	        "Check that this system can run VDUSE devices, with a hint for each problem");
+	check_cmd->add_flag("-l,--load", check_load, "Load the kernel modules that are missing");
+	check_cmd->add_flag("-j,--json", ctx.json, "Print the checks as a JSON array");
 
 	try {
 		app.parse(argc, argv);
@@ -76,6 +94,7 @@ int parse_and_run(int argc, char **argv)
 	spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::warn);
 	if (!state_dir.empty())
 		ctx.state = StateDir(state_dir);
+	ctx.use_systemd = !no_systemd && SystemdManager::available();
 
 	if (add_cmd->parsed()) {
 		add.block_size_given = block_size->count() > 0;
@@ -87,6 +106,10 @@ int parse_and_run(int argc, char **argv)
 		return verb_list(ctx);
 	if (show_cmd->parsed())
 		return verb_show(ctx, show_name);
+	if (restore_cmd->parsed())
+		return verb_restore(ctx);
+	if (check_cmd->parsed())
+		return verb_check(ctx, check_load);
 	return exit_usage;
 }
 

@@ -4,13 +4,13 @@
 
 #include "backing_plan.h"
 #include "blk_config.h"
-#include "daemon_launcher.h"
 #include "device_status.h"
 #include "size.h"
 #include "undo.h"
 #include "vdpa_netlink.h"
 #include "vdpa_sysfs.h"
 #include "vduse_control.h"
+#include "worker.h"
 
 #include <iostream>
 #include <linux/virtio_ids.h>
@@ -132,16 +132,26 @@ int verb_add(Context &ctx, AddOptions &options)
 		return fail(st.error());
 	undo.push([&] { (void)destroy_vduse_device(name); });
 
-	DeviceRecord record{spec, 0};
+	DeviceRecord record;
+	record.spec = spec;
 	if (auto st = ctx.state.write(record); !st)
 		return fail(st.error());
 	undo.push([&] { ctx.state.remove(name); });
 
-	auto pid = start_daemon(ctx.state, name, ctx.verbose, 10s);
-	if (!pid)
-		return fail(pid.error());
-	record.pid = *pid;
-	undo.push([&] { (void)stop_daemon(record.pid, name, 5s); });
+	if (auto st = start_worker(ctx, record, 30s); !st) {
+		forget_worker(record);
+		return fail(st.error());
+	}
+	undo.push([&] {
+		(void)stop_worker(ctx, record, 10s);
+		forget_worker(record);
+	});
+	record.persistent = options.persistent || options.restoring;
+	if (options.persistent && !options.restoring) {
+		if (auto st = ctx.persist.write(spec); !st)
+			return fail(st.error());
+		undo.push([&] { ctx.persist.remove(name); });
+	}
 	if (auto st = ctx.state.write(record); !st)
 		return fail(st.error());
 

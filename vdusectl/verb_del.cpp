@@ -2,10 +2,10 @@
 // the daemon, destroy the VDUSE device and forget its record.
 #include "verbs.h"
 
-#include "daemon_launcher.h"
 #include "vdpa_netlink.h"
 #include "vdpa_sysfs.h"
 #include "vduse_control.h"
+#include "worker.h"
 
 namespace vduse
 {
@@ -23,11 +23,9 @@ Status delete_device(Context &ctx, const std::string &name)
 	if (vdpa_device_exists(name)) {
 		// DEV_DEL resets the device: a daemon must answer, or the kernel
 		// waits for msg_timeout and marks the device broken.
-		if (!daemon_alive(record->pid, name)) {
-			auto pid = start_daemon(ctx.state, name, ctx.verbose, 10s);
-			if (!pid)
-				return pid.error();
-			record->pid = *pid;
+		if (!worker_state(*record).running) {
+			if (auto st = start_worker(ctx, *record, 30s); !st)
+				return st;
 		}
 		auto netlink = VdpaNetlink::connect();
 		if (!netlink)
@@ -35,12 +33,15 @@ Status delete_device(Context &ctx, const std::string &name)
 		if (auto st = netlink->del_device(name); !st)
 			return st;
 	}
-	if (auto st = stop_daemon(record->pid, name, 10s); !st)
+	if (auto st = stop_worker(ctx, *record, 30s); !st)
 		return st;
+	forget_worker(*record);
 	if (device_exists(name)) {
 		if (auto st = destroy_vduse_device(name); !st)
 			return st;
 	}
+	if (record->persistent || ctx.persist.has(name))
+		ctx.persist.remove(name);
 	ctx.state.remove(name);
 	return {};
 }

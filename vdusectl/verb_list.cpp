@@ -41,7 +41,7 @@ int verb_list(Context &ctx)
 		               std::to_string(spec.queues), std::to_string(spec.queue_depth),
 		               std::to_string(spec.block_size), spec.read_only ? "yes" : "no",
 		               or_dash(s.driver), s.node.value_or("-"),
-		               s.daemon_running ? std::to_string(s.record.pid) : "-", s.state,
+		               s.worker.pid > 0 ? std::to_string(s.worker.pid) : "-", s.state,
 		               spec.file.empty()
 		                       ? "-"
 		                       : spec.file + " (" + j["mode"].get<std::string>() + ")"});
@@ -49,7 +49,7 @@ int verb_list(Context &ctx)
 	if (ctx.json)
 		std::cout << array.dump(2) << '\n';
 	else
-		table.print(std::cout);
+		table.print(std::cout, !ctx.no_legend);
 	return rc;
 }
 
@@ -69,10 +69,26 @@ int verb_show(Context &ctx, const std::string &name)
 		std::cout << j.dump(2) << '\n';
 		return exit_ok;
 	}
-	for (const char *key :
-	     {"name", "state", "node", "driver", "requested_driver", "pid", "backend", "file",
-	      "mode", "size_bytes", "block_size", "physical_block_size", "queues", "queue_depth",
-	      "read_only", "serial"}) {
+	for (const char *key : {"name",
+	                        "state",
+	                        "node",
+	                        "driver",
+	                        "requested_driver",
+	                        "pid",
+	                        "unit",
+	                        "unit_state",
+	                        "status",
+	                        "persistent",
+	                        "backend",
+	                        "file",
+	                        "mode",
+	                        "size_bytes",
+	                        "block_size",
+	                        "physical_block_size",
+	                        "queues",
+	                        "queue_depth",
+	                        "read_only",
+	                        "serial"}) {
 		const auto &value = j[key];
 		std::string text = value.is_string() ? value.get<std::string>() : value.dump();
 		std::cout << key << ": " << (value.is_null() ? "-" : text) << '\n';

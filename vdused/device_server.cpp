@@ -3,6 +3,7 @@
 #include "vring.h"
 
 #include <array>
+#include <csignal>
 #include <cstring>
 #include <linux/virtio_config.h>
 #include <poll.h>
@@ -153,18 +154,30 @@ Status DeviceServer::handle_message()
 
 Status DeviceServer::run(int signal_fd)
 {
+	// Under systemd with WatchdogSec=, ping at half the interval from this
+	// thread: a control thread stuck anywhere gets the daemon restarted.
+	uint64_t watchdog_usec = 0;
+	bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
+	int timeout_ms = watchdog ? static_cast<int>(watchdog_usec / 2000) : -1;
 	std::array<pollfd, 2> fds{{{device_.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}}};
 	for (;;) {
-		if (::poll(fds.data(), fds.size(), -1) < 0) {
+		if (watchdog)
+			sd_notify(0, "WATCHDOG=1");
+		if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			return errno_error("poll");
 		}
 		if (fds[1].revents & POLLIN) {
 			signalfd_siginfo info{};
-			if (::read(signal_fd, &info, sizeof(info)) == sizeof(info))
-				spdlog::info("{}: stopping on signal {}", spec_.name,
-				             strsignal(static_cast<int>(info.ssi_signo)));
+			if (::read(signal_fd, &info, sizeof(info)) != sizeof(info))
+				continue;
+			int signo = static_cast<int>(info.ssi_signo);
+			if (signo == SIGUSR2) {
+				freeze_if_asked();
+				continue;
+			}
+			spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(signo));
 			return {};
 		}
 		if (fds[0].revents & (POLLERR | POLLHUP))
@@ -175,6 +188,19 @@ Status DeviceServer::run(int signal_fd)
 				return st;
 		}
 	}
+}
+
+void DeviceServer::freeze_if_asked() const
+{
+	if (!tuning_.debug_hooks) {
+		spdlog::info("{}: SIGUSR2 ignored", spec_.name);
+		return;
+	}
+	// Test hook: a control thread that hangs, as a deadlock would. The
+	// watchdog must notice; nothing here ever returns.
+	spdlog::warn("{}: debug hook: freezing the control thread", spec_.name);
+	for (;;)
+		::pause();
 }
 
 } // namespace vduse

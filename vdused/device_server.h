@@ -20,7 +20,8 @@ class DeviceServer
 public:
 	struct Tuning {
 		std::chrono::nanoseconds poll_window{
-		        0}; // busy-poll a queue this long before sleeping
+		        0};               // busy-poll a queue this long before sleeping
+		bool debug_hooks = false; // SIGUSR2 freezes the control thread (tests)
 	};
 	static Result<std::unique_ptr<DeviceServer>>
 	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning);
@@ -38,6 +39,7 @@ public:
 private:
 	Status open_queues();
 	Status handle_message();
+	void freeze_if_asked() const;
 	void set_status(uint8_t status);
 	// resume: continue from our own avail index rather than the kernel's initial one.
 	void start_queues(bool resume);

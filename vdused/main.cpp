@@ -2,6 +2,7 @@
 // directory, until SIGTERM or SIGINT.
 #include "config.h"
 #include "device_server.h"
+#include "log_setup.h"
 #include "state_dir.h"
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,7 @@ struct Options {
 	std::string state_dir;
 	bool verbose = false;
 	unsigned poll_us = 50;
+	bool debug_hooks = false;
 };
 
 int serve(const Options &options)
@@ -37,6 +39,7 @@ int serve(const Options &options)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 	(void)std::signal(SIGPIPE, SIG_IGN);
 	UniqueFd signal_fd(::signalfd(-1, &mask, SFD_CLOEXEC));
@@ -51,6 +54,7 @@ int serve(const Options &options)
 	}
 	DeviceServer::Tuning tuning;
 	tuning.poll_window = std::chrono::microseconds(options.poll_us);
+	tuning.debug_hooks = options.debug_hooks;
 	auto server = DeviceServer::create(std::move(*device), record->spec, tuning);
 	if (!server) {
 		spdlog::error("{}", server.error().message);
@@ -85,14 +89,15 @@ int parse_and_serve(int argc, char **argv)
 	               "Busy-poll a queue this many microseconds for more requests before sleeping "
 	               "(default: 50)")
 	        ->envname("VDUSED_POLL_US");
+	// Not in --help: lets the tests freeze the control thread with SIGUSR2.
+	app.add_flag("--debug-hooks", options.debug_hooks)->group("");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
 		app.exit(e);
 		return e.get_exit_code() == 0 ? 0 : 2;
 	}
-	spdlog::set_pattern("vdused[%P]: %^%l%$: %v");
-	spdlog::set_level(options.verbose ? spdlog::level::debug : spdlog::level::info);
+	setup_logging(options.name, options.verbose);
 	return serve(options);
 }
 

@@ -1,6 +1,7 @@
 #include "queue_worker.h"
 
 #include "iovec.h"
+#include "log_setup.h"
 
 #include <array>
 #include <cstring>
@@ -63,6 +64,7 @@ void QueueWorker::stop()
 
 void QueueWorker::run()
 {
+	set_log_queue(index_);
 	std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
 	                           {kick_fd_.get(), POLLIN, 0},
 	                           {backend_->completion_fd(), POLLIN, 0}}};

@@ -1,0 +1,84 @@
+# bash completion for vdusectl                               -*- shell-script -*-
+
+_vdusectl_devices()
+{
+	vdusectl list --no-legend 2>/dev/null | while read -r name _; do
+		printf '%s\n' "$name"
+	done
+}
+
+_vdusectl()
+{
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null; then
+		_init_completion || return
+	else
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD - 1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	fi
+
+	local verbs='add del list show restore check'
+	local global_opts='-h --help --version -v --verbose --state-dir --no-systemd'
+	local verb='' i
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--state-dir) ((i++)) ;;
+		-*) ;;
+		*) verb=${words[i]}; break ;;
+		esac
+	done
+
+	case $prev in
+	--state-dir)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return ;;
+	-t | --type)
+		COMPREPLY=($(compgen -W 'null file loop' -- "$cur"))
+		return ;;
+	--driver)
+		COMPREPLY=($(compgen -W 'virtio vhost' -- "$cur"))
+		return ;;
+	-f | --file)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	-b | --block-size)
+		COMPREPLY=($(compgen -W '512 4096' -- "$cur"))
+		return ;;
+	-s | --size | -n | --name | -q | --queues | -d | --queue-depth | --serial)
+		return ;;
+	esac
+
+	local opts
+	case $verb in
+	'')
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+		fi
+		return ;;
+	add)
+		opts='-h --help -t --type -s --size -f --file --direct --grow -n --name -q --queues
+		      -d --queue-depth -b --block-size -r --read-only --serial --driver
+		      -p --persistent -j --json' ;;
+	del)
+		opts='-h --help -a --all' ;;
+	list)
+		opts='-h --help -j --json --no-legend' ;;
+	show)
+		opts='-h --help -j --json' ;;
+	check)
+		opts='-h --help -l --load -j --json' ;;
+	*)
+		opts='-h --help' ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [[ $verb == del || $verb == show ]]; then
+		COMPREPLY=($(compgen -W "$(_vdusectl_devices)" -- "$cur"))
+	fi
+} &&
+	complete -F _vdusectl vdusectl

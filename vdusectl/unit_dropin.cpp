@@ -1,0 +1,101 @@
+#include "unit_dropin.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace vduse
+{
+
+namespace
+{
+
+// A path as one word of a unit file setting: quoted, with the specifier
+// character and the quote escaped (systemd.syntax(7)).
+std::string unit_word(const std::string &path)
+{
+	std::string out = "\"";
+	for (char c : path) {
+		if (c == '%')
+			out += "%%";
+		else if (c == '"' || c == '\\')
+			out += std::string("\\") + c;
+		else
+			out += c;
+	}
+	return out + "\"";
+}
+
+bool under_home(const std::string &path)
+{
+	for (const char *dir : {"/home/", "/root/", "/run/user/"})
+		if (path.rfind(dir, 0) == 0)
+			return true;
+	return false;
+}
+
+} // namespace
+
+std::string unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in)
+{
+	std::ostringstream body;
+	if (in.state_dir != in.default_state_dir)
+		body << "Environment=VDUSE_STATE_DIR=" << unit_word(in.state_dir.string()) << '\n';
+	if (in.vdused != in.installed_vdused || in.verbose) {
+		body << "ExecStart=\nExecStart=" << unit_word(in.vdused) << " %i"
+		     << (in.verbose ? " --verbose" : "") << '\n';
+	}
+	if (!spec.file.empty()) {
+		if (under_home(spec.file))
+			body << "ProtectHome=no\n";
+		std::error_code ec;
+		if (fs::is_block_file(spec.file, ec))
+			body << "DeviceAllow=" << unit_word(spec.file)
+			     << (spec.read_only ? " r" : " rw") << '\n';
+		else if (!spec.read_only)
+			body << "ReadWritePaths=" << unit_word(spec.file) << '\n';
+	}
+	std::string text = body.str();
+	if (text.empty())
+		return text;
+	return "# Written by vdusectl add for device " + spec.name +
+	       "; removed by vdusectl del.\n" + "[Service]\n" + text;
+}
+
+fs::path unit_dropin_path(const std::string &device)
+{
+	return fs::path("/run/systemd/system") / ("vdused@" + device + ".service.d") /
+	       "50-vdusectl.conf";
+}
+
+Status install_unit_dropin(const std::string &device, const std::string &text, bool &changed)
+{
+	fs::path path = unit_dropin_path(device);
+	std::error_code ec;
+	std::string old;
+	if (std::ifstream in(path); in) {
+		std::ostringstream ss;
+		ss << in.rdbuf();
+		old = ss.str();
+	}
+	changed = old != text;
+	if (!changed)
+		return {};
+	if (text.empty()) {
+		fs::remove(path, ec);
+		fs::remove(path.parent_path(), ec);
+		return {};
+	}
+	fs::create_directories(path.parent_path(), ec);
+	if (ec)
+		return system_error(ec.value(), "cannot create " + path.parent_path().string());
+	std::ofstream out(path, std::ios::trunc);
+	out << text;
+	out.flush();
+	if (!out)
+		return errno_error("cannot write " + path.string());
+	return {};
+}
+
+} // namespace vduse

@@ -1,0 +1,215 @@
+// vdusectl check: can this system run VDUSE block devices? Each check says
+// what it found and, when it fails, how to fix it.
+#include "verbs.h"
+
+#include "table.h"
+#include "vdpa_netlink.h"
+#include "vduse_control.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <libkmod.h>
+#include <linux/capability.h>
+#include <linux/vduse.h>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+
+namespace fs = std::filesystem;
+
+namespace vduse
+{
+
+namespace
+{
+
+struct Check {
+	std::string name;
+	bool ok = false;
+	std::string found;
+	std::string hint; // how to fix it, when not ok
+};
+
+struct KmodCtxDeleter {
+	void operator()(kmod_ctx *ctx) const { kmod_unref(ctx); }
+};
+struct KmodModDeleter {
+	void operator()(kmod_module *mod) const { kmod_module_unref(mod); }
+};
+
+// A module and what it leaves in sysfs when it is in the kernel: built-in
+// modules without parameters have no /sys/module entry, so look for the
+// module's own work instead.
+struct ModuleProbe {
+	const char *name;
+	const char *evidence;
+	const char *config; // the kernel option that builds it
+};
+constexpr ModuleProbe modules[] = {
+        {"vdpa", "/sys/bus/vdpa", "CONFIG_VDPA"},
+        {"vduse", "/sys/class/vduse", "CONFIG_VDPA_USER"},
+        {"virtio_vdpa", "/sys/bus/vdpa/drivers/virtio_vdpa", "CONFIG_VIRTIO_VDPA"},
+        {"vhost_vdpa", "/sys/bus/vdpa/drivers/vhost_vdpa", "CONFIG_VHOST_VDPA"},
+};
+
+Check check_module(kmod_ctx *kmod, const ModuleProbe &probe, bool load)
+{
+	Check c{std::string("module ") + probe.name, false, {}, {}};
+	std::error_code ec;
+	auto present = [&] { return fs::exists(probe.evidence, ec); };
+	bool loaded = fs::exists(fs::path("/sys/module") / probe.name / "initstate", ec);
+	if (loaded && present()) {
+		c.ok = true;
+		c.found = "loaded";
+		return c;
+	}
+	if (present()) {
+		c.ok = true;
+		c.found = "built into the kernel";
+		return c;
+	}
+	kmod_module *raw = nullptr;
+	if (kmod && kmod_module_new_from_name(kmod, probe.name, &raw) == 0) {
+		std::unique_ptr<kmod_module, KmodModDeleter> mod(raw);
+		bool loadable = kmod_module_get_path(mod.get()) != nullptr;
+		if (loadable && load) {
+			int err = kmod_module_probe_insert_module(mod.get(), 0, nullptr, nullptr,
+			                                          nullptr, nullptr);
+			if (err == 0 && present()) {
+				c.ok = true;
+				c.found = "loaded now";
+				return c;
+			}
+			c.found = "loading failed: " + std::string(std::strerror(-err));
+			c.hint = std::string("see dmesg; modprobe ") + probe.name;
+			return c;
+		}
+		if (loadable) {
+			c.found = "not loaded, loadable";
+			c.hint = std::string("vdusectl check --load, or modprobe ") + probe.name +
+			         " (the installed modules-load.d file loads it at boot)";
+			return c;
+		}
+	}
+	utsname uts{};
+	::uname(&uts);
+	c.found = "not in the kernel";
+	c.hint = std::string("this kernel (") + uts.release + ") has no " + probe.name +
+	         " module: use a kernel built with " + probe.config + "=m or =y";
+	return c;
+}
+
+Check check_control()
+{
+	Check c{"/dev/vduse/control", false, {}, {}};
+	std::error_code ec;
+	if (!fs::exists(control_path, ec)) {
+		c.found = "missing";
+		c.hint = "load the vduse module (vdusectl check --load, or modprobe vduse)";
+		return c;
+	}
+	UniqueFd fd(::open(control_path, O_RDWR | O_CLOEXEC));
+	if (!fd) {
+		c.found = std::string("cannot open: ") + std::strerror(errno);
+		c.hint = "run as root, or add a udev rule giving your group access "
+		         "(see the installed 60-vduse.rules)";
+		return c;
+	}
+	uint64_t version = 0;
+	if (::ioctl(fd.get(), VDUSE_GET_API_VERSION, &version) < 0) {
+		c.found = std::string("VDUSE_GET_API_VERSION failed: ") + std::strerror(errno);
+		c.hint = "the kernel's VDUSE is too old; Linux 5.15 or later is needed";
+		return c;
+	}
+	// vdused speaks version 0, which every kernel with VDUSE knows.
+	c.ok = true;
+	c.found = "present, API version " + std::to_string(version);
+	return c;
+}
+
+Check check_netlink()
+{
+	Check c{"vdpa netlink: management device vduse", false, {}, {}};
+	auto netlink = VdpaNetlink::connect();
+	if (!netlink) {
+		c.found = netlink.error().message;
+		c.hint = "load the vdpa module (vdusectl check --load)";
+		return c;
+	}
+	if (auto st = netlink->check_management_device("vduse"); !st) {
+		c.found = st.error().message;
+		c.hint = "load the vduse module (vdusectl check --load)";
+		return c;
+	}
+	c.ok = true;
+	c.found = "present";
+	return c;
+}
+
+Check check_driver(const char *driver)
+{
+	Check c{std::string("vdpa driver ") + driver, false, {}, {}};
+	std::error_code ec;
+	c.ok = fs::exists(fs::path("/sys/bus/vdpa/drivers") / driver, ec);
+	c.found = c.ok ? "registered" : "not registered";
+	if (!c.ok)
+		c.hint = std::string("modprobe ") + driver + " (vdusectl check --load)";
+	return c;
+}
+
+Check check_capabilities()
+{
+	Check c{"capabilities", false, {}, {}};
+	std::ifstream in("/proc/self/status");
+	std::string line;
+	uint64_t eff = 0;
+	while (std::getline(in, line)) {
+		if (line.rfind("CapEff:", 0) == 0)
+			eff = std::stoull(line.substr(7), nullptr, 16);
+	}
+	bool net_admin = eff & (uint64_t{1} << CAP_NET_ADMIN);
+	c.ok = net_admin;
+	c.found = net_admin ? "CAP_NET_ADMIN (vdpa netlink)" : "no CAP_NET_ADMIN";
+	if (!c.ok)
+		c.hint = "run as root: attaching to the vdpa bus needs CAP_NET_ADMIN";
+	return c;
+}
+
+} // namespace
+
+int verb_check(Context &ctx, bool load)
+{
+	std::unique_ptr<kmod_ctx, KmodCtxDeleter> kmod(kmod_new(nullptr, nullptr));
+	if (kmod)
+		kmod_load_resources(kmod.get());
+	std::vector<Check> checks;
+	for (const auto &probe : modules)
+		checks.push_back(check_module(kmod.get(), probe, load));
+	checks.push_back(check_control());
+	checks.push_back(check_netlink());
+	checks.push_back(check_driver("virtio_vdpa"));
+	checks.push_back(check_driver("vhost_vdpa"));
+	checks.push_back(check_capabilities());
+
+	bool all_ok = true;
+	nlohmann::json array = nlohmann::json::array();
+	Table table({"CHECK", "RESULT", "FOUND", "HINT"});
+	for (const auto &c : checks) {
+		all_ok = all_ok && c.ok;
+		array.push_back(
+		        {{"check", c.name},
+		         {"ok", c.ok},
+		         {"found", c.found},
+		         {"hint", c.ok ? nlohmann::json(nullptr) : nlohmann::json(c.hint)}});
+		table.add_row({c.name, c.ok ? "ok" : "FAIL", c.found, c.ok ? "-" : c.hint});
+	}
+	if (ctx.json)
+		std::cout << array.dump(2) << '\n';
+	else
+		table.print(std::cout);
+	return all_ok ? exit_ok : exit_failure;
+}
+
+} // namespace vduse

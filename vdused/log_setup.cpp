@@ -1,0 +1,105 @@
+#include "log_setup.h"
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+namespace vduse
+{
+
+namespace
+{
+
+thread_local int log_queue = -1;
+
+// spdlog's own systemd_sink sends only MESSAGE and PRIORITY; this one adds
+// VDUSE_DEVICE= and, from a queue worker, VDUSE_QUEUE=, so that
+// `journalctl VDUSE_DEVICE=vduse0 VDUSE_QUEUE=1` finds one queue's messages.
+class JournalSink final : public spdlog::sinks::base_sink<std::mutex>
+{
+public:
+	explicit JournalSink(std::string device) : device_field_("VDUSE_DEVICE=" + device) {}
+
+protected:
+	void sink_it_(const spdlog::details::log_msg &msg) override
+	{
+		std::string message(msg.payload.data(), msg.payload.size());
+		std::string priority = "PRIORITY=" + std::to_string(syslog_priority(msg.level));
+		std::string message_field = "MESSAGE=" + message;
+		if (log_queue >= 0) {
+			std::string queue_field = "VDUSE_QUEUE=" + std::to_string(log_queue);
+			sd_journal_send(message_field.c_str(), priority.c_str(),
+			                device_field_.c_str(), queue_field.c_str(),
+			                "SYSLOG_IDENTIFIER=vdused", nullptr);
+		} else {
+			sd_journal_send(message_field.c_str(), priority.c_str(),
+			                device_field_.c_str(), "SYSLOG_IDENTIFIER=vdused", nullptr);
+		}
+	}
+	void flush_() override {}
+
+private:
+	static int syslog_priority(spdlog::level::level_enum level)
+	{
+		switch (level) {
+		case spdlog::level::trace:
+		case spdlog::level::debug:
+			return LOG_DEBUG;
+		case spdlog::level::info:
+			return LOG_INFO;
+		case spdlog::level::warn:
+			return LOG_WARNING;
+		case spdlog::level::err:
+			return LOG_ERR;
+		default:
+			return LOG_CRIT;
+		}
+	}
+	std::string device_field_;
+};
+
+// systemd sets $JOURNAL_STREAM to "DEV:INODE" of the stream it gave us as
+// stderr (systemd.exec(5)); if stderr is still that stream, log natively.
+bool stderr_is_journal()
+{
+	const char *env = std::getenv("JOURNAL_STREAM");
+	if (!env)
+		return false;
+	struct stat st {
+	};
+	if (::fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) == env;
+}
+
+} // namespace
+
+void setup_logging(const std::string &device, bool verbose)
+{
+	std::shared_ptr<spdlog::logger> logger;
+	if (stderr_is_journal()) {
+		logger = std::make_shared<spdlog::logger>("vdused",
+		                                          std::make_shared<JournalSink>(device));
+	} else {
+		logger = std::make_shared<spdlog::logger>(
+		        "vdused", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+		logger->set_pattern("vdused[%P]: %^%l%$: %v");
+	}
+	logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+	logger->flush_on(spdlog::level::info);
+	spdlog::set_default_logger(logger);
+}
+
+void set_log_queue(uint32_t index)
+{
+	log_queue = static_cast<int>(index);
+}
+
+} // namespace vduse
