@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 using namespace vduse;
@@ -90,6 +91,8 @@ int parse_and_run(int argc, char **argv)
 		app.exit(e);
 		return e.get_exit_code() == 0 ? exit_ok : exit_usage;
 	}
+	// Messages go to stderr: stdout carries the result (the node, JSON).
+	spdlog::set_default_logger(spdlog::stderr_logger_mt("vdusectl"));
 	spdlog::set_pattern("vdusectl: %v");
 	spdlog::set_level(ctx.verbose ? spdlog::level::debug : spdlog::level::warn);
 	if (!state_dir.empty())

@@ -65,6 +65,7 @@ void QueueWorker::stop()
 void QueueWorker::run()
 {
 	set_log_queue(index_);
+	spdlog::debug("{}: queue {}: worker running", device_.name(), index_);
 	std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
 	                           {kick_fd_.get(), POLLIN, 0},
 	                           {backend_->completion_fd(), POLLIN, 0}}};

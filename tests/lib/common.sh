@@ -4,6 +4,11 @@ set -euo pipefail
 
 fail() {
 	echo "FAIL: $*" >&2
+	# With systemd as PID 1, the journal tells what the units did.
+	if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+		echo "----- journal (last 60 lines) -----" >&2
+		journalctl -b --no-pager -n 60 >&2 2>/dev/null || true
+	fi
 	exit 1
 }
 pass() { echo "ok: $*"; }

@@ -20,6 +20,19 @@ rm -f "$new/.dockerenv"
 units=$new/etc/systemd/system
 mkdir -p "$units"
 cp "$new"/vtest-share/units/* "$units/"
+# shellcheck source=/dev/null
+. "$new/vtest-share/job.env"
+if [ "${VTEST_INSTALL:-0}" = 1 ]; then
+	# As a package would: the binaries in the path the units name, the units,
+	# the restore unit wanted by sysinit.target; /etc/vduse is kept in the
+	# share so that a second boot sees what the first one persisted.
+	mkdir -p "$new/usr/local/sbin" "$new/etc/vduse/devices" "$units/sysinit.target.wants"
+	ln -sf "$VDUSECTL" "$new/usr/local/sbin/vdusectl"
+	ln -sf "$VDUSED" "$new/usr/local/sbin/vdused"
+	cp "$VTEST_BUILDDIR"/units/*.service "$VTEST_BUILDDIR"/units/*.target "$units/"
+	ln -sf ../vduse-restore.service "$units/sysinit.target.wants/vduse-restore.service"
+	mount --bind "$new/vtest-share/persist" "$new/etc/vduse/devices"
+fi
 for unit in systemd-tmpfiles-setup.service systemd-tmpfiles-clean.timer \
 	apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer \
 	e2scrub_reap.service dpkg-db-backup.timer fstrim.timer logrotate.timer \
