@@ -187,9 +187,11 @@ Result<UnitState> SystemdManager::unit_state(const std::string &unit)
 		char *value = nullptr;
 		sd_bus_error error = SD_BUS_ERROR_NULL;
 		if (sd_bus_get_property_string(bus_.get(), service, path, iface, prop, &error,
-		                               &value) >= 0)
-			out = value;
-		free(value); // NOLINT(cppcoreguidelines-no-malloc): sd-bus allocates with malloc
+		                               &value) >= 0) {
+			// sd-bus hands out malloc'd strings.
+			std::unique_ptr<char, decltype(&free)> owner(value, free);
+			out = owner.get();
+		}
 		sd_bus_error_free(&error);
 	};
 	auto get_u32 = [&](const char *iface, const char *prop, uint32_t &out) {

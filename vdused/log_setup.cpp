@@ -1,12 +1,15 @@
 #include "log_setup.h"
 
+#include <array>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <string_view>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -25,23 +28,28 @@ thread_local int log_queue = -1;
 class JournalSink final : public spdlog::sinks::base_sink<std::mutex>
 {
 public:
-	explicit JournalSink(std::string device) : device_field_("VDUSE_DEVICE=" + device) {}
+	explicit JournalSink(const std::string &device) : device_field_("VDUSE_DEVICE=" + device) {}
 
 protected:
 	void sink_it_(const spdlog::details::log_msg &msg) override
 	{
-		std::string message(msg.payload.data(), msg.payload.size());
+		std::string message =
+		        "MESSAGE=" + std::string(msg.payload.data(), msg.payload.size());
 		std::string priority = "PRIORITY=" + std::to_string(syslog_priority(msg.level));
-		std::string message_field = "MESSAGE=" + message;
-		if (log_queue >= 0) {
-			std::string queue_field = "VDUSE_QUEUE=" + std::to_string(log_queue);
-			sd_journal_send(message_field.c_str(), priority.c_str(),
-			                device_field_.c_str(), queue_field.c_str(),
-			                "SYSLOG_IDENTIFIER=vdused", nullptr);
-		} else {
-			sd_journal_send(message_field.c_str(), priority.c_str(),
-			                device_field_.c_str(), "SYSLOG_IDENTIFIER=vdused", nullptr);
+		std::string queue =
+		        log_queue >= 0 ? "VDUSE_QUEUE=" + std::to_string(log_queue) : "";
+		std::array<std::string_view, 5> fields{message, priority, device_field_,
+		                                       "SYSLOG_IDENTIFIER=vdused", queue};
+		std::array<iovec, 5> iov{};
+		size_t n = 0;
+		for (std::string_view field : fields) {
+			if (field.empty())
+				continue;
+			iov[n].iov_base = const_cast<char *>(field.data());
+			iov[n].iov_len = field.size();
+			++n;
 		}
+		sd_journal_sendv(iov.data(), static_cast<int>(n));
 	}
 	void flush_() override {}
 

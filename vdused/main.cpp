@@ -90,7 +90,9 @@ int parse_and_serve(int argc, char **argv)
 	               "(default: 50)")
 	        ->envname("VDUSED_POLL_US");
 	// Not in --help: lets the tests freeze the control thread with SIGUSR2.
-	app.add_flag("--debug-hooks", options.debug_hooks)->envname("VDUSED_DEBUG_HOOKS")->group("");
+	app.add_flag("--debug-hooks", options.debug_hooks)
+	        ->envname("VDUSED_DEBUG_HOOKS")
+	        ->group("");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {
