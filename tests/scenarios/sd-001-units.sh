@@ -66,6 +66,23 @@ expect_contains "journal of $unit" "Watchdog timeout" "$(journalctl -o cat -u $u
 rm /run/systemd/system/$unit.d/90-test-watchdog.conf
 systemctl daemon-reload
 
+# A unit that fails to start: add reports it with the unit's last journal
+# lines, and leaves nothing behind.
+mkdir -p /etc/systemd/system/vdused@bad0.service.d
+printf '[Service]\nExecStart=\nExecStart=/bin/sh -c "echo vdused-test-marker: broken on purpose >&2; exit 3"\n' \
+	>/etc/systemd/system/vdused@bad0.service.d/90-broken.conf
+systemctl daemon-reload
+rc=0
+err=$(vdusectl add -t null --size 16M --name bad0 2>&1 >/dev/null) || rc=$?
+expect_eq "exit status of add with a failing unit" 1 "$rc"
+expect_contains "add's error" "bad0: vdused@bad0.service: job failed" "$err"
+expect_contains "add's error shows the unit's journal" "vdused-test-marker: broken on purpose" "$err"
+[ ! -e /dev/vduse/bad0 ] || fail "/dev/vduse/bad0 left behind"
+[ ! -e /run/vduse/bad0.json ] || fail "state record of bad0 left behind"
+expect_eq "vdused@bad0.service after the failed add" inactive "$(systemctl is-active vdused@bad0.service || true)"
+rm -r /etc/systemd/system/vdused@bad0.service.d
+systemctl daemon-reload
+
 vdusectl del $name
 expect_eq "$unit after del" inactive "$(systemctl is-active $unit || true)"
 expect_clean
