@@ -3,7 +3,7 @@
 set -euo pipefail
 export PATH=$(dirname "$VDUSECTL"):$PATH
 run() {
-	echo "\$ $*"
+	echo "\$ $*" >&2
 	"$@"
 }
 run vdusectl add -t null --size 1G --queues 2 --serial DEMO-1
