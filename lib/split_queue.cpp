@@ -91,11 +91,26 @@ PopResult SplitQueue::pop(DescriptorChain &chain)
 	                        .load(std::memory_order_relaxed);
 	if (head >= size_)
 		return PopResult::broken;
+	if (log_)
+		log_.taken(head);
 	++last_avail_;
+	read_chain(head, chain);
+	return PopResult::chain;
+}
+
+void SplitQueue::read_chain(uint16_t head, DescriptorChain &chain)
+{
 	chain.clear();
 	chain.head = head;
 	walk(head, chain);
-	return PopResult::chain;
+}
+
+void SplitQueue::resume_at(uint16_t last_avail)
+{
+	last_avail_ = last_avail;
+	// The dead process may have completed requests without interrupting.
+	pushed_ = true;
+	signalled_used_valid_ = false;
 }
 
 bool SplitQueue::add_buffer(const vring::Desc &desc, DescriptorChain &chain)
@@ -171,7 +186,11 @@ void SplitQueue::push(uint16_t head, uint32_t len)
 	elem.len = len;
 	++used_idx_;
 	pushed_ = true;
+	if (log_)
+		log_.completing(head);
 	store_release(*used_idx_ptr_, used_idx_);
+	if (log_)
+		log_.completed(head, used_idx_);
 }
 
 bool SplitQueue::need_interrupt()

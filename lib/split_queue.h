@@ -5,6 +5,7 @@
 #pragma once
 
 #include "guest_memory.h"
+#include "inflight_log.h"
 #include "vring.h"
 
 #include <atomic>
@@ -62,6 +63,14 @@ public:
 	bool attach(GuestMemory &memory, const RingAddresses &rings, bool event_idx,
 	            uint16_t last_avail);
 
+	// Logs every head taken and completed in LOG (an empty log: none).
+	void set_log(QueueLog log) { log_ = log; }
+	// After attach, when resuming from a dead process's log: continue from
+	// this avail index, and interrupt the driver at the next chance.
+	void resume_at(uint16_t last_avail);
+	// The chain at HEAD, as pop() would give it (a request to resubmit).
+	void read_chain(uint16_t head, DescriptorChain &chain);
+
 	PopResult pop(DescriptorChain &chain);
 	// Returns a chain to the driver with len bytes written to its writable buffers.
 	void push(uint16_t head, uint32_t len);
@@ -73,6 +82,7 @@ public:
 	void disable_kicks();
 
 	uint16_t last_avail() const { return last_avail_; }
+	uint16_t used_idx() const { return used_idx_; }
 	uint16_t size() const { return size_; }
 
 private:
@@ -97,6 +107,7 @@ private:
 	uint16_t signalled_used_ = 0;
 	bool signalled_used_valid_ = false;
 	bool pushed_ = false; // since the last need_interrupt()
+	QueueLog log_;
 };
 
 } // namespace vduse

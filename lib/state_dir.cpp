@@ -28,6 +28,11 @@ fs::path StateDir::log_path(const std::string &name) const
 	return root_ / (name + ".log");
 }
 
+fs::path StateDir::inflight_path(const std::string &name) const
+{
+	return root_ / (name + ".inflight");
+}
+
 Status StateDir::create() const
 {
 	std::error_code ec;
@@ -97,6 +102,7 @@ void StateDir::remove(const std::string &name) const
 	std::error_code ec;
 	fs::remove(record_path(name), ec);
 	fs::remove(log_path(name), ec);
+	fs::remove(inflight_path(name), ec);
 }
 
 } // namespace vduse

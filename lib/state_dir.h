@@ -31,6 +31,8 @@ public:
 	const std::filesystem::path &root() const { return root_; }
 	std::filesystem::path record_path(const std::string &name) const;
 	std::filesystem::path log_path(const std::string &name) const;
+	// vdused's in-flight log (InflightLog), kept across its restarts.
+	std::filesystem::path inflight_path(const std::string &name) const;
 
 	Status create() const;
 	// An exclusive lock on the directory, held while the fd lives.

@@ -75,6 +75,15 @@ int parse_and_run(int argc, char **argv)
 	show_cmd->add_option("name", show_name, "Device")->required();
 	show_cmd->add_flag("-j,--json", ctx.json, "Print a JSON object");
 
+	std::string recover_name;
+	auto *recover_cmd = app.add_subcommand(
+	        "recover", "Start a new vdused for a device whose daemon died; no I/O is lost");
+	recover_cmd->add_option("name", recover_name, "Device")->required();
+	std::string restart_name;
+	auto *restart_cmd = app.add_subcommand(
+	        "restart", "Replace a device's vdused (e.g. after an upgrade) without I/O errors");
+	restart_cmd->add_option("name", restart_name, "Device")->required();
+
 	auto *restore_cmd = app.add_subcommand(
 	        "restore", "Add every persistent device that is not there yet (run at boot)");
 
@@ -109,6 +118,10 @@ int parse_and_run(int argc, char **argv)
 		return verb_list(ctx);
 	if (show_cmd->parsed())
 		return verb_show(ctx, show_name);
+	if (recover_cmd->parsed())
+		return verb_recover(ctx, recover_name);
+	if (restart_cmd->parsed())
+		return verb_restart(ctx, restart_name);
 	if (restore_cmd->parsed())
 		return verb_restore(ctx);
 	if (check_cmd->parsed())

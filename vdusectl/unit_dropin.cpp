@@ -40,8 +40,10 @@ bool under_home(const std::string &path)
 std::string unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in)
 {
 	std::ostringstream body;
-	if (in.state_dir != in.default_state_dir)
+	if (in.state_dir != in.default_state_dir) {
 		body << "Environment=VDUSE_STATE_DIR=" << unit_word(in.state_dir.string()) << '\n';
+		body << "ReadWritePaths=" << unit_word(in.state_dir.string()) << '\n';
+	}
 	if (in.vdused != in.installed_vdused || in.verbose) {
 		body << "ExecStart=\nExecStart=" << unit_word(in.vdused) << " %i"
 		     << (in.verbose ? " --verbose" : "") << '\n';

@@ -25,6 +25,8 @@ int verb_del(Context &ctx, const std::vector<std::string> &names, bool all);
 int verb_list(Context &ctx);
 int verb_show(Context &ctx, const std::string &name);
 int verb_restore(Context &ctx);
+int verb_recover(Context &ctx, const std::string &name);
+int verb_restart(Context &ctx, const std::string &name);
 int verb_check(Context &ctx, bool load);
 
 } // namespace vduse

@@ -14,23 +14,40 @@
 namespace vduse
 {
 
-Result<std::unique_ptr<DeviceServer>>
-DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning)
+Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device,
+                                                           const DeviceSpec &spec,
+                                                           const Tuning &tuning,
+                                                           const std::filesystem::path &log_path)
 {
 	auto backend = make_backend(spec);
 	if (!backend)
 		return backend.error();
+	auto log = InflightLog::open(log_path, spec.queues, spec.queue_depth);
+	if (!log)
+		return Error{log.error().code, spec.name + ": " + log.error().message};
 	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend),
-	                                             tuning);
+	                                             tuning, std::move(*log));
 	if (auto st = server->open_queues(); !st)
 		return st.error();
+	// A predecessor answered DRIVER_OK and died: the driver is still using
+	// the rings, which the kernel keeps; take the queues over.
+	uint8_t status = server->log_.status();
+	if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
+		spdlog::info("{}: taking over from a previous vdused (status {:#x})", spec.name,
+		             status);
+		server->status_ = status;
+		if (auto st = server->start_queues(StartMode::recover); !st)
+			return st.error();
+		sd_notifyf(0, "STATUS=serving %s with %u queue(s), taken over", spec.name.c_str(),
+		           spec.queues);
+	}
 	return server;
 }
 
 DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
-                           std::unique_ptr<Backend> backend, const Tuning &tuning)
+                           std::unique_ptr<Backend> backend, const Tuning &tuning, InflightLog log)
         : device_(std::move(device)), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
-          iotlb_(device_.fd())
+          iotlb_(device_.fd()), log_(std::move(log))
 {
 }
 
@@ -50,36 +67,40 @@ Status DeviceServer::open_queues()
 		if (!backend)
 			return backend.error();
 		workers_.push_back(std::make_unique<QueueWorker>(device_, i, std::move(*backend),
-		                                                 geometry, tuning_.poll_window));
+		                                                 geometry, tuning_.poll_window,
+		                                                 log_.queue(i)));
 	}
 	return {};
 }
 
-void DeviceServer::start_queues(bool resume)
+Status DeviceServer::start_queues(StartMode mode)
 {
 	auto features = device_.negotiated_features();
-	if (!features) {
-		spdlog::error("{}", features.error().message);
-		return;
-	}
+	if (!features)
+		return features.error();
 	bool event_idx = *features & (uint64_t{1} << vring::f_event_idx);
 	for (uint32_t i = 0; i < workers_.size(); ++i) {
 		auto info = device_.queue_info(i);
-		if (!info) {
-			spdlog::error("{}", info.error().message);
+		Status st = info ? Status() : Status(info.error());
+		if (info && info->ready) {
+			RingAddresses rings{info->desc_addr, info->driver_addr, info->device_addr,
+			                    static_cast<uint16_t>(info->num)};
+			st = workers_[i]->start(iotlb_, rings, event_idx, info->split.avail_index,
+			                        mode);
+		}
+		if (!st) {
+			// Taking over from a log we cannot trust would serve wrong data.
+			if (mode == StartMode::recover)
+				return st;
+			spdlog::error("{}", st.error().message);
 			continue;
 		}
 		if (!info->ready)
 			continue;
-		RingAddresses rings{info->desc_addr, info->driver_addr, info->device_addr,
-		                    static_cast<uint16_t>(info->num)};
-		uint16_t avail = resume ? workers_[i]->last_avail() : info->split.avail_index;
-		if (auto st = workers_[i]->start(iotlb_, rings, event_idx, avail); !st)
-			spdlog::error("{}", st.error().message);
-		else
-			spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name,
-			              i, info->num, info->split.avail_index);
+		spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name, i,
+		              info->num, workers_[i]->last_avail());
 	}
+	return {};
 }
 
 void DeviceServer::stop_queues()
@@ -88,26 +109,33 @@ void DeviceServer::stop_queues()
 		worker->stop();
 }
 
-void DeviceServer::set_status(uint8_t status)
+Status DeviceServer::set_status(uint8_t status)
 {
 	bool was_running = status_ & VIRTIO_CONFIG_S_DRIVER_OK;
 	bool runs = status & VIRTIO_CONFIG_S_DRIVER_OK;
 	spdlog::debug("{}: status {:#x} -> {:#x}", spec_.name, status_, status);
 	status_ = status;
-	if (runs && !was_running) {
-		start_queues(false);
-		sd_notifyf(0, "STATUS=serving %s with %u queue(s)", spec_.name.c_str(),
-		           spec_.queues);
-	} else if (!runs && was_running) {
+	if (!runs && was_running)
 		stop_queues();
-	}
 	if (status == 0) {
 		// A reset: the rings and everything mapped are gone.
-		for (auto &worker : workers_)
-			worker->set_last_avail(0);
+		for (uint32_t i = 0; i < workers_.size(); ++i) {
+			workers_[i]->set_last_avail(0);
+			log_.queue(i).reset(0);
+		}
 		iotlb_.invalidate(0, UINT64_MAX);
 		sd_notifyf(0, "STATUS=%s is reset, waiting for a driver", spec_.name.c_str());
 	}
+	// Logged before the queues start: a successor that finds DRIVER_OK
+	// takes them over, and finds none taken if we die before starting.
+	log_.set_status(status);
+	if (runs && !was_running) {
+		if (auto st = start_queues(StartMode::fresh); !st)
+			return st;
+		sd_notifyf(0, "STATUS=serving %s with %u queue(s)", spec_.name.c_str(),
+		           spec_.queues);
+	}
+	return {};
 }
 
 Status DeviceServer::handle_message()
@@ -132,7 +160,10 @@ Status DeviceServer::handle_message()
 		}
 		break;
 	case VDUSE_SET_STATUS:
-		set_status(req.s.status);
+		if (auto st = set_status(req.s.status); !st) {
+			spdlog::error("{}", st.error().message);
+			resp.result = VDUSE_REQ_RESULT_FAILED;
+		}
 		break;
 	case VDUSE_UPDATE_IOTLB: {
 		// Workers hold pointers into the mappings: stop them while unmapping
@@ -141,8 +172,10 @@ Status DeviceServer::handle_message()
 		if (running)
 			stop_queues();
 		iotlb_.invalidate(req.iova.start, req.iova.last);
-		if (running)
-			start_queues(true);
+		if (running) {
+			if (auto st = start_queues(StartMode::resume); !st)
+				spdlog::error("{}", st.error().message);
+		}
 		break;
 	}
 	default:
@@ -177,6 +210,10 @@ Status DeviceServer::run(int signal_fd)
 				freeze_if_asked();
 				continue;
 			}
+			if (signo == SIGUSR1) {
+				arm_die_after_next_request();
+				continue;
+			}
 			spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(signo));
 			return {};
 		}
@@ -188,6 +225,17 @@ Status DeviceServer::run(int signal_fd)
 				return st;
 		}
 	}
+}
+
+void DeviceServer::arm_die_after_next_request() const
+{
+	if (!tuning_.debug_hooks) {
+		spdlog::info("{}: SIGUSR1 ignored", spec_.name);
+		return;
+	}
+	// Test hook: die between taking the next request and completing it.
+	spdlog::warn("{}: debug hook: dying after the next request is taken", spec_.name);
+	QueueWorker::die_after_next_request();
 }
 
 void DeviceServer::freeze_if_asked() const

@@ -4,11 +4,13 @@
 
 #include "backends/backend.h"
 #include "device_spec.h"
+#include "inflight_log.h"
 #include "iotlb.h"
 #include "queue_worker.h"
 #include "vduse_device.h"
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -20,14 +22,20 @@ class DeviceServer
 public:
 	struct Tuning {
 		std::chrono::nanoseconds poll_window{
-		        0};               // busy-poll a queue this long before sleeping
-		bool debug_hooks = false; // SIGUSR2 freezes the control thread (tests)
+		        0}; // busy-poll a queue this long before sleeping
+		// Tests: SIGUSR2 freezes the control thread, SIGUSR1 kills the
+		// process after it takes the next request.
+		bool debug_hooks = false;
 	};
-	static Result<std::unique_ptr<DeviceServer>>
-	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning);
+	// Opens the in-flight log at log_path; if it says a driver was using the
+	// device (a dead predecessor), takes the queues over from it.
+	static Result<std::unique_ptr<DeviceServer>> create(VduseDevice device,
+	                                                    const DeviceSpec &spec,
+	                                                    const Tuning &tuning,
+	                                                    const std::filesystem::path &log_path);
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
-	             const Tuning &tuning);
+	             const Tuning &tuning, InflightLog log);
 	~DeviceServer();
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
@@ -40,9 +48,9 @@ private:
 	Status open_queues();
 	Status handle_message();
 	void freeze_if_asked() const;
-	void set_status(uint8_t status);
-	// resume: continue from our own avail index rather than the kernel's initial one.
-	void start_queues(bool resume);
+	void arm_die_after_next_request() const;
+	Status set_status(uint8_t status);
+	Status start_queues(StartMode mode);
 	void stop_queues();
 
 	VduseDevice device_;
@@ -50,6 +58,7 @@ private:
 	Tuning tuning_;
 	std::unique_ptr<Backend> backend_;
 	Iotlb iotlb_;
+	InflightLog log_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;
 	uint8_t status_ = 0;
 };

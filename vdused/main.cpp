@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
+#include <thread>
 
 using namespace vduse;
 
@@ -39,6 +40,7 @@ int serve(const Options &options)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &mask, nullptr);
 	(void)std::signal(SIGPIPE, SIG_IGN);
@@ -47,7 +49,12 @@ int serve(const Options &options)
 		spdlog::error("cannot create a signalfd: {}", std::strerror(errno));
 		return 1;
 	}
+	// A predecessor's fd closes a moment after it dies (EBUSY until then).
 	auto device = VduseDevice::open(options.name);
+	for (int i = 0; i < 50 && !device && device.error().code == EBUSY; ++i) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+		device = VduseDevice::open(options.name);
+	}
 	if (!device) {
 		spdlog::error("{}", device.error().message);
 		return 1;
@@ -55,9 +62,11 @@ int serve(const Options &options)
 	DeviceServer::Tuning tuning;
 	tuning.poll_window = std::chrono::microseconds(options.poll_us);
 	tuning.debug_hooks = options.debug_hooks;
-	auto server = DeviceServer::create(std::move(*device), record->spec, tuning);
+	auto server = DeviceServer::create(std::move(*device), record->spec, tuning,
+	                                   state.inflight_path(options.name));
 	if (!server) {
 		spdlog::error("{}", server.error().message);
+		sd_notifyf(0, "STATUS=%s", server.error().message.c_str());
 		return 1;
 	}
 	spdlog::info("{}: serving {} bytes, {} queue(s) of depth {}, {} backend", options.name,

@@ -4,6 +4,7 @@
 #include "log_setup.h"
 
 #include <array>
+#include <csignal>
 #include <cstring>
 #include <poll.h>
 #include <sched.h>
@@ -15,10 +16,20 @@ namespace vduse
 
 QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index,
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
-                         std::chrono::nanoseconds poll_window)
+                         std::chrono::nanoseconds poll_window, QueueLog log)
         : device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry),
-          poll_window_(poll_window)
+          poll_window_(poll_window), log_(log)
 {
+}
+
+namespace
+{
+std::atomic<bool> die_after_next{false};
+} // namespace
+
+void QueueWorker::die_after_next_request()
+{
+	die_after_next.store(true);
 }
 
 QueueWorker::~QueueWorker()
@@ -27,15 +38,37 @@ QueueWorker::~QueueWorker()
 }
 
 Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx,
-                          uint16_t last_avail)
+                          uint16_t last_avail, StartMode mode)
 {
 	if (running())
 		return {};
 	memory_ = std::make_unique<IotlbCache>(iotlb);
+	if (mode == StartMode::resume)
+		last_avail = last_avail_.load(std::memory_order_acquire);
 	if (!queue_.attach(*memory_, rings, event_idx, last_avail))
 		return invalid(device_.name() + ": queue " + std::to_string(index_) +
 		               ": rings at desc " + std::to_string(rings.desc) + " size " +
 		               std::to_string(rings.size) + " are not mapped");
+	queue_.set_log(log_);
+	resubmit_.clear();
+	if (mode == StartMode::fresh) {
+		log_.reset(queue_.used_idx());
+	} else if (mode == StartMode::recover) {
+		auto recovery = log_.recover(queue_.used_idx(), rings.size);
+		if (!recovery)
+			return invalid(
+			        device_.name() + ": queue " + std::to_string(index_) +
+			        ": the in-flight log is corrupt: " + recovery.error().message);
+		queue_.resume_at(recovery->last_avail);
+		resubmit_ = recovery->heads;
+		last_avail = recovery->last_avail;
+		spdlog::info("{}: queue {}: taking over at avail index {}, used index {}, {} "
+		             "request(s) to resubmit{}",
+		             device_.name(), index_, recovery->last_avail, queue_.used_idx(),
+		             resubmit_.size(),
+		             recovery->fixed_pending ? " (one completion was already published)"
+		                                     : "");
+	}
 	slots_.assign(rings.size, Slot{});
 	kick_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -70,6 +103,7 @@ void QueueWorker::run()
 	                           {kick_fd_.get(), POLLIN, 0},
 	                           {backend_->completion_fd(), POLLIN, 0}}};
 	nfds_t nfds = fds[2].fd >= 0 ? 3 : 2;
+	resubmit_recovered();
 	// Buffers may have arrived before the kick fd was installed.
 	bool healthy = serve();
 	while (!(fds[0].revents & POLLIN)) {
@@ -134,6 +168,20 @@ bool QueueWorker::serve()
 	}
 }
 
+void QueueWorker::resubmit_recovered()
+{
+	if (resubmit_.empty())
+		return;
+	for (uint16_t head : resubmit_) {
+		spdlog::info("{}: queue {}: resubmitting the request at head {}", device_.name(),
+		             index_, head);
+		queue_.read_chain(head, chain_);
+		start_request(chain_);
+	}
+	resubmit_.clear();
+	backend_->flush();
+}
+
 bool QueueWorker::take_available(bool &worked)
 {
 	bool healthy = true;
@@ -145,6 +193,13 @@ bool QueueWorker::take_available(bool &worked)
 		if (result == PopResult::broken) {
 			healthy = false;
 			break;
+		}
+		if (die_after_next.load(std::memory_order_relaxed) &&
+		    die_after_next.exchange(false)) {
+			spdlog::warn("{}: queue {}: debug hook: dying after taking the request at "
+			             "head {}",
+			             device_.name(), index_, chain_.head);
+			::raise(SIGKILL);
 		}
 		start_request(chain_);
 		took = true;

@@ -18,18 +18,31 @@
 namespace vduse
 {
 
+// How a queue starts serving.
+enum class StartMode {
+	fresh,   // the driver just set DRIVER_OK: nothing was taken yet
+	resume,  // this process stopped it (IOTLB update): continue from our index
+	recover, // a dead process served it: take over from the in-flight log
+};
+
 class QueueWorker
 {
 public:
 	QueueWorker(const VduseDevice &device, uint32_t index,
 	            std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
-	            std::chrono::nanoseconds poll_window);
+	            std::chrono::nanoseconds poll_window, QueueLog log);
 	~QueueWorker();
 	QueueWorker(const QueueWorker &) = delete;
 	QueueWorker &operator=(const QueueWorker &) = delete;
 
 	// Maps the rings, installs the kick eventfd and starts the thread.
-	Status start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail);
+	// last_avail is where a fresh queue starts (the kernel's avail index)
+	// and is ignored by the other modes.
+	Status start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail,
+	             StartMode mode);
+	// Test hook: the process kills itself after it takes the next request
+	// (on any queue), before that request is served.
+	static void die_after_next_request();
 	// Stops the thread once every request in flight completed; the queue's
 	// indexes are kept.
 	void stop();
@@ -55,6 +68,7 @@ private:
 	void start_request(const DescriptorChain &chain);
 	void finish(uint16_t head, uint8_t status);
 	void interrupt_if_needed();
+	void resubmit_recovered();
 
 	const VduseDevice &device_;
 	uint32_t index_;
@@ -71,6 +85,8 @@ private:
 	std::vector<Slot> slots_;      // requests by descriptor head
 	std::vector<Completion> done_; // reused
 	uint64_t bad_chains_ = 0;
+	QueueLog log_;
+	std::vector<uint16_t> resubmit_; // heads a dead process had taken
 };
 
 } // namespace vduse

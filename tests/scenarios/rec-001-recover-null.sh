@@ -1,0 +1,69 @@
+#!/bin/bash
+# Crash recovery without systemd: a vdused killed between taking a request and
+# completing it is replaced by `vdusectl recover`, which resubmits exactly
+# that request; 20 kill -9 + recover during fio leave fio with zero errors;
+# list and vdpa agree after a kill; del cleans up everything, the log too.
+source "$VTEST_LIB"
+name=rec0
+pid_of() { "$VDUSECTL" show $name --json | jq -r .pid; }
+
+# The exact window: a debug hook kills vdused right after it takes a request.
+out=$(VDUSED_DEBUG_HOOKS=1 "$VDUSECTL" add -t null --size 256M --queues 2 --name $name)
+node=${out#* }
+[ -e /run/vduse/$name.inflight ] || fail "no in-flight log /run/vduse/$name.inflight"
+pid=$(pid_of)
+kill -USR1 "$pid"
+dd if="$node" of=/dev/null bs=4k count=1 skip=77 iflag=direct 2>"$TMPDIR/dd.err" &
+dd_pid=$!
+wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+sleep 1
+kill -0 $dd_pid 2>/dev/null || fail "dd finished while no vdused served the device"
+pass "the read waits while vdused is dead"
+expect_eq "state after the kill" daemon-dead "$("$VDUSECTL" show $name --json | jq -r .state)"
+expect_eq "vdpa still has $name after the kill" block "$(vdpa -jp dev show $name | jq -r ".dev.$name.type")"
+expect_eq "node after the kill" "$node" "$("$VDUSECTL" show $name --json | jq -r .node)"
+t0=$(date +%s%N)
+"$VDUSECTL" recover $name >/dev/null
+wait $dd_pid || fail "dd failed after recover: $(cat "$TMPDIR/dd.err")"
+t1=$(date +%s%N)
+pass "the read completed after recover, $(((t1 - t0) / 1000000)) ms after recover started"
+log=/run/vduse/$name.log
+expect_eq "requests resubmitted by the new vdused" 1 "$(grep -c 'resubmitting the request at head' $log)"
+expect_eq "state after recover" running "$("$VDUSECTL" show $name --json | jq -r .state)"
+expect_contains "recover of a running device" "nothing to recover" \
+	"$("$VDUSECTL" recover $name 2>&1 || true)"
+
+# 20 kills under load: fio sees no error.
+fio --name=load --filename="$node" --rw=randrw --bs=4k --ioengine=io_uring --iodepth=32 \
+	--direct=1 --numjobs=2 --time_based --runtime=300 --output-format=json \
+	--output="$TMPDIR/fio.json" >/dev/null 2>&1 &
+fio_pid=$!
+kills=0
+total_ms=0
+for i in $(seq 1 20); do
+	sleep 2
+	kill -0 $fio_pid 2>/dev/null || fail "fio ended early (kill $i): $(cat "$TMPDIR/fio.json")"
+	pid=$(pid_of)
+	[ "$pid" != null ] || fail "no vdused before kill $i"
+	kill -9 "$pid"
+	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	t0=$(date +%s%N)
+	"$VDUSECTL" recover $name >/dev/null
+	t1=$(date +%s%N)
+	total_ms=$((total_ms + (t1 - t0) / 1000000))
+	kills=$((kills + 1))
+done
+sleep 2
+kill -INT $fio_pid
+wait $fio_pid || true
+errors=$(sed -n '/^{/,$p' "$TMPDIR/fio.json" | jq '[.jobs[].error] | add')
+ios=$(sed -n '/^{/,$p' "$TMPDIR/fio.json" | jq '[.jobs[] | .read.total_ios + .write.total_ios] | add')
+expect_eq "fio errors after $kills kills" 0 "$errors"
+[ "$ios" -gt 0 ] || fail "fio did no I/O"
+pass "$kills kill -9 + recover survived, $ios I/Os, mean recover $((total_ms / kills)) ms"
+dmesg | grep -i -E 'blk_update_request|I/O error' && fail "the kernel logged I/O errors"
+pass "no I/O error in the kernel log"
+
+"$VDUSECTL" del $name
+[ ! -e /run/vduse/$name.inflight ] || fail "del left the in-flight log"
+expect_clean
