@@ -19,7 +19,7 @@ _vdusectl()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs='add del list show restore check'
+	local verbs='add del list show recover restart restore check'
 	local global_opts='-h --help --version -v --verbose --state-dir --no-systemd'
 	local verb='' i
 	for ((i = 1; i < cword; i++)); do
@@ -77,7 +77,7 @@ _vdusectl()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-	elif [[ $verb == del || $verb == show ]]; then
+	elif [[ $verb == del || $verb == show || $verb == recover || $verb == restart ]]; then
 		COMPREPLY=($(compgen -W "$(_vdusectl_devices)" -- "$cur"))
 	fi
 } &&

@@ -4,12 +4,14 @@ function __vdusectl_devices
     vdusectl list --no-legend 2>/dev/null | string replace -r '\s.*' ''
 end
 
-set -l verbs add del list show restore check
+set -l verbs add del list show recover restart restore check
 complete -c vdusectl -f
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a add -d 'Create a block device served by a new vdused'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a del -d 'Remove devices and stop their daemons'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'List the devices'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a show -d 'Show one device'
+complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'Start a new vdused for a device whose daemon died'
+complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a restart -d 'Replace the vdused of a device without I/O errors'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a restore -d 'Add every persistent device not there yet'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a check -d 'Check that this system can run VDUSE devices'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -s v -l verbose -d 'Log more'
@@ -32,6 +34,6 @@ complete -c vdusectl -n '__fish_seen_subcommand_from add' -l driver -x -a 'virti
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s p -l persistent -d 'Restore the device at boot'
 complete -c vdusectl -n '__fish_seen_subcommand_from add show list check' -s j -l json -d 'Print JSON'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s a -l all -d 'Remove every device'
-complete -c vdusectl -n '__fish_seen_subcommand_from del show' -a '(__vdusectl_devices)' -d 'VDUSE device'
+complete -c vdusectl -n '__fish_seen_subcommand_from del show recover restart' -a '(__vdusectl_devices)' -d 'VDUSE device'
 complete -c vdusectl -n '__fish_seen_subcommand_from list' -l no-legend -d 'Print no header line'
 complete -c vdusectl -n '__fish_seen_subcommand_from check' -s l -l load -d 'Load missing kernel modules'

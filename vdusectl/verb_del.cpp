@@ -7,6 +7,8 @@
 #include "vduse_control.h"
 #include "worker.h"
 
+#include <filesystem>
+
 namespace vduse
 {
 
@@ -24,6 +26,11 @@ Status delete_device(Context &ctx, const std::string &name)
 		// DEV_DEL resets the device: a daemon must answer, or the kernel
 		// waits for msg_timeout and marks the device broken.
 		if (!worker_state(*record).running) {
+			// A daemon only to answer the reset of the detach: the
+			// requests a dead one left are dropped with the device, so
+			// its in-flight log (corrupt, perhaps) must not be taken over.
+			std::error_code ec;
+			std::filesystem::remove(ctx.state.inflight_path(name), ec);
 			if (auto st = start_worker(ctx, *record, 30s); !st)
 				return st;
 		}

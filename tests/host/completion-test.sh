@@ -43,7 +43,8 @@ expect() {
 		fail "'$*' completes to '$got', expected '$want'"
 	fi
 }
-expect "add check del list restore show" vdusectl ""
+expect "add check del list recover restart restore show" vdusectl ""
+expect "alpha beta" vdusectl recover ""
 expect "del" vdusectl de
 expect "alpha beta" vdusectl del ""
 expect "beta" vdusectl show b

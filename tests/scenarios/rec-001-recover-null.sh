@@ -64,6 +64,15 @@ pass "$kills kill -9 + recover survived, $ios I/Os, mean recover $((total_ms / k
 dmesg | grep -i -E 'blk_update_request|I/O error' && fail "the kernel logged I/O errors"
 pass "no I/O error in the kernel log"
 
+# A corrupt in-flight log is reported, never served from.
+pid=$(pid_of)
+kill -9 "$pid"
+wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+truncate -s 100 /run/vduse/$name.inflight
+expect_status "recover with a corrupt in-flight log" 1 "in-flight log /run/vduse/$name.inflight is corrupt" \
+	"$VDUSECTL" recover $name
+expect_eq "state with a corrupt log" daemon-dead "$("$VDUSECTL" show $name --json | jq -r .state)"
+
 "$VDUSECTL" del $name
 [ ! -e /run/vduse/$name.inflight ] || fail "del left the in-flight log"
 expect_clean
