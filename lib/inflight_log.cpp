@@ -149,6 +149,8 @@ InflightLog InflightLog::in_memory(void *memory, uint32_t queues, uint32_t depth
 
 QueueLog InflightLog::queue(uint32_t index) const
 {
+	if (index >= queues_)
+		return {};
 	char *q = base_ + sizeof(FileHeader) + queue_bytes(depth_) * index;
 	return QueueLog(reinterpret_cast<inflight::QueueHeader *>(q),
 	                reinterpret_cast<inflight::Desc *>(q + sizeof(inflight::QueueHeader)),

@@ -199,7 +199,7 @@ bool QueueWorker::take_available(bool &worked)
 			spdlog::warn("{}: queue {}: debug hook: dying after taking the request at "
 			             "head {}",
 			             device_.name(), index_, chain_.head);
-			::raise(SIGKILL);
+			(void)::raise(SIGKILL);
 		}
 		start_request(chain_);
 		took = true;
