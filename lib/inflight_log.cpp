@@ -33,9 +33,12 @@ size_t queue_bytes(uint32_t depth)
 
 void QueueLog::taken(uint16_t head)
 {
+	// One worker thread owns a queue: plain stores, no locked instruction
+	// on the request path (x86 keeps them in order; release says so).
 	inflight::Desc &d = descs_[head];
-	d.taken_at.store(header_->counter.fetch_add(1, std::memory_order_relaxed) + 1,
-	                 std::memory_order_relaxed);
+	uint64_t taken_at = header_->counter.load(std::memory_order_relaxed) + 1;
+	header_->counter.store(taken_at, std::memory_order_relaxed);
+	d.taken_at.store(taken_at, std::memory_order_relaxed);
 	d.in_flight.store(1, std::memory_order_release);
 }
 
