@@ -16,29 +16,47 @@ namespace
 
 using namespace std::chrono_literals;
 
-Result<DeviceRecord> read_device(Context &ctx, const std::string &name)
+enum class Replace {
+	dead_only, // recover: only a device whose vdused is gone
+	running,   // restart: stop the running vdused first
+};
+
+// Starts a new vdused for NAME, which takes the queues over from the
+// in-flight log; prints "NAME DONE (pid N)".
+int replace_worker(Context &ctx, const std::string &name, Replace how, const char *done)
 {
-	if (auto st = validate_name(name); !st)
-		return st.error();
+	auto fail = [](const Error &error) {
+		print_error(error.message);
+		return exit_failure;
+	};
+	if (auto st = validate_name(name); !st) {
+		print_error(st.error().message);
+		return exit_usage;
+	}
+	auto lock = ctx.state.lock();
+	if (!lock)
+		return fail(lock.error());
 	auto record = ctx.state.read(name);
 	if (!record)
-		return record.error();
+		return fail(record.error());
 	if (!device_exists(name))
-		return Error{ENODEV, name + ": the VDUSE device is gone; del it and add it again"};
-	return record;
-}
-
-int start_again(Context &ctx, DeviceRecord &record, const char *done)
-{
-	if (auto st = start_worker(ctx, record, 30s); !st) {
-		print_error(st.error().message);
-		return exit_failure;
+		return fail({ENODEV, name + ": the VDUSE device is gone; del it and add it again"});
+	// restart: a stopped vdused completes what it had taken first
+	// (QueueWorker::stop), so its successor has nothing to resubmit.
+	if (how == Replace::dead_only) {
+		WorkerState worker = worker_state(*record);
+		if (worker.running)
+			return fail({EBUSY, name + ": vdused is running (pid " +
+			                            std::to_string(worker.pid) +
+			                            "); nothing to recover"});
+	} else if (auto st = stop_worker(ctx, *record, 30s); !st) {
+		return fail(st.error());
 	}
-	if (auto st = ctx.state.write(record); !st) {
-		print_error(st.error().message);
-		return exit_failure;
-	}
-	std::cout << record.spec.name << ' ' << done << " (pid " << record.pid << ")\n";
+	if (auto st = start_worker(ctx, *record, 30s); !st)
+		return fail(st.error());
+	if (auto st = ctx.state.write(*record); !st)
+		return fail(st.error());
+	std::cout << name << ' ' << done << " (pid " << record->pid << ")\n";
 	return exit_ok;
 }
 
@@ -46,42 +64,12 @@ int start_again(Context &ctx, DeviceRecord &record, const char *done)
 
 int verb_recover(Context &ctx, const std::string &name)
 {
-	auto lock = ctx.state.lock();
-	if (!lock) {
-		print_error(lock.error().message);
-		return exit_failure;
-	}
-	auto record = read_device(ctx, name);
-	if (!record) {
-		print_error(record.error().message);
-		return record.error().code == EINVAL ? exit_usage : exit_failure;
-	}
-	if (worker_state(*record).running) {
-		print_error(name + ": vdused is running (pid " +
-		            std::to_string(worker_state(*record).pid) + "); nothing to recover");
-		return exit_failure;
-	}
-	return start_again(ctx, *record, "recovered");
+	return replace_worker(ctx, name, Replace::dead_only, "recovered");
 }
 
 int verb_restart(Context &ctx, const std::string &name)
 {
-	auto lock = ctx.state.lock();
-	if (!lock) {
-		print_error(lock.error().message);
-		return exit_failure;
-	}
-	auto record = read_device(ctx, name);
-	if (!record) {
-		print_error(record.error().message);
-		return record.error().code == EINVAL ? exit_usage : exit_failure;
-	}
-	// A stopped vdused completes what it had taken first (QueueWorker::stop).
-	if (auto st = stop_worker(ctx, *record, 30s); !st) {
-		print_error(st.error().message);
-		return exit_failure;
-	}
-	return start_again(ctx, *record, "restarted");
+	return replace_worker(ctx, name, Replace::running, "restarted");
 }
 
 } // namespace vduse
