@@ -33,6 +33,12 @@ fs::path StateDir::inflight_path(const std::string &name) const
 	return root_ / (name + ".inflight");
 }
 
+void StateDir::remove_inflight(const std::string &name) const
+{
+	std::error_code ec;
+	fs::remove(inflight_path(name), ec);
+}
+
 Status StateDir::create() const
 {
 	std::error_code ec;
@@ -102,7 +108,7 @@ void StateDir::remove(const std::string &name) const
 	std::error_code ec;
 	fs::remove(record_path(name), ec);
 	fs::remove(log_path(name), ec);
-	fs::remove(inflight_path(name), ec);
+	remove_inflight(name);
 }
 
 } // namespace vduse

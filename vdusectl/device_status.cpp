@@ -11,13 +11,12 @@ DeviceStatus device_status(const DeviceRecord &record)
 	s.record = record;
 	const std::string &name = record.spec.name;
 	s.worker = worker_state(record);
-	s.daemon_running = s.worker.running;
 	s.attached = vdpa_device_exists(name);
 	if (s.attached) {
 		s.driver = vdpa_bound_driver(name);
 		s.node = vdpa_device_node(name);
 	}
-	if (!s.daemon_running)
+	if (!s.worker.running)
 		s.state = "daemon-dead";
 	else if (!s.attached)
 		s.state = "detached";

@@ -17,8 +17,7 @@ struct DeviceStatus {
 	DeviceRecord record;
 	std::string driver; // bound driver, "" if none
 	std::optional<std::string> node;
-	WorkerState worker;
-	bool daemon_running = false;
+	WorkerState worker;    // worker.running: a vdused serves it
 	bool attached = false; // on the vdpa bus
 	std::string state;     // running, daemon-dead, detached
 };

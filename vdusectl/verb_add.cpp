@@ -12,7 +12,6 @@
 #include "vduse_control.h"
 #include "worker.h"
 
-#include <filesystem>
 #include <iostream>
 #include <linux/virtio_ids.h>
 #include <spdlog/spdlog.h>
@@ -140,8 +139,7 @@ int verb_add(Context &ctx, AddOptions &options)
 	undo.push([&] { ctx.state.remove(name); });
 
 	// A new device: no in-flight log of an earlier one with this name.
-	std::error_code ec;
-	std::filesystem::remove(ctx.state.inflight_path(name), ec);
+	ctx.state.remove_inflight(name);
 	if (auto st = start_worker(ctx, record, 30s); !st) {
 		forget_worker(record);
 		return fail(st.error());

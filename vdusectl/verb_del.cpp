@@ -7,8 +7,6 @@
 #include "vduse_control.h"
 #include "worker.h"
 
-#include <filesystem>
-
 namespace vduse
 {
 
@@ -29,8 +27,7 @@ Status delete_device(Context &ctx, const std::string &name)
 			// A daemon only to answer the reset of the detach: the
 			// requests a dead one left are dropped with the device, so
 			// its in-flight log (corrupt, perhaps) must not be taken over.
-			std::error_code ec;
-			std::filesystem::remove(ctx.state.inflight_path(name), ec);
+			ctx.state.remove_inflight(name);
 			if (auto st = start_worker(ctx, *record, 30s); !st)
 				return st;
 		}
@@ -47,8 +44,7 @@ Status delete_device(Context &ctx, const std::string &name)
 		if (auto st = destroy_vduse_device(name); !st)
 			return st;
 	}
-	if (record->persistent || ctx.persist.has(name))
-		ctx.persist.remove(name);
+	ctx.persist.remove(name); // a no-op unless the device was persistent
 	ctx.state.remove(name);
 	return {};
 }

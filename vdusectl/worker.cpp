@@ -84,11 +84,8 @@ WorkerState worker_state(const DeviceRecord &record)
 		return w;
 	}
 	auto manager = SystemdManager::connect();
-	if (!manager) {
-		w.unit_state = "unknown";
-		return w;
-	}
-	auto state = manager->unit_state(record.unit);
+	auto state =
+	        manager ? manager->unit_state(record.unit) : Result<UnitState>(manager.error());
 	if (!state) {
 		w.unit_state = "unknown";
 		return w;
