@@ -73,6 +73,24 @@ Status DeviceServer::open_queues()
 	return {};
 }
 
+Status DeviceServer::start_queue(uint32_t index, bool event_idx, StartMode mode)
+{
+	auto info = device_.queue_info(index);
+	if (!info)
+		return info.error();
+	if (!info->ready)
+		return {};
+	RingAddresses rings{info->desc_addr, info->driver_addr, info->device_addr,
+	                    static_cast<uint16_t>(info->num)};
+	if (auto st =
+	            workers_[index]->start(iotlb_, rings, event_idx, info->split.avail_index, mode);
+	    !st)
+		return st;
+	spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name, index, info->num,
+	              workers_[index]->last_avail());
+	return {};
+}
+
 Status DeviceServer::start_queues(StartMode mode)
 {
 	auto features = device_.negotiated_features();
@@ -80,25 +98,12 @@ Status DeviceServer::start_queues(StartMode mode)
 		return features.error();
 	bool event_idx = *features & (uint64_t{1} << vring::f_event_idx);
 	for (uint32_t i = 0; i < workers_.size(); ++i) {
-		auto info = device_.queue_info(i);
-		Status st = info ? Status() : Status(info.error());
-		if (info && info->ready) {
-			RingAddresses rings{info->desc_addr, info->driver_addr, info->device_addr,
-			                    static_cast<uint16_t>(info->num)};
-			st = workers_[i]->start(iotlb_, rings, event_idx, info->split.avail_index,
-			                        mode);
-		}
-		if (!st) {
+		if (auto st = start_queue(i, event_idx, mode); !st) {
 			// Taking over from a log we cannot trust would serve wrong data.
 			if (mode == StartMode::recover)
 				return st;
 			spdlog::error("{}", st.error().message);
-			continue;
 		}
-		if (!info->ready)
-			continue;
-		spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name, i,
-		              info->num, workers_[i]->last_avail());
 	}
 	return {};
 }
@@ -206,12 +211,8 @@ Status DeviceServer::run(int signal_fd)
 			if (::read(signal_fd, &info, sizeof(info)) != sizeof(info))
 				continue;
 			int signo = static_cast<int>(info.ssi_signo);
-			if (signo == SIGUSR2) {
-				freeze_if_asked();
-				continue;
-			}
-			if (signo == SIGUSR1) {
-				arm_die_after_next_request();
+			if (signo == SIGUSR1 || signo == SIGUSR2) {
+				run_debug_hook(signo);
 				continue;
 			}
 			spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(signo));
@@ -227,25 +228,20 @@ Status DeviceServer::run(int signal_fd)
 	}
 }
 
-void DeviceServer::arm_die_after_next_request() const
+void DeviceServer::run_debug_hook(int signo) const
 {
 	if (!tuning_.debug_hooks) {
-		spdlog::info("{}: SIGUSR1 ignored", spec_.name);
+		spdlog::info("{}: SIG{} ignored", spec_.name, sigabbrev_np(signo));
 		return;
 	}
-	// Test hook: die between taking the next request and completing it.
-	spdlog::warn("{}: debug hook: dying after the next request is taken", spec_.name);
-	QueueWorker::die_after_next_request();
-}
-
-void DeviceServer::freeze_if_asked() const
-{
-	if (!tuning_.debug_hooks) {
-		spdlog::info("{}: SIGUSR2 ignored", spec_.name);
+	if (signo == SIGUSR1) {
+		// Die between taking the next request and completing it.
+		spdlog::warn("{}: debug hook: dying after the next request is taken", spec_.name);
+		QueueWorker::die_after_next_request();
 		return;
 	}
-	// Test hook: a control thread that hangs, as a deadlock would. The
-	// watchdog must notice; nothing here ever returns.
+	// A control thread that hangs, as a deadlock would: the watchdog must
+	// notice. Nothing here ever returns.
 	spdlog::warn("{}: debug hook: freezing the control thread", spec_.name);
 	for (;;)
 		::pause();

@@ -47,9 +47,10 @@ public:
 private:
 	Status open_queues();
 	Status handle_message();
-	void freeze_if_asked() const;
-	void arm_die_after_next_request() const;
+	// Test hooks (Tuning::debug_hooks), else ignored.
+	void run_debug_hook(int signo) const;
 	Status set_status(uint8_t status);
+	Status start_queue(uint32_t index, bool event_idx, StartMode mode);
 	Status start_queues(StartMode mode);
 	void stop_queues();
 
