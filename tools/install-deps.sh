@@ -7,7 +7,7 @@ packages=(
 	# build
 	meson ninja-build pkg-config g++ clang-format clang-tidy
 	libnl-3-dev libnl-genl-3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-	libsystemd-dev liburing-dev libcli11-dev libkmod-dev libgtest-dev scdoc
+	libsystemd-dev liburing-dev libcli11-dev libkmod-dev libgtest-dev libsmartcols-dev scdoc
 	# guest tests and benchmark
 	qemu-system-x86 qemu-system-common fio iproute2 util-linux e2fsprogs
 	systemd kmod jq coreutils procps zsh fish bash-completion

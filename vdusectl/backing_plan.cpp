@@ -1,6 +1,6 @@
 #include "backing_plan.h"
 
-#include "backing_file.h"
+#include "state/backing_file.h"
 
 #include <filesystem>
 #include <unistd.h>
@@ -33,7 +33,7 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 	DeviceSpec &spec = options.spec;
 	BackingPlan plan;
 	if (spec.file.empty())
-		return invalid(spec.name + ": the " + spec.backend + " backend needs --file PATH");
+		return usage_error(spec.name + ": the " + spec.backend + " backend needs --file PATH");
 	std::error_code ec;
 	spec.file = fs::absolute(spec.file, ec).lexically_normal().string();
 	bool exists = fs::exists(spec.file, ec);
@@ -41,10 +41,10 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 		return Error{ENOENT, spec.name + ": " + spec.file + " does not exist"};
 	if (!exists) {
 		if (size == 0)
-			return invalid(spec.name + ": " + spec.file +
+			return usage_error(spec.name + ": " + spec.file +
 			               " does not exist: give --size to create it");
 		if (spec.read_only)
-			return invalid(spec.name + ": cannot create " + spec.file +
+			return usage_error(spec.name + ": cannot create " + spec.file +
 			               " for a read-only device");
 		spec.size_bytes = size;
 		plan.create = true;
@@ -62,7 +62,7 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 		if (!options.block_size_given && file->logical_block_size <= 4096)
 			spec.block_size = std::max<uint32_t>(512, file->logical_block_size);
 		if (file->logical_block_size > spec.block_size)
-			return invalid(spec.name + ": block size " +
+			return usage_error(spec.name + ": block size " +
 			               std::to_string(spec.block_size) + " is smaller than " +
 			               spec.file + "'s " +
 			               std::to_string(file->logical_block_size));
@@ -77,10 +77,10 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 		return plan;
 	}
 	if (size < have)
-		return invalid(spec.name + ": size " + std::to_string(size) + " is smaller than " +
+		return usage_error(spec.name + ": size " + std::to_string(size) + " is smaller than " +
 		               spec.file + " (" + std::to_string(have) + " bytes)");
 	if (spec.backend == "loop" || file->block_device || !options.grow)
-		return invalid(spec.name + ": size " + std::to_string(size) + " is larger than " +
+		return usage_error(spec.name + ": size " + std::to_string(size) + " is larger than " +
 		               spec.file + " (" + std::to_string(have) + " bytes)" +
 		               (spec.backend == "file" ? "; add --grow to grow it" : ""));
 	spec.size_bytes = size;

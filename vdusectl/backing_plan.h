@@ -2,7 +2,7 @@
 // block sizes, read-only) and what add must do to it (create or grow it).
 #pragma once
 
-#include "state_dir.h"
+#include "state/state_dir.h"
 #include "verbs.h"
 
 namespace vduse

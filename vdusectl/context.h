@@ -1,8 +1,8 @@
 // What every verb gets: the global options, decided once in main.
 #pragma once
 
-#include "persist_dir.h"
-#include "state_dir.h"
+#include "state/persist_dir.h"
+#include "state/state_dir.h"
 
 namespace vduse
 {

@@ -3,8 +3,8 @@
 // stopping it.
 #pragma once
 
-#include "result.h"
-#include "state_dir.h"
+#include "base/result.h"
+#include "state/state_dir.h"
 
 #include <chrono>
 #include <string>

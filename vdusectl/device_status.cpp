@@ -1,6 +1,6 @@
 #include "device_status.h"
 
-#include "vdpa_sysfs.h"
+#include "vdpa/vdpa_sysfs.h"
 
 namespace vduse
 {

@@ -1,6 +1,6 @@
 // vdusectl: the administrator's tool for VDUSE block devices.
 #include "config.h"
-#include "systemd_manager.h"
+#include "systemd/systemd_manager.h"
 #include "verbs.h"
 
 #include <CLI/CLI.hpp>

@@ -4,8 +4,8 @@
 // closed, a vdused or state directory other than the installed ones).
 #pragma once
 
-#include "result.h"
-#include "state_dir.h"
+#include "base/result.h"
+#include "state/state_dir.h"
 
 #include <filesystem>
 #include <string>

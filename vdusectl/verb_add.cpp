@@ -3,13 +3,13 @@
 #include "verbs.h"
 
 #include "backing_plan.h"
-#include "blk_config.h"
+#include "virtio/blk_config.h"
 #include "device_status.h"
-#include "size.h"
+#include "base/size.h"
 #include "undo.h"
-#include "vdpa_netlink.h"
-#include "vdpa_sysfs.h"
-#include "vduse_control.h"
+#include "vdpa/vdpa_netlink.h"
+#include "vdpa/vdpa_sysfs.h"
+#include "vduse/vduse_control.h"
 #include "worker.h"
 
 #include <iostream>
@@ -96,8 +96,9 @@ Status create_vduse_device(const DeviceSpec &spec)
 	auto control = VduseControl::open();
 	if (!control)
 		return control.error();
-	VduseDeviceConfig config{spec.name, VIRTIO_ID_BLOCK, blk_device_features(spec), spec.queues,
-	                         blk_config_space(spec)};
+	BlkGeometry geometry = blk_geometry(spec);
+	VduseDeviceConfig config{spec.name, VIRTIO_ID_BLOCK, blk_device_features(geometry),
+	                         spec.queues, blk_config_space(geometry)};
 	return control->create_device(config);
 }
 

@@ -3,8 +3,8 @@
 #include "verbs.h"
 
 #include "table.h"
-#include "vdpa_netlink.h"
-#include "vduse_control.h"
+#include "vdpa/vdpa_netlink.h"
+#include "vduse/vduse_control.h"
 
 #include <filesystem>
 #include <fstream>

@@ -2,9 +2,9 @@
 // the daemon, destroy the VDUSE device and forget its record.
 #include "verbs.h"
 
-#include "vdpa_netlink.h"
-#include "vdpa_sysfs.h"
-#include "vduse_control.h"
+#include "vdpa/vdpa_netlink.h"
+#include "vdpa/vdpa_sysfs.h"
+#include "vduse/vduse_control.h"
 #include "worker.h"
 
 namespace vduse

@@ -2,7 +2,7 @@
 #include "verbs.h"
 
 #include "device_status.h"
-#include "size.h"
+#include "base/size.h"
 #include "table.h"
 
 #include <iostream>

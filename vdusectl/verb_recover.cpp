@@ -3,7 +3,7 @@
 // the driver sees no error (vdused/device_server.cpp).
 #include "verbs.h"
 
-#include "vduse_control.h"
+#include "vduse/vduse_control.h"
 #include "worker.h"
 
 #include <iostream>

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "context.h"
-#include "device_spec.h"
+#include "state/device_spec.h"
 
 #include <string>
 #include <vector>

@@ -2,7 +2,7 @@
 
 #include "config.h"
 #include "daemon_launcher.h"
-#include "systemd_manager.h"
+#include "systemd/systemd_manager.h"
 #include "unit_dropin.h"
 
 #include <spdlog/spdlog.h>

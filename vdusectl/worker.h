@@ -3,7 +3,7 @@
 #pragma once
 
 #include "context.h"
-#include "state_dir.h"
+#include "state/state_dir.h"
 
 #include <chrono>
 #include <string>

@@ -1,6 +1,6 @@
 #include "device_server.h"
 
-#include "vring.h"
+#include "virtio/vring.h"
 
 #include <array>
 #include <csignal>
@@ -17,25 +17,25 @@ namespace vduse
 Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device,
                                                            const DeviceSpec &spec,
                                                            const Tuning &tuning,
-                                                           const std::filesystem::path &log_path)
+                                                           const std::filesystem::path &inflight_path)
 {
 	auto backend = make_backend(spec);
 	if (!backend)
 		return backend.error();
-	auto log = InflightLog::open(log_path, spec.queues, spec.queue_depth);
-	if (!log)
-		return Error{log.error().code, spec.name + ": " + log.error().message};
+	auto inflight = InflightLog::open(inflight_path, spec.queues, spec.queue_depth);
+	if (!inflight)
+		return with_context(spec.name, inflight.error());
 	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend),
-	                                             tuning, std::move(*log));
+	                                             tuning, std::move(*inflight));
 	if (auto st = server->open_queues(); !st)
 		return st.error();
 	// A predecessor answered DRIVER_OK and died: the driver is still using
 	// the rings, which the kernel keeps; take the queues over.
-	uint8_t status = server->log_.status();
+	uint8_t status = server->inflight_.device_status();
 	if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
-		spdlog::info("{}: taking over from a previous vdused (status {:#x})", spec.name,
+		spdlog::info("{}: taking over from a previous vdused (device status {:#x})", spec.name,
 		             status);
-		server->status_ = status;
+		server->device_status_ = status;
 		if (auto st = server->start_queues(StartMode::recover); !st)
 			return st.error();
 		sd_notifyf(0, "STATUS=serving %s with %u queue(s), taken over", spec.name.c_str(),
@@ -45,9 +45,9 @@ Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device,
 }
 
 DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
-                           std::unique_ptr<Backend> backend, const Tuning &tuning, InflightLog log)
+                           std::unique_ptr<Backend> backend, const Tuning &tuning, InflightLog inflight)
         : device_(std::move(device)), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
-          iotlb_(device_.fd()), log_(std::move(log))
+          iotlb_(device_.fd()), inflight_(std::move(inflight))
 {
 }
 
@@ -58,8 +58,7 @@ DeviceServer::~DeviceServer()
 
 Status DeviceServer::open_queues()
 {
-	BlkGeometry geometry{spec_.size_bytes / 512, spec_.block_size, spec_.read_only,
-	                     spec_.serial};
+	BlkGeometry geometry = blk_geometry(spec_);
 	for (uint32_t i = 0; i < spec_.queues; ++i) {
 		if (auto st = device_.setup_queue(i, spec_.queue_depth); !st)
 			return st;
@@ -68,7 +67,7 @@ Status DeviceServer::open_queues()
 			return backend.error();
 		workers_.push_back(std::make_unique<QueueWorker>(device_, i, std::move(*backend),
 		                                                 geometry, tuning_.poll_window,
-		                                                 log_.queue(i)));
+		                                                 inflight_.queue(i), hooks_));
 	}
 	return {};
 }
@@ -114,26 +113,26 @@ void DeviceServer::stop_queues()
 		worker->stop();
 }
 
-Status DeviceServer::set_status(uint8_t status)
+Status DeviceServer::set_device_status(uint8_t status)
 {
-	bool was_running = status_ & VIRTIO_CONFIG_S_DRIVER_OK;
+	bool was_running = device_status_ & VIRTIO_CONFIG_S_DRIVER_OK;
 	bool runs = status & VIRTIO_CONFIG_S_DRIVER_OK;
-	spdlog::debug("{}: status {:#x} -> {:#x}", spec_.name, status_, status);
-	status_ = status;
+	spdlog::debug("{}: device status {:#x} -> {:#x}", spec_.name, device_status_, status);
+	device_status_ = status;
 	if (!runs && was_running)
 		stop_queues();
 	if (status == 0) {
 		// A reset: the rings and everything mapped are gone.
 		for (uint32_t i = 0; i < workers_.size(); ++i) {
 			workers_[i]->set_last_avail(0);
-			log_.queue(i).reset(0);
+			inflight_.queue(i).reset(0);
 		}
 		iotlb_.invalidate(0, UINT64_MAX);
 		sd_notifyf(0, "STATUS=%s is reset, waiting for a driver", spec_.name.c_str());
 	}
 	// Logged before the queues start: a successor that finds DRIVER_OK
 	// takes them over, and finds none taken if we die before starting.
-	log_.set_status(status);
+	inflight_.set_device_status(status);
 	if (runs && !was_running) {
 		if (auto st = start_queues(StartMode::fresh); !st)
 			return st;
@@ -165,7 +164,7 @@ Status DeviceServer::handle_message()
 		}
 		break;
 	case VDUSE_SET_STATUS:
-		if (auto st = set_status(req.s.status); !st) {
+		if (auto st = set_device_status(req.s.status); !st) {
 			spdlog::error("{}", st.error().message);
 			resp.result = VDUSE_REQ_RESULT_FAILED;
 		}
@@ -173,7 +172,7 @@ Status DeviceServer::handle_message()
 	case VDUSE_UPDATE_IOTLB: {
 		// Workers hold pointers into the mappings: stop them while unmapping
 		// and let them map the rings again.
-		bool running = status_ & VIRTIO_CONFIG_S_DRIVER_OK;
+		bool running = device_status_ & VIRTIO_CONFIG_S_DRIVER_OK;
 		if (running)
 			stop_queues();
 		iotlb_.invalidate(req.iova.start, req.iova.last);
@@ -219,7 +218,7 @@ Status DeviceServer::run(int signal_fd)
 			return {};
 		}
 		if (fds[0].revents & (POLLERR | POLLHUP))
-			return invalid(spec_.name + ": the kernel reports the device broken (a "
+			return failure(spec_.name + ": the kernel reports the device broken (a "
 			                            "message was not answered in time)");
 		if (fds[0].revents & POLLIN) {
 			if (auto st = handle_message(); !st)
@@ -228,7 +227,7 @@ Status DeviceServer::run(int signal_fd)
 	}
 }
 
-void DeviceServer::run_debug_hook(int signo) const
+void DeviceServer::run_debug_hook(int signo)
 {
 	if (!tuning_.debug_hooks) {
 		spdlog::info("{}: SIG{} ignored", spec_.name, sigabbrev_np(signo));
@@ -237,7 +236,7 @@ void DeviceServer::run_debug_hook(int signo) const
 	if (signo == SIGUSR1) {
 		// Die between taking the next request and completing it.
 		spdlog::warn("{}: debug hook: dying after the next request is taken", spec_.name);
-		QueueWorker::die_after_next_request();
+		hooks_.die_after_next_request.store(true);
 		return;
 	}
 	// A control thread that hangs, as a deadlock would: the watchdog must

@@ -3,11 +3,11 @@
 #pragma once
 
 #include "backends/backend.h"
-#include "device_spec.h"
-#include "inflight_log.h"
-#include "iotlb.h"
+#include "state/device_spec.h"
+#include "virtio/inflight_log.h"
+#include "vduse/iotlb.h"
 #include "queue_worker.h"
-#include "vduse_device.h"
+#include "vduse/vduse_device.h"
 
 #include <chrono>
 #include <filesystem>
@@ -27,15 +27,15 @@ public:
 		// process after it takes the next request.
 		bool debug_hooks = false;
 	};
-	// Opens the in-flight log at log_path; if it says a driver was using the
+	// Opens the in-flight log at inflight_path; if it says a driver was using the
 	// device (a dead predecessor), takes the queues over from it.
 	static Result<std::unique_ptr<DeviceServer>> create(VduseDevice device,
 	                                                    const DeviceSpec &spec,
 	                                                    const Tuning &tuning,
-	                                                    const std::filesystem::path &log_path);
+	                                                    const std::filesystem::path &inflight_path);
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
-	             const Tuning &tuning, InflightLog log);
+	             const Tuning &tuning, InflightLog inflight);
 	~DeviceServer();
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
@@ -48,8 +48,9 @@ private:
 	Status open_queues();
 	Status handle_message();
 	// Test hooks (Tuning::debug_hooks), else ignored.
-	void run_debug_hook(int signo) const;
-	Status set_status(uint8_t status);
+	void run_debug_hook(int signo);
+	// The driver wrote the virtio device status (VIRTIO_CONFIG_S_*).
+	Status set_device_status(uint8_t status);
 	Status start_queue(uint32_t index, bool event_idx, StartMode mode);
 	Status start_queues(StartMode mode);
 	void stop_queues();
@@ -59,9 +60,10 @@ private:
 	Tuning tuning_;
 	std::unique_ptr<Backend> backend_;
 	Iotlb iotlb_;
-	InflightLog log_;
+	InflightLog inflight_;
+	DebugHooks hooks_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;
-	uint8_t status_ = 0;
+	uint8_t device_status_ = 0; // VIRTIO_CONFIG_S_*
 };
 
 } // namespace vduse

@@ -2,8 +2,8 @@
 // directory, until SIGTERM or SIGINT.
 #include "config.h"
 #include "device_server.h"
-#include "log_setup.h"
-#include "state_dir.h"
+#include "daemon_log.h"
+#include "state/state_dir.h"
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -108,7 +108,7 @@ int parse_and_serve(int argc, char **argv)
 		app.exit(e);
 		return e.get_exit_code() == 0 ? 0 : 2;
 	}
-	setup_logging(options.name, options.verbose);
+	setup_daemon_log(options.name, options.verbose);
 	return serve(options);
 }
 

@@ -1,7 +1,7 @@
 #include "queue_worker.h"
 
-#include "iovec.h"
-#include "log_setup.h"
+#include "virtio/iovec.h"
+#include "daemon_log.h"
 
 #include <array>
 #include <csignal>
@@ -16,20 +16,12 @@ namespace vduse
 
 QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index,
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
-                         std::chrono::nanoseconds poll_window, QueueLog log)
+                         std::chrono::nanoseconds poll_window, QueueLog inflight,
+                         DebugHooks &hooks)
         : device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry),
-          poll_window_(poll_window), log_(log)
+          poll_window_(poll_window), log_(queue_logger(device.name(), index)), hooks_(hooks),
+          inflight_(inflight)
 {
-}
-
-namespace
-{
-std::atomic<bool> die_after_next{false};
-} // namespace
-
-void QueueWorker::die_after_next_request()
-{
-	die_after_next.store(true);
 }
 
 QueueWorker::~QueueWorker()
@@ -46,29 +38,20 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 	if (mode == StartMode::resume)
 		last_avail = last_avail_.load(std::memory_order_acquire);
 	if (!queue_.attach(*memory_, rings, event_idx, last_avail))
-		return invalid(device_.name() + ": queue " + std::to_string(index_) +
+		return failure(device_.name() + ": queue " + std::to_string(index_) +
 		               ": rings at desc " + std::to_string(rings.desc) + " size " +
 		               std::to_string(rings.size) + " are not mapped");
-	queue_.set_log(log_);
-	resubmit_.clear();
-	if (mode == StartMode::fresh) {
-		log_.reset(queue_.used_idx());
-	} else if (mode == StartMode::recover) {
-		auto recovery = log_.recover(queue_.used_idx(), rings.size);
-		if (!recovery)
-			return invalid(
-			        device_.name() + ": queue " + std::to_string(index_) +
-			        ": the in-flight log is corrupt: " + recovery.error().message);
-		queue_.resume_at(recovery->last_avail);
-		resubmit_ = recovery->heads;
-		last_avail = recovery->last_avail;
-		spdlog::info("{}: queue {}: taking over at avail index {}, used index {}, {} "
-		             "request(s) to resubmit{}",
-		             device_.name(), index_, recovery->last_avail, queue_.used_idx(),
-		             resubmit_.size(),
-		             recovery->fixed_pending ? " (one completion was already published)"
+	auto takeover = take_over_queue(queue_, inflight_, mode);
+	if (!takeover)
+		return with_context(device_.name() + ": queue " + std::to_string(index_),
+		                    takeover.error());
+	resubmit_ = std::move(takeover->resubmit);
+	last_avail = takeover->last_avail;
+	if (mode == StartMode::recover)
+		log_->info("taking over at avail index {}, used index {}, {} "
+		             "request(s) to resubmit{}", last_avail, queue_.used_idx(), resubmit_.size(),
+		             takeover->fixed_pending ? " (one completion was already published)"
 		                                     : "");
-	}
 	slots_.assign(rings.size, Slot{});
 	kick_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -87,8 +70,7 @@ void QueueWorker::stop()
 		return;
 	uint64_t one = 1;
 	if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
-		spdlog::error("{}: queue {}: cannot wake the worker: {}", device_.name(), index_,
-		              std::strerror(errno));
+		log_->error("cannot wake the worker: {}", std::strerror(errno));
 	thread_.join();
 	(void)device_.set_kick_fd(index_, VDUSE_EVENTFD_DEASSIGN);
 	kick_fd_.reset();
@@ -97,8 +79,7 @@ void QueueWorker::stop()
 
 void QueueWorker::run()
 {
-	set_log_queue(index_);
-	spdlog::debug("{}: queue {}: worker running", device_.name(), index_);
+	log_->debug("worker running");
 	std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
 	                           {kick_fd_.get(), POLLIN, 0},
 	                           {backend_->completion_fd(), POLLIN, 0}}};
@@ -110,8 +91,7 @@ void QueueWorker::run()
 		if (::poll(fds.data(), nfds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			spdlog::error("{}: queue {}: poll: {}", device_.name(), index_,
-			              std::strerror(errno));
+			log_->error("poll: {}", std::strerror(errno));
 			break;
 		}
 		if (fds[0].revents & POLLIN)
@@ -119,15 +99,13 @@ void QueueWorker::run()
 		uint64_t count;
 		if ((fds[1].revents & POLLIN) &&
 		    ::read(kick_fd_.get(), &count, sizeof(count)) < 0 && errno != EAGAIN)
-			spdlog::warn("{}: queue {}: reading the kick: {}", device_.name(), index_,
-			             std::strerror(errno));
+			log_->warn("reading the kick: {}", std::strerror(errno));
 		if (healthy) {
 			healthy = serve();
 			if (!healthy)
-				spdlog::error("{}: queue {}: the driver corrupted the avail ring; "
+				log_->error("the driver corrupted the avail ring; "
 				              "the queue is "
-				              "stopped until reset",
-				              device_.name(), index_);
+				              "stopped until reset");
 		} else {
 			bool worked = false;
 			reap_backend(false, worked);
@@ -173,8 +151,7 @@ void QueueWorker::resubmit_recovered()
 	if (resubmit_.empty())
 		return;
 	for (uint16_t head : resubmit_) {
-		spdlog::info("{}: queue {}: resubmitting the request at head {}", device_.name(),
-		             index_, head);
+		log_->info("resubmitting the request at head {}", head);
 		queue_.read_chain(head, chain_);
 		start_request(chain_);
 	}
@@ -194,11 +171,10 @@ bool QueueWorker::take_available(bool &worked)
 			healthy = false;
 			break;
 		}
-		if (die_after_next.load(std::memory_order_relaxed) &&
-		    die_after_next.exchange(false)) {
-			spdlog::warn("{}: queue {}: debug hook: dying after taking the request at "
-			             "head {}",
-			             device_.name(), index_, chain_.head);
+		if (hooks_.die_after_next_request.load(std::memory_order_relaxed) &&
+		    hooks_.die_after_next_request.exchange(false)) {
+			log_->warn("debug hook: dying after taking the request at "
+			             "head {}", chain_.head);
 			(void)::raise(SIGKILL);
 		}
 		start_request(chain_);
@@ -231,16 +207,14 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 		// The driver offered a head that is still ours: it breaks the
 		// protocol, and the buffers of the request in flight must stay intact.
 		if (bad_chains_++ < 10)
-			spdlog::warn("{}: queue {}: head {} offered again while in flight",
-			             device_.name(), index_, chain.head);
+			log_->warn("head {} offered again while in flight", chain.head);
 		queue_.push(chain.head, 0);
 		return;
 	}
 	BlkRequest &req = slot.request;
 	uint8_t status = decode_blk_request(chain, geometry_, req);
 	if (chain.error != ChainError::none && bad_chains_++ < 10)
-		spdlog::warn("{}: queue {}: bad descriptor chain at head {}: {}", device_.name(),
-		             index_, chain.head, chain_error_name(chain.error));
+		log_->warn("bad descriptor chain at head {}: {}", chain.head, chain_error_name(chain.error));
 	if (status == VIRTIO_BLK_S_OK && req.type == VIRTIO_BLK_T_GET_ID) {
 		char id[VIRTIO_BLK_ID_BYTES] = {};
 		std::memcpy(id, geometry_.serial.data(),
@@ -269,7 +243,7 @@ void QueueWorker::interrupt_if_needed()
 {
 	if (queue_.need_interrupt()) {
 		if (auto st = device_.inject_irq(index_); !st)
-			spdlog::warn("{}", st.error().message);
+			log_->warn("{}", st.error().message);
 	}
 }
 

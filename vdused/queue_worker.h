@@ -4,25 +4,28 @@
 #pragma once
 
 #include "backends/backend.h"
-#include "blk_request.h"
-#include "iotlb_cache.h"
-#include "split_queue.h"
-#include "unique_fd.h"
-#include "vduse_device.h"
+#include "virtio/blk_request.h"
+#include "vduse/iotlb_cache.h"
+#include "virtio/inflight_takeover.h"
+#include "virtio/split_queue.h"
+#include "base/unique_fd.h"
+#include "vduse/vduse_device.h"
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <spdlog/logger.h>
 #include <thread>
 
 namespace vduse
 {
 
-// How a queue starts serving.
-enum class StartMode {
-	fresh,   // the driver just set DRIVER_OK: nothing was taken yet
-	resume,  // this process stopped it (IOTLB update): continue from our index
-	recover, // a dead process served it: take over from the in-flight log
+// Test hooks the control thread arms and the workers fire
+// (DeviceServer::Tuning::debug_hooks).
+struct DebugHooks {
+	// The process kills itself after it takes the next request (on any
+	// queue), before that request is served.
+	std::atomic<bool> die_after_next_request{false};
 };
 
 class QueueWorker
@@ -30,7 +33,7 @@ class QueueWorker
 public:
 	QueueWorker(const VduseDevice &device, uint32_t index,
 	            std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
-	            std::chrono::nanoseconds poll_window, QueueLog log);
+	            std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks);
 	~QueueWorker();
 	QueueWorker(const QueueWorker &) = delete;
 	QueueWorker &operator=(const QueueWorker &) = delete;
@@ -40,9 +43,6 @@ public:
 	// and is ignored by the other modes.
 	Status start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail,
 	             StartMode mode);
-	// Test hook: the process kills itself after it takes the next request
-	// (on any queue), before that request is served.
-	static void die_after_next_request();
 	// Stops the thread once every request in flight completed; the queue's
 	// indexes are kept.
 	void stop();
@@ -85,7 +85,9 @@ private:
 	std::vector<Slot> slots_;      // requests by descriptor head
 	std::vector<Completion> done_; // reused
 	uint64_t bad_chains_ = 0;
-	QueueLog log_;
+	std::shared_ptr<spdlog::logger> log_; // messages ("DEVICE: queue N: ...")
+	DebugHooks &hooks_;
+	QueueLog inflight_;              // this queue's part of the in-flight log
 	std::vector<uint16_t> resubmit_; // heads a dead process had taken
 };
 

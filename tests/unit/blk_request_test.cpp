@@ -1,4 +1,4 @@
-#include "blk_request.h"
+#include "virtio/blk_request.h"
 #include "fake_ring.h"
 
 #include <gtest/gtest.h>

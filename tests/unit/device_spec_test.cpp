@@ -1,4 +1,4 @@
-#include "device_spec.h"
+#include "state/device_spec.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

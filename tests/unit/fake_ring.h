@@ -2,9 +2,9 @@
 // IOVA = offset into the buffer; anything past its end is unmapped.
 #pragma once
 
-#include "guest_memory.h"
-#include "split_queue.h"
-#include "vring.h"
+#include "virtio/guest_memory.h"
+#include "virtio/split_queue.h"
+#include "virtio/vring.h"
 
 #include <cstring>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "size.h"
+#include "base/size.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@ Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec)
 		return std::unique_ptr<Backend>(std::make_unique<NullBackend>());
 	if (spec.backend == "file" || spec.backend == "loop")
 		return FileBackend::open(spec);
-	return invalid(spec.name + ": unknown backend '" + spec.backend + "'");
+	return failure(spec.name + ": unknown backend '" + spec.backend + "'");
 }
 
 } // namespace vduse

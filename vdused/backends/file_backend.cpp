@@ -1,6 +1,6 @@
 #include "file_backend.h"
 
-#include "backing_file.h"
+#include "state/backing_file.h"
 #include "uring_queue.h"
 
 namespace vduse
@@ -12,7 +12,7 @@ Result<std::unique_ptr<Backend>> FileBackend::open(const DeviceSpec &spec)
 	if (!file)
 		return file.error();
 	if (file->size < spec.size_bytes)
-		return invalid(spec.name + ": " + spec.file + " holds " +
+		return failure(spec.name + ": " + spec.file + " holds " +
 		               std::to_string(file->size) + " bytes, less than the device's " +
 		               std::to_string(spec.size_bytes));
 	return std::unique_ptr<Backend>(

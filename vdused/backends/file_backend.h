@@ -4,7 +4,7 @@
 #pragma once
 
 #include "backend.h"
-#include "unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace vduse
 {

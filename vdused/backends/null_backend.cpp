@@ -1,6 +1,6 @@
 #include "null_backend.h"
 
-#include "iovec.h"
+#include "virtio/iovec.h"
 
 namespace vduse
 {

@@ -1,6 +1,6 @@
 #include "uring_queue.h"
 
-#include "iovec.h"
+#include "virtio/iovec.h"
 
 #include <fcntl.h>
 #include <linux/falloc.h>

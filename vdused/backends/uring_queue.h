@@ -5,7 +5,7 @@
 #pragma once
 
 #include "backend.h"
-#include "unique_fd.h"
+#include "base/unique_fd.h"
 
 #include <liburing.h>
 

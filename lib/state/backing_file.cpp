@@ -1,0 +1,91 @@
+#include "state/backing_file.h"
+
+#include <cstring>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace vduse
+{
+
+namespace
+{
+
+Status read_block_geometry(BackingFile &file, const std::string &path)
+{
+	uint64_t size = 0;
+	int logical = 0;
+	unsigned physical = 0;
+	int ro = 0;
+	if (::ioctl(file.fd.get(), BLKGETSIZE64, &size) < 0 ||
+	    ::ioctl(file.fd.get(), BLKSSZGET, &logical) < 0 ||
+	    ::ioctl(file.fd.get(), BLKPBSZGET, &physical) < 0 ||
+	    ::ioctl(file.fd.get(), BLKROGET, &ro) < 0)
+		return errno_error("cannot read the geometry of " + path);
+	file.size = size;
+	file.logical_block_size = static_cast<uint32_t>(logical);
+	file.physical_block_size = physical;
+	file.read_only = ro != 0;
+	return {};
+}
+
+} // namespace
+
+Result<BackingFile> open_backing_file(const DeviceSpec &spec)
+{
+	const std::string &path = spec.file;
+	struct stat st {
+	};
+	if (::stat(path.c_str(), &st) < 0)
+		return errno_error(spec.name + ": backing file " + path);
+	BackingFile file;
+	file.block_device = S_ISBLK(st.st_mode);
+	if (S_ISDIR(st.st_mode))
+		return Error{EISDIR, spec.name + ": backing file " + path + " is a directory"};
+	if (!file.block_device && !S_ISREG(st.st_mode))
+		return failure(spec.name + ": backing file " + path +
+		               " is neither a regular file nor a block device");
+
+	int flags = O_CLOEXEC | (spec.read_only ? O_RDONLY : O_RDWR);
+	if (spec.direct || spec.backend == "loop")
+		flags |= O_DIRECT;
+	// O_EXCL on a block device claims it: EBUSY if mounted or claimed by another.
+	if (file.block_device)
+		flags |= O_EXCL;
+	file.fd.reset(::open(path.c_str(), flags));
+	if (!file.fd) {
+		int err = errno;
+		std::string what = spec.name + ": cannot open " + path;
+		if (err == EBUSY)
+			return Error{EBUSY, what + ": the block device is in use (mounted or "
+			                           "claimed by another)"};
+		if ((err == EACCES || err == EROFS || err == EPERM) && !spec.read_only)
+			return Error{err, what + " for writing: " + std::strerror(err) +
+			                          " (use --read-only)"};
+		return system_error(err, what);
+	}
+	if (file.block_device) {
+		if (auto s = read_block_geometry(file, path); !s)
+			return s.error();
+	} else {
+		file.size = static_cast<uint64_t>(st.st_size);
+	}
+	return file;
+}
+
+Status create_sparse_file(const std::string &path, uint64_t size)
+{
+	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+	if (!fd)
+		return errno_error("cannot create " + path);
+	if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0) {
+		int err = errno;
+		::unlink(path.c_str());
+		return system_error(err, "cannot size " + path);
+	}
+	return {};
+}
+
+} // namespace vduse

@@ -1,0 +1,30 @@
+// Opening the file or block device behind a file or loop device, shared by
+// vdusectl (to check and size it before creating anything) and vdused.
+#pragma once
+
+#include "state/device_spec.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+#include <cstdint>
+
+namespace vduse
+{
+
+struct BackingFile {
+	UniqueFd fd;
+	bool block_device = false;
+	uint64_t size = 0;
+	uint32_t logical_block_size = 0;  // block devices only
+	uint32_t physical_block_size = 0; // block devices only
+	bool read_only = false;           // the block device itself is read-only
+};
+
+// Opens spec.file read-write (read-only with spec.read_only), O_DIRECT for
+// loop or spec.direct, and exclusively (O_EXCL) if it is a block device.
+Result<BackingFile> open_backing_file(const DeviceSpec &spec);
+
+// Creates a sparse file of the given size; EEXIST if it exists.
+Status create_sparse_file(const std::string &path, uint64_t size);
+
+} // namespace vduse

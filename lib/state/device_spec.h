@@ -1,0 +1,51 @@
+// What a device is asked to be: the record written to the state directory by
+// `vdusectl add` and read by vdused, list and show.
+#pragma once
+
+#include "base/result.h"
+#include "vdpa/driver.h"
+#include "virtio/blk_config.h"
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+namespace vduse
+{
+
+struct DeviceSpec {
+	std::string name;
+	std::string backend = "null";
+	uint64_t size_bytes = 0;
+	uint32_t queues = 1;
+	uint32_t queue_depth = 128;
+	uint32_t block_size = 512;
+	bool read_only = false;
+	std::string serial;
+	Driver driver = Driver::virtio;
+	std::string file;                 // backing file or block device (file, loop)
+	bool direct = false;              // O_DIRECT (always for loop)
+	uint32_t physical_block_size = 0; // 0: same as block_size
+};
+
+namespace limits
+{
+inline constexpr size_t name_max = 64;
+// vdused runs one thread per queue; Linux's virtio_blk uses at most one per CPU.
+inline constexpr uint32_t queues_max = 256;
+inline constexpr uint32_t queue_depth_min = 4;
+inline constexpr uint32_t queue_depth_max = 32768; // the split ring's limit
+inline constexpr size_t serial_max = 20;           // VIRTIO_BLK_ID_BYTES
+} // namespace limits
+
+Status validate_name(std::string_view name);
+Status validate_spec(const DeviceSpec &spec);
+
+// The virtio-blk device the spec describes (config space, request checks).
+BlkGeometry blk_geometry(const DeviceSpec &spec);
+
+nlohmann::json spec_to_json(const DeviceSpec &spec);
+Result<DeviceSpec> spec_from_json(const nlohmann::json &json);
+
+} // namespace vduse

@@ -1,0 +1,81 @@
+#include "vduse/iotlb.h"
+
+#include "base/unique_fd.h"
+
+#include <algorithm>
+#include <cstring>
+#include <linux/vduse.h>
+#include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+
+namespace vduse
+{
+
+const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
+{
+	auto it = regions_.lower_bound(iova);
+	if (it != regions_.end() && it->second.view.first <= iova)
+		return &it->second.view;
+
+	vduse_iotlb_entry entry{};
+	entry.start = iova;
+	entry.last = iova;
+	int fd = ::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry);
+	if (fd < 0)
+		return nullptr;
+	UniqueFd file(fd);
+	if (entry.last < entry.start || entry.start > iova || entry.last < iova)
+		return nullptr;
+	uint64_t length = entry.last - entry.start + 1;
+	bool writable = entry.perm & VDUSE_ACCESS_WO;
+	int prot = (entry.perm & VDUSE_ACCESS_RO ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
+	void *addr = ::mmap(nullptr, length, prot, MAP_SHARED, file.get(),
+	                    static_cast<off_t>(entry.offset));
+	if (addr == MAP_FAILED) {
+		spdlog::warn("cannot map IOVA region {:#x}-{:#x}: {}", entry.start, entry.last,
+		             std::strerror(errno));
+		return nullptr;
+	}
+	auto [pos, inserted] = regions_.emplace(
+	        entry.last,
+	        Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr), writable},
+	               Mapping(addr, length)});
+	if (!inserted)
+		return nullptr;
+	return &pos->second.view;
+}
+
+bool Iotlb::translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out)
+{
+	std::lock_guard lock(mutex_);
+	return translate_regions([this](uint64_t at) { return region_for(at); }, iova, len, access,
+	                         out);
+}
+
+void *Iotlb::translate_contiguous(uint64_t iova, uint64_t len, Access access)
+{
+	std::lock_guard lock(mutex_);
+	return translate_region_contiguous([this](uint64_t at) { return region_for(at); }, iova,
+	                                   len, access);
+}
+
+std::optional<Iotlb::RegionView> Iotlb::lookup(uint64_t iova)
+{
+	std::lock_guard lock(mutex_);
+	const RegionView *r = region_for(iova);
+	if (!r)
+		return std::nullopt;
+	return *r;
+}
+
+void Iotlb::invalidate(uint64_t first, uint64_t last)
+{
+	std::lock_guard lock(mutex_);
+	for (auto it = regions_.lower_bound(first); it != regions_.end();) {
+		if (it->second.view.first > last)
+			break;
+		it = regions_.erase(it);
+	}
+}
+
+} // namespace vduse

@@ -1,0 +1,40 @@
+// /dev/vduse/NAME: the daemon's side of one device (queues, messages, IRQs).
+#pragma once
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+#include <cstdint>
+#include <linux/vduse.h>
+#include <optional>
+#include <string>
+
+namespace vduse
+{
+
+class VduseDevice
+{
+public:
+	// Opens /dev/vduse/NAME; EBUSY means another process serves it.
+	static Result<VduseDevice> open(const std::string &name);
+
+	int fd() const { return fd_.get(); }
+	const std::string &name() const { return name_; }
+
+	Status setup_queue(uint32_t index, uint32_t max_size) const;
+	Result<vduse_vq_info> queue_info(uint32_t index) const;
+	Status set_kick_fd(uint32_t index, int eventfd) const;
+	Status inject_irq(uint32_t index) const;
+	Result<uint64_t> negotiated_features() const;
+
+	// The next message from the kernel, or nullopt if none is pending.
+	Result<std::optional<vduse_dev_request>> read_request() const;
+	Status write_response(const vduse_dev_response &response) const;
+
+private:
+	VduseDevice(std::string name, UniqueFd fd) : name_(std::move(name)), fd_(std::move(fd)) {}
+	std::string name_;
+	UniqueFd fd_;
+};
+
+} // namespace vduse

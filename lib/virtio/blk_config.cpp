@@ -1,0 +1,58 @@
+#include "virtio/blk_config.h"
+
+#include "virtio/vring.h"
+
+#include <bit>
+#include <cstddef>
+#include <cstring>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+
+namespace vduse
+{
+
+uint64_t blk_device_features(const BlkGeometry &geometry)
+{
+	auto bit = [](unsigned n) { return uint64_t{1} << n; };
+	// VIRTIO_F_ACCESS_PLATFORM is mandatory for VDUSE (drivers/vdpa/vdpa_user/vduse_dev.c,
+	// features_is_valid); VIRTIO_BLK_F_CONFIG_WCE is refused there.
+	uint64_t features = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM) |
+	                    bit(vring::f_indirect_desc) | bit(vring::f_event_idx) |
+	                    bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) |
+	                    bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_TOPOLOGY) |
+	                    bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_BLK_F_MQ);
+	if (geometry.read_only)
+		features |= bit(VIRTIO_BLK_F_RO);
+	else
+		features |= bit(VIRTIO_BLK_F_DISCARD) | bit(VIRTIO_BLK_F_WRITE_ZEROES);
+	return features;
+}
+
+std::vector<uint8_t> blk_config_space(const BlkGeometry &geometry)
+{
+	virtio_blk_config cfg{};
+	cfg.capacity = geometry.capacity_sectors;
+	cfg.size_max = blk_size_max;
+	cfg.seg_max = blk_seg_max;
+	cfg.blk_size = geometry.block_size;
+	uint32_t physical = geometry.physical_block_size ? geometry.physical_block_size : geometry.block_size;
+	cfg.physical_block_exp = static_cast<uint8_t>(std::countr_zero(physical / geometry.block_size));
+	cfg.min_io_size = 1;
+	cfg.opt_io_size = 0;
+	cfg.num_queues = static_cast<uint16_t>(geometry.queues);
+	uint32_t block_sectors = geometry.block_size / 512;
+	cfg.max_discard_sectors = blk_max_discard_sectors;
+	cfg.max_discard_seg = blk_max_discard_seg;
+	cfg.discard_sector_alignment = block_sectors;
+	cfg.max_write_zeroes_sectors = blk_max_discard_sectors;
+	cfg.max_write_zeroes_seg = blk_max_discard_seg;
+	cfg.write_zeroes_may_unmap = 1;
+	// Only the fields up to write zeroes are offered; later ones (secure erase)
+	// belong to features this device does not have.
+	size_t size = offsetof(virtio_blk_config, unused1) + sizeof(cfg.unused1);
+	std::vector<uint8_t> bytes(size);
+	std::memcpy(bytes.data(), &cfg, size);
+	return bytes;
+}
+
+} // namespace vduse
