@@ -3,7 +3,7 @@
 #pragma once
 
 #include "state/state_dir.h"
-#include "verbs.h"
+#include "add_device.h"
 
 namespace vduse
 {

@@ -1,8 +1,12 @@
-// What every verb gets: the global options, decided once in main.
+// What every verb gets: the global options, decided once in main, and the
+// one way errors reach the user.
 #pragma once
 
+#include "base/result.h"
 #include "state/persist_dir.h"
 #include "state/state_dir.h"
+
+#include <string>
 
 namespace vduse
 {
@@ -15,9 +19,7 @@ inline constexpr int exit_usage = 2;
 struct Context {
 	StateDir state{StateDir::default_root()};
 	PersistDir persist{PersistDir::default_root()};
-	bool json = false;
 	bool verbose = false;
-	bool no_legend = false; // list: no header line
 	// Run vdused as vdused@NAME.service (systemd is PID 1 and --no-systemd
 	// was not given) rather than spawn it.
 	bool use_systemd = false;
@@ -25,5 +27,9 @@ struct Context {
 
 // Prints "vdusectl: MESSAGE" to stderr.
 void print_error(const std::string &message);
+
+// Prints the error and returns its exit status: exit_usage for a usage
+// error, exit_failure for any other.
+int report(const Error &error);
 
 } // namespace vduse

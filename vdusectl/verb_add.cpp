@@ -1,11 +1,12 @@
 // vdusectl add: create the VDUSE device, start its vdused, attach it to the
 // vdpa bus, bind the requested driver and wait for the node.
-#include "verbs.h"
+#include "add_device.h"
+#include "verb.h"
 
 #include "backing_plan.h"
-#include "virtio/blk_config.h"
-#include "device_status.h"
+#include "config.h"
 #include "base/size.h"
+#include "device_report.h"
 #include "undo.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
@@ -14,7 +15,7 @@
 
 #include <iostream>
 #include <linux/virtio_ids.h>
-#include <spdlog/spdlog.h>
+#include <memory>
 
 namespace vduse
 {
@@ -38,57 +39,45 @@ std::string first_free_name(const StateDir &state)
 	}
 }
 
-// Checks the options and completes the spec (from the backing file for file
-// and loop); prints why not and returns the exit status otherwise.
-int complete_spec(const StateDir &state, AddOptions &options, BackingPlan &plan)
+// What the command line alone decides: every error here is a usage error,
+// found before the state directory is locked or any device is looked at.
+// Sets size to the parsed --size (0 if not given).
+Status check_arguments(AddOptions &options, uint64_t &size)
 {
 	DeviceSpec &spec = options.spec;
-	if (spec.name.empty())
-		spec.name = first_free_name(state);
-	uint64_t size = 0;
+	// Messages name the device; without --name it has none yet.
+	std::string label = spec.name.empty() ? "add" : spec.name;
+	if (!spec.name.empty()) {
+		if (auto st = validate_name(spec.name); !st)
+			return st;
+	}
+	size = 0;
 	if (!options.size.empty()) {
 		auto parsed = parse_size(options.size);
-		if (!parsed) {
-			print_error(spec.name + ": " + parsed.error().message);
-			return exit_usage;
-		}
+		if (!parsed)
+			return with_context(label, parsed.error());
 		size = *parsed;
-		if (size == 0) {
-			print_error(spec.name + ": size must not be 0");
-			return exit_usage;
-		}
+		if (size == 0)
+			return usage_error(label + ": size must not be 0");
 	}
 	auto driver = parse_driver(options.driver);
-	if (!driver) {
-		print_error(spec.name + ": " + driver.error().message);
-		return exit_usage;
-	}
+	if (!driver)
+		return with_context(label, driver.error());
 	spec.driver = *driver;
 	if (spec.backend == "loop")
 		spec.direct = true;
-	if (auto st = validate_name(spec.name); !st) {
-		print_error(st.error().message);
-		return exit_usage;
-	}
+	DeviceSpec labelled = spec;
+	labelled.name = label;
+	if (spec.backend == "null" && options.size.empty())
+		return usage_error(label + ": the null backend needs --size");
 	if (spec.backend == "null") {
-		if (options.size.empty()) {
-			print_error(spec.name + ": the null backend needs --size");
-			return exit_usage;
-		}
-		spec.size_bytes = size;
-	} else if (spec.backend == "file" || spec.backend == "loop") {
-		auto planned = plan_backing(state, options, size);
-		if (!planned) {
-			print_error(planned.error().message);
-			return planned.error().code == EINVAL ? exit_usage : exit_failure;
-		}
-		plan = *planned;
+		labelled.size_bytes = size;
+		return validate_spec(labelled);
 	}
-	if (auto st = validate_spec(spec); !st) {
-		print_error(st.error().message);
-		return exit_usage;
-	}
-	return exit_ok;
+	// file and loop: the path is made absolute, and the size checked, later.
+	if (!labelled.file.empty())
+		labelled.file = "/";
+	return validate_spec_settings(labelled);
 }
 
 Status create_vduse_device(const DeviceSpec &spec)
@@ -104,46 +93,52 @@ Status create_vduse_device(const DeviceSpec &spec)
 
 } // namespace
 
-int verb_add(Context &ctx, AddOptions &options)
+int add_device(Context &ctx, AddOptions &options, JsonMode json)
 {
+	uint64_t size = 0;
+	if (auto st = check_arguments(options, size); !st)
+		return report(st.error());
+
 	auto lock = ctx.state.lock();
-	if (!lock) {
-		print_error(lock.error().message);
-		return exit_failure;
-	}
-	if (!options.spec.name.empty() && name_taken(ctx.state, options.spec.name)) {
-		print_error("device '" + options.spec.name + "' already exists");
-		return exit_failure;
-	}
-	BackingPlan plan;
-	if (int rc = complete_spec(ctx.state, options, plan); rc != exit_ok)
-		return rc;
-	const DeviceSpec &spec = options.spec;
+	if (!lock)
+		return report(lock.error());
+	DeviceSpec &spec = options.spec;
+	if (spec.name.empty())
+		spec.name = first_free_name(ctx.state);
+	else if (name_taken(ctx.state, spec.name))
+		return report(failure("device '" + spec.name + "' already exists"));
 	const std::string &name = spec.name;
+	BackingPlan plan;
+	if (spec.backend == "null") {
+		spec.size_bytes = size;
+	} else {
+		auto planned = plan_backing(ctx.state, options, size);
+		if (!planned)
+			return report(planned.error());
+		plan = *planned;
+	}
+	if (auto st = validate_spec(spec); !st)
+		return report(st.error());
 
 	Undo undo;
-	auto fail = [](const Error &error) {
-		print_error(error.message);
-		return exit_failure;
-	};
 	if (auto st = apply_backing(spec, plan); !st)
-		return fail(st.error());
+		return report(st.error());
 	undo.push([&] { revert_backing(spec, plan); });
 	if (auto st = create_vduse_device(spec); !st)
-		return fail(st.error());
+		return report(st.error());
 	undo.push([&] { (void)destroy_vduse_device(name); });
 
 	DeviceRecord record;
 	record.spec = spec;
 	if (auto st = ctx.state.write(record); !st)
-		return fail(st.error());
+		return report(st.error());
 	undo.push([&] { ctx.state.remove(name); });
 
 	// A new device: no in-flight log of an earlier one with this name.
 	ctx.state.remove_inflight(name);
 	if (auto st = start_worker(ctx, record, 30s); !st) {
 		forget_worker(record);
-		return fail(st.error());
+		return report(st.error());
 	}
 	undo.push([&] {
 		(void)stop_worker(ctx, record, 10s);
@@ -152,31 +147,80 @@ int verb_add(Context &ctx, AddOptions &options)
 	record.persistent = options.persistent || options.restoring;
 	if (options.persistent && !options.restoring) {
 		if (auto st = ctx.persist.write(spec); !st)
-			return fail(st.error());
+			return report(st.error());
 		undo.push([&] { ctx.persist.remove(name); });
 	}
 	if (auto st = ctx.state.write(record); !st)
-		return fail(st.error());
+		return report(st.error());
 
 	auto netlink = VdpaNetlink::connect();
 	if (!netlink)
-		return fail(netlink.error());
+		return report(netlink.error());
 	if (auto st = netlink->add_device(name); !st)
-		return fail(st.error());
+		return report(st.error());
 	undo.push([&] { (void)netlink->del_device(name); });
 
 	if (auto st = vdpa_bind(name, spec.driver); !st)
-		return fail(st.error());
+		return report(st.error());
 	auto node = vdpa_wait_for_node(name, 10s);
 	if (!node)
-		return fail(node.error());
+		return report(node.error());
 
 	undo.dismiss();
-	if (ctx.json)
-		std::cout << status_to_json(device_status(record)).dump(2) << '\n';
+	if (json != JsonMode::off)
+		std::cout << format_json(device_record(device_report(record)).to_json(), json);
 	else
 		std::cout << name << ' ' << *node << '\n';
 	return exit_ok;
+}
+
+Verb add_verb()
+{
+	return {"add", "Create a block device served by a new vdused", [](CLI::App &cmd) {
+		        struct Args {
+			        AddOptions add;
+			        std::string json;
+		        };
+		        auto args = std::make_shared<Args>();
+		        AddOptions &add = args->add;
+		        cmd.add_option("-t,--type", add.spec.backend, "Backend: null, file or loop")
+		                ->required();
+		        cmd.add_option("-s,--size", add.size,
+		                       "Size in bytes, with suffix K, M, G or T (file, loop: default "
+		                       "the file's size)");
+		        cmd.add_option("-f,--file", add.spec.file,
+		                       "Image file (file: created sparse if absent) or block device "
+		                       "(loop)");
+		        cmd.add_flag("--direct", add.spec.direct,
+		                     "file: bypass the page cache (O_DIRECT)");
+		        cmd.add_flag("--grow", add.grow, "file: let --size grow an existing image");
+		        cmd.add_option("-n,--name", add.spec.name,
+		                       "Device name (default: the first free vduseN)");
+		        cmd.add_option("-q,--queues", add.spec.queues,
+		                       "Number of virtqueues (default: 1)");
+		        cmd.add_option("-d,--queue-depth", add.spec.queue_depth,
+		                       "Descriptors per queue, a power of two (default: 128)");
+		        auto *block_size =
+		                cmd.add_option("-b,--block-size", add.spec.block_size,
+		                               "Logical block size: 512 or 4096 (default: 512)");
+		        cmd.add_flag("-r,--read-only", add.spec.read_only, "Offer a read-only device");
+		        cmd.add_option("--serial", add.spec.serial,
+		                       "Serial number reported to the driver (up to 20 bytes)");
+		        cmd.add_option("--driver", add.driver,
+		                       "Bind to virtio (host /dev/vdX, default) or vhost "
+		                       "(/dev/vhost-vdpa-N)");
+		        cmd.add_flag("-p,--persistent", add.persistent,
+		                     "Also record the device under " VDUSE_PERSIST_DIR
+		                     " so that it comes back at boot");
+		        add_json_option(cmd, args->json, "Print the device as show --json does");
+		        return VerbHandler([args, block_size](Context &ctx) {
+			        auto mode = json_mode(args->json);
+			        if (!mode)
+				        return report(mode.error());
+			        args->add.block_size_given = block_size->count() > 0;
+			        return add_device(ctx, args->add, *mode);
+		        });
+	        }};
 }
 
 } // namespace vduse

@@ -1,8 +1,7 @@
 // vdusectl check: can this system run VDUSE block devices? Each check says
 // what it found and, when it fails, how to fix it.
-#include "verbs.h"
+#include "verb.h"
 
-#include "table.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vduse/vduse_control.h"
 
@@ -177,16 +176,22 @@ Check check_capabilities()
 	return c;
 }
 
-} // namespace
+struct CheckArgs {
+	bool load = false;
+	std::string json;
+};
 
-int verb_check(Context &ctx, bool load)
+int run_checks(const CheckArgs &args)
 {
+	auto mode = json_mode(args.json);
+	if (!mode)
+		return report(mode.error());
 	std::unique_ptr<kmod_ctx, KmodCtxDeleter> kmod(kmod_new(nullptr, nullptr));
 	if (kmod)
 		kmod_load_resources(kmod.get());
 	std::vector<Check> checks;
 	for (const auto &probe : modules)
-		checks.push_back(check_module(kmod.get(), probe, load));
+		checks.push_back(check_module(kmod.get(), probe, args.load));
 	checks.push_back(check_control());
 	checks.push_back(check_netlink());
 	checks.push_back(check_driver("virtio_vdpa"));
@@ -194,22 +199,39 @@ int verb_check(Context &ctx, bool load)
 	checks.push_back(check_capabilities());
 
 	bool all_ok = true;
-	nlohmann::json array = nlohmann::json::array();
-	Table table({"CHECK", "RESULT", "FOUND", "HINT"});
+	std::vector<Record> records;
+	nlohmann::ordered_json array = nlohmann::ordered_json::array();
 	for (const auto &c : checks) {
 		all_ok = all_ok && c.ok;
-		array.push_back(
-		        {{"check", c.name},
-		         {"ok", c.ok},
-		         {"found", c.found},
-		         {"hint", c.ok ? nlohmann::json(nullptr) : nlohmann::json(c.hint)}});
-		table.add_row({c.name, c.ok ? "ok" : "FAIL", c.found, c.ok ? "-" : c.hint});
+		Record r;
+		r.set("check", c.name);
+		r.set("ok", c.ok, c.ok ? "ok" : "FAIL");
+		r.set("found", c.found);
+		r.set("hint", c.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.hint));
+		array.push_back(r.to_json());
+		records.push_back(std::move(r));
 	}
-	if (ctx.json)
-		std::cout << array.dump(2) << '\n';
+	static const std::vector<Column> columns = {
+	        {"check", "CHECK"}, {"ok", "RESULT"}, {"found", "FOUND"}, {"hint", "HINT"}};
+	if (*mode != JsonMode::off)
+		std::cout << format_json(array, *mode);
 	else
-		table.print(std::cout);
+		std::cout << format_table(columns, records, true);
 	return all_ok ? exit_ok : exit_failure;
+}
+
+} // namespace
+
+Verb check_verb()
+{
+	return {"check", "Check that this system can run VDUSE devices, with a hint for each problem",
+	        [](CLI::App &cmd) {
+		        auto args = std::make_shared<CheckArgs>();
+		        cmd.add_flag("-l,--load", args->load,
+		                     "Load the kernel modules that are missing");
+		        add_json_option(cmd, args->json, "Print the checks as a JSON array");
+		        return VerbHandler([args](Context &) { return run_checks(*args); });
+	        }};
 }
 
 } // namespace vduse

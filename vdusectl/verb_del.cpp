@@ -1,11 +1,14 @@
 // vdusectl del: detach from the vdpa bus (the daemon answers the reset), stop
 // the daemon, destroy the VDUSE device and forget its record.
-#include "verbs.h"
+#include "verb.h"
 
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
 #include "vduse/vduse_control.h"
 #include "worker.h"
+
+#include <algorithm>
+#include <memory>
 
 namespace vduse
 {
@@ -49,34 +52,42 @@ Status delete_device(Context &ctx, const std::string &name)
 	return {};
 }
 
-} // namespace
-
-int verb_del(Context &ctx, const std::vector<std::string> &names, bool all)
+int delete_devices(Context &ctx, const std::vector<std::string> &names, bool all)
 {
-	if (all == !names.empty()) {
-		print_error(all ? "del: --all takes no device names"
-		                : "del: name the devices to delete, or use --all");
-		return exit_usage;
-	}
+	if (all == !names.empty())
+		return report(usage_error(all ? "del: --all takes no device names"
+		                              : "del: name the devices to delete, or use --all"));
 	for (const auto &name : names) {
-		if (auto st = validate_name(name); !st) {
-			print_error(st.error().message);
-			return exit_usage;
-		}
+		if (auto st = validate_name(name); !st)
+			return report(st.error());
 	}
 	auto lock = ctx.state.lock();
-	if (!lock) {
-		print_error(lock.error().message);
-		return exit_failure;
-	}
+	if (!lock)
+		return report(lock.error());
 	int rc = exit_ok;
 	for (const auto &name : all ? ctx.state.names() : names) {
-		if (auto st = delete_device(ctx, name); !st) {
-			print_error(st.error().message);
-			rc = exit_failure;
-		}
+		if (auto st = delete_device(ctx, name); !st)
+			rc = std::max(rc, report(st.error()));
 	}
 	return rc;
+}
+
+} // namespace
+
+Verb del_verb()
+{
+	return {"del", "Remove devices and stop their daemons", [](CLI::App &cmd) {
+		        struct Args {
+			        std::vector<std::string> names;
+			        bool all = false;
+		        };
+		        auto args = std::make_shared<Args>();
+		        cmd.add_option("names", args->names, "Devices to remove");
+		        cmd.add_flag("-a,--all", args->all, "Remove every device vdusectl created");
+		        return VerbHandler([args](Context &ctx) {
+			        return delete_devices(ctx, args->names, args->all);
+		        });
+	        }};
 }
 
 } // namespace vduse

@@ -1,11 +1,10 @@
-// vdusectl list and show.
-#include "verbs.h"
+// vdusectl list: every device as a table (or JSON), one row each.
+#include "verb.h"
 
-#include "device_status.h"
-#include "base/size.h"
-#include "table.h"
+#include "device_report.h"
 
 #include <iostream>
+#include <memory>
 
 namespace vduse
 {
@@ -13,87 +12,57 @@ namespace vduse
 namespace
 {
 
-std::string or_dash(const std::string &s)
+struct ListArgs {
+	std::string json;
+	std::string columns;
+	bool no_legend = false;
+};
+
+int list_devices(Context &ctx, const ListArgs &args)
 {
-	return s.empty() ? "-" : s;
+	auto mode = json_mode(args.json);
+	if (!mode)
+		return report(mode.error());
+	auto columns = select_columns(device_columns(), args.columns.empty()
+	                                                        ? list_default_columns
+	                                                        : std::string_view(args.columns));
+	if (!columns)
+		return report(columns.error());
+	int rc = exit_ok;
+	std::vector<Record> records;
+	for (const auto &name : ctx.state.names()) {
+		auto record = ctx.state.read(name);
+		if (!record) {
+			rc = report(record.error());
+			continue;
+		}
+		records.push_back(device_record(device_report(*record)));
+	}
+	if (*mode != JsonMode::off) {
+		nlohmann::ordered_json array = nlohmann::ordered_json::array();
+		for (const auto &record : records)
+			array.push_back(record.to_json());
+		std::cout << format_json(array, *mode);
+	} else {
+		std::cout << format_table(*columns, records, !args.no_legend);
+	}
+	return rc;
 }
 
 } // namespace
 
-int verb_list(Context &ctx)
+Verb list_verb()
 {
-	nlohmann::json array = nlohmann::json::array();
-	Table table({"NAME", "BACKEND", "SIZE", "QUEUES", "DEPTH", "BLOCK", "RO", "DRIVER", "NODE",
-	             "PID", "STATE", "FILE"});
-	int rc = exit_ok;
-	for (const auto &name : ctx.state.names()) {
-		auto record = ctx.state.read(name);
-		if (!record) {
-			print_error(record.error().message);
-			rc = exit_failure;
-			continue;
-		}
-		DeviceStatus s = device_status(*record);
-		nlohmann::json j = status_to_json(s);
-		array.push_back(j);
-		const DeviceSpec &spec = s.record.spec;
-		table.add_row({spec.name, spec.backend, format_size(spec.size_bytes),
-		               std::to_string(spec.queues), std::to_string(spec.queue_depth),
-		               std::to_string(spec.block_size), spec.read_only ? "yes" : "no",
-		               or_dash(s.driver), s.node.value_or("-"),
-		               s.worker.pid > 0 ? std::to_string(s.worker.pid) : "-", s.state,
-		               spec.file.empty()
-		                       ? "-"
-		                       : spec.file + " (" + j["mode"].get<std::string>() + ")"});
-	}
-	if (ctx.json)
-		std::cout << array.dump(2) << '\n';
-	else
-		table.print(std::cout, !ctx.no_legend);
-	return rc;
-}
-
-int verb_show(Context &ctx, const std::string &name)
-{
-	if (auto st = validate_name(name); !st) {
-		print_error(st.error().message);
-		return exit_usage;
-	}
-	auto record = ctx.state.read(name);
-	if (!record) {
-		print_error(record.error().message);
-		return exit_failure;
-	}
-	nlohmann::json j = status_to_json(device_status(*record));
-	if (ctx.json) {
-		std::cout << j.dump(2) << '\n';
-		return exit_ok;
-	}
-	for (const char *key : {"name",
-	                        "state",
-	                        "node",
-	                        "driver",
-	                        "requested_driver",
-	                        "pid",
-	                        "unit",
-	                        "unit_state",
-	                        "status",
-	                        "persistent",
-	                        "backend",
-	                        "file",
-	                        "mode",
-	                        "size_bytes",
-	                        "block_size",
-	                        "physical_block_size",
-	                        "queues",
-	                        "queue_depth",
-	                        "read_only",
-	                        "serial"}) {
-		const auto &value = j[key];
-		std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-		std::cout << key << ": " << (value.is_null() ? "-" : text) << '\n';
-	}
-	return exit_ok;
+	return {"list", "List the devices", [](CLI::App &cmd) {
+		        auto args = std::make_shared<ListArgs>();
+		        add_json_option(cmd, args->json, "Print a JSON array of the objects show prints");
+		        cmd.add_option("-o,--output", args->columns,
+		                       "Columns to print, comma-separated (see DEVICE FIELDS in "
+		                       "vdusectl(8))");
+		        cmd.add_flag("--no-legend", args->no_legend,
+		                     "Print no header line (for scripts)");
+		        return VerbHandler([args](Context &ctx) { return list_devices(ctx, *args); });
+	        }};
 }
 
 } // namespace vduse

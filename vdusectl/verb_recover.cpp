@@ -1,12 +1,13 @@
 // vdusectl recover and restart: a new vdused for a device that keeps its
 // driver. The new daemon takes the queues over from the in-flight log, so
 // the driver sees no error (vdused/device_server.cpp).
-#include "verbs.h"
+#include "verb.h"
 
 #include "vduse/vduse_control.h"
 #include "worker.h"
 
 #include <iostream>
+#include <memory>
 
 namespace vduse
 {
@@ -25,14 +26,9 @@ enum class Replace {
 // in-flight log; prints "NAME DONE (pid N)".
 int replace_worker(Context &ctx, const std::string &name, Replace how, const char *done)
 {
-	auto fail = [](const Error &error) {
-		print_error(error.message);
-		return exit_failure;
-	};
-	if (auto st = validate_name(name); !st) {
-		print_error(st.error().message);
-		return exit_usage;
-	}
+	auto fail = [](const Error &error) { return report(error); };
+	if (auto st = validate_name(name); !st)
+		return report(st.error());
 	auto lock = ctx.state.lock();
 	if (!lock)
 		return fail(lock.error());
@@ -60,16 +56,29 @@ int replace_worker(Context &ctx, const std::string &name, Replace how, const cha
 	return exit_ok;
 }
 
-} // namespace
-
-int verb_recover(Context &ctx, const std::string &name)
+template <Replace how>
+VerbHandler declare_replace(CLI::App &cmd)
 {
-	return replace_worker(ctx, name, Replace::dead_only, "recovered");
+	auto device = std::make_shared<std::string>();
+	cmd.add_option("name", *device, "Device")->required();
+	return [device](Context &ctx) {
+		return replace_worker(ctx, *device, how,
+		                      how == Replace::dead_only ? "recovered" : "restarted");
+	};
 }
 
-int verb_restart(Context &ctx, const std::string &name)
+} // namespace
+
+Verb recover_verb()
 {
-	return replace_worker(ctx, name, Replace::running, "restarted");
+	return {"recover", "Start a new vdused for a device whose daemon died; no I/O is lost",
+	        declare_replace<Replace::dead_only>};
+}
+
+Verb restart_verb()
+{
+	return {"restart", "Replace a device's vdused (e.g. after an upgrade) without I/O errors",
+	        declare_replace<Replace::running>};
 }
 
 } // namespace vduse

@@ -1,20 +1,23 @@
 // vdusectl restore: add every device of the persistent directory that is not
 // there yet (at boot, from vduse-restore.service).
-#include "verbs.h"
+#include "add_device.h"
+#include "verb.h"
 
 #include <spdlog/spdlog.h>
 
 namespace vduse
 {
 
-int verb_restore(Context &ctx)
+namespace
+{
+
+int restore_devices(Context &ctx)
 {
 	int rc = exit_ok;
 	for (const auto &name : ctx.persist.names()) {
 		auto spec = ctx.persist.read(name);
 		if (!spec) {
-			print_error(spec.error().message);
-			rc = exit_failure;
+			rc = report(spec.error());
 			continue;
 		}
 		if (ctx.state.has(name)) {
@@ -30,10 +33,18 @@ int verb_restore(Context &ctx)
 		options.driver = std::string(driver_option_name(spec->driver));
 		options.block_size_given = true;
 		options.restoring = true;
-		if (verb_add(ctx, options) != exit_ok)
+		if (add_device(ctx, options, JsonMode::off) != exit_ok)
 			rc = exit_failure;
 	}
 	return rc;
+}
+
+} // namespace
+
+Verb restore_verb()
+{
+	return {"restore", "Add every persistent device that is not there yet (run at boot)",
+	        [](CLI::App &) { return VerbHandler(restore_devices); }};
 }
 
 } // namespace vduse

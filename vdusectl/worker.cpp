@@ -91,7 +91,7 @@ WorkerState worker_state(const DeviceRecord &record)
 		return w;
 	}
 	w.unit_state = state->active_state + " (" + state->sub_state + ")";
-	w.status = state->status_text;
+	w.status_text = state->status_text;
 	w.restarts = state->restarts;
 	w.pid = state->main_pid;
 	w.running = state->active_state == "active" || state->active_state == "reloading";

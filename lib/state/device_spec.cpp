@@ -45,14 +45,12 @@ Status validate_name(std::string_view name)
 	return {};
 }
 
-Status validate_spec(const DeviceSpec &spec)
+Status validate_spec_settings(const DeviceSpec &spec)
 {
-	if (auto st = validate_name(spec.name); !st)
-		return st;
 	const std::string &n = spec.name;
 	if (spec.backend != "null" && spec.backend != "file" && spec.backend != "loop")
 		return usage_error(n + ": unknown backend '" + spec.backend +
-		               "' (available: null, file, loop)");
+		                   "' (available: null, file, loop)");
 	if (spec.backend == "null" && !spec.file.empty())
 		return usage_error(n + ": the null backend takes no --file");
 	if (spec.backend != "null" && spec.file.empty())
@@ -62,17 +60,11 @@ Status validate_spec(const DeviceSpec &spec)
 	if (spec.physical_block_size != 0 && (spec.physical_block_size < spec.block_size ||
 	                                      !std::has_single_bit(spec.physical_block_size)))
 		return usage_error(n + ": physical block size " +
-		               std::to_string(spec.physical_block_size) +
-		               " is not a power of two of at least the block size");
+		                   std::to_string(spec.physical_block_size) +
+		                   " is not a power of two of at least the block size");
 	if (spec.block_size != 512 && spec.block_size != 4096)
 		return usage_error(n + ": block size " + std::to_string(spec.block_size) +
-		               " is not 512 or 4096");
-	if (spec.size_bytes == 0)
-		return usage_error(n + ": size must not be 0");
-	if (spec.size_bytes % spec.block_size != 0)
-		return usage_error(n + ": size " + std::to_string(spec.size_bytes) +
-		               " is not a multiple of the block size " +
-		               std::to_string(spec.block_size));
+		                   " is not 512 or 4096");
 	if (auto st = check_range(n, spec.queues, 1, limits::queues_max, "queue count"); !st)
 		return st;
 	if (auto st = check_range(n, spec.queue_depth, limits::queue_depth_min,
@@ -81,14 +73,30 @@ Status validate_spec(const DeviceSpec &spec)
 		return st;
 	if (!std::has_single_bit(spec.queue_depth))
 		return usage_error(n + ": queue depth " + std::to_string(spec.queue_depth) +
-		               " is not a power of two");
+		                   " is not a power of two");
 	if (spec.serial.size() > limits::serial_max)
 		return usage_error(n + ": serial '" + spec.serial + "' is longer than " +
-		               std::to_string(limits::serial_max) + " bytes");
+		                   std::to_string(limits::serial_max) + " bytes");
 	if (!std::all_of(spec.serial.begin(), spec.serial.end(),
 	                 [](char c) { return c > ' ' && c < 127; }))
 		return usage_error(n + ": serial '" + spec.serial +
-		               "' must be printable ASCII without spaces");
+		                   "' must be printable ASCII without spaces");
+	return {};
+}
+
+Status validate_spec(const DeviceSpec &spec)
+{
+	if (auto st = validate_name(spec.name); !st)
+		return st;
+	if (auto st = validate_spec_settings(spec); !st)
+		return st;
+	const std::string &n = spec.name;
+	if (spec.size_bytes == 0)
+		return usage_error(n + ": size must not be 0");
+	if (spec.size_bytes % spec.block_size != 0)
+		return usage_error(n + ": size " + std::to_string(spec.size_bytes) +
+		                   " is not a multiple of the block size " +
+		                   std::to_string(spec.block_size));
 	return {};
 }
 
@@ -112,7 +120,7 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"file", spec.file},
 	        {"direct", spec.direct},
 	        {"physical_block_size", spec.physical_block_size},
-	        {"driver", driver_option_name(spec.driver)},
+	        {"driver", driver_kernel_name(spec.driver)},
 	};
 }
 

@@ -40,6 +40,10 @@ inline constexpr size_t serial_max = 20;           // VIRTIO_BLK_ID_BYTES
 } // namespace limits
 
 Status validate_name(std::string_view name);
+// Everything validate_spec checks but the name and the size (which file and
+// loop take from the backing file).
+Status validate_spec_settings(const DeviceSpec &spec);
+// Usage errors: what is wrong with the spec as a command line would give it.
 Status validate_spec(const DeviceSpec &spec);
 
 // The virtio-blk device the spec describes (config space, request checks).

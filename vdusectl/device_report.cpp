@@ -1,0 +1,105 @@
+#include "device_report.h"
+
+#include "base/size.h"
+#include "vdpa/vdpa_sysfs.h"
+
+namespace vduse
+{
+
+namespace
+{
+
+nlohmann::ordered_json or_null(const std::string &text)
+{
+	return text.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(text);
+}
+
+} // namespace
+
+DeviceReport device_report(const DeviceRecord &record)
+{
+	DeviceReport r;
+	r.record = record;
+	const std::string &name = record.spec.name;
+	r.worker = worker_state(record);
+	r.attached = vdpa_device_exists(name);
+	if (r.attached) {
+		r.bound_driver = vdpa_bound_driver(name);
+		r.node = vdpa_device_node(name);
+	}
+	if (!r.worker.running)
+		r.state = "daemon-dead";
+	else if (!r.attached)
+		r.state = "detached";
+	else
+		r.state = "running";
+	return r;
+}
+
+const std::vector<Column> &device_columns()
+{
+	static const std::vector<Column> columns = {
+	        {"name", "NAME"},
+	        {"state", "STATE"},
+	        {"node", "NODE"},
+	        {"driver", "DRIVER"},
+	        {"bound_driver", "BOUND"},
+	        {"pid", "PID"},
+	        {"unit", "UNIT"},
+	        {"unit_state", "UNIT-STATE"},
+	        {"status", "STATUS"},
+	        {"restarts", "RESTARTS"},
+	        {"persistent", "PERSISTENT"},
+	        {"backend", "BACKEND"},
+	        {"file", "FILE"},
+	        {"mode", "MODE"},
+	        {"direct", "DIRECT"},
+	        {"size_bytes", "SIZE"},
+	        {"block_size", "BLOCK"},
+	        {"physical_block_size", "PHY-BLOCK"},
+	        {"queues", "QUEUES"},
+	        {"queue_depth", "DEPTH"},
+	        {"read_only", "RO"},
+	        {"serial", "SERIAL"},
+	};
+	return columns;
+}
+
+Record device_record(const DeviceReport &r)
+{
+	const DeviceSpec &spec = r.record.spec;
+	Record rec;
+	rec.set("name", spec.name);
+	rec.set("state", r.state);
+	rec.set("node", r.node ? nlohmann::ordered_json(*r.node) : nlohmann::ordered_json(nullptr));
+	rec.set("driver", std::string(driver_kernel_name(spec.driver)));
+	rec.set("bound_driver", or_null(r.bound_driver));
+	rec.set("pid", r.worker.pid > 0 ? nlohmann::ordered_json(r.worker.pid)
+	                                : nlohmann::ordered_json(nullptr));
+	rec.set("unit", or_null(r.record.unit));
+	rec.set("unit_state", or_null(r.worker.unit_state));
+	rec.set("status", or_null(r.worker.status_text));
+	rec.set("restarts", r.worker.restarts);
+	rec.set("persistent", r.record.persistent);
+	rec.set("backend", spec.backend);
+	std::string mode = std::string(spec.direct ? "direct" : "buffered") +
+	                   (spec.read_only ? ",ro" : ",rw");
+	if (spec.file.empty()) {
+		rec.set("file", nullptr);
+		rec.set("mode", nullptr);
+	} else {
+		rec.set("file", spec.file, spec.file + " (" + mode + ")");
+		rec.set("mode", mode);
+	}
+	rec.set("direct", spec.direct);
+	rec.set("size_bytes", spec.size_bytes, format_size(spec.size_bytes));
+	rec.set("block_size", spec.block_size);
+	rec.set("physical_block_size", spec.physical_block_size);
+	rec.set("queues", spec.queues);
+	rec.set("queue_depth", spec.queue_depth);
+	rec.set("read_only", spec.read_only);
+	rec.set("serial", spec.serial);
+	return rec;
+}
+
+} // namespace vduse

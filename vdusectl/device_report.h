@@ -1,0 +1,42 @@
+// What list, show and add --json report about a device: its record in the
+// state directory joined with what the kernel and the service manager say
+// now, as a Record of the output model (output.h).
+#pragma once
+
+#include "output.h"
+#include "state/state_dir.h"
+#include "worker.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vduse
+{
+
+struct DeviceReport {
+	DeviceRecord record;
+	std::string bound_driver; // the vdpa driver bound now, "" if none
+	std::optional<std::string> node;
+	WorkerState worker;    // worker.running: a vdused serves it
+	bool attached = false; // on the vdpa bus
+	std::string state;     // running, daemon-dead, detached
+};
+
+// Asks sysfs, the process table or systemd about the device now.
+DeviceReport device_report(const DeviceRecord &record);
+
+// Every field a device has, in show's order: the keys of show --json and
+// list --json, and the columns of list. vdusectl(8) documents each one
+// (DEVICE FIELDS); a unit test holds the two together.
+const std::vector<Column> &device_columns();
+
+// The columns list prints without -o.
+inline constexpr std::string_view list_default_columns =
+        "name,backend,size_bytes,queues,queue_depth,block_size,read_only,driver,node,pid,state,"
+        "file";
+
+Record device_record(const DeviceReport &report);
+
+} // namespace vduse

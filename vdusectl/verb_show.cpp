@@ -1,0 +1,71 @@
+// vdusectl show: devices one field a line (or as JSON).
+#include "verb.h"
+
+#include "device_report.h"
+
+#include <iostream>
+#include <memory>
+
+namespace vduse
+{
+
+namespace
+{
+
+struct ShowArgs {
+	std::vector<std::string> names;
+	std::string json;
+};
+
+int show_devices(Context &ctx, const ShowArgs &args)
+{
+	auto mode = json_mode(args.json);
+	if (!mode)
+		return report(mode.error());
+	for (const auto &name : args.names) {
+		if (auto st = validate_name(name); !st)
+			return report(st.error());
+	}
+	// One name: one object. None (every device) or several: an array.
+	bool one = args.names.size() == 1;
+	std::vector<std::string> names = args.names.empty() ? ctx.state.names() : args.names;
+	int rc = exit_ok;
+	std::vector<Record> records;
+	for (const auto &name : names) {
+		auto record = ctx.state.read(name);
+		if (!record) {
+			rc = report(record.error());
+			continue;
+		}
+		records.push_back(device_record(device_report(*record)));
+	}
+	if (*mode != JsonMode::off) {
+		if (one && !records.empty()) {
+			std::cout << format_json(records.front().to_json(), *mode);
+		} else if (!one) {
+			nlohmann::ordered_json array = nlohmann::ordered_json::array();
+			for (const auto &record : records)
+				array.push_back(record.to_json());
+			std::cout << format_json(array, *mode);
+		}
+		return rc;
+	}
+	for (size_t i = 0; i < records.size(); ++i)
+		std::cout << (i ? "\n" : "") << format_vertical(device_columns(), records[i]);
+	return rc;
+}
+
+} // namespace
+
+Verb show_verb()
+{
+	return {"show", "Show devices, one field a line", [](CLI::App &cmd) {
+		        auto args = std::make_shared<ShowArgs>();
+		        cmd.add_option("names", args->names, "Devices (default: every device)");
+		        add_json_option(cmd, args->json,
+		                        "Print a JSON object (an array for no name or several)");
+		        return VerbHandler([args](Context &ctx) { return show_devices(ctx, *args); });
+	        }};
+}
+
+} // namespace vduse
