@@ -1,5 +1,6 @@
 #include "unit_dropin.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -35,10 +36,41 @@ bool under_home(const std::string &path)
 	return false;
 }
 
+// PATH with control characters shown as \xNN, for an error message.
+std::string printable(const std::string &path)
+{
+	std::string out;
+	for (char c : path) {
+		auto byte = static_cast<unsigned char>(c);
+		if (byte < 0x20 || byte == 0x7f) {
+			constexpr const char *hex = "0123456789abcdef";
+			out += "\\x";
+			out += hex[byte >> 4];
+			out += hex[byte & 15];
+		} else {
+			out += c;
+		}
+	}
+	return out;
+}
+
+bool has_control_character(const std::string &text)
+{
+	return std::any_of(text.begin(), text.end(),
+	                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
 } // namespace
 
-std::string unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in)
+Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in)
 {
+	// A newline would end the setting and start another of the caller's
+	// choosing: refuse every control character rather than escape it.
+	for (const std::string &path : {spec.file, in.vdused, in.state_dir.string()}) {
+		if (has_control_character(path))
+			return usage_error(spec.name + ": path '" + printable(path) +
+			                   "' has a control character; a unit file cannot hold it");
+	}
 	std::ostringstream body;
 	if (in.state_dir != in.default_state_dir) {
 		body << "Environment=VDUSE_STATE_DIR=" << unit_word(in.state_dir.string()) << '\n';
@@ -61,8 +93,8 @@ std::string unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in)
 	std::string text = body.str();
 	if (text.empty())
 		return text;
-	return "# Written by vdusectl add for device " + spec.name +
-	       "; removed by vdusectl del.\n" + "[Service]\n" + text;
+	return "# Written by vdusectl add for device " + spec.name + "; removed by vdusectl del.\n" +
+	       "[Service]\n" + text;
 }
 
 fs::path unit_dropin_path(const std::string &device)

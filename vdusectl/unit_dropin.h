@@ -21,8 +21,9 @@ struct DropinInputs {
 	bool verbose = false;
 };
 
-// The drop-in's text; empty if the template is enough as it is.
-std::string unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in);
+// The drop-in's text; empty if the template is enough as it is. A path with
+// a control character (which could inject a line) is refused.
+Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in);
 
 // /run/systemd/system/vdused@NAME.service.d/50-vdusectl.conf
 std::filesystem::path unit_dropin_path(const std::string &device);

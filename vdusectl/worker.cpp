@@ -22,9 +22,11 @@ Status start_unit(const Context &ctx, DeviceRecord &record, std::chrono::millise
 		return manager.error();
 	DropinInputs inputs{find_vdused(), VDUSE_INSTALL_VDUSED, ctx.state.root(),
 	                    StateDir::default_root(), ctx.verbose};
+	auto dropin = unit_dropin_text(record.spec, inputs);
+	if (!dropin)
+		return dropin.error();
 	bool changed = false;
-	if (auto st = install_unit_dropin(name, unit_dropin_text(record.spec, inputs), changed);
-	    !st)
+	if (auto st = install_unit_dropin(name, *dropin, changed); !st)
 		return st;
 	if (changed) {
 		spdlog::debug("{}: drop-in changed, reloading systemd", unit);

@@ -1,0 +1,119 @@
+// The runtime drop-in vdusectl writes for vdused@NAME.service.
+#include "unit_dropin.h"
+
+#include <gtest/gtest.h>
+
+using namespace vduse;
+
+namespace
+{
+
+DropinInputs installed()
+{
+	return {"/usr/sbin/vdused", "/usr/sbin/vdused", "/run/vduse", "/run/vduse", false};
+}
+
+DeviceSpec file_spec(const std::string &path)
+{
+	DeviceSpec spec;
+	spec.name = "d0";
+	spec.backend = "file";
+	spec.file = path;
+	spec.size_bytes = 1 << 20;
+	return spec;
+}
+
+// The lines of TEXT that set something (not comments, not the section).
+std::vector<std::string> settings(const std::string &text)
+{
+	std::vector<std::string> lines;
+	size_t start = 0;
+	while (start < text.size()) {
+		size_t end = text.find('\n', start);
+		std::string line = text.substr(start, end - start);
+		if (!line.empty() && line[0] != '#' && line[0] != '[')
+			lines.push_back(line);
+		start = end == std::string::npos ? text.size() : end + 1;
+	}
+	return lines;
+}
+
+} // namespace
+
+TEST(UnitDropin, NullDeviceWithInstalledPathsNeedsNone)
+{
+	DeviceSpec spec;
+	spec.name = "d0";
+	auto text = unit_dropin_text(spec, installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(*text, "");
+}
+
+TEST(UnitDropin, WritableImageIsTheOnlyWritablePath)
+{
+	auto text = unit_dropin_text(file_spec("/var/lib/img/a.img"), installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(settings(*text), std::vector<std::string>{"ReadWritePaths=\"/var/lib/img/a.img\""});
+	EXPECT_NE(text->find("[Service]\n"), std::string::npos);
+}
+
+TEST(UnitDropin, ReadOnlyImageNeedsNoWritablePath)
+{
+	DeviceSpec spec = file_spec("/var/lib/img/a.img");
+	spec.read_only = true;
+	auto text = unit_dropin_text(spec, installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_TRUE(settings(*text).empty()) << *text;
+}
+
+TEST(UnitDropin, SpacesQuotesPercentAndBackslashesStayOneWord)
+{
+	auto text = unit_dropin_text(file_spec("/srv/my images/\"q\" 100%\\x.img"), installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(settings(*text),
+	          std::vector<std::string>{
+	                  R"(ReadWritePaths="/srv/my images/\"q\" 100%%\\x.img")"});
+}
+
+TEST(UnitDropin, HomeDirectoriesAreOpenedOnlyForAnImageThere)
+{
+	auto text = unit_dropin_text(file_spec("/home/ann/disk.img"), installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(settings(*text), (std::vector<std::string>{
+	                                   "ProtectHome=no", "ReadWritePaths=\"/home/ann/disk.img\""}));
+}
+
+TEST(UnitDropin, ANewlineNeverInjectsALine)
+{
+	for (const std::string &path :
+	     {std::string("/srv/a.img\nExecStartPre=/bin/rm -rf /"), std::string("/srv/a\r.img"),
+	      std::string("/srv/\t.img")}) {
+		auto text = unit_dropin_text(file_spec(path), installed());
+		ASSERT_FALSE(text.ok()) << *text;
+		EXPECT_NE(text.error().message.find("control character"), std::string::npos);
+		EXPECT_EQ(text.error().message.find('\n'), std::string::npos)
+		        << "the error itself must be one line";
+	}
+	DropinInputs in = installed();
+	in.vdused = "/opt/vdused\nUser=root";
+	EXPECT_FALSE(unit_dropin_text(file_spec("/srv/a.img"), in).ok());
+	in = installed();
+	in.state_dir = "/tmp/state\n[Install]";
+	EXPECT_FALSE(unit_dropin_text(file_spec("/srv/a.img"), in).ok());
+}
+
+TEST(UnitDropin, AnotherVdusedOrStateDirectoryIsRunAndAllowed)
+{
+	DropinInputs in = installed();
+	in.vdused = "/work/build/vdused dir/vdused";
+	in.state_dir = "/tmp/state";
+	in.verbose = true;
+	DeviceSpec spec;
+	spec.name = "d0";
+	auto text = unit_dropin_text(spec, in);
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(settings(*text), (std::vector<std::string>{
+	                                   "Environment=VDUSE_STATE_DIR=\"/tmp/state\"",
+	                                   "ReadWritePaths=\"/tmp/state\"", "ExecStart=",
+	                                   "ExecStart=\"/work/build/vdused dir/vdused\" %i --verbose"}));
+}
