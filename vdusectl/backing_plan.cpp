@@ -33,7 +33,8 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 	DeviceSpec &spec = options.spec;
 	BackingPlan plan;
 	if (spec.file.empty())
-		return usage_error(spec.name + ": the " + spec.backend + " backend needs --file PATH");
+		return usage_error(spec.name + ": the " + spec.backend +
+		                   " backend needs --file PATH");
 	std::error_code ec;
 	spec.file = fs::absolute(spec.file, ec).lexically_normal().string();
 	bool exists = fs::exists(spec.file, ec);
@@ -42,10 +43,10 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 	if (!exists) {
 		if (size == 0)
 			return usage_error(spec.name + ": " + spec.file +
-			               " does not exist: give --size to create it");
+			                   " does not exist: give --size to create it");
 		if (spec.read_only)
 			return usage_error(spec.name + ": cannot create " + spec.file +
-			               " for a read-only device");
+			                   " for a read-only device");
 		spec.size_bytes = size;
 		plan.create = true;
 		return plan;
@@ -63,9 +64,9 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 			spec.block_size = std::max<uint32_t>(512, file->logical_block_size);
 		if (file->logical_block_size > spec.block_size)
 			return usage_error(spec.name + ": block size " +
-			               std::to_string(spec.block_size) + " is smaller than " +
-			               spec.file + "'s " +
-			               std::to_string(file->logical_block_size));
+			                   std::to_string(spec.block_size) + " is smaller than " +
+			                   spec.file + "'s " +
+			                   std::to_string(file->logical_block_size));
 		spec.physical_block_size = std::max(file->physical_block_size, spec.block_size);
 		if (file->read_only && !spec.read_only)
 			return Error{EROFS, spec.name + ": " + spec.file +
@@ -77,12 +78,14 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 		return plan;
 	}
 	if (size < have)
-		return usage_error(spec.name + ": size " + std::to_string(size) + " is smaller than " +
-		               spec.file + " (" + std::to_string(have) + " bytes)");
+		return usage_error(spec.name + ": size " + std::to_string(size) +
+		                   " is smaller than " + spec.file + " (" + std::to_string(have) +
+		                   " bytes)");
 	if (spec.backend == "loop" || file->block_device || !options.grow)
-		return usage_error(spec.name + ": size " + std::to_string(size) + " is larger than " +
-		               spec.file + " (" + std::to_string(have) + " bytes)" +
-		               (spec.backend == "file" ? "; add --grow to grow it" : ""));
+		return usage_error(spec.name + ": size " + std::to_string(size) +
+		                   " is larger than " + spec.file + " (" + std::to_string(have) +
+		                   " bytes)" +
+		                   (spec.backend == "file" ? "; add --grow to grow it" : ""));
 	spec.size_bytes = size;
 	plan.grow = true;
 	plan.old_size = have;

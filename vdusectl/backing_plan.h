@@ -2,8 +2,8 @@
 // block sizes, read-only) and what add must do to it (create or grow it).
 #pragma once
 
-#include "state/state_dir.h"
 #include "add_device.h"
+#include "state/state_dir.h"
 
 namespace vduse
 {

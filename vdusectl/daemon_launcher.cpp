@@ -1,7 +1,7 @@
 #include "daemon_launcher.h"
 
-#include "config.h"
 #include "base/unique_fd.h"
+#include "config.h"
 
 #include <array>
 #include <csignal>

@@ -82,8 +82,8 @@ Record device_record(const DeviceReport &r)
 	rec.set("restarts", r.worker.restarts);
 	rec.set("persistent", r.record.persistent);
 	rec.set("backend", spec.backend);
-	std::string mode = std::string(spec.direct ? "direct" : "buffered") +
-	                   (spec.read_only ? ",ro" : ",rw");
+	std::string mode =
+	        std::string(spec.direct ? "direct" : "buffered") + (spec.read_only ? ",ro" : ",rw");
 	if (spec.file.empty()) {
 		rec.set("file", nullptr);
 		rec.set("mode", nullptr);

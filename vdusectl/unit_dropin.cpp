@@ -56,8 +56,9 @@ std::string printable(const std::string &path)
 
 bool has_control_character(const std::string &text)
 {
-	return std::any_of(text.begin(), text.end(),
-	                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+	return std::any_of(text.begin(), text.end(), [](char c) {
+		return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+	});
 }
 
 } // namespace
@@ -93,8 +94,8 @@ Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs 
 	std::string text = body.str();
 	if (text.empty())
 		return text;
-	return "# Written by vdusectl add for device " + spec.name + "; removed by vdusectl del.\n" +
-	       "[Service]\n" + text;
+	return "# Written by vdusectl add for device " + spec.name +
+	       "; removed by vdusectl del.\n" + "[Service]\n" + text;
 }
 
 fs::path unit_dropin_path(const std::string &device)

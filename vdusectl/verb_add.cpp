@@ -4,8 +4,8 @@
 #include "verb.h"
 
 #include "backing_plan.h"
-#include "config.h"
 #include "base/size.h"
+#include "config.h"
 #include "device_report.h"
 #include "undo.h"
 #include "vdpa/vdpa_netlink.h"
@@ -185,12 +185,14 @@ Verb add_verb()
 		        AddOptions &add = args->add;
 		        cmd.add_option("-t,--type", add.spec.backend, "Backend: null, file or loop")
 		                ->required();
-		        cmd.add_option("-s,--size", add.size,
-		                       "Size in bytes, with suffix K, M, G or T (file, loop: default "
-		                       "the file's size)");
-		        cmd.add_option("-f,--file", add.spec.file,
-		                       "Image file (file: created sparse if absent) or block device "
-		                       "(loop)");
+		        cmd.add_option(
+		                "-s,--size", add.size,
+		                "Size in bytes, with suffix K, M, G or T (file, loop: default "
+		                "the file's size)");
+		        cmd.add_option(
+		                "-f,--file", add.spec.file,
+		                "Image file (file: created sparse if absent) or block device "
+		                "(loop)");
 		        cmd.add_flag("--direct", add.spec.direct,
 		                     "file: bypass the page cache (O_DIRECT)");
 		        cmd.add_flag("--grow", add.grow, "file: let --size grow an existing image");
@@ -203,7 +205,8 @@ Verb add_verb()
 		        auto *block_size =
 		                cmd.add_option("-b,--block-size", add.spec.block_size,
 		                               "Logical block size: 512 or 4096 (default: 512)");
-		        cmd.add_flag("-r,--read-only", add.spec.read_only, "Offer a read-only device");
+		        cmd.add_flag("-r,--read-only", add.spec.read_only,
+		                     "Offer a read-only device");
 		        cmd.add_option("--serial", add.spec.serial,
 		                       "Serial number reported to the driver (up to 20 bytes)");
 		        cmd.add_option("--driver", add.driver,

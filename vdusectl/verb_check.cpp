@@ -207,7 +207,8 @@ int run_checks(const CheckArgs &args)
 		r.set("check", c.name);
 		r.set("ok", c.ok, c.ok ? "ok" : "FAIL");
 		r.set("found", c.found);
-		r.set("hint", c.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.hint));
+		r.set("hint",
+		      c.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.hint));
 		array.push_back(r.to_json());
 		records.push_back(std::move(r));
 	}
@@ -224,7 +225,8 @@ int run_checks(const CheckArgs &args)
 
 Verb check_verb()
 {
-	return {"check", "Check that this system can run VDUSE devices, with a hint for each problem",
+	return {"check",
+	        "Check that this system can run VDUSE devices, with a hint for each problem",
 	        [](CLI::App &cmd) {
 		        auto args = std::make_shared<CheckArgs>();
 		        cmd.add_flag("-l,--load", args->load,

@@ -55,13 +55,15 @@ Verb list_verb()
 {
 	return {"list", "List the devices", [](CLI::App &cmd) {
 		        auto args = std::make_shared<ListArgs>();
-		        add_json_option(cmd, args->json, "Print a JSON array of the objects show prints");
+		        add_json_option(cmd, args->json,
+		                        "Print a JSON array of the objects show prints");
 		        cmd.add_option("-o,--output", args->columns,
 		                       "Columns to print, comma-separated (see DEVICE FIELDS in "
 		                       "vdusectl(8))");
 		        cmd.add_flag("--no-legend", args->no_legend,
 		                     "Print no header line (for scripts)");
-		        return VerbHandler([args](Context &ctx) { return list_devices(ctx, *args); });
+		        return VerbHandler(
+		                [args](Context &ctx) { return list_devices(ctx, *args); });
 	        }};
 }
 

@@ -64,7 +64,8 @@ Verb show_verb()
 		        cmd.add_option("names", args->names, "Devices (default: every device)");
 		        add_json_option(cmd, args->json,
 		                        "Print a JSON object (an array for no name or several)");
-		        return VerbHandler([args](Context &ctx) { return show_devices(ctx, *args); });
+		        return VerbHandler(
+		                [args](Context &ctx) { return show_devices(ctx, *args); });
 	        }};
 }
 

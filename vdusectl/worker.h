@@ -14,7 +14,7 @@ namespace vduse
 struct WorkerState {
 	bool running = false;
 	pid_t pid = 0;
-	std::string unit_state; // "active (running)", "failed (failed)", "" without a unit
+	std::string unit_state;  // "active (running)", "failed (failed)", "" without a unit
 	std::string status_text; // the daemon's sd_notify STATUS= line, "" without a unit
 	uint32_t restarts = 0;
 };

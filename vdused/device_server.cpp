@@ -14,10 +14,9 @@
 namespace vduse
 {
 
-Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device,
-                                                           const DeviceSpec &spec,
-                                                           const Tuning &tuning,
-                                                           const std::filesystem::path &inflight_path)
+Result<std::unique_ptr<DeviceServer>>
+DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
+                     const std::filesystem::path &inflight_path)
 {
 	auto backend = make_backend(spec);
 	if (!backend)
@@ -33,8 +32,8 @@ Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device,
 	// the rings, which the kernel keeps; take the queues over.
 	uint8_t status = server->inflight_.device_status();
 	if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
-		spdlog::info("{}: taking over from a previous vdused (device status {:#x})", spec.name,
-		             status);
+		spdlog::info("{}: taking over from a previous vdused (device status {:#x})",
+		             spec.name, status);
 		server->device_status_ = status;
 		if (auto st = server->start_queues(StartMode::recover); !st)
 			return st.error();
@@ -45,7 +44,8 @@ Result<std::unique_ptr<DeviceServer>> DeviceServer::create(VduseDevice device,
 }
 
 DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
-                           std::unique_ptr<Backend> backend, const Tuning &tuning, InflightLog inflight)
+                           std::unique_ptr<Backend> backend, const Tuning &tuning,
+                           InflightLog inflight)
         : device_(std::move(device)), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
           iotlb_(device_.fd()), inflight_(std::move(inflight))
 {

@@ -3,11 +3,11 @@
 #pragma once
 
 #include "backends/backend.h"
-#include "state/device_spec.h"
-#include "virtio/inflight_log.h"
-#include "vduse/iotlb.h"
 #include "queue_worker.h"
+#include "state/device_spec.h"
+#include "vduse/iotlb.h"
 #include "vduse/vduse_device.h"
+#include "virtio/inflight_log.h"
 
 #include <chrono>
 #include <filesystem>
@@ -29,10 +29,9 @@ public:
 	};
 	// Opens the in-flight log at inflight_path; if it says a driver was using the
 	// device (a dead predecessor), takes the queues over from it.
-	static Result<std::unique_ptr<DeviceServer>> create(VduseDevice device,
-	                                                    const DeviceSpec &spec,
-	                                                    const Tuning &tuning,
-	                                                    const std::filesystem::path &inflight_path);
+	static Result<std::unique_ptr<DeviceServer>>
+	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
+	       const std::filesystem::path &inflight_path);
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
 	             const Tuning &tuning, InflightLog inflight);

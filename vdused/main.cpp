@@ -1,8 +1,8 @@
 // vdused: serves one VDUSE block device, described by its record in the state
 // directory, until SIGTERM or SIGINT.
 #include "config.h"
-#include "device_server.h"
 #include "daemon_log.h"
+#include "device_server.h"
 #include "state/state_dir.h"
 
 #include <CLI/CLI.hpp>

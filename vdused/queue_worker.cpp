@@ -1,7 +1,7 @@
 #include "queue_worker.h"
 
-#include "virtio/iovec.h"
 #include "daemon_log.h"
+#include "virtio/iovec.h"
 
 #include <array>
 #include <csignal>
@@ -16,11 +16,10 @@ namespace vduse
 
 QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index,
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
-                         std::chrono::nanoseconds poll_window, QueueLog inflight,
-                         DebugHooks &hooks)
+                         std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks)
         : device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry),
           poll_window_(poll_window), log_(queue_logger(device.name(), index)), hooks_(hooks),
-          inflight_(inflight)
+          inflight_(std::move(inflight))
 {
 }
 
@@ -49,9 +48,10 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 	last_avail = takeover->last_avail;
 	if (mode == StartMode::recover)
 		log_->info("taking over at avail index {}, used index {}, {} "
-		             "request(s) to resubmit{}", last_avail, queue_.used_idx(), resubmit_.size(),
-		             takeover->fixed_pending ? " (one completion was already published)"
-		                                     : "");
+		           "request(s) to resubmit{}",
+		           last_avail, queue_.used_idx(), resubmit_.size(),
+		           takeover->fixed_pending ? " (one completion was already published)"
+		                                   : "");
 	slots_.assign(rings.size, Slot{});
 	kick_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -104,8 +104,8 @@ void QueueWorker::run()
 			healthy = serve();
 			if (!healthy)
 				log_->error("the driver corrupted the avail ring; "
-				              "the queue is "
-				              "stopped until reset");
+				            "the queue is "
+				            "stopped until reset");
 		} else {
 			bool worked = false;
 			reap_backend(false, worked);
@@ -174,7 +174,8 @@ bool QueueWorker::take_available(bool &worked)
 		if (hooks_.die_after_next_request.load(std::memory_order_relaxed) &&
 		    hooks_.die_after_next_request.exchange(false)) {
 			log_->warn("debug hook: dying after taking the request at "
-			             "head {}", chain_.head);
+			           "head {}",
+			           chain_.head);
 			(void)::raise(SIGKILL);
 		}
 		start_request(chain_);
@@ -214,7 +215,8 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 	BlkRequest &req = slot.request;
 	uint8_t status = decode_blk_request(chain, geometry_, req);
 	if (chain.error != ChainError::none && bad_chains_++ < 10)
-		log_->warn("bad descriptor chain at head {}: {}", chain.head, chain_error_name(chain.error));
+		log_->warn("bad descriptor chain at head {}: {}", chain.head,
+		           chain_error_name(chain.error));
 	if (status == VIRTIO_BLK_S_OK && req.type == VIRTIO_BLK_T_GET_ID) {
 		char id[VIRTIO_BLK_ID_BYTES] = {};
 		std::memcpy(id, geometry_.serial.data(),

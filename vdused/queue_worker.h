@@ -4,12 +4,12 @@
 #pragma once
 
 #include "backends/backend.h"
-#include "virtio/blk_request.h"
+#include "base/unique_fd.h"
 #include "vduse/iotlb_cache.h"
+#include "vduse/vduse_device.h"
+#include "virtio/blk_request.h"
 #include "virtio/inflight_takeover.h"
 #include "virtio/split_queue.h"
-#include "base/unique_fd.h"
-#include "vduse/vduse_device.h"
 
 #include <atomic>
 #include <chrono>

@@ -36,7 +36,7 @@ Result<uint64_t> parse_size(std::string_view text)
 		}
 	}
 	return usage_error("size '" + std::string(text) + "' has an unknown suffix '" +
-	               std::string(suffix) + "' (use K, M, G or T)");
+	                   std::string(suffix) + "' (use K, M, G or T)");
 }
 
 std::string format_size(uint64_t bytes)

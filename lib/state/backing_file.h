@@ -2,9 +2,9 @@
 // vdusectl (to check and size it before creating anything) and vdused.
 #pragma once
 
-#include "state/device_spec.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "state/device_spec.h"
 
 #include <cstdint>
 

@@ -23,8 +23,8 @@ Status check_range(const std::string &name, uint64_t what, uint64_t min, uint64_
 {
 	if (what < min || what > max)
 		return usage_error(name + ": " + label + " " + std::to_string(what) +
-		               " is out of range (" + std::to_string(min) + " to " +
-		               std::to_string(max) + ")");
+		                   " is out of range (" + std::to_string(min) + " to " +
+		                   std::to_string(max) + ")");
 	return {};
 }
 
@@ -37,11 +37,13 @@ Status validate_name(std::string_view name)
 		return usage_error("device name is empty");
 	if (name.size() > limits::name_max)
 		return usage_error(quoted + " is too long (" + std::to_string(name.size()) +
-		               " characters, at most " + std::to_string(limits::name_max) + ")");
+		                   " characters, at most " + std::to_string(limits::name_max) +
+		                   ")");
 	if (name == "." || name == "..")
 		return usage_error(quoted + " is not allowed");
 	if (!std::all_of(name.begin(), name.end(), is_name_char))
-		return usage_error(quoted + " may contain only letters, digits, '-', '_', '.' and ':'");
+		return usage_error(quoted +
+		                   " may contain only letters, digits, '-', '_', '.' and ':'");
 	return {};
 }
 
@@ -56,7 +58,8 @@ Status validate_spec_settings(const DeviceSpec &spec)
 	if (spec.backend != "null" && spec.file.empty())
 		return usage_error(n + ": the " + spec.backend + " backend needs --file PATH");
 	if (spec.backend != "null" && spec.file.front() != '/')
-		return usage_error(n + ": backing file '" + spec.file + "' is not an absolute path");
+		return usage_error(n + ": backing file '" + spec.file +
+		                   "' is not an absolute path");
 	if (spec.physical_block_size != 0 && (spec.physical_block_size < spec.block_size ||
 	                                      !std::has_single_bit(spec.physical_block_size)))
 		return usage_error(n + ": physical block size " +

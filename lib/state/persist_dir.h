@@ -3,8 +3,8 @@
 // `vdusectl restore` (vduse-restore.service). Format: vduse-spec(5).
 #pragma once
 
-#include "state/device_spec.h"
 #include "base/result.h"
+#include "state/device_spec.h"
 
 #include <filesystem>
 #include <string>

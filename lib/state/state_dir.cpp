@@ -1,7 +1,7 @@
 #include "state/state_dir.h"
 
-#include "config.h"
 #include "base/json_file.h"
+#include "config.h"
 
 #include <cstdlib>
 #include <fcntl.h>

@@ -2,9 +2,9 @@
 // vdusectl created, the daemon's log, and the lock that serialises vdusectl.
 #pragma once
 
-#include "state/device_spec.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "state/device_spec.h"
 
 #include <filesystem>
 #include <string>

@@ -3,8 +3,8 @@
 // invalidates them.
 #pragma once
 
-#include "virtio/guest_memory.h"
 #include "base/mapping.h"
+#include "virtio/guest_memory.h"
 
 #include <algorithm>
 #include <map>

@@ -4,8 +4,8 @@
 // with an empty cache.
 #pragma once
 
-#include "virtio/guest_memory.h"
 #include "vduse/iotlb.h"
+#include "virtio/guest_memory.h"
 
 #include <array>
 

@@ -35,8 +35,10 @@ std::vector<uint8_t> blk_config_space(const BlkGeometry &geometry)
 	cfg.size_max = blk_size_max;
 	cfg.seg_max = blk_seg_max;
 	cfg.blk_size = geometry.block_size;
-	uint32_t physical = geometry.physical_block_size ? geometry.physical_block_size : geometry.block_size;
-	cfg.physical_block_exp = static_cast<uint8_t>(std::countr_zero(physical / geometry.block_size));
+	uint32_t physical =
+	        geometry.physical_block_size ? geometry.physical_block_size : geometry.block_size;
+	cfg.physical_block_exp =
+	        static_cast<uint8_t>(std::countr_zero(physical / geometry.block_size));
 	cfg.min_io_size = 1;
 	cfg.opt_io_size = 0;
 	cfg.num_queues = static_cast<uint16_t>(geometry.queues);

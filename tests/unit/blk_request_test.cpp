@@ -1,5 +1,5 @@
-#include "virtio/blk_request.h"
 #include "fake_ring.h"
+#include "virtio/blk_request.h"
 
 #include <gtest/gtest.h>
 

@@ -89,8 +89,8 @@ TEST(DeviceRecord, ADeadDetachedNullDeviceHasNullsNotEmptyStrings)
 	r.record.spec.size_bytes = 1 << 20;
 	r.state = "daemon-dead";
 	nlohmann::ordered_json j = device_record(r).to_json();
-	for (const char *key : {"node", "bound_driver", "pid", "unit", "unit_state", "status", "file",
-	                        "mode"})
+	for (const char *key :
+	     {"node", "bound_driver", "pid", "unit", "unit_state", "status", "file", "mode"})
 		EXPECT_TRUE(j[key].is_null()) << key << " is " << j[key].dump();
 	EXPECT_EQ(j["driver"], "virtio_vdpa");
 }

@@ -27,10 +27,9 @@ std::vector<Record> two_records()
 
 TEST(Output, TableAlignsColumnsWithTwoSpaces)
 {
-	EXPECT_EQ(format_table(columns, two_records(), true),
-	          "NAME         SIZE  RO\n"
-	          "a            1K    no\n"
-	          "longer-name  -     yes\n");
+	EXPECT_EQ(format_table(columns, two_records(), true), "NAME         SIZE  RO\n"
+	                                                      "a            1K    no\n"
+	                                                      "longer-name  -     yes\n");
 }
 
 TEST(Output, TableWithoutLegendHasOnlyRows)

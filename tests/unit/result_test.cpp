@@ -10,7 +10,8 @@ TEST(Result, KindIsDecidedWhereTheErrorIsMade)
 {
 	EXPECT_TRUE(usage_error("bad").is_usage());
 	EXPECT_FALSE(failure("broken").is_usage());
-	EXPECT_FALSE(system_error(EINVAL, "ioctl").is_usage()) << "an errno says nothing of whose fault";
+	EXPECT_FALSE(system_error(EINVAL, "ioctl").is_usage())
+	        << "an errno says nothing of whose fault";
 	Error e = with_context("dev", usage_error("size 'x' is not a number"));
 	EXPECT_TRUE(e.is_usage());
 	EXPECT_EQ(e.message, "dev: size 'x' is not a number");

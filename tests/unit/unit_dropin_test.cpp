@@ -53,7 +53,8 @@ TEST(UnitDropin, WritableImageIsTheOnlyWritablePath)
 {
 	auto text = unit_dropin_text(file_spec("/var/lib/img/a.img"), installed());
 	ASSERT_TRUE(text.ok());
-	EXPECT_EQ(settings(*text), std::vector<std::string>{"ReadWritePaths=\"/var/lib/img/a.img\""});
+	EXPECT_EQ(settings(*text),
+	          std::vector<std::string>{"ReadWritePaths=\"/var/lib/img/a.img\""});
 	EXPECT_NE(text->find("[Service]\n"), std::string::npos);
 }
 
@@ -70,24 +71,24 @@ TEST(UnitDropin, SpacesQuotesPercentAndBackslashesStayOneWord)
 {
 	auto text = unit_dropin_text(file_spec("/srv/my images/\"q\" 100%\\x.img"), installed());
 	ASSERT_TRUE(text.ok());
-	EXPECT_EQ(settings(*text),
-	          std::vector<std::string>{
-	                  R"(ReadWritePaths="/srv/my images/\"q\" 100%%\\x.img")"});
+	EXPECT_EQ(
+	        settings(*text),
+	        std::vector<std::string>{R"(ReadWritePaths="/srv/my images/\"q\" 100%%\\x.img")"});
 }
 
 TEST(UnitDropin, HomeDirectoriesAreOpenedOnlyForAnImageThere)
 {
 	auto text = unit_dropin_text(file_spec("/home/ann/disk.img"), installed());
 	ASSERT_TRUE(text.ok());
-	EXPECT_EQ(settings(*text), (std::vector<std::string>{
-	                                   "ProtectHome=no", "ReadWritePaths=\"/home/ann/disk.img\""}));
+	EXPECT_EQ(settings(*text),
+	          (std::vector<std::string>{"ProtectHome=no",
+	                                    "ReadWritePaths=\"/home/ann/disk.img\""}));
 }
 
 TEST(UnitDropin, ANewlineNeverInjectsALine)
 {
-	for (const std::string &path :
-	     {std::string("/srv/a.img\nExecStartPre=/bin/rm -rf /"), std::string("/srv/a\r.img"),
-	      std::string("/srv/\t.img")}) {
+	for (const std::string &path : {std::string("/srv/a.img\nExecStartPre=/bin/rm -rf /"),
+	                                std::string("/srv/a\r.img"), std::string("/srv/\t.img")}) {
 		auto text = unit_dropin_text(file_spec(path), installed());
 		ASSERT_FALSE(text.ok()) << *text;
 		EXPECT_NE(text.error().message.find("control character"), std::string::npos);
@@ -112,8 +113,9 @@ TEST(UnitDropin, AnotherVdusedOrStateDirectoryIsRunAndAllowed)
 	spec.name = "d0";
 	auto text = unit_dropin_text(spec, in);
 	ASSERT_TRUE(text.ok());
-	EXPECT_EQ(settings(*text), (std::vector<std::string>{
-	                                   "Environment=VDUSE_STATE_DIR=\"/tmp/state\"",
-	                                   "ReadWritePaths=\"/tmp/state\"", "ExecStart=",
-	                                   "ExecStart=\"/work/build/vdused dir/vdused\" %i --verbose"}));
+	EXPECT_EQ(settings(*text),
+	          (std::vector<std::string>{
+	                  "Environment=VDUSE_STATE_DIR=\"/tmp/state\"",
+	                  "ReadWritePaths=\"/tmp/state\"", "ExecStart=",
+	                  "ExecStart=\"/work/build/vdused dir/vdused\" %i --verbose"}));
 }

@@ -4,9 +4,9 @@
 // then its buffers stay mapped and the request untouched.
 #pragma once
 
-#include "virtio/blk_request.h"
-#include "state/device_spec.h"
 #include "base/result.h"
+#include "state/device_spec.h"
+#include "virtio/blk_request.h"
 
 #include <cstdint>
 #include <memory>
