@@ -47,9 +47,27 @@ _vdusectl()
 	-b | --block-size)
 		COMPREPLY=($(compgen -W '512 4096' -- "$cur"))
 		return ;;
+	-o | --output)
+		local fields='name state node driver bound_driver pid unit unit_state status restarts
+		              persistent backend file mode direct size_bytes block_size
+		              physical_block_size queues queue_depth read_only serial'
+		local prefix=''
+		[[ $cur == *,* ]] && prefix=${cur%,*},
+		COMPREPLY=($(compgen -P "$prefix" -W "$fields" -- "${cur##*,}"))
+		compopt -o nospace 2>/dev/null
+		return ;;
 	-s | --size | -n | --name | -q | --queues | -d | --queue-depth | --serial)
 		return ;;
 	esac
+	# --json=MODE, whether or not bash split the word at the "=".
+	if [[ $prev == = && ${words[cword - 2]} == --json ]]; then
+		COMPREPLY=($(compgen -W 'pretty short off' -- "$cur"))
+		return
+	fi
+	if [[ $cur == --json=* ]]; then
+		COMPREPLY=($(compgen -P --json= -W 'pretty short off' -- "${cur#--json=}"))
+		return
+	fi
 
 	local opts
 	case $verb in
@@ -67,7 +85,7 @@ _vdusectl()
 	del)
 		opts='-h --help -a --all' ;;
 	list)
-		opts='-h --help -j --json --no-legend' ;;
+		opts='-h --help -j --json -o --output --no-legend' ;;
 	show)
 		opts='-h --help -j --json' ;;
 	check)

@@ -46,7 +46,7 @@ std::string last_log_line(const fs::path &log)
 {
 	::setsid();
 	int null = ::open("/dev/null", O_RDONLY);
-	int log = ::open(state.log_path(name).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+	int log = ::open(state.daemon_log_path(name).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
 	if (null >= 0)
 		::dup2(null, STDIN_FILENO);
 	if (log >= 0) {
@@ -137,7 +137,7 @@ Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool 
 			                                    std::to_string(WEXITSTATUS(status))
 			                          : std::string("was killed by signal ") +
 			                                    strsignal(WTERMSIG(status));
-			std::string last = last_log_line(state.log_path(name));
+			std::string last = last_log_line(state.daemon_log_path(name));
 			std::string message = name + ": vdused " + why + " before it was ready";
 			if (!last.empty())
 				message += ": " + last;

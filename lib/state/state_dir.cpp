@@ -23,7 +23,7 @@ fs::path StateDir::record_path(const std::string &name) const
 	return root_ / (name + ".json");
 }
 
-fs::path StateDir::log_path(const std::string &name) const
+fs::path StateDir::daemon_log_path(const std::string &name) const
 {
 	return root_ / (name + ".log");
 }
@@ -107,7 +107,7 @@ void StateDir::remove(const std::string &name) const
 {
 	std::error_code ec;
 	fs::remove(record_path(name), ec);
-	fs::remove(log_path(name), ec);
+	fs::remove(daemon_log_path(name), ec);
 	remove_inflight(name);
 }
 

@@ -30,7 +30,7 @@ public:
 
 	const std::filesystem::path &root() const { return root_; }
 	std::filesystem::path record_path(const std::string &name) const;
-	std::filesystem::path log_path(const std::string &name) const;
+	std::filesystem::path daemon_log_path(const std::string &name) const;
 	// vdused's in-flight log (InflightLog), kept across its restarts.
 	std::filesystem::path inflight_path(const std::string &name) const;
 	// Forgets the in-flight log: the next vdused starts the queues afresh.

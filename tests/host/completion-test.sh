@@ -54,7 +54,10 @@ expect "vhost virtio" vdusectl add --driver ""
 expect "4096 512" vdusectl add -b ""
 expect "--persistent" vdusectl add --pers
 expect "--all" vdusectl del --a
-expect "--help --json --no-legend" vdusectl list --
+expect "--help --json --no-legend --output" vdusectl list --
+expect "node,serial node,size_bytes node,state node,status" vdusectl list -o node,s
+expect "--json=short" vdusectl show --json=s
+expect "short" vdusectl list --json = s
 expect "--load" vdusectl check --l
 # --file completes file names.
 touch "$tmp/disk-image.img"

@@ -83,20 +83,27 @@ VDUSECTL=${VDUSECTL:-vdusectl}
 export VDUSED=${VDUSED:-}
 
 # expect_status WHAT EXPECTED_RC EXPECTED_MESSAGE_PART COMMAND...: runs COMMAND,
-# checks its exit status and that its stderr contains the message.
+# checks its exit status and that its stderr is exactly one line containing
+# the message (which must not be empty: an empty needle matches anything).
 expect_status() {
-	local what=$1 want_rc=$2 want_msg=$3 rc=0 err
+	local what=$1 want_rc=$2 want_msg=$3 rc=0 err lines
 	shift 3
+	[ -n "$want_msg" ] || fail "$what: expect_status needs a message to look for"
 	err=$("$@" 2>&1 >/dev/null) || rc=$?
 	[ "$rc" = "$want_rc" ] || fail "$what: exit status $rc, expected $want_rc (stderr: $err)"
 	case $err in
-	*"$want_msg"*) pass "$what: exit $rc, '$err'" ;;
+	*"$want_msg"*) ;;
 	*) fail "$what: stderr '$err' lacks '$want_msg'" ;;
 	esac
-	[ "$(printf '%s' "$err" | wc -l)" -le 1 ] || fail "$what: the error is more than one line: $err"
+	# $(...) drops trailing newlines: what is left has one line per newline + 1.
+	lines=$(printf '%s\n' "$err" | wc -l)
+	[ "$lines" -eq 1 ] || fail "$what: the error is $lines lines, not one: $err"
+	pass "$what: exit $rc, '$err'"
 }
 
-# expect_clean: no VDUSE device, vdpa device, vdused process or state record is left.
+# expect_clean: nothing that vdusectl makes for a device is left: no VDUSE
+# device, vdpa device, vdused process, state record, in-flight log, daemon
+# log, unit drop-in or persistent spec.
 expect_clean() {
 	local left
 	left=$(ls /dev/vduse | grep -v '^control$' || true)
@@ -107,7 +114,21 @@ expect_clean() {
 	[ -z "$left" ] || fail "vdused processes left behind: $left"
 	left=$(ls /run/vduse/*.json 2>/dev/null || true)
 	[ -z "$left" ] || fail "state records left behind: $left"
+	left=$(ls /run/vduse/*.inflight 2>/dev/null || true)
+	[ -z "$left" ] || fail "in-flight logs left behind: $left"
+	left=$(ls /run/vduse/*.log 2>/dev/null || true)
+	[ -z "$left" ] || fail "daemon logs left behind: $left"
+	left=$(ls -d /run/systemd/system/vdused@*.service.d 2>/dev/null || true)
+	[ -z "$left" ] || fail "unit drop-ins left behind: $left"
+	left=$(ls "${VDUSE_PERSIST_DIR:-/etc/vduse/devices}"/*.json 2>/dev/null || true)
+	[ -z "$left" ] || fail "persistent specs left behind: $left"
 	pass "nothing left behind"
+}
+
+# documented_device_fields: the keys vdusectl(8) lists under DEVICE FIELDS.
+documented_device_fields() {
+	awk '/^# /{f = ($0 == "# DEVICE FIELDS"); next} f && /^\*[a-z_]+\*$/{gsub(/\*/, ""); print}' \
+		"$VTEST_SRCDIR/man/vdusectl.8.scd"
 }
 
 # fio_check NAME FIO-ARGS...: runs fio with JSON output; fails on any error or no I/O.

@@ -23,6 +23,9 @@ expect_clean
 
 "$VDUSECTL" add -t null --size 1G --name dup >/dev/null
 expect_status "duplicate name" 1 "device 'dup' already exists" "$VDUSECTL" add -t null --size 1G --name dup
+# Usage errors are found before the name is looked up: exit 2, not 1.
+expect_status "bad backend and a taken name" 2 "unknown backend 'bogus'" "$VDUSECTL" add -t bogus --name dup
+expect_eq "a global option after the verb" "" "$("$VDUSECTL" list --no-legend --state-dir /run/no-such-state)"
 expect_eq "the first dup still runs" running "$("$VDUSECTL" show dup --json | jq -r .state)"
 "$VDUSECTL" del dup
 expect_clean
@@ -49,6 +52,10 @@ expect_status "del of an unknown device" 1 "device 'ghost' does not exist" "$VDU
 expect_status "del without names" 2 "name the devices to delete, or use --all" "$VDUSECTL" del
 expect_status "del with names and --all" 2 "--all takes no device names" "$VDUSECTL" del --all x
 expect_status "show of an unknown device" 1 "device 'ghost' does not exist" "$VDUSECTL" show ghost
-expect_status "unknown verb" 2 "" "$VDUSECTL" frobnicate
+expect_status "unknown verb" 2 "unknown verb 'frobnicate'" "$VDUSECTL" frobnicate
+expect_status "no verb" 2 "no verb given" "$VDUSECTL"
+expect_status "an extra argument" 2 "unexpected argument 'x'" "$VDUSECTL" list x
+expect_status "bad --json mode" 2 "--json takes pretty, short or off, not 'yaml'" "$VDUSECTL" list --json=yaml
+expect_status "unknown column" 2 "unknown column 'colour'" "$VDUSECTL" list -o name,colour
 expect_status "unknown option" 2 "--bogus" "$VDUSECTL" add -t null --size 1G --bogus
 expect_clean

@@ -9,6 +9,8 @@ expect_status "new file without a size" 2 "give --size to create it" "$VDUSECTL"
 test ! -e "$img/new.img" || fail "a failed add created the image"
 mkdir "$img/dir"
 expect_status "a directory" 1 "/run/img/dir is a directory" "$VDUSECTL" add -t file --file "$img/dir"
+mkfifo "$img/fifo"
+expect_status "a FIFO" 1 "/run/img/fifo is neither a regular file nor a block device" "$VDUSECTL" add -t file --file "$img/fifo"
 expect_status "null with a file" 2 "null backend takes no --file" "$VDUSECTL" add -t null --size 1M --file "$img/x"
 
 truncate -s 64M "$img/e.img"
