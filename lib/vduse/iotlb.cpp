@@ -45,20 +45,6 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	return &pos->second.view;
 }
 
-bool Iotlb::translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out)
-{
-	std::lock_guard lock(mutex_);
-	return translate_regions([this](uint64_t at) { return region_for(at); }, iova, len, access,
-	                         out);
-}
-
-void *Iotlb::translate_contiguous(uint64_t iova, uint64_t len, Access access)
-{
-	std::lock_guard lock(mutex_);
-	return translate_region_contiguous([this](uint64_t at) { return region_for(at); }, iova,
-	                                   len, access);
-}
-
 std::optional<Iotlb::RegionView> Iotlb::lookup(uint64_t iova)
 {
 	std::lock_guard lock(mutex_);

@@ -4,9 +4,8 @@
 #pragma once
 
 #include "base/mapping.h"
-#include "virtio/guest_memory.h"
 
-#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -14,14 +13,12 @@
 namespace vduse
 {
 
-class Iotlb final : public GuestMemory
+// Shared by the control thread (which invalidates) and the queue workers
+// (which look regions up, through their own IotlbCache): locked.
+class Iotlb
 {
 public:
 	explicit Iotlb(int device_fd) : device_fd_(device_fd) {}
-
-	bool translate(uint64_t iova, uint64_t len, Access access,
-	               std::vector<iovec> &out) override;
-	void *translate_contiguous(uint64_t iova, uint64_t len, Access access) override;
 
 	struct RegionView {
 		uint64_t first = 0;
@@ -48,38 +45,5 @@ private:
 	std::mutex mutex_;
 	std::map<uint64_t, Region> regions_; // keyed by last address
 };
-
-// The walk both Iotlb and IotlbCache do: find(iova) gives the RegionView
-// holding iova, or nullptr.
-template <typename Find>
-bool translate_regions(Find find, uint64_t iova, uint64_t len, Access access,
-                       std::vector<iovec> &out)
-{
-	if (len == 0)
-		return true;
-	if (iova + len - 1 < iova)
-		return false;
-	while (len > 0) {
-		const Iotlb::RegionView *r = find(iova);
-		if (!r || (access == Access::write && !r->writable))
-			return false;
-		uint64_t chunk = std::min(len, r->last - iova + 1);
-		out.push_back({r->base + (iova - r->first), chunk});
-		len -= chunk;
-		iova += chunk;
-	}
-	return true;
-}
-
-template <typename Find>
-void *translate_region_contiguous(Find find, uint64_t iova, uint64_t len, Access access)
-{
-	if (len == 0 || iova + len - 1 < iova)
-		return nullptr;
-	const Iotlb::RegionView *r = find(iova);
-	if (!r || (access == Access::write && !r->writable) || iova + len - 1 > r->last)
-		return nullptr;
-	return r->base + (iova - r->first);
-}
 
 } // namespace vduse

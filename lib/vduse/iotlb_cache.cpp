@@ -21,13 +21,30 @@ const Iotlb::RegionView *IotlbCache::find(uint64_t iova)
 
 bool IotlbCache::translate(uint64_t iova, uint64_t len, Access access, std::vector<iovec> &out)
 {
-	return translate_regions([this](uint64_t at) { return find(at); }, iova, len, access, out);
+	if (len == 0)
+		return true;
+	if (iova + len - 1 < iova)
+		return false;
+	while (len > 0) {
+		const Iotlb::RegionView *r = find(iova);
+		if (!r || (access == Access::write && !r->writable))
+			return false;
+		uint64_t chunk = std::min(len, r->last - iova + 1);
+		out.push_back({r->base + (iova - r->first), chunk});
+		len -= chunk;
+		iova += chunk;
+	}
+	return true;
 }
 
 void *IotlbCache::translate_contiguous(uint64_t iova, uint64_t len, Access access)
 {
-	return translate_region_contiguous([this](uint64_t at) { return find(at); }, iova, len,
-	                                   access);
+	if (len == 0 || iova + len - 1 < iova)
+		return nullptr;
+	const Iotlb::RegionView *r = find(iova);
+	if (!r || (access == Access::write && !r->writable) || iova + len - 1 > r->last)
+		return nullptr;
+	return r->base + (iova - r->first);
 }
 
 } // namespace vduse
