@@ -102,4 +102,27 @@ Record device_record(const DeviceReport &r)
 	return rec;
 }
 
+std::vector<Record> read_device_records(const StateDir &state,
+                                        const std::vector<std::string> &names, int &rc)
+{
+	std::vector<Record> records;
+	for (const auto &name : names) {
+		auto record = state.read(name);
+		if (!record) {
+			rc = report(record.error());
+			continue;
+		}
+		records.push_back(device_record(device_report(*record)));
+	}
+	return records;
+}
+
+nlohmann::ordered_json records_to_json(const std::vector<Record> &records)
+{
+	nlohmann::ordered_json array = nlohmann::ordered_json::array();
+	for (const auto &record : records)
+		array.push_back(record.to_json());
+	return array;
+}
+
 } // namespace vduse

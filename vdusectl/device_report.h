@@ -3,6 +3,7 @@
 // now, as a Record of the output model (output.h).
 #pragma once
 
+#include "context.h"
 #include "output.h"
 #include "state/state_dir.h"
 #include "worker.h"
@@ -38,5 +39,14 @@ inline constexpr std::string_view list_default_columns =
         "file";
 
 Record device_record(const DeviceReport &report);
+
+// The records of the devices NAMES in the state directory; a device that
+// cannot be read is reported (one line on stderr) and sets rc to its exit
+// status, the others are still returned.
+std::vector<Record> read_device_records(const StateDir &state,
+                                        const std::vector<std::string> &names, int &rc);
+
+// The records as a JSON array.
+nlohmann::ordered_json records_to_json(const std::vector<Record> &records);
 
 } // namespace vduse

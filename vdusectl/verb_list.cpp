@@ -29,20 +29,9 @@ int list_devices(Context &ctx, const ListArgs &args)
 	if (!columns)
 		return report(columns.error());
 	int rc = exit_ok;
-	std::vector<Record> records;
-	for (const auto &name : ctx.state.names()) {
-		auto record = ctx.state.read(name);
-		if (!record) {
-			rc = report(record.error());
-			continue;
-		}
-		records.push_back(device_record(device_report(*record)));
-	}
+	std::vector<Record> records = read_device_records(ctx.state, ctx.state.names(), rc);
 	if (*mode != JsonMode::off) {
-		nlohmann::ordered_json array = nlohmann::ordered_json::array();
-		for (const auto &record : records)
-			array.push_back(record.to_json());
-		std::cout << format_json(array, *mode);
+		std::cout << format_json(records_to_json(records), *mode);
 	} else {
 		std::cout << format_table(*columns, records, !args.no_legend);
 	}

@@ -30,24 +30,12 @@ int show_devices(Context &ctx, const ShowArgs &args)
 	bool one = args.names.size() == 1;
 	std::vector<std::string> names = args.names.empty() ? ctx.state.names() : args.names;
 	int rc = exit_ok;
-	std::vector<Record> records;
-	for (const auto &name : names) {
-		auto record = ctx.state.read(name);
-		if (!record) {
-			rc = report(record.error());
-			continue;
-		}
-		records.push_back(device_record(device_report(*record)));
-	}
+	std::vector<Record> records = read_device_records(ctx.state, names, rc);
 	if (*mode != JsonMode::off) {
-		if (one && !records.empty()) {
+		if (one && !records.empty())
 			std::cout << format_json(records.front().to_json(), *mode);
-		} else if (!one) {
-			nlohmann::ordered_json array = nlohmann::ordered_json::array();
-			for (const auto &record : records)
-				array.push_back(record.to_json());
-			std::cout << format_json(array, *mode);
-		}
+		else if (!one)
+			std::cout << format_json(records_to_json(records), *mode);
 		return rc;
 	}
 	for (size_t i = 0; i < records.size(); ++i)

@@ -25,6 +25,14 @@ struct LoggedRing {
 		auto takeover = take_over_queue(ring.queue, queue_log, StartMode::fresh);
 		EXPECT_TRUE(takeover.ok());
 	}
+	// A new queue on the same rings, as a successor process attaches it: at
+	// the kernel's avail index (0: it never learnt ours).
+	static bool attach_successor(FakeRing &ring, SplitQueue &successor)
+	{
+		return successor.attach(
+		        ring.memory, {FakeRing::desc_at, FakeRing::avail_at, FakeRing::used_at, 8},
+		        false, 0);
+	}
 	uint16_t take()
 	{
 		DescriptorChain chain;
@@ -141,12 +149,9 @@ TEST(InflightTakeover, SuccessorResubmitsWhatTheDeadOneOwedAndGoesOn)
 	EXPECT_EQ(r.take(), 2);
 	EXPECT_EQ(r.take(), 7);
 	r.ring.queue.push(2, 512);
-	// The process dies; a new one attaches a new queue to the same rings,
-	// at the kernel's avail index (0: it never learnt ours).
+	// The process dies; a new one attaches a new queue to the same rings.
 	SplitQueue successor;
-	ASSERT_TRUE(successor.attach(r.ring.memory,
-	                             {FakeRing::desc_at, FakeRing::avail_at, FakeRing::used_at, 8},
-	                             false, 0));
+	ASSERT_TRUE(LoggedRing::attach_successor(r.ring, successor));
 	QueueLog log = r.log.queue(0);
 	auto takeover = take_over_queue(successor, log, StartMode::recover);
 	ASSERT_TRUE(takeover.ok()) << takeover.error().message;
@@ -186,9 +191,7 @@ TEST(InflightTakeover, ACorruptLogIsAnErrorNotAGuess)
 	r.ring.queue.push(3, 512);
 	r.ring.memory.at<uint16_t>(FakeRing::used_at)[1] = 5; // the ring moved without the log
 	SplitQueue successor;
-	ASSERT_TRUE(successor.attach(r.ring.memory,
-	                             {FakeRing::desc_at, FakeRing::avail_at, FakeRing::used_at, 8},
-	                             false, 0));
+	ASSERT_TRUE(LoggedRing::attach_successor(r.ring, successor));
 	QueueLog log = r.log.queue(0);
 	auto takeover = take_over_queue(successor, log, StartMode::recover);
 	ASSERT_FALSE(takeover.ok());
