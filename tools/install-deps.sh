@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of vduse-tools from Debian packages.
-# Safe to run again; needs root (or sudo).
+# Installs every build and test dependency of vduse-tools from Debian
+# packages (apt-get, with sudo when not root). Safe to run again.
+#   tools/install-deps.sh            install what is missing
+#   tools/install-deps.sh --missing  print the packages not installed, one a line
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,30 @@ packages=(
 	qemu-system-x86 qemu-system-common fio iproute2 util-linux e2fsprogs
 	systemd kmod jq coreutils procps zsh fish bash-completion
 )
+
+missing() {
+	local p
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+			echo "$p"
+	done
+}
+
+case ${1:-} in
+--missing)
+	missing
+	exit 0
+	;;
+-h | --help)
+	sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+	exit 0
+	;;
+'') ;;
+*)
+	echo "install-deps.sh: unknown option '$1' (see --help)" >&2
+	exit 2
+	;;
+esac
 
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
