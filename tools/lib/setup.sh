@@ -20,9 +20,22 @@ ensure_dependencies() {
 	"$root/tools/install-deps.sh" >&2
 }
 
-# ensure_build ROOT: configures ROOT/build once and compiles it.
+# ensure_build ROOT: configures ROOT/build once and compiles it: ninja's
+# one-line progress on a terminal, otherwise one line before and one after
+# (its output goes to build/compile.log, shown if the build fails).
 ensure_build() {
-	local root=$1
-	[ -f "$root/build/build.ninja" ] || meson setup "$root/build" "$root" >/dev/null
-	meson compile -C "$root/build" >/dev/null
+	local root=$1 log=$1/build/compile.log start=$SECONDS
+	if [ ! -f "$root/build/build.ninja" ]; then
+		echo "vduse-tools: configuring $root/build" >&2
+		meson setup "$root/build" "$root" >/dev/null
+	fi
+	echo "vduse-tools: compiling in $root/build (the first time takes a few minutes)" >&2
+	if [ -t 1 ]; then
+		meson compile -C "$root/build" >&2
+	elif ! meson compile -C "$root/build" >"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		echo "vduse-tools: the build failed; its output is in $log" >&2
+		return 1
+	fi
+	echo "vduse-tools: compiled in $((SECONDS - start)) s" >&2
 }
