@@ -32,9 +32,6 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 {
 	DeviceSpec &spec = options.spec;
 	BackingPlan plan;
-	if (spec.file.empty())
-		return usage_error(spec.name + ": the " + spec.backend +
-		                   " backend needs --file PATH");
 	std::error_code ec;
 	spec.file = fs::absolute(spec.file, ec).lexically_normal().string();
 	bool exists = fs::exists(spec.file, ec);

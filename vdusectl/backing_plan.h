@@ -16,6 +16,7 @@ struct BackingPlan {
 
 // Completes options.spec from the file and checks it can be used; the
 // returned error says why not. size is the parsed --size, 0 if not given.
+// options.spec.file is set (add checked the arguments first).
 Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uint64_t size);
 // Creates or grows the image as planned.
 Status apply_backing(const DeviceSpec &spec, const BackingPlan &plan);

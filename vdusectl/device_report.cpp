@@ -117,12 +117,4 @@ std::vector<Record> read_device_records(const StateDir &state,
 	return records;
 }
 
-nlohmann::ordered_json records_to_json(const std::vector<Record> &records)
-{
-	nlohmann::ordered_json array = nlohmann::ordered_json::array();
-	for (const auto &record : records)
-		array.push_back(record.to_json());
-	return array;
-}
-
 } // namespace vduse

@@ -46,7 +46,4 @@ Record device_record(const DeviceReport &report);
 std::vector<Record> read_device_records(const StateDir &state,
                                         const std::vector<std::string> &names, int &rc);
 
-// The records as a JSON array.
-nlohmann::ordered_json records_to_json(const std::vector<Record> &records);
-
 } // namespace vduse

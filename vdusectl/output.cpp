@@ -82,6 +82,14 @@ nlohmann::ordered_json Record::to_json() const
 	return object;
 }
 
+nlohmann::ordered_json records_to_json(const std::vector<Record> &records)
+{
+	nlohmann::ordered_json array = nlohmann::ordered_json::array();
+	for (const auto &record : records)
+		array.push_back(record.to_json());
+	return array;
+}
+
 Result<std::vector<Column>> select_columns(const std::vector<Column> &all, std::string_view names)
 {
 	std::vector<Column> selected;

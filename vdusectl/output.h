@@ -55,6 +55,9 @@ private:
 	std::vector<std::pair<std::string, Field>> fields_;
 };
 
+// The records as a JSON array of their objects.
+nlohmann::ordered_json records_to_json(const std::vector<Record> &records);
+
 // The columns named in a comma-separated list of keys or headers (-o
 // name,node; case does not matter). An unknown or empty name is a usage
 // error that lists the known ones.

@@ -68,9 +68,9 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 		spec.direct = true;
 	DeviceSpec labelled = spec;
 	labelled.name = label;
-	if (spec.backend == "null" && options.size.empty())
-		return usage_error(label + ": the null backend needs --size");
 	if (spec.backend == "null") {
+		if (options.size.empty())
+			return usage_error(label + ": the null backend needs --size");
 		labelled.size_bytes = size;
 		return validate_spec(labelled);
 	}

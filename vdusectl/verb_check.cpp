@@ -200,7 +200,6 @@ int run_checks(const CheckArgs &args)
 
 	bool all_ok = true;
 	std::vector<Record> records;
-	nlohmann::ordered_json array = nlohmann::ordered_json::array();
 	for (const auto &c : checks) {
 		all_ok = all_ok && c.ok;
 		Record r;
@@ -209,13 +208,12 @@ int run_checks(const CheckArgs &args)
 		r.set("found", c.found);
 		r.set("hint",
 		      c.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.hint));
-		array.push_back(r.to_json());
 		records.push_back(std::move(r));
 	}
 	static const std::vector<Column> columns = {
 	        {"check", "CHECK"}, {"ok", "RESULT"}, {"found", "FOUND"}, {"hint", "HINT"}};
 	if (*mode != JsonMode::off)
-		std::cout << format_json(array, *mode);
+		std::cout << format_json(records_to_json(records), *mode);
 	else
 		std::cout << format_table(columns, records, true);
 	return all_ok ? exit_ok : exit_failure;

@@ -26,32 +26,32 @@ enum class Replace {
 // in-flight log; prints "NAME DONE (pid N)".
 int replace_worker(Context &ctx, const std::string &name, Replace how, const char *done)
 {
-	auto fail = [](const Error &error) { return report(error); };
 	if (auto st = validate_name(name); !st)
 		return report(st.error());
 	auto lock = ctx.state.lock();
 	if (!lock)
-		return fail(lock.error());
+		return report(lock.error());
 	auto record = ctx.state.read(name);
 	if (!record)
-		return fail(record.error());
+		return report(record.error());
 	if (!device_exists(name))
-		return fail({ENODEV, name + ": the VDUSE device is gone; del it and add it again"});
+		return report(
+		        {ENODEV, name + ": the VDUSE device is gone; del it and add it again"});
 	// restart: a stopped vdused completes what it had taken first
 	// (QueueWorker::stop), so its successor has nothing to resubmit.
 	if (how == Replace::dead_only) {
 		WorkerState worker = worker_state(*record);
 		if (worker.running)
-			return fail({EBUSY, name + ": vdused is running (pid " +
-			                            std::to_string(worker.pid) +
-			                            "); nothing to recover"});
+			return report({EBUSY, name + ": vdused is running (pid " +
+			                              std::to_string(worker.pid) +
+			                              "); nothing to recover"});
 	} else if (auto st = stop_worker(ctx, *record, 30s); !st) {
-		return fail(st.error());
+		return report(st.error());
 	}
 	if (auto st = start_worker(ctx, *record, 30s); !st)
-		return fail(st.error());
+		return report(st.error());
 	if (auto st = ctx.state.write(*record); !st)
-		return fail(st.error());
+		return report(st.error());
 	std::cout << name << ' ' << done << " (pid " << record->pid << ")\n";
 	return exit_ok;
 }
