@@ -65,7 +65,9 @@ Status DeviceServer::open_queues()
 		auto backend = backend_->open_queue(i, spec_.queue_depth);
 		if (!backend)
 			return backend.error();
-		workers_.push_back(std::make_unique<QueueWorker>(device_, i, std::move(*backend),
+		workers_.push_back(std::make_unique<QueueWorker>(device_, i,
+		                                                 static_cast<uint16_t>(spec_.queue_depth),
+		                                                 std::move(*backend),
 		                                                 geometry, tuning_.poll_window,
 		                                                 inflight_.queue(i), hooks_));
 	}
@@ -98,10 +100,17 @@ Status DeviceServer::start_queues(StartMode mode)
 	bool event_idx = *features & (uint64_t{1} << vring::f_event_idx);
 	for (uint32_t i = 0; i < workers_.size(); ++i) {
 		if (auto st = start_queue(i, event_idx, mode); !st) {
-			// Taking over from a log we cannot trust would serve wrong data.
-			if (mode == StartMode::recover)
-				return st;
-			spdlog::error("{}", st.error().message);
+			// After an IOTLB update the other queues go on; the driver
+			// learns of this one when its requests get no answer.
+			if (mode == StartMode::resume) {
+				spdlog::error("{}", st.error().message);
+				continue;
+			}
+			// A queue that cannot be served must not be answered as
+			// running; taking over from a log we cannot trust would
+			// serve wrong data.
+			stop_queues();
+			return st;
 		}
 	}
 	return {};
@@ -115,7 +124,8 @@ void DeviceServer::stop_queues()
 
 Status DeviceServer::set_device_status(uint8_t status)
 {
-	bool was_running = device_status_ & VIRTIO_CONFIG_S_DRIVER_OK;
+	uint8_t old_status = device_status_;
+	bool was_running = old_status & VIRTIO_CONFIG_S_DRIVER_OK;
 	bool runs = status & VIRTIO_CONFIG_S_DRIVER_OK;
 	spdlog::debug("{}: device status {:#x} -> {:#x}", spec_.name, device_status_, status);
 	device_status_ = status;
@@ -134,8 +144,12 @@ Status DeviceServer::set_device_status(uint8_t status)
 	// takes them over, and finds none taken if we die before starting.
 	inflight_.set_device_status(status);
 	if (runs && !was_running) {
-		if (auto st = start_queues(StartMode::fresh); !st)
-			return st;
+		if (auto st = start_queues(StartMode::fresh); !st) {
+			// Answered FAILED: the kernel keeps the old status, and so do we.
+			device_status_ = old_status;
+			inflight_.set_device_status(old_status);
+			return with_context("DRIVER_OK refused", st.error());
+		}
 		sd_notifyf(0, "STATUS=serving %s with %u queue(s)", spec_.name.c_str(),
 		           spec_.queues);
 	}

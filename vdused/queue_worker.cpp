@@ -10,16 +10,17 @@
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <systemd/sd-daemon.h>
 
 namespace vduse
 {
 
-QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index,
+QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
                          std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks)
-        : device_(device), index_(index), backend_(std::move(backend)), geometry_(geometry),
-          poll_window_(poll_window), log_(queue_logger(device.name(), index)), hooks_(hooks),
-          inflight_(std::move(inflight))
+        : device_(device), index_(index), max_size_(max_size), backend_(std::move(backend)),
+          geometry_(geometry), poll_window_(poll_window),
+          log_(queue_logger(device.name(), index)), hooks_(hooks), inflight_(std::move(inflight))
 {
 }
 
@@ -33,6 +34,14 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 {
 	if (running())
 		return {};
+	// The kernel takes any power of two up to 32768 for the ring size
+	// (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_vdpa_set_vq_num does not
+	// check it against the VDUSE_VQ_SETUP maximum); the in-flight log and
+	// the backend are sized for the maximum.
+	if (rings.size > max_size_)
+		return failure(device_.name() + ": queue " + std::to_string(index_) +
+		               ": the driver set a ring of " + std::to_string(rings.size) +
+		               " descriptors, more than the queue's " + std::to_string(max_size_));
 	memory_ = std::make_unique<IotlbCache>(iotlb);
 	if (mode == StartMode::resume)
 		last_avail = last_avail_.load(std::memory_order_acquire);
@@ -60,6 +69,10 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 	if (auto st = device_.set_kick_fd(index_, kick_fd_.get()); !st)
 		return st;
 	set_last_avail(last_avail);
+	stop_requested_.store(false, std::memory_order_relaxed);
+	// Only a reset mends a queue the driver broke, not an IOTLB update.
+	if (mode != StartMode::resume)
+		broken_.clear();
 	thread_ = std::thread([this] { run(); });
 	return {};
 }
@@ -68,6 +81,7 @@ void QueueWorker::stop()
 {
 	if (!running())
 		return;
+	stop_requested_.store(true, std::memory_order_release);
 	uint64_t one = 1;
 	if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
 		log_->error("cannot wake the worker: {}", std::strerror(errno));
@@ -86,8 +100,9 @@ void QueueWorker::run()
 	nfds_t nfds = fds[2].fd >= 0 ? 3 : 2;
 	resubmit_recovered();
 	// Buffers may have arrived before the kick fd was installed.
-	bool healthy = serve();
-	while (!(fds[0].revents & POLLIN)) {
+	if (broken_.empty())
+		serve();
+	while (!stopping()) {
 		if (::poll(fds.data(), nfds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -100,15 +115,13 @@ void QueueWorker::run()
 		if ((fds[1].revents & POLLIN) &&
 		    ::read(kick_fd_.get(), &count, sizeof(count)) < 0 && errno != EAGAIN)
 			log_->warn("reading the kick: {}", std::strerror(errno));
-		if (healthy) {
-			healthy = serve();
-			if (!healthy)
-				log_->error("the driver corrupted the avail ring; "
-				            "the queue is "
-				            "stopped until reset");
+		if (broken_.empty()) {
+			serve();
 		} else {
+			// Requests the backend still has are answered; nothing new is taken.
 			bool worked = false;
 			reap_backend(false, worked);
+			interrupt_if_needed();
 		}
 	}
 	// Nothing may be in flight once the rings and buffers can go away.
@@ -118,18 +131,33 @@ void QueueWorker::run()
 	interrupt_if_needed();
 }
 
-bool QueueWorker::serve()
+bool QueueWorker::stopping() const
+{
+	return stop_requested_.load(std::memory_order_acquire);
+}
+
+void QueueWorker::break_queue(std::string reason)
+{
+	log_->error("{}; the queue is stopped until the driver resets the device", reason);
+	sd_notifyf(0, "STATUS=%s: queue %u stopped: %s; waiting for a reset",
+	           device_.name().c_str(), index_, reason.c_str());
+	broken_ = std::move(reason);
+}
+
+void QueueWorker::serve()
 {
 	using clock = std::chrono::steady_clock;
 	queue_.disable_kicks();
 	auto last_work = clock::now();
-	for (;;) {
+	// A driver that keeps the ring busy never lets it go idle: the stop
+	// request is checked at every round, so the control thread is not held.
+	while (!stopping()) {
 		bool worked = false;
-		bool healthy = take_available(worked);
+		take_available(worked);
 		reap_backend(false, worked);
 		interrupt_if_needed();
-		if (!healthy)
-			return false;
+		if (!broken_.empty())
+			return;
 		// Polling a little while before sleeping saves the driver a kick and
 		// us a wake-up when the next request follows closely.
 		auto now = clock::now();
@@ -141,7 +169,7 @@ bool QueueWorker::serve()
 			continue;
 		}
 		if (!queue_.enable_kicks())
-			return true;
+			return;
 		queue_.disable_kicks();
 	}
 }
@@ -159,16 +187,18 @@ void QueueWorker::resubmit_recovered()
 	backend_->flush();
 }
 
-bool QueueWorker::take_available(bool &worked)
+void QueueWorker::take_available(bool &worked)
 {
-	bool healthy = true;
 	bool took = false;
-	for (;;) {
+	// At most a ring's worth per round: the driver may refill it as fast
+	// as we take.
+	for (uint32_t n = 0; n < queue_.size() && broken_.empty(); ++n) {
 		PopResult result = queue_.pop(chain_);
 		if (result == PopResult::empty)
 			break;
 		if (result == PopResult::broken) {
-			healthy = false;
+			break_queue("the driver corrupted the avail ring (index " +
+			            std::to_string(queue_.last_avail()) + ")");
 			break;
 		}
 		if (hooks_.die_after_next_request.load(std::memory_order_relaxed) &&
@@ -186,7 +216,6 @@ bool QueueWorker::take_available(bool &worked)
 		backend_->flush();
 		set_last_avail(queue_.last_avail());
 	}
-	return healthy;
 }
 
 void QueueWorker::reap_backend(bool wait, bool &worked)
@@ -205,15 +234,25 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 {
 	Slot &slot = slots_[chain.head];
 	if (slot.busy) {
-		// The driver offered a head that is still ours: it breaks the
-		// protocol, and the buffers of the request in flight must stay intact.
-		if (bad_chains_++ < 10)
-			log_->warn("head {} offered again while in flight", chain.head);
-		queue_.push(chain.head, 0);
+		// The buffers of the request in flight must stay intact, and
+		// answering the head twice would confuse the driver.
+		break_queue("the driver offered head " + std::to_string(chain.head) +
+		            " again while it was in flight");
 		return;
 	}
 	BlkRequest &req = slot.request;
 	uint8_t status = decode_blk_request(chain, geometry_, req);
+	if (!req.status) {
+		// Completing it would let the driver read a stale status byte as
+		// the answer.
+		break_queue("the request at head " + std::to_string(chain.head) +
+		            " has no status byte to answer in" +
+		            (chain.error != ChainError::none
+		                     ? std::string(" (") + std::string(chain_error_name(chain.error)) +
+		                               ")"
+		                     : std::string()));
+		return;
+	}
 	if (chain.error != ChainError::none && bad_chains_++ < 10)
 		log_->warn("bad descriptor chain at head {}: {}", chain.head,
 		           chain_error_name(chain.error));

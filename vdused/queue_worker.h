@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <spdlog/logger.h>
 #include <thread>
 
@@ -31,7 +32,8 @@ struct DebugHooks {
 class QueueWorker
 {
 public:
-	QueueWorker(const VduseDevice &device, uint32_t index,
+	// max_size: the largest ring the queue serves (its VDUSE_VQ_SETUP size).
+	QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
 	            std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
 	            std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks);
 	~QueueWorker();
@@ -58,11 +60,15 @@ private:
 	};
 
 	void run();
-	// Serves the avail ring until it stays idle for the poll window, then
-	// re-enables kicks; false if the ring is corrupt.
-	bool serve();
-	// Takes every chain available now and submits it; sets worked if any.
-	bool take_available(bool &worked);
+	// Serves the avail ring until it stays idle for the poll window (then
+	// re-enables kicks), the queue breaks or a stop is requested.
+	void serve();
+	// Takes the chains available now (a ring's worth at most) and submits
+	// them; sets worked if any.
+	void take_available(bool &worked);
+	bool stopping() const;
+	// The driver broke the protocol: take nothing more until a reset.
+	void break_queue(std::string reason);
 	// Completes what the backend finished; sets worked if any.
 	void reap_backend(bool wait, bool &worked);
 	void start_request(const DescriptorChain &chain);
@@ -72,6 +78,7 @@ private:
 
 	const VduseDevice &device_;
 	uint32_t index_;
+	uint16_t max_size_;
 	std::unique_ptr<QueueBackend> backend_;
 	BlkGeometry geometry_;
 	std::chrono::nanoseconds poll_window_;
@@ -80,6 +87,8 @@ private:
 	UniqueFd kick_fd_;
 	UniqueFd stop_fd_;
 	std::thread thread_;
+	std::atomic<bool> stop_requested_{false};
+	std::string broken_; // why the queue stopped taking requests; empty: healthy
 	std::atomic<uint16_t> last_avail_{0};
 	DescriptorChain chain_;        // reused: no allocation per request
 	std::vector<Slot> slots_;      // requests by descriptor head

@@ -1,5 +1,7 @@
 #include "state/backing_file.h"
 
+#include "state/direct_io.h"
+
 #include <cstring>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -72,6 +74,11 @@ Result<BackingFile> open_backing_file(const DeviceSpec &spec)
 	} else {
 		file.size = static_cast<uint64_t>(st.st_size);
 	}
+	// Without the kernel's answer, a block device needs its logical block
+	// size; a page is safe for any file (stricter only means more bouncing).
+	if (flags & O_DIRECT)
+		file.direct_alignment = direct_io_alignment(
+		        file.fd.get(), file.block_device ? file.logical_block_size : 4096);
 	return file;
 }
 

@@ -18,6 +18,8 @@ struct BackingFile {
 	uint32_t logical_block_size = 0;  // block devices only
 	uint32_t physical_block_size = 0; // block devices only
 	bool read_only = false;           // the block device itself is read-only
+	// O_DIRECT: the alignment every buffer's address and length needs; 0: none.
+	uint32_t direct_alignment = 0;
 };
 
 // Opens spec.file read-write (read-only with spec.read_only), O_DIRECT for

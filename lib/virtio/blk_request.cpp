@@ -20,8 +20,9 @@ bool range_ok(const BlkGeometry &g, uint64_t sector, uint64_t bytes)
 
 uint8_t decode_ranges(const BlkGeometry &g, uint32_t type, BlkRequest &req)
 {
+	// A read-only device does not offer DISCARD or WRITE_ZEROES (blk_config.cpp).
 	if (g.read_only)
-		return VIRTIO_BLK_S_IOERR;
+		return VIRTIO_BLK_S_UNSUPP;
 	if (req.data_len == 0 || req.data_len % sizeof(virtio_blk_discard_write_zeroes) != 0)
 		return VIRTIO_BLK_S_IOERR;
 	size_t count = req.data_len / sizeof(virtio_blk_discard_write_zeroes);
@@ -39,6 +40,9 @@ uint8_t decode_ranges(const BlkGeometry &g, uint32_t type, BlkRequest &req)
 		if (seg.num_sectors > blk_max_discard_sectors ||
 		    !range_ok(g, seg.sector, uint64_t{seg.num_sectors} * 512))
 			return VIRTIO_BLK_S_IOERR;
+		// An empty range asks for nothing (and fallocate would refuse it).
+		if (seg.num_sectors == 0)
+			continue;
 		req.ranges.push_back({seg.sector * 512, uint64_t{seg.num_sectors} * 512, unmap});
 	}
 	return VIRTIO_BLK_S_OK;
@@ -55,14 +59,16 @@ uint8_t decode_blk_request(const DescriptorChain &chain, const BlkGeometry &g, B
 	req.ranges.clear();
 	req.status = nullptr;
 
-	// The status is the last byte of the last writable buffer.
-	for (auto it = chain.writable.rbegin(); it != chain.writable.rend(); ++it) {
-		if (it->iov_len > 0) {
-			req.status = static_cast<uint8_t *>(it->iov_base) + it->iov_len - 1;
-			break;
-		}
-	}
-	if (chain.error != ChainError::none || !req.status)
+	// The status is the last byte of the chain, in a device-writable
+	// descriptor (virtio 1.2, 5.2.6). Without one there is nowhere to answer.
+	req.status = chain.last_byte;
+	if (!req.status || chain.error != ChainError::none)
+		return VIRTIO_BLK_S_IOERR;
+	// The limits the config space announced (blk_config.cpp). The header
+	// or the status may share a descriptor with data (any layout, virtio
+	// 1.2, 2.7.4), so a descriptor may exceed size_max by their bytes.
+	if (chain.descriptors > blk_seg_max + 2 ||
+	    chain.longest > blk_size_max + sizeof(virtio_blk_outhdr) + 1)
 		return VIRTIO_BLK_S_IOERR;
 
 	virtio_blk_outhdr header{};

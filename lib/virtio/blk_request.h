@@ -29,8 +29,10 @@ struct BlkRequest {
 };
 
 // Fills req from chain and returns VIRTIO_BLK_S_OK if the request is valid,
-// else the status to complete it with (req.status is set whenever the chain
-// has a writable byte for it).
+// else the status to complete it with. req.status is the chain's last byte
+// when it is a place to answer (DescriptorChain::last_byte); without one
+// (nullptr) the request cannot be answered and the driver has broken the
+// protocol: the caller must not complete it.
 uint8_t decode_blk_request(const DescriptorChain &chain, const BlkGeometry &geometry,
                            BlkRequest &req);
 

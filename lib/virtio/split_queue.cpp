@@ -1,5 +1,6 @@
 #include "virtio/split_queue.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <utility>
@@ -133,21 +134,35 @@ bool SplitQueue::add_buffer(const vring::Desc &desc, DescriptorChain &chain)
 	return true;
 }
 
-bool SplitQueue::walk(uint16_t head, DescriptorChain &chain)
+void SplitQueue::find_last_byte(const vring::Desc &last, DescriptorChain &chain)
+{
+	if (!(last.flags & vring::desc_f_write) || last.len == 0)
+		return;
+	uint64_t iova = last.addr + (last.len - 1);
+	if (iova < last.addr)
+		return;
+	chain.last_byte =
+	        static_cast<uint8_t *>(memory_->translate_contiguous(iova, 1, Access::write));
+}
+
+void SplitQueue::walk(uint16_t head, DescriptorChain &chain)
 {
 	const vring::Desc *table = desc_;
 	uint32_t table_size = size_;
 	uint32_t index = head;
 	uint32_t seen = 0;
 	bool in_indirect = false;
+	// After a bad buffer the walk goes on through the links only, to find
+	// the last descriptor: its byte is where the error is reported.
+	bool collecting = true;
 	for (;;) {
 		if (index >= table_size) {
 			chain.error = ChainError::bad_next;
-			return false;
+			return;
 		}
 		if (++seen > table_size) {
 			chain.error = ChainError::loop;
-			return false;
+			return;
 		}
 		// One copy of the descriptor: the driver may change it under our feet.
 		vring::Desc desc;
@@ -157,13 +172,13 @@ bool SplitQueue::walk(uint16_t head, DescriptorChain &chain)
 			    desc.len % sizeof(vring::Desc) != 0 ||
 			    desc.len / sizeof(vring::Desc) > 32768) {
 				chain.error = ChainError::bad_indirect;
-				return false;
+				return;
 			}
 			table = static_cast<const vring::Desc *>(
 			        memory_->translate_contiguous(desc.addr, desc.len, Access::read));
 			if (!table) {
 				chain.error = ChainError::unmapped;
-				return false;
+				return;
 			}
 			table_size = desc.len / sizeof(vring::Desc);
 			in_indirect = true;
@@ -171,10 +186,14 @@ bool SplitQueue::walk(uint16_t head, DescriptorChain &chain)
 			seen = 0;
 			continue;
 		}
-		if (!add_buffer(desc, chain))
-			return false;
-		if (!(desc.flags & vring::desc_f_next))
-			return true;
+		++chain.descriptors;
+		chain.longest = std::max(chain.longest, desc.len);
+		if (collecting && !add_buffer(desc, chain))
+			collecting = false;
+		if (!(desc.flags & vring::desc_f_next)) {
+			find_last_byte(desc, chain);
+			return;
+		}
 		index = desc.next;
 	}
 }

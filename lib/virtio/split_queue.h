@@ -30,14 +30,24 @@ std::string_view chain_error_name(ChainError error);
 
 struct DescriptorChain {
 	uint16_t head = 0;
-	ChainError error = ChainError::none;
-	std::vector<iovec> readable; // device-readable buffers, in order
-	std::vector<iovec> writable; // device-writable buffers, in order
+	ChainError error = ChainError::none; // the first one found
+	std::vector<iovec> readable;         // device-readable buffers, in order
+	std::vector<iovec> writable;         // device-writable buffers, in order
+	// The last byte of the chain's last descriptor, where a device answers
+	// (virtio-blk's status), if that descriptor is device-writable, not
+	// empty and mapped; else nullptr. Found even when a buffer before it
+	// was bad, as long as the chain's links are sound.
+	uint8_t *last_byte = nullptr;
+	uint32_t descriptors = 0;     // buffer descriptors in the chain
+	uint32_t longest = 0;         // bytes in the longest of them
 	void clear()
 	{
 		error = ChainError::none;
 		readable.clear();
 		writable.clear();
+		last_byte = nullptr;
+		descriptors = 0;
+		longest = 0;
 	}
 };
 
@@ -87,8 +97,11 @@ public:
 	uint16_t size() const { return size_; }
 
 private:
-	bool walk(uint16_t head, DescriptorChain &chain);
+	void walk(uint16_t head, DescriptorChain &chain);
+	// Collects desc's buffers into chain; false (and chain.error set) if
+	// they cannot be used.
 	bool add_buffer(const vring::Desc &desc, DescriptorChain &chain);
+	void find_last_byte(const vring::Desc &last, DescriptorChain &chain);
 
 	GuestMemory *memory_ = nullptr;
 	vring::Desc *desc_ = nullptr;

@@ -121,15 +121,131 @@ TEST_F(BlkRequestTest, ChainWithoutWritableByteHasNoStatus)
 	EXPECT_EQ(blk_used_length(request, VIRTIO_BLK_S_IOERR), 0u);
 }
 
-TEST_F(BlkRequestTest, BrokenChainStillGetsAnIoErrorStatus)
+TEST_F(BlkRequestTest, LoopingChainHasNoStatus)
 {
+	// A loop hides where the chain ends: no byte of it is the status.
 	ring.set_desc(0, status_at, 1, desc_f_write | desc_f_next, 1);
-	ring.set_desc(1, header_at, 16, desc_f_next, 0); // readable after writable, and a loop
+	ring.set_desc(1, header_at, 16, desc_f_next, 0);
 	ring.make_available(0);
 	ASSERT_EQ(ring.queue.pop(chain), PopResult::chain);
-	EXPECT_NE(chain.error, ChainError::none);
+	EXPECT_EQ(chain.error, ChainError::loop);
+	decode_blk_request(chain, geometry, request);
+	EXPECT_EQ(request.status, nullptr);
+}
+
+TEST_F(BlkRequestTest, UnmappedDataStillFindsTheRealStatusByte)
+{
+	virtio_blk_outhdr header{VIRTIO_BLK_T_IN, 0, 0};
+	std::memcpy(ring.memory.at<uint8_t>(header_at), &header, sizeof(header));
+	ring.set_desc(0, header_at, sizeof(header), desc_f_next, 1);
+	ring.set_desc(1, data_at, 4096, desc_f_write | desc_f_next, 2);
+	ring.set_desc(2, 1 << 21, 4096, desc_f_write | desc_f_next, 3); // unmapped
+	ring.set_desc(3, status_at, 1, desc_f_write);
+	ring.make_available(0);
+	ASSERT_EQ(ring.queue.pop(chain), PopResult::chain);
+	EXPECT_EQ(chain.error, ChainError::unmapped);
 	EXPECT_EQ(decode_blk_request(chain, geometry, request), VIRTIO_BLK_S_IOERR);
 	EXPECT_EQ(request.status, ring.memory.at<uint8_t>(status_at));
+	EXPECT_EQ(blk_used_length(request, VIRTIO_BLK_S_IOERR), 1u);
+}
+
+TEST_F(BlkRequestTest, ReadableAfterWritableStillFindsTheRealStatusByte)
+{
+	ring.set_desc(0, data_at, 512, desc_f_write | desc_f_next, 1);
+	ring.set_desc(1, header_at, 16, desc_f_next, 2);
+	ring.set_desc(2, status_at, 1, desc_f_write);
+	ring.make_available(0);
+	ASSERT_EQ(ring.queue.pop(chain), PopResult::chain);
+	EXPECT_EQ(chain.error, ChainError::write_then_read);
+	EXPECT_EQ(decode_blk_request(chain, geometry, request), VIRTIO_BLK_S_IOERR);
+	EXPECT_EQ(request.status, ring.memory.at<uint8_t>(status_at));
+}
+
+TEST_F(BlkRequestTest, ChainEndingReadableHasNoStatusEvenWithWritableData)
+{
+	// The old decoder took the last byte of the last writable buffer: a
+	// data byte here.
+	virtio_blk_outhdr header{VIRTIO_BLK_T_IN, 0, 0};
+	std::memcpy(ring.memory.at<uint8_t>(header_at), &header, sizeof(header));
+	ring.set_desc(0, header_at, sizeof(header), desc_f_next, 1);
+	ring.set_desc(1, data_at, 4096, desc_f_write | desc_f_next, 2);
+	ring.set_desc(2, header_at, 16, 0);
+	ring.make_available(0);
+	ASSERT_EQ(ring.queue.pop(chain), PopResult::chain);
+	decode_blk_request(chain, geometry, request);
+	EXPECT_EQ(request.status, nullptr);
+}
+
+TEST_F(BlkRequestTest, ZeroLengthStatusHasNoStatus)
+{
+	ring.set_desc(0, header_at, 16, desc_f_next, 1);
+	ring.set_desc(1, status_at, 0, desc_f_write);
+	ring.make_available(0);
+	ASSERT_EQ(ring.queue.pop(chain), PopResult::chain);
+	decode_blk_request(chain, geometry, request);
+	EXPECT_EQ(request.status, nullptr);
+}
+
+TEST_F(BlkRequestTest, StatusSharingADescriptorWithDataIsItsLastByte)
+{
+	virtio_blk_outhdr header{VIRTIO_BLK_T_IN, 0, 0};
+	std::memcpy(ring.memory.at<uint8_t>(header_at), &header, sizeof(header));
+	ring.set_desc(0, header_at, sizeof(header), desc_f_next, 1);
+	ring.set_desc(1, data_at, 513, desc_f_write);
+	ring.make_available(0);
+	ASSERT_EQ(ring.queue.pop(chain), PopResult::chain);
+	EXPECT_EQ(decode_blk_request(chain, geometry, request), VIRTIO_BLK_S_OK);
+	EXPECT_EQ(request.status, ring.memory.at<uint8_t>(data_at + 512));
+	EXPECT_EQ(request.data_len, 512u);
+}
+
+TEST_F(BlkRequestTest, MoreSegmentsThanSegMaxIsAnIoError)
+{
+	constexpr uint64_t table_at = 0x80000;
+	constexpr uint32_t count = blk_seg_max + 3; // header, segments, status
+	virtio_blk_outhdr header{VIRTIO_BLK_T_IN, 0, 0};
+	std::memcpy(ring.memory.at<uint8_t>(header_at), &header, sizeof(header));
+	auto *table = ring.memory.at<vring::Desc>(table_at);
+	table[0] = {header_at, sizeof(header), desc_f_next, 1};
+	for (uint16_t i = 1; i + 1u < count; ++i)
+		table[i] = {data_at + 512u * i, 512, desc_f_write | desc_f_next,
+		            static_cast<uint16_t>(i + 1)};
+	table[count - 1] = {status_at, 1, desc_f_write, 0};
+	ring.set_desc(0, table_at, count * sizeof(vring::Desc), vring::desc_f_indirect);
+	ring.make_available(0);
+	ASSERT_EQ(ring.queue.pop(chain), PopResult::chain);
+	EXPECT_EQ(chain.error, ChainError::none);
+	EXPECT_EQ(decode_blk_request(chain, geometry, request), VIRTIO_BLK_S_IOERR);
+	EXPECT_EQ(request.status, ring.memory.at<uint8_t>(status_at));
+}
+
+TEST_F(BlkRequestTest, SegmentLongerThanSizeMaxIsAnIoError)
+{
+	ring.reset(16, false, 4u << 20);
+	EXPECT_EQ(decode(VIRTIO_BLK_T_IN, 0, blk_size_max, true), VIRTIO_BLK_S_OK);
+	ring.reset(16, false, 4u << 20);
+	EXPECT_EQ(decode(VIRTIO_BLK_T_IN, 0, blk_size_max * 2, true), VIRTIO_BLK_S_IOERR);
+	EXPECT_EQ(request.status, ring.memory.at<uint8_t>(status_at));
+}
+
+TEST_F(BlkRequestTest, DiscardOnReadOnlyIsUnsupported)
+{
+	geometry.read_only = true;
+	virtio_blk_discard_write_zeroes seg{8, 16, 0};
+	std::memcpy(ring.memory.at<uint8_t>(data_at), &seg, sizeof(seg));
+	EXPECT_EQ(decode(VIRTIO_BLK_T_DISCARD, 0, sizeof(seg), false), VIRTIO_BLK_S_UNSUPP);
+	ring.reset(16);
+	std::memcpy(ring.memory.at<uint8_t>(data_at), &seg, sizeof(seg));
+	EXPECT_EQ(decode(VIRTIO_BLK_T_WRITE_ZEROES, 0, sizeof(seg), false), VIRTIO_BLK_S_UNSUPP);
+}
+
+TEST_F(BlkRequestTest, EmptyDiscardRangeAsksForNothing)
+{
+	virtio_blk_discard_write_zeroes segs[2] = {{8, 0, 0}, {16, 8, 0}};
+	std::memcpy(ring.memory.at<uint8_t>(data_at), segs, sizeof(segs));
+	EXPECT_EQ(decode(VIRTIO_BLK_T_DISCARD, 0, sizeof(segs), false), VIRTIO_BLK_S_OK);
+	ASSERT_EQ(request.ranges.size(), 1u);
+	EXPECT_EQ(request.ranges[0].offset, 16u * 512);
 }
 
 TEST_F(BlkRequestTest, DiscardRangesAreChecked)
@@ -163,7 +279,7 @@ TEST_F(BlkRequestTest, DiscardPastTheEndOrMalformedIsAnIoError)
 	virtio_blk_discard_write_zeroes seg{(1 << 21) - 8, 16, 0};
 	std::memcpy(ring.memory.at<uint8_t>(data_at), &seg, sizeof(seg));
 	EXPECT_EQ(decode(VIRTIO_BLK_T_DISCARD, 0, sizeof(seg), false), VIRTIO_BLK_S_IOERR);
-	ring = FakeRing(16);
+	ring.reset(16);
 	EXPECT_EQ(decode(VIRTIO_BLK_T_DISCARD, 0, 10, false), VIRTIO_BLK_S_IOERR);
 }
 

@@ -48,8 +48,21 @@ class FakeRing
 public:
 	static constexpr uint64_t desc_at = 0x1000, avail_at = 0x3000, used_at = 0x4000;
 
-	explicit FakeRing(uint16_t size = 8, bool event_idx = false) : memory(1 << 20), size_(size)
+	explicit FakeRing(uint16_t size = 8, bool event_idx = false, size_t memory_bytes = 1 << 20)
+	        : memory(memory_bytes), size_(size)
 	{
+		attached = queue.attach(memory, {desc_at, avail_at, used_at, size}, event_idx, 0);
+	}
+	// The queue points into this object: no copies.
+	FakeRing(const FakeRing &) = delete;
+	FakeRing &operator=(const FakeRing &) = delete;
+
+	// A new ring over zeroed memory, as the constructor makes it.
+	void reset(uint16_t size = 8, bool event_idx = false, size_t memory_bytes = 1 << 20)
+	{
+		memory.bytes.assign(memory_bytes, 0);
+		size_ = size;
+		queue = SplitQueue{};
 		attached = queue.attach(memory, {desc_at, avail_at, used_at, size}, event_idx, 0);
 	}
 

@@ -13,8 +13,9 @@ class FileBackend final : public Backend
 {
 public:
 	static Result<std::unique_ptr<Backend>> open(const DeviceSpec &spec);
-	FileBackend(UniqueFd fd, bool block_device)
-	        : fd_(std::move(fd)), block_device_(block_device)
+	FileBackend(UniqueFd fd, bool block_device, uint32_t direct_alignment)
+	        : fd_(std::move(fd)), block_device_(block_device),
+	          direct_alignment_(direct_alignment)
 	{
 	}
 
@@ -23,6 +24,7 @@ public:
 private:
 	UniqueFd fd_;
 	bool block_device_;
+	uint32_t direct_alignment_; // 0: not O_DIRECT
 };
 
 } // namespace vduse
