@@ -27,8 +27,9 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	if (entry.last < entry.start || entry.start > iova || entry.last < iova)
 		return nullptr;
 	uint64_t length = entry.last - entry.start + 1;
+	bool readable = entry.perm & VDUSE_ACCESS_RO;
 	bool writable = entry.perm & VDUSE_ACCESS_WO;
-	int prot = (entry.perm & VDUSE_ACCESS_RO ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
+	int prot = (readable ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
 	void *addr = ::mmap(nullptr, length, prot, MAP_SHARED, file.get(),
 	                    static_cast<off_t>(entry.offset));
 	if (addr == MAP_FAILED) {
@@ -38,7 +39,8 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	}
 	auto [pos, inserted] = regions_.emplace(
 	        entry.last,
-	        Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr), writable},
+	        Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr), readable,
+	                              writable},
 	               Mapping(addr, length)});
 	if (!inserted)
 		return nullptr;

@@ -24,7 +24,8 @@ public:
 		uint64_t first = 0;
 		uint64_t last = 0;
 		uint8_t *base = nullptr; // host address of first
-		bool writable = false;
+		bool readable = false;   // the driver lets the device read it
+		bool writable = false;   // and write it
 	};
 	// The mapped region holding iova, if the kernel has one.
 	std::optional<RegionView> lookup(uint64_t iova);

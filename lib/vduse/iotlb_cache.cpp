@@ -5,6 +5,18 @@
 namespace vduse
 {
 
+namespace
+{
+
+// The mapping's protection would fault on the other access: check first
+// (a write-only region is PROT_WRITE, which x86 reads anyway).
+bool allows(const Iotlb::RegionView &region, Access access)
+{
+	return access == Access::write ? region.writable : region.readable;
+}
+
+} // namespace
+
 const Iotlb::RegionView *IotlbCache::find(uint64_t iova)
 {
 	for (size_t i = 0; i < used_; ++i) {
@@ -27,7 +39,7 @@ bool IotlbCache::translate(uint64_t iova, uint64_t len, Access access, std::vect
 		return false;
 	while (len > 0) {
 		const Iotlb::RegionView *r = find(iova);
-		if (!r || (access == Access::write && !r->writable))
+		if (!r || !allows(*r, access))
 			return false;
 		uint64_t chunk = std::min(len, r->last - iova + 1);
 		out.push_back({r->base + (iova - r->first), chunk});
@@ -42,7 +54,7 @@ void *IotlbCache::translate_contiguous(uint64_t iova, uint64_t len, Access acces
 	if (len == 0 || iova + len - 1 < iova)
 		return nullptr;
 	const Iotlb::RegionView *r = find(iova);
-	if (!r || (access == Access::write && !r->writable) || iova + len - 1 > r->last)
+	if (!r || !allows(*r, access) || iova + len - 1 > r->last)
 		return nullptr;
 	return r->base + (iova - r->first);
 }

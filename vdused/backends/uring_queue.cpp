@@ -20,7 +20,8 @@ Result<std::unique_ptr<QueueBackend>> UringQueue::create(int fd, bool block_devi
 
 UringQueue::UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth)
         : fd_(fd), block_device_(block_device), direct_alignment_(direct_alignment),
-          depth_(depth), bounce_(depth), pending_(depth), status_(depth), expect_(depth)
+          depth_(depth), bounce_(depth), requests_(depth), pending_(depth), status_(depth),
+          expect_(depth)
 {
 }
 
@@ -98,6 +99,57 @@ bool UringQueue::bounce(const BlkRequest &req, uint16_t tag)
 	return true;
 }
 
+int UringQueue::range_mode(const BlkRequest &req, const BlkRange &range) const
+{
+	if (req.type == VIRTIO_BLK_T_DISCARD)
+		// On a block device a plain punch hole means "zero out"
+		// (block/fops.c, blkdev_fallocate); NO_HIDE_STALE makes it a discard.
+		return FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+		       (block_device_ ? FALLOC_FL_NO_HIDE_STALE : 0);
+	bool punch = range.unmap ? punch_zeroes_works_ : !zero_range_works_;
+	return FALLOC_FL_KEEP_SIZE | (punch ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
+}
+
+bool UringQueue::retry_unsupported(uint64_t data)
+{
+	auto tag = static_cast<uint16_t>(data & tag_mask);
+	size_t index = (data >> range_shift) & range_mask;
+	auto mode = static_cast<int>((data >> mode_shift) & 0xff);
+	const BlkRequest *req = requests_[tag];
+	if (!req || index >= req->ranges.size() || req->type != VIRTIO_BLK_T_WRITE_ZEROES)
+		return false;
+	// Some file systems (tmpfs) punch holes but cannot zero a range in
+	// place, a loop device may do neither; a hole reads as zeros, and
+	// ZERO_RANGE on a block device falls back to writing zeros
+	// (block/blk-lib.c, blkdev_issue_zeroout). From now on, go straight to
+	// what works.
+	if (mode & FALLOC_FL_ZERO_RANGE) {
+		zero_range_works_ = false;
+		if (block_device_ || !punch_zeroes_works_)
+			return false;
+	} else {
+		punch_zeroes_works_ = false;
+		if (!zero_range_works_)
+			return false;
+	}
+	const BlkRange &range = req->ranges[index];
+	io_uring_sqe *sqe = next_sqe();
+	if (!sqe)
+		return false;
+	int next = range_mode(*req, range);
+	io_uring_sqe_set_data64(sqe, range_data(tag, index, next));
+	io_uring_prep_fallocate(sqe, fd_, next, static_cast<off_t>(range.offset),
+	                        static_cast<off_t>(range.length));
+	io_uring_submit(&ring_);
+	return true;
+}
+
+uint64_t UringQueue::range_data(uint16_t tag, size_t index, int mode)
+{
+	return tag | (uint64_t{index} << range_shift) |
+	       (static_cast<uint64_t>(mode & 0xff) << mode_shift);
+}
+
 std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 {
 	if (tag >= depth_)
@@ -105,10 +157,11 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 	status_[tag] = VIRTIO_BLK_S_OK;
 	expect_[tag] = 0;
 	pending_[tag] = 0;
-	auto add = [&]() -> io_uring_sqe * {
+	requests_[tag] = &req;
+	auto add = [&](uint64_t data = 0) -> io_uring_sqe * {
 		io_uring_sqe *sqe = next_sqe();
 		if (sqe) {
-			io_uring_sqe_set_data64(sqe, tag);
+			io_uring_sqe_set_data64(sqe, data | tag);
 			++pending_[tag];
 		}
 		return sqe;
@@ -145,23 +198,19 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		for (const BlkRange &range : req.ranges) {
-			int mode = FALLOC_FL_KEEP_SIZE;
-			if (req.type == VIRTIO_BLK_T_WRITE_ZEROES)
-				mode |= range.unmap ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE;
-			else
-				// On a block device a plain punch hole means "zero out"
-				// (block/fops.c, blkdev_fallocate); NO_HIDE_STALE makes it a
-				// discard.
-				mode |= FALLOC_FL_PUNCH_HOLE |
-				        (block_device_ ? FALLOC_FL_NO_HIDE_STALE : 0);
-			if (!(sqe = add())) {
+		// Discard is a hint (virtio 1.2, 5.2.6.2): where the backend
+		// cannot, it is done at once (as QEMU's file-posix does).
+		if (req.type == VIRTIO_BLK_T_DISCARD && !discard_works_)
+			return VIRTIO_BLK_S_OK;
+		for (size_t i = 0; i < req.ranges.size(); ++i) {
+			int mode = range_mode(req, req.ranges[i]);
+			if (!(sqe = add(range_data(0, i, mode)))) {
 				// Ranges already queued still complete; the request fails.
 				status_[tag] = VIRTIO_BLK_S_IOERR;
 				break;
 			}
-			io_uring_prep_fallocate(sqe, fd_, mode, static_cast<off_t>(range.offset),
-			                        static_cast<off_t>(range.length));
+			io_uring_prep_fallocate(sqe, fd_, mode, static_cast<off_t>(req.ranges[i].offset),
+			                        static_cast<off_t>(req.ranges[i].length));
 		}
 		break;
 	default:
@@ -178,9 +227,17 @@ void UringQueue::flush()
 	io_uring_submit(&ring_);
 }
 
-void UringQueue::finish_one(uint16_t tag, int result, std::vector<Completion> &out)
+void UringQueue::finish_one(uint64_t data, int result, std::vector<Completion> &out)
 {
+	auto tag = static_cast<uint16_t>(data & tag_mask);
 	if (tag >= depth_ || pending_[tag] == 0)
+		return;
+	if (result == -EOPNOTSUPP && requests_[tag] &&
+	    requests_[tag]->type == VIRTIO_BLK_T_DISCARD) {
+		discard_works_ = false;
+		result = 0;
+	}
+	if (result == -EOPNOTSUPP && retry_unsupported(data))
 		return;
 	if (status_[tag] == VIRTIO_BLK_S_OK) {
 		if (result == -EOPNOTSUPP)
@@ -213,8 +270,7 @@ void UringQueue::reap(std::vector<Completion> &out, bool wait)
 		unsigned head, seen = 0;
 		io_uring_for_each_cqe(&ring_, head, cqe)
 		{
-			finish_one(static_cast<uint16_t>(io_uring_cqe_get_data64(cqe)), cqe->res,
-			           out);
+			finish_one(io_uring_cqe_get_data64(cqe), cqe->res, out);
 			++seen;
 		}
 		io_uring_cq_advance(&ring_, seen);

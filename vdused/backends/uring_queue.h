@@ -52,13 +52,28 @@ private:
 	bool aligned(const BlkRequest &request) const;
 	// Points the bounce iovec of tag at an aligned copy of the request's data.
 	bool bounce(const BlkRequest &request, uint16_t tag);
-	void finish_one(uint16_t tag, int result, std::vector<Completion> &out);
+	// An operation's user data: the request's tag, and for a discard or
+	// write zeroes range its index and fallocate mode.
+	static constexpr uint64_t tag_mask = 0xffff;
+	static constexpr unsigned range_shift = 16;
+	static constexpr uint64_t range_mask = 0xffff;
+	static constexpr unsigned mode_shift = 32;
+	static uint64_t range_data(uint16_t tag, size_t index, int mode);
+	// The fallocate mode for a range, given what the file took so far.
+	int range_mode(const BlkRequest &request, const BlkRange &range) const;
+	// A write zeroes mode the file refused: try the other; false if none is left.
+	bool retry_unsupported(uint64_t data);
+	void finish_one(uint64_t data, int result, std::vector<Completion> &out);
 
 	int fd_;
 	bool block_device_;
 	uint32_t direct_alignment_;
 	uint32_t depth_;
 	std::vector<Bounce> bounce_; // per tag
+	std::vector<const BlkRequest *> requests_; // per tag, while in flight
+	bool zero_range_works_ = true;   // FALLOC_FL_ZERO_RANGE
+	bool punch_zeroes_works_ = true; // FALLOC_FL_PUNCH_HOLE for write zeroes
+	bool discard_works_ = true;
 	io_uring ring_{};
 	bool ring_ready_ = false;
 	UniqueFd event_fd_;

@@ -1,0 +1,126 @@
+// vduse-vhost-client: drives a virtio-blk device over /dev/vhost-vdpa-N as a
+// VMM would, to test and measure the VM path without a VM.
+#include "base/size.h"
+#include "modes.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <linux/virtio_config.h>
+
+using namespace vduse;
+using namespace vduse::client;
+
+namespace
+{
+
+int info(BlkSession &s)
+{
+	const virtio_blk_config &c = s.config();
+	std::printf("device: %s\nfeatures: %#llx (negotiated %#llx)\nmax ring size: %u\n"
+	            "capacity: %llu sectors\nblock size: %u\nqueues: %u\nread-only: %s\n",
+	            s.device().path().c_str(),
+	            static_cast<unsigned long long>(s.device().device_features()),
+	            static_cast<unsigned long long>(s.device().features()),
+	            s.device().max_ring_size(), static_cast<unsigned long long>(c.capacity),
+	            s.block_size(), s.has_feature(VIRTIO_BLK_F_MQ) ? c.num_queues : 1,
+	            s.read_only() ? "yes" : "no");
+	return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	CLI::App app{"Drive a virtio-blk device over /dev/vhost-vdpa-N as a VMM would: verified I/O, "
+	             "throughput, and a driver that breaks the rules on purpose."};
+	app.require_subcommand(1);
+	std::string path;
+	SessionOptions so;
+	std::string max_io = "1M", chunk = "2M";
+	app.add_option("-d,--device", path, "the vhost-vdpa node, e.g. /dev/vhost-vdpa-0")->required();
+	app.add_option("-q,--queues", so.queues, "queues to use")->check(CLI::Range(1, 64));
+	app.add_option("-D,--depth", so.depth, "requests in flight per queue")
+	        ->check(CLI::Range(1, 1024));
+	app.add_option("--max-io", max_io, "largest request, e.g. 1M (default 1M)");
+	app.add_option("--iotlb-chunk", chunk,
+	               "announce the driver memory in IOTLB entries of this size; 0: one entry "
+	               "(default 2M)");
+	bool no_indirect = false;
+	app.add_flag("--no-indirect", no_indirect, "do not negotiate indirect descriptors");
+
+	VerifyOptions vo;
+	auto *verify = app.add_subcommand("verify", "random verified I/O over every layout");
+	verify->add_option("-t,--seconds", vo.seconds, "how long (default 5)");
+	verify->add_option("-n,--requests", vo.requests, "requests per queue instead of a time");
+	verify->add_option("--seed", vo.seed, "random seed");
+	verify->add_flag("--null", vo.null_device, "the device reads zeros and drops writes");
+	verify->add_flag("--initial-zero", vo.initial_zero,
+	                 "the device reads zeros where nothing was written yet");
+	bool no_trim = false;
+	verify->add_flag("--no-trim", no_trim, "no DISCARD or WRITE_ZEROES");
+	verify->add_flag("--read-only", vo.read_only, "writes must fail with IOERR");
+	verify->add_option("--serial", vo.serial, "GET_ID must return this");
+	verify->add_option("--expected-image", vo.expected_image,
+	                   "write what the device should now hold into this file");
+
+	BenchOptions bo;
+	std::string block = "4K";
+	auto *bench = app.add_subcommand("bench", "random I/O of one size at a fixed depth");
+	bench->add_option("-t,--seconds", bo.seconds, "measured time (default 5)");
+	bench->add_option("--ramp", bo.ramp, "unmeasured time first (default 1)");
+	bench->add_flag("--write", bo.write, "writes instead of reads");
+	bench->add_option("-b,--block", block, "request size (default 4K)");
+	bench->add_flag("--json", bo.json, "one JSON object");
+
+	HostileOptions ho;
+	auto *hostile = app.add_subcommand("hostile", "malformed rings and requests");
+	hostile->add_option("--case", ho.only, "run only this case");
+	hostile->add_flag("--list", ho.list, "list the cases");
+	hostile->add_flag("--async-backend", ho.async_backend,
+	                  "the device completes reads later (file, loop): test a head offered "
+	                  "twice");
+
+	auto *show = app.add_subcommand("info", "the device's features and configuration");
+
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		return app.exit(e);
+	}
+	vo.trim = !no_trim;
+	so.indirect = !no_indirect;
+	auto io = parse_size(max_io);
+	auto ch = parse_size(chunk);
+	auto bl = parse_size(block);
+	if (!io || *io < 512 || *io > (16u << 20) || !ch || !bl || *bl > UINT32_MAX) {
+		std::fprintf(stderr, "vduse-vhost-client: bad size in --max-io '%s', --iotlb-chunk "
+		                     "'%s' or --block '%s'\n",
+		             max_io.c_str(), chunk.c_str(), block.c_str());
+		return 2;
+	}
+	so.max_io = static_cast<uint32_t>(*io);
+	so.iotlb_chunk = *ch;
+	bo.block = static_cast<uint32_t>(*bl);
+
+	auto session = BlkSession::open(path, so);
+	if (!session) {
+		std::fprintf(stderr, "vduse-vhost-client: %s\n", session.error().message.c_str());
+		return 1;
+	}
+	if (auto st = (*session)->start(); !st) {
+		std::fprintf(stderr, "vduse-vhost-client: %s\n", st.error().message.c_str());
+		return 1;
+	}
+	int rc = 0;
+	if (*show)
+		rc = info(**session);
+	else if (*verify)
+		rc = run_verify(**session, vo);
+	else if (*bench)
+		rc = run_bench(**session, bo);
+	else
+		rc = run_hostile(**session, ho);
+	// Leave the device reset, as a VMM does when it goes.
+	(void)(*session)->device().reset();
+	return rc;
+}

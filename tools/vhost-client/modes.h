@@ -1,0 +1,47 @@
+// The client's modes: each runs against an open session and returns the
+// process exit status (0 passed, 1 failed), printing what it found.
+#pragma once
+
+#include "blk_session.h"
+
+#include <optional>
+#include <string>
+
+namespace vduse::client
+{
+
+struct VerifyOptions {
+	double seconds = 5;
+	uint64_t requests = 0; // per queue; 0: until seconds pass
+	uint64_t seed = 1;
+	bool null_device = false;   // reads return zeros, writes vanish
+	bool initial_zero = false;  // the device reads zeros where nothing was written
+	bool trim = true;           // DISCARD and WRITE_ZEROES in the mix
+	bool read_only = false;     // writes must fail with IOERR
+	std::string serial;         // GET_ID must return it (empty: not checked)
+	std::string expected_image; // write what the device should hold here
+};
+int run_verify(BlkSession &session, const VerifyOptions &options);
+
+struct BenchOptions {
+	double seconds = 5;
+	double ramp = 1;
+	bool write = false;
+	uint32_t block = 4096;
+	bool json = false;
+};
+int run_bench(BlkSession &session, const BenchOptions &options);
+
+struct HostileOptions {
+	std::string only; // one case, empty: all
+	bool list = false;
+	// The backend completes reads later (file, loop): a head offered twice
+	// is still in flight at the second offer.
+	bool async_backend = false;
+};
+int run_hostile(BlkSession &session, const HostileOptions &options);
+
+// Fills a block with the pattern of (block number, generation); 0: zeros.
+void fill_pattern(uint8_t *dst, uint32_t bytes, uint64_t block, uint32_t generation);
+
+} // namespace vduse::client
