@@ -34,10 +34,11 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 {
 	if (running())
 		return {};
-	// The kernel takes any power of two up to 32768 for the ring size
-	// (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_vdpa_set_vq_num does not
-	// check it against the VDUSE_VQ_SETUP maximum); the in-flight log and
-	// the backend are sized for the maximum.
+	// VDUSE does not check the ring size against the VDUSE_VQ_SETUP maximum
+	// (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_vdpa_set_vq_num); its
+	// callers do (vhost-vdpa refuses VHOST_SET_VRING_NUM, virtio_vdpa asks
+	// for the maximum), but the in-flight log and the backend are sized for
+	// the maximum, so check rather than trust them.
 	if (rings.size > max_size_)
 		return failure(device_.name() + ": queue " + std::to_string(index_) +
 		               ": the driver set a ring of " + std::to_string(rings.size) +

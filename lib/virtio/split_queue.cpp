@@ -1,5 +1,7 @@
 #include "virtio/split_queue.h"
 
+#include "virtio/iovec.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -145,6 +147,21 @@ void SplitQueue::find_last_byte(const vring::Desc &last, DescriptorChain &chain)
 	        static_cast<uint8_t *>(memory_->translate_contiguous(iova, 1, Access::write));
 }
 
+const vring::Desc *SplitQueue::indirect_table(const vring::Desc &desc)
+{
+	if (auto *table = static_cast<const vring::Desc *>(
+	            memory_->translate_contiguous(desc.addr, desc.len, Access::read)))
+		return table;
+	// A table across two IOTLB entries is valid; each entry is its own
+	// mapping here, so read it into one piece.
+	indirect_iov_.clear();
+	if (!memory_->translate(desc.addr, desc.len, Access::read, indirect_iov_))
+		return nullptr;
+	indirect_copy_.resize(desc.len / sizeof(vring::Desc));
+	iov_copy_out(indirect_iov_, 0, indirect_copy_.data(), desc.len);
+	return indirect_copy_.data();
+}
+
 void SplitQueue::walk(uint16_t head, DescriptorChain &chain)
 {
 	const vring::Desc *table = desc_;
@@ -174,8 +191,7 @@ void SplitQueue::walk(uint16_t head, DescriptorChain &chain)
 				chain.error = ChainError::bad_indirect;
 				return;
 			}
-			table = static_cast<const vring::Desc *>(
-			        memory_->translate_contiguous(desc.addr, desc.len, Access::read));
+			table = indirect_table(desc);
 			if (!table) {
 				chain.error = ChainError::unmapped;
 				return;

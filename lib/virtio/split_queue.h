@@ -102,6 +102,9 @@ private:
 	// they cannot be used.
 	bool add_buffer(const vring::Desc &desc, DescriptorChain &chain);
 	void find_last_byte(const vring::Desc &last, DescriptorChain &chain);
+	// The indirect table desc points at, in place or copied; nullptr if
+	// it is not all mapped.
+	const vring::Desc *indirect_table(const vring::Desc &desc);
 
 	GuestMemory *memory_ = nullptr;
 	vring::Desc *desc_ = nullptr;
@@ -122,6 +125,8 @@ private:
 	bool signalled_used_valid_ = false;
 	bool pushed_ = false; // since the last need_interrupt()
 	RingObserver *observer_ = nullptr;
+	std::vector<iovec> indirect_iov_;          // reused
+	std::vector<vring::Desc> indirect_copy_;   // an indirect table across IOTLB entries
 };
 
 } // namespace vduse

@@ -46,6 +46,7 @@ constexpr uint8_t poison = 0x5a;
 // What a case built: the head it offered, where the status byte is, and the
 // buffers the device must not write.
 struct Offered {
+	std::string problem; // the case found it already
 	uint16_t head = 0;
 	uint8_t *status = nullptr;
 	std::vector<std::pair<uint8_t *, size_t>> untouched;
@@ -396,12 +397,24 @@ std::vector<Case> cases(bool async_backend)
 		list.push_back({"head-offered-twice", Outcome::stopped, 0,
 		                [](Hostile &h) -> std::variant<Offered, std::string> {
 			                // The second offer comes while the first is in
-			                // the backend's hands.
+			                // the backend's hands: the first is answered,
+			                // then the queue stops.
 			                Offered o = h.read_request(0, h.iova(h.slot().data),
 			                                           h.s_.options().max_io);
-			                h.ring().publish(o.head);
-			                h.ring().publish(o.head);
+			                // Both offers in one update of the avail index.
+			                uint16_t idx = h.ring().shadow_avail();
+			                uint16_t size = h.ring().size();
+			                h.ring().avail_ring()[idx % size] = o.head;
+			                h.ring().avail_ring()[(idx + 1) % size] = o.head;
+			                h.ring().set_shadow_avail(static_cast<uint16_t>(idx + 2));
+			                *h.ring().avail_idx() = static_cast<uint16_t>(idx + 2);
 			                h.ring().force_kick();
+			                // The first offer is a good request: answered once.
+			                uint32_t len = 0;
+			                if (!h.wait_for(o.head, 3000, len) ||
+			                    *o.status != VIRTIO_BLK_S_OK)
+				                o.problem = "the first offer was not answered";
+			                o.status = nullptr;
 			                return o;
 		                }});
 	return list;
@@ -426,6 +439,8 @@ std::string run_case(BlkSession &s, const Case &c, bool &not_applicable)
 		return *why;
 	}
 	Offered o = std::get<Offered>(built);
+	if (!o.problem.empty())
+		return o.problem;
 	uint32_t len = 0;
 	bool answered = h.wait_for(o.head, c.expect == Outcome::answered ? 3000 : 1000, len);
 	std::string problem;
@@ -469,6 +484,8 @@ std::string ring_larger_than_max(BlkSession &s)
 	std::string problem;
 	if (st)
 		problem = "the device took a ring of twice its maximum";
+	else
+		std::printf("    refused: %s\n", st.error().message.c_str());
 	if (auto again = s.restart(); !again)
 		return problem + (problem.empty() ? "" : "; ") + "reset: " + again.error().message;
 	Hostile h(s);
