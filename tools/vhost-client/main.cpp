@@ -4,6 +4,7 @@
 #include "modes.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <linux/virtio_config.h>
 
@@ -62,6 +63,11 @@ int main(int argc, char **argv)
 	verify->add_option("--serial", vo.serial, "GET_ID must return this");
 	verify->add_option("--expected-image", vo.expected_image,
 	                   "write what the device should now hold into this file");
+	std::vector<std::string> layouts;
+	verify->add_option("--layouts", layouts,
+	                   "descriptor layouts to use: simple, split, merged, indirect, "
+	                   "unaligned (default: all)")
+	        ->delimiter(',');
 
 	BenchOptions bo;
 	std::string block = "4K";
@@ -88,6 +94,19 @@ int main(int argc, char **argv)
 		return app.exit(e);
 	}
 	vo.trim = !no_trim;
+	if (!layouts.empty()) {
+		vo.layouts.clear();
+		for (const std::string &name : layouts) {
+			auto it = std::find_if(std::begin(all_layouts), std::end(all_layouts),
+			                       [&](Layout l) { return name == layout_name(l); });
+			if (it == std::end(all_layouts)) {
+				std::fprintf(stderr, "vduse-vhost-client: unknown layout '%s'\n",
+				             name.c_str());
+				return 2;
+			}
+			vo.layouts.push_back(*it);
+		}
+	}
 	so.indirect = !no_indirect;
 	auto io = parse_size(max_io);
 	auto ch = parse_size(chunk);

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vduse::client
 {
@@ -20,6 +21,7 @@ struct VerifyOptions {
 	bool read_only = false;     // writes must fail with IOERR
 	std::string serial;         // GET_ID must return it (empty: not checked)
 	std::string expected_image; // write what the device should hold here
+	std::vector<Layout> layouts{std::begin(all_layouts), std::end(all_layouts)};
 };
 int run_verify(BlkSession &session, const VerifyOptions &options);
 

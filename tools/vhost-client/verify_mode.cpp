@@ -102,7 +102,7 @@ bool QueueVerifier::issue(uint16_t k)
 	uint32_t max_blocks = std::max<uint32_t>(1, s_.options().max_io / bs);
 	f = InFlight{};
 	f.cmd.type = pick_type();
-	f.layout = all_layouts[rng_() % std::size(all_layouts)];
+	f.layout = o_.layouts[rng_() % o_.layouts.size()];
 	if (!s_.has_feature(vring::f_indirect_desc) && f.layout == Layout::indirect)
 		f.layout = Layout::simple;
 	f.cmd.data = BlkSession::data_for(slot, f.layout, rng_);
