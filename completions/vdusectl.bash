@@ -83,7 +83,7 @@ _vdusectl()
 		      -d --queue-depth -b --block-size -r --read-only --serial --driver
 		      -p --persistent -j --json' ;;
 	del)
-		opts='-h --help -a --all' ;;
+		opts='-h --help -a --all --wait' ;;
 	list)
 		opts='-h --help -j --json -o --output --no-legend' ;;
 	show)

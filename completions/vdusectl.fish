@@ -34,6 +34,7 @@ complete -c vdusectl -n '__fish_seen_subcommand_from add' -l driver -x -a 'virti
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s p -l persistent -d 'Restore the device at boot'
 complete -c vdusectl -n '__fish_seen_subcommand_from add show list check' -s j -l json -a 'pretty short off' -d 'Print JSON'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s a -l all -d 'Remove every device'
+complete -c vdusectl -n '__fish_seen_subcommand_from del' -l wait -x -d 'Seconds to wait for holders of /dev/vhost-vdpa-N'
 complete -c vdusectl -n '__fish_seen_subcommand_from del show recover restart' -a '(__vdusectl_devices)' -d 'VDUSE device'
 complete -c vdusectl -n '__fish_seen_subcommand_from list' -l no-legend -d 'Print no header line'
 complete -c vdusectl -n '__fish_seen_subcommand_from list' -s o -l output -x -a 'name state node driver bound_driver pid unit unit_state status restarts persistent backend file mode direct size_bytes block_size physical_block_size queues queue_depth read_only serial' -d 'Columns to print'

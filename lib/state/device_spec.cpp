@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
+#include <optional>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 namespace vduse
@@ -127,26 +130,48 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	};
 }
 
+namespace
+{
+
+// A whole number that fits T. nlohmann's get<T>() would cast a float or a
+// negative number (a float out of range is undefined behaviour; found by
+// tests/fuzz/fuzz_spec_file).
+template <typename T>
+T whole_number(const nlohmann::json &json, const char *key, std::optional<T> fallback = {})
+{
+	if (!json.contains(key) && fallback)
+		return *fallback;
+	const nlohmann::json &v = json.at(key);
+	if (!v.is_number_unsigned() || v.get<uint64_t>() > std::numeric_limits<T>::max())
+		throw std::invalid_argument(std::string(key) + " must be a whole number from 0 to " +
+		                            std::to_string(std::numeric_limits<T>::max()));
+	return static_cast<T>(v.get<uint64_t>());
+}
+
+} // namespace
+
 Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 {
 	DeviceSpec spec;
 	try {
 		spec.name = json.at("name").get<std::string>();
 		spec.backend = json.at("backend").get<std::string>();
-		spec.size_bytes = json.at("size_bytes").get<uint64_t>();
-		spec.queues = json.at("queues").get<uint32_t>();
-		spec.queue_depth = json.at("queue_depth").get<uint32_t>();
-		spec.block_size = json.at("block_size").get<uint32_t>();
+		spec.size_bytes = whole_number<uint64_t>(json, "size_bytes");
+		spec.queues = whole_number<uint32_t>(json, "queues");
+		spec.queue_depth = whole_number<uint32_t>(json, "queue_depth");
+		spec.block_size = whole_number<uint32_t>(json, "block_size");
 		spec.read_only = json.at("read_only").get<bool>();
 		spec.serial = json.value("serial", "");
 		spec.file = json.value("file", "");
 		spec.direct = json.value("direct", false);
-		spec.physical_block_size = json.value("physical_block_size", 0u);
+		spec.physical_block_size = whole_number<uint32_t>(json, "physical_block_size", 0u);
 		auto driver = parse_driver(json.at("driver").get<std::string>());
 		if (!driver)
 			return failure(driver.error().message);
 		spec.driver = *driver;
 	} catch (const nlohmann::json::exception &e) {
+		return failure(std::string("malformed device spec: ") + e.what());
+	} catch (const std::invalid_argument &e) {
 		return failure(std::string("malformed device spec: ") + e.what());
 	}
 	// A spec read from a file that a person or a bug broke: not a usage error.

@@ -21,7 +21,7 @@ constexpr const char *manager_iface = "org.freedesktop.systemd1.Manager";
 // Owns what sd-bus hands out (messages, errors) for the length of one call.
 struct Reply {
 	sd_bus_message *msg = nullptr;
-	sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_error error{}; // SD_BUS_ERROR_NULL, which is C (a compound literal)
 	Reply() = default;
 	Reply(const Reply &) = delete;
 	Reply &operator=(const Reply &) = delete;
@@ -185,7 +185,7 @@ Result<UnitState> SystemdManager::unit_state(const std::string &unit)
 	UnitState state;
 	auto get_string = [&](const char *iface, const char *prop, std::string &out) {
 		char *value = nullptr;
-		sd_bus_error error = SD_BUS_ERROR_NULL;
+		sd_bus_error error{}; // SD_BUS_ERROR_NULL, which is C (a compound literal)
 		if (sd_bus_get_property_string(bus_.get(), service, path, iface, prop, &error,
 		                               &value) >= 0) {
 			// sd-bus hands out malloc'd strings.
@@ -195,7 +195,7 @@ Result<UnitState> SystemdManager::unit_state(const std::string &unit)
 		sd_bus_error_free(&error);
 	};
 	auto get_u32 = [&](const char *iface, const char *prop, uint32_t &out) {
-		sd_bus_error error = SD_BUS_ERROR_NULL;
+		sd_bus_error error{}; // SD_BUS_ERROR_NULL, which is C (a compound literal)
 		(void)sd_bus_get_property_trivial(bus_.get(), service, path, iface, prop, &error,
 		                                  'u', &out);
 		sd_bus_error_free(&error);

@@ -28,6 +28,7 @@ log=/run/vduse/hostile.log
 expect_contains "the daemon log says why a queue stopped" \
 	"has no status byte to answer in; the queue is stopped until the driver resets the device" "$(cat "$log")"
 expect_contains "the daemon log names a corrupt avail ring" "the driver corrupted the avail ring" "$(cat "$log")"
+expect_contains "the daemon log refuses DRIVER_OK for a ring it cannot map" "DRIVER_OK refused" "$(cat "$log")"
 
 out=$("$VHOST_CLIENT" -d "$node" verify -t 2 2>&1) || fail "verified I/O after the hostile cases: $out"
 pass "verified I/O on the attacked device after the hostile cases"

@@ -95,7 +95,7 @@ bool BlkSession::read_only() const
 	return has_feature(VIRTIO_BLK_F_RO);
 }
 
-Status BlkSession::start_with_ring_size(uint16_t first_ring_size)
+Status BlkSession::start_with(const RingOverride &ring0)
 {
 	auto bit = [](unsigned n) { return uint64_t{1} << n; };
 	uint64_t wanted = bit(VIRTIO_F_VERSION_1) | bit(VIRTIO_F_ACCESS_PLATFORM) |
@@ -123,8 +123,9 @@ Status BlkSession::start_with_ring_size(uint16_t first_ring_size)
 	    !st)
 		return st;
 	for (auto &ring : rings_) {
-		uint16_t announced = ring->index() == 0 ? first_ring_size : 0;
-		if (auto st = ring->attach(device_, announced); !st)
+		bool first = ring->index() == 0;
+		if (auto st = ring->attach(device_, first ? ring0.size : 0, first ? ring0.desc_iova : 0);
+		    !st)
 			return st;
 	}
 	return device_.driver_ok();

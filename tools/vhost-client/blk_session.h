@@ -66,10 +66,13 @@ public:
 	BlkSession(VhostVdpaDevice device, DriverMemory memory, const SessionOptions &options);
 
 	// Negotiation, IOTLB, rings, DRIVER_OK. Again after a reset.
-	Status start() { return start_with_ring_size(0); }
-	// The same, with queue 0's ring announced at first_ring_size entries
-	// (0: its real size), to test what the device takes.
-	Status start_with_ring_size(uint16_t first_ring_size);
+	Status start() { return start_with(RingOverride{}); }
+	// What queue 0's ring is announced as, to test what the device takes.
+	struct RingOverride {
+		uint16_t size = 0;       // 0: its real size
+		uint64_t desc_iova = 0;  // 0: where it is
+	};
+	Status start_with(const RingOverride &ring0);
 	Status restart();
 
 	VhostVdpaDevice &device() { return device_; }

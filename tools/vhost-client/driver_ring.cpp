@@ -38,7 +38,8 @@ DriverRing::DriverRing(DriverMemory &memory, uint64_t offset, uint32_t index, ui
 	used_ = memory_.at<uint16_t>(offset_ + used_offset(size_));
 }
 
-Status DriverRing::attach(VhostVdpaDevice &device, uint16_t announced_size)
+Status DriverRing::attach(VhostVdpaDevice &device, uint16_t announced_size,
+                          uint64_t announced_desc)
 {
 	std::memset(memory_.at<uint8_t>(offset_), 0, bytes_needed(size_));
 	avail_shadow_ = 0;
@@ -53,7 +54,7 @@ Status DriverRing::attach(VhostVdpaDevice &device, uint16_t announced_size)
 	VringSetup v;
 	v.index = index_;
 	v.size = announced_size ? announced_size : size_;
-	v.desc = memory_.iova(desc_);
+	v.desc = announced_desc ? announced_desc : memory_.iova(desc_);
 	v.avail = memory_.iova(avail_);
 	v.used = memory_.iova(used_);
 	v.kick_fd = kick_fd_.get();

@@ -25,8 +25,10 @@ public:
 	// The ring lives at memory offset `offset`.
 	DriverRing(DriverMemory &memory, uint64_t offset, uint32_t index, uint16_t size);
 
-	// Zeroes the ring and hands it to the device (VHOST_SET_VRING_*).
-	Status attach(VhostVdpaDevice &device, uint16_t announced_size = 0);
+	// Zeroes the ring and hands it to the device (VHOST_SET_VRING_*);
+	// tests may announce another size or descriptor table address.
+	Status attach(VhostVdpaDevice &device, uint16_t announced_size = 0,
+	              uint64_t announced_desc = 0);
 
 	uint16_t size() const { return size_; }
 	uint32_t index() const { return index_; }

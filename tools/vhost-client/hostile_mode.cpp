@@ -479,11 +479,35 @@ std::string ring_larger_than_max(BlkSession &s)
 		return st.error().message;
 	// Start by hand with the first ring announced at twice the device's
 	// maximum (the driver memory has room for it).
-	Status st = s.start_with_ring_size(static_cast<uint16_t>(
-	        std::min<uint32_t>(32768, uint32_t{s.device().max_ring_size()} * 2)));
+	BlkSession::RingOverride twice;
+	twice.size = static_cast<uint16_t>(
+	        std::min<uint32_t>(32768, uint32_t{s.device().max_ring_size()} * 2));
+	Status st = s.start_with(twice);
 	std::string problem;
 	if (st)
 		problem = "the device took a ring of twice its maximum";
+	else
+		std::printf("    refused: %s\n", st.error().message.c_str());
+	if (auto again = s.restart(); !again)
+		return problem + (problem.empty() ? "" : "; ") + "reset: " + again.error().message;
+	Hostile h(s);
+	if (problem.empty() && !h.normal_request(3000))
+		problem = "after a reset, a normal request did not complete";
+	return problem;
+}
+
+std::string rings_unmapped(BlkSession &s)
+{
+	if (auto st = s.device().reset(); !st)
+		return st.error().message;
+	// Queue 0's descriptor table where no IOTLB entry is: the device
+	// cannot serve it and must not take DRIVER_OK.
+	BlkSession::RingOverride nowhere;
+	nowhere.desc_iova = 0x7000000000;
+	Status st = s.start_with(nowhere);
+	std::string problem;
+	if (st)
+		problem = "the device took DRIVER_OK with a ring it cannot map";
 	else
 		std::printf("    refused: %s\n", st.error().message.c_str());
 	if (auto again = s.restart(); !again)
@@ -563,6 +587,7 @@ int run_hostile(BlkSession &s, const HostileOptions &o)
 	std::vector<Case> list = cases(o.async_backend);
 	std::vector<std::pair<std::string, std::function<std::string(BlkSession &)>>> ring_cases = {
 	        {"ring-larger-than-maximum", ring_larger_than_max},
+	        {"rings-unmapped", rings_unmapped},
 	        {"flood-during-iotlb-update", flood_during_iotlb_update},
 	};
 	if (o.list) {

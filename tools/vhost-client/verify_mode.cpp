@@ -325,7 +325,6 @@ int run_verify(BlkSession &s, const VerifyOptions &o)
 		threads.emplace_back([&v, deadline] { v->run(deadline); });
 	for (auto &t : threads)
 		t.join();
-	Counts total;
 	bool ok = true;
 	for (uint32_t q = 0; q < queues; ++q) {
 		const Counts &c = verifiers[q]->counts;

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Usage: tests/fuzz/run.sh SOURCE-DIR BUILD-DIR [SECONDS-PER-TARGET]
+# Builds vduse-tools with clang, AddressSanitizer and UndefinedBehaviorSanitizer
+# in BUILD-DIR, runs the unit suite there, then runs every libFuzzer target in
+# tests/fuzz for SECONDS (default 60) starting from its checked-in corpus.
+# Any sanitizer report, unit failure or fuzzer crash fails the run; a crash
+# leaves its input in BUILD-DIR/fuzz-artifacts. For a long soak by hand:
+#   tests/fuzz/run.sh . /tmp/fuzz 3600
+set -euo pipefail
+src=$(cd "${1:?source dir}" && pwd)
+build=${2:?build dir}
+seconds=${3:-60}
+
+if [ ! -f "$build/build.ninja" ]; then
+	CXX=clang++ CC=clang meson setup "$build" "$src" -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dwerror=true -Dbuildtype=debugoptimized >/dev/null
+fi
+echo "== building with clang and sanitizers in $build"
+ninja -C "$build" >/dev/null
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+echo "== unit suite under AddressSanitizer and UndefinedBehaviorSanitizer"
+meson test -C "$build" --suite unit --no-rebuild --print-errorlogs \
+	$(cd "$build" && meson test --list --suite unit 2>/dev/null | sed -n 's/^vduse-tools:unit \/ \(.*_test\)$/\1/p')
+
+mkdir -p "$build/fuzz-artifacts"
+for target in "$src"/tests/fuzz/fuzz_*.cpp; do
+	name=$(basename "$target" .cpp)
+	corpus=$build/fuzz-corpus/${name#fuzz_}
+	mkdir -p "$corpus"
+	# The checked-in seeds, and what earlier runs here found.
+	cp -n "$src/tests/fuzz/corpus/${name#fuzz_}"/* "$corpus"/
+	echo "== $name for ${seconds} s"
+	"$build/tests/fuzz/$name" -max_total_time="$seconds" -print_final_stats=1 \
+		-artifact_prefix="$build/fuzz-artifacts/$name-" "$corpus" 2>"$build/$name.log" || {
+		tail -n 60 "$build/$name.log"
+		echo "FAIL: $name crashed; the input is in $build/fuzz-artifacts"
+		exit 1
+	}
+	grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$build/$name.log" | tr '\n' ' '
+	echo
+done
+echo "ok: unit suite clean under ASan and UBSan, fuzz targets ran ${seconds} s each without a crash"
