@@ -41,8 +41,8 @@ Status wait_for_vhost_holders(const std::string &name, std::chrono::seconds time
 			               describe_holders(holders) +
 			               "; the kernel cannot delete the device until it is closed");
 		if (!said) {
-			spdlog::warn("{}: waiting up to {} s for {} to close {}", name, timeout.count(),
-			             describe_holders(holders), *node);
+			spdlog::warn("{}: waiting up to {} s for {} to close {}", name,
+			             timeout.count(), describe_holders(holders), *node);
 			said = true;
 		}
 		std::this_thread::sleep_for(100ms);

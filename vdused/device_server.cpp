@@ -65,11 +65,9 @@ Status DeviceServer::open_queues()
 		auto backend = backend_->open_queue(i, spec_.queue_depth);
 		if (!backend)
 			return backend.error();
-		workers_.push_back(std::make_unique<QueueWorker>(device_, i,
-		                                                 static_cast<uint16_t>(spec_.queue_depth),
-		                                                 std::move(*backend),
-		                                                 geometry, tuning_.poll_window,
-		                                                 inflight_.queue(i), hooks_));
+		workers_.push_back(std::make_unique<QueueWorker>(
+		        device_, i, static_cast<uint16_t>(spec_.queue_depth), std::move(*backend),
+		        geometry, tuning_.poll_window, inflight_.queue(i), hooks_));
 	}
 	return {};
 }

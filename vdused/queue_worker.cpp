@@ -19,8 +19,8 @@ QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
                          std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks)
         : device_(device), index_(index), max_size_(max_size), backend_(std::move(backend)),
-          geometry_(geometry), poll_window_(poll_window),
-          log_(queue_logger(device.name(), index)), hooks_(hooks), inflight_(std::move(inflight))
+          geometry_(geometry), poll_window_(poll_window), log_(queue_logger(device.name(), index)),
+          hooks_(hooks), inflight_(std::move(inflight))
 {
 }
 
@@ -249,8 +249,8 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 		break_queue("the request at head " + std::to_string(chain.head) +
 		            " has no status byte to answer in" +
 		            (chain.error != ChainError::none
-		                     ? std::string(" (") + std::string(chain_error_name(chain.error)) +
-		                               ")"
+		                     ? std::string(" (") +
+		                               std::string(chain_error_name(chain.error)) + ")"
 		                     : std::string()));
 		return;
 	}

@@ -14,8 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <string>
 #include <spdlog/logger.h>
+#include <string>
 #include <thread>
 
 namespace vduse

@@ -33,7 +33,8 @@ bool holds(const std::string &fd_dir, const struct stat &target)
 	if (!dir)
 		return false;
 	while (dirent *e = ::readdir(dir.get())) {
-		struct stat st{};
+		struct stat st {
+		};
 		if (e->d_name[0] == '.')
 			continue;
 		if (::stat((fd_dir + "/" + e->d_name).c_str(), &st) == 0 && same_file(st, target))
@@ -47,7 +48,8 @@ bool holds(const std::string &fd_dir, const struct stat &target)
 std::vector<FdHolder> fd_holders(const std::string &path)
 {
 	std::vector<FdHolder> out;
-	struct stat target{};
+	struct stat target {
+	};
 	if (::stat(path.c_str(), &target) < 0)
 		return out;
 	Dir proc(::opendir("/proc"));

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
-#include <nlohmann/json.hpp>
 
 namespace vduse
 {
@@ -143,7 +143,8 @@ T whole_number(const nlohmann::json &json, const char *key, std::optional<T> fal
 		return *fallback;
 	const nlohmann::json &v = json.at(key);
 	if (!v.is_number_unsigned() || v.get<uint64_t>() > std::numeric_limits<T>::max())
-		throw std::invalid_argument(std::string(key) + " must be a whole number from 0 to " +
+		throw std::invalid_argument(std::string(key) +
+		                            " must be a whole number from 0 to " +
 		                            std::to_string(std::numeric_limits<T>::max()));
 	return static_cast<T>(v.get<uint64_t>());
 }

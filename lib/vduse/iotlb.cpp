@@ -38,10 +38,9 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 		return nullptr;
 	}
 	auto [pos, inserted] = regions_.emplace(
-	        entry.last,
-	        Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr), readable,
-	                              writable},
-	               Mapping(addr, length)});
+	        entry.last, Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr),
+	                                      readable, writable},
+	                           Mapping(addr, length)});
 	if (!inserted)
 		return nullptr;
 	return &pos->second.view;

@@ -38,8 +38,8 @@ struct DescriptorChain {
 	// empty and mapped; else nullptr. Found even when a buffer before it
 	// was bad, as long as the chain's links are sound.
 	uint8_t *last_byte = nullptr;
-	uint32_t descriptors = 0;     // buffer descriptors in the chain
-	uint32_t longest = 0;         // bytes in the longest of them
+	uint32_t descriptors = 0; // buffer descriptors in the chain
+	uint32_t longest = 0;     // bytes in the longest of them
 	void clear()
 	{
 		error = ChainError::none;
@@ -125,8 +125,8 @@ private:
 	bool signalled_used_valid_ = false;
 	bool pushed_ = false; // since the last need_interrupt()
 	RingObserver *observer_ = nullptr;
-	std::vector<iovec> indirect_iov_;          // reused
-	std::vector<vring::Desc> indirect_copy_;   // an indirect table across IOTLB entries
+	std::vector<iovec> indirect_iov_;        // reused
+	std::vector<vring::Desc> indirect_copy_; // an indirect table across IOTLB entries
 };
 
 } // namespace vduse

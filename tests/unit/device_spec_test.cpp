@@ -111,15 +111,17 @@ TEST(SpecJson, RefusesNumbersThatAreNotWholeOrDoNotFit)
 	// A float out of range used to be cast (undefined behaviour; found by
 	// tests/fuzz/fuzz_spec_file), a negative one wrapped around.
 	for (const char *key : {"size_bytes", "queues", "queue_depth", "block_size"}) {
-		for (nlohmann::json bad : {nlohmann::json(1e30), nlohmann::json(-4), nlohmann::json(4.5),
-		                           nlohmann::json(uint64_t{1} << 40)}) {
+		for (nlohmann::json bad :
+		     {nlohmann::json(1e30), nlohmann::json(-4), nlohmann::json(4.5),
+		      nlohmann::json(uint64_t{1} << 40)}) {
 			if (std::string(key) == "size_bytes" && bad.is_number_unsigned())
 				continue; // 1 TiB is a fine size
 			auto j = spec_to_json(good_spec());
 			j[key] = bad;
 			auto r = spec_from_json(j);
 			ASSERT_FALSE(r.ok()) << key << " = " << bad.dump();
-			EXPECT_NE(r.error().message.find(key), std::string::npos) << r.error().message;
+			EXPECT_NE(r.error().message.find(key), std::string::npos)
+			        << r.error().message;
 		}
 	}
 }

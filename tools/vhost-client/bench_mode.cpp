@@ -72,9 +72,10 @@ void run_queue(BlkSession &s, const BenchOptions &o, uint32_t q, Clock::time_poi
 			if (now >= measure_from && !stopping) {
 				++out.ios;
 				out.latencies_ns.push_back(static_cast<uint32_t>(std::min<int64_t>(
-				        UINT32_MAX, std::chrono::duration_cast<std::chrono::nanoseconds>(
-				                            now - started[k])
-				                            .count())));
+				        UINT32_MAX,
+				        std::chrono::duration_cast<std::chrono::nanoseconds>(
+				                now - started[k])
+				                .count())));
 			}
 			if (*s.slot(q, k).answer != VIRTIO_BLK_S_OK) {
 				out.error = "request failed with status " +

@@ -1,7 +1,7 @@
 #include "blk_session.h"
 
-#include <cstring>
 #include "linux_vhost.h"
+#include <cstring>
 #include <linux/virtio_config.h>
 
 namespace vduse::client
@@ -54,18 +54,19 @@ Result<std::unique_ptr<BlkSession>> BlkSession::open(const std::string &path,
 		               " does not fit the device's rings of " + std::to_string(ring));
 	// Room for rings twice the device's size (the hostile mode announces
 	// one), then the slots, then a spare megabyte.
-	size_t ring_bytes = DriverRing::bytes_needed(static_cast<uint16_t>(
-	        std::min<uint32_t>(32768, uint32_t{ring} * 2)));
+	size_t ring_bytes = DriverRing::bytes_needed(
+	        static_cast<uint16_t>(std::min<uint32_t>(32768, uint32_t{ring} * 2)));
 	size_t slot_bytes = page + round_page(options.max_io) + 2 * page;
-	size_t total = ring_bytes * options.queues +
-	               slot_bytes * options.queues * options.depth + BlkSession::spare_bytes;
+	size_t total = ring_bytes * options.queues + slot_bytes * options.queues * options.depth +
+	               BlkSession::spare_bytes;
 	auto memory = DriverMemory::create(total, options.iova_base);
 	if (!memory)
 		return memory.error();
-	auto session = std::make_unique<BlkSession>(std::move(*device), std::move(*memory), options);
+	auto session =
+	        std::make_unique<BlkSession>(std::move(*device), std::move(*memory), options);
 	for (uint32_t q = 0; q < options.queues; ++q)
-		session->rings_.push_back(std::make_unique<DriverRing>(session->memory_,
-		                                                       ring_bytes * q, q, ring));
+		session->rings_.push_back(
+		        std::make_unique<DriverRing>(session->memory_, ring_bytes * q, q, ring));
 	uint8_t *slots = session->memory_.base() + ring_bytes * options.queues;
 	for (uint32_t i = 0; i < options.queues * options.depth; ++i) {
 		uint8_t *base = slots + slot_bytes * i;
@@ -111,9 +112,10 @@ Status BlkSession::start_with(const RingOverride &ring0)
 	std::memcpy(&config_, cfg.data(), std::min(cfg.size(), sizeof(config_)));
 	if (options_.queues > 1 &&
 	    (!has_feature(VIRTIO_BLK_F_MQ) || config_.num_queues < options_.queues))
-		return failure(device_.path() + ": the device has " +
-		               std::to_string(has_feature(VIRTIO_BLK_F_MQ) ? config_.num_queues : 1) +
-		               " queue(s), " + std::to_string(options_.queues) + " asked");
+		return failure(
+		        device_.path() + ": the device has " +
+		        std::to_string(has_feature(VIRTIO_BLK_F_MQ) ? config_.num_queues : 1) +
+		        " queue(s), " + std::to_string(options_.queues) + " asked");
 	// A reset may leave the IOTLB as it was (vhost-vdpa keeps it with
 	// IOTLB_PERSIST), and mapping a range twice is EEXIST: start empty.
 	if (auto st = device_.unmap(0, UINT64_MAX); !st)
@@ -124,7 +126,8 @@ Status BlkSession::start_with(const RingOverride &ring0)
 		return st;
 	for (auto &ring : rings_) {
 		bool first = ring->index() == 0;
-		if (auto st = ring->attach(device_, first ? ring0.size : 0, first ? ring0.desc_iova : 0);
+		if (auto st = ring->attach(device_, first ? ring0.size : 0,
+		                           first ? ring0.desc_iova : 0);
 		    !st)
 			return st;
 	}
@@ -172,8 +175,9 @@ std::optional<uint16_t> BlkSession::submit(uint32_t q, uint16_t k, const BlkComm
 			uint32_t done = 0;
 			for (uint32_t i = 0; i < parts && done < cmd.len; ++i) {
 				uint32_t left = cmd.len - done;
-				uint32_t len = i + 1 == parts ? left
-				                              : 1 + static_cast<uint32_t>(rng() % left);
+				uint32_t len = i + 1 == parts
+				                       ? left
+				                       : 1 + static_cast<uint32_t>(rng() % left);
 				pieces.push_back({cmd.data + done, len, device_writes_data});
 				done += len;
 			}

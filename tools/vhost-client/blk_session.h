@@ -18,11 +18,11 @@ namespace vduse::client
 
 struct SessionOptions {
 	uint32_t queues = 1;
-	uint16_t depth = 16;          // requests in flight per queue (ring size: the device's)
-	uint32_t max_io = 1u << 20;   // bytes of data per request
+	uint16_t depth = 16;             // requests in flight per queue (ring size: the device's)
+	uint32_t max_io = 1u << 20;      // bytes of data per request
 	uint64_t iotlb_chunk = 2u << 20; // IOTLB entries of this size (0: one entry)
 	uint64_t iova_base = 0x40000000;
-	bool indirect = true;  // negotiate VIRTIO_RING_F_INDIRECT_DESC
+	bool indirect = true; // negotiate VIRTIO_RING_F_INDIRECT_DESC
 };
 
 // How a request's buffers are spread over descriptors.
@@ -69,8 +69,8 @@ public:
 	Status start() { return start_with(RingOverride{}); }
 	// What queue 0's ring is announced as, to test what the device takes.
 	struct RingOverride {
-		uint16_t size = 0;       // 0: its real size
-		uint64_t desc_iova = 0;  // 0: where it is
+		uint16_t size = 0;      // 0: its real size
+		uint64_t desc_iova = 0; // 0: where it is
 	};
 	Status start_with(const RingOverride &ring0);
 	Status restart();

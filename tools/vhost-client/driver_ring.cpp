@@ -38,8 +38,7 @@ DriverRing::DriverRing(DriverMemory &memory, uint64_t offset, uint32_t index, ui
 	used_ = memory_.at<uint16_t>(offset_ + used_offset(size_));
 }
 
-Status DriverRing::attach(VhostVdpaDevice &device, uint16_t announced_size,
-                          uint64_t announced_desc)
+Status DriverRing::attach(VhostVdpaDevice &device, uint16_t announced_size, uint64_t announced_desc)
 {
 	std::memset(memory_.at<uint8_t>(offset_), 0, bytes_needed(size_));
 	avail_shadow_ = 0;
@@ -126,8 +125,9 @@ std::optional<vring::UsedElem> DriverRing::next_used()
 	if (idx == last_used_)
 		return std::nullopt;
 	vring::UsedElem elem;
-	std::memcpy(&elem, reinterpret_cast<uint8_t *>(used_ + 2) +
-	                           sizeof(vring::UsedElem) * (last_used_ % size_),
+	std::memcpy(&elem,
+	            reinterpret_cast<uint8_t *>(used_ + 2) +
+	                    sizeof(vring::UsedElem) * (last_used_ % size_),
 	            sizeof(elem));
 	++last_used_;
 	return elem;

@@ -9,12 +9,12 @@
 //             after a reset with a good ring it works.
 #include "modes.h"
 
+#include "linux_vhost.h"
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include "linux_vhost.h"
 #include <thread>
 #include <variant>
 
@@ -82,8 +82,8 @@ public:
 			vring::Desc &d = ring().desc((*ids)[i]);
 			d.addr = ds[i].addr;
 			d.len = ds[i].len;
-			d.flags = static_cast<uint16_t>(ds[i].flags |
-			                                (i + 1 < ds.size() ? vring::desc_f_next : 0));
+			d.flags = static_cast<uint16_t>(
+			        ds[i].flags | (i + 1 < ds.size() ? vring::desc_f_next : 0));
 			d.next = i + 1 < ds.size() ? (*ids)[i + 1] : 0;
 		}
 		return (*ids)[0];
@@ -115,8 +115,8 @@ public:
 		*slot().status = stale_status;
 		o.status = slot().status;
 		o.head = chain({{iova(slot().header), 16, 0},
-		                {iova(slot().data), static_cast<uint32_t>(segs.size() * sizeof(segs[0])),
-		                 0},
+		                {iova(slot().data),
+		                 static_cast<uint32_t>(segs.size() * sizeof(segs[0])), 0},
 		                {iova(slot().status), 1, vring::desc_f_write}});
 		return o;
 	}
@@ -194,7 +194,8 @@ std::vector<Case> cases(bool async_backend)
 	         [](Hostile &h) -> std::variant<Offered, std::string> {
 		         Offered o = h.poisoned_read(0);
 		         h.ring().publish(o.head);
-		         uint16_t idx = static_cast<uint16_t>(h.ring().shadow_avail() + h.ring().size());
+		         uint16_t idx =
+		                 static_cast<uint16_t>(h.ring().shadow_avail() + h.ring().size());
 		         h.ring().set_shadow_avail(idx);
 		         *h.ring().avail_idx() = idx;
 		         h.ring().force_kick();
@@ -448,8 +449,8 @@ std::string run_case(BlkSession &s, const Case &c, bool &not_applicable)
 		if (!answered)
 			return "no answer in 3 s";
 		if (!o.status || *o.status != c.status)
-			problem = "status " + std::to_string(o.status ? *o.status : -1) + ", expected " +
-			          std::to_string(c.status);
+			problem = "status " + std::to_string(o.status ? *o.status : -1) +
+			          ", expected " + std::to_string(c.status);
 		else if (len != 1 && c.status != VIRTIO_BLK_S_OK)
 			problem = "used length " + std::to_string(len) + ", expected 1";
 		else if (!untouched(o))
@@ -568,7 +569,8 @@ std::string flood_during_iotlb_update(BlkSession &s)
 		if (!st)
 			problem = "IOTLB update: " + st.error().message;
 		else if (ms > 2000)
-			problem = "an IOTLB update took " + std::to_string(static_cast<int>(ms)) + " ms";
+			problem = "an IOTLB update took " + std::to_string(static_cast<int>(ms)) +
+			          " ms";
 	}
 	stop = true;
 	flood.join();

@@ -32,13 +32,15 @@ int info(BlkSession &s)
 
 int main(int argc, char **argv)
 {
-	CLI::App app{"Drive a virtio-blk device over /dev/vhost-vdpa-N as a VMM would: verified I/O, "
-	             "throughput, and a driver that breaks the rules on purpose."};
+	CLI::App app{
+	        "Drive a virtio-blk device over /dev/vhost-vdpa-N as a VMM would: verified I/O, "
+	        "throughput, and a driver that breaks the rules on purpose."};
 	app.require_subcommand(1);
 	std::string path;
 	SessionOptions so;
 	std::string max_io = "1M", chunk = "2M";
-	app.add_option("-d,--device", path, "the vhost-vdpa node, e.g. /dev/vhost-vdpa-0")->required();
+	app.add_option("-d,--device", path, "the vhost-vdpa node, e.g. /dev/vhost-vdpa-0")
+	        ->required();
 	app.add_option("-q,--queues", so.queues, "queues to use")->check(CLI::Range(1, 64));
 	app.add_option("-D,--depth", so.depth, "requests in flight per queue")
 	        ->check(CLI::Range(1, 1024));
@@ -112,8 +114,9 @@ int main(int argc, char **argv)
 	auto ch = parse_size(chunk);
 	auto bl = parse_size(block);
 	if (!io || *io < 512 || *io > (16u << 20) || !ch || !bl || *bl > UINT32_MAX) {
-		std::fprintf(stderr, "vduse-vhost-client: bad size in --max-io '%s', --iotlb-chunk "
-		                     "'%s' or --block '%s'\n",
+		std::fprintf(stderr,
+		             "vduse-vhost-client: bad size in --max-io '%s', --iotlb-chunk "
+		             "'%s' or --block '%s'\n",
 		             max_io.c_str(), chunk.c_str(), block.c_str());
 		return 2;
 	}

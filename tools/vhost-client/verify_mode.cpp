@@ -38,8 +38,8 @@ struct InFlight {
 class QueueVerifier
 {
 public:
-	QueueVerifier(BlkSession &s, const VerifyOptions &o, uint32_t q, std::vector<uint32_t> &shadow,
-	              uint64_t first, uint64_t end)
+	QueueVerifier(BlkSession &s, const VerifyOptions &o, uint32_t q,
+	              std::vector<uint32_t> &shadow, uint64_t first, uint64_t end)
 	        : s_(s), o_(o), q_(q), shadow_(shadow), first_(first), end_(end),
 	          rng_(o.seed * 7919 + q), slots_(s.options().depth),
 	          head_slot_(s.ring(q).size(), -1), busy_(end - first, 0)
@@ -118,8 +118,8 @@ bool QueueVerifier::issue(uint16_t k)
 		// that a request in flight uses.
 		uint32_t blocks = rng_() % 2 ? 1 + static_cast<uint32_t>(rng_() % 8)
 		                             : 1 + static_cast<uint32_t>(rng_() % max_blocks);
-		blocks = static_cast<uint32_t>(
-		        std::min<uint64_t>({uint64_t{blocks}, uint64_t{max_blocks}, end_ - first_}));
+		blocks = static_cast<uint32_t>(std::min<uint64_t>(
+		        {uint64_t{blocks}, uint64_t{max_blocks}, end_ - first_}));
 		uint64_t first = 0;
 		bool found = false;
 		for (int attempt = 0; attempt < 8 && !found; ++attempt) {
@@ -229,8 +229,9 @@ void QueueVerifier::complete(uint16_t k, uint32_t used_len)
 	case VIRTIO_BLK_T_GET_ID:
 		++counts.ids;
 		if (!o_.serial.empty()) {
-			std::string id(reinterpret_cast<char *>(f.cmd.data),
-			               strnlen(reinterpret_cast<char *>(f.cmd.data), VIRTIO_BLK_ID_BYTES));
+			std::string id(
+			        reinterpret_cast<char *>(f.cmd.data),
+			        strnlen(reinterpret_cast<char *>(f.cmd.data), VIRTIO_BLK_ID_BYTES));
 			if (id != o_.serial.substr(0, VIRTIO_BLK_ID_BYTES))
 				fail("GET_ID returned '" + id + "', expected '" + o_.serial + "'");
 		}
@@ -271,8 +272,9 @@ void QueueVerifier::run(std::chrono::steady_clock::time_point deadline)
 		}
 		while (auto used = ring.next_used()) {
 			if (used->id >= head_slot_.size() || head_slot_[used->id] < 0) {
-				error = "queue " + std::to_string(q_) + ": the device completed head " +
-				        std::to_string(used->id) + ", which is not in flight";
+				error = "queue " + std::to_string(q_) +
+				        ": the device completed head " + std::to_string(used->id) +
+				        ", which is not in flight";
 				return;
 			}
 			auto k = static_cast<uint16_t>(head_slot_[used->id]);
@@ -315,8 +317,8 @@ int run_verify(BlkSession &s, const VerifyOptions &o)
 	std::vector<uint32_t> shadow(blocks, o.initial_zero ? 0 : unknown);
 	std::vector<std::unique_ptr<QueueVerifier>> verifiers;
 	for (uint32_t q = 0; q < queues; ++q)
-		verifiers.push_back(std::make_unique<QueueVerifier>(s, o, q, shadow, blocks * q / queues,
-		                                                    blocks * (q + 1) / queues));
+		verifiers.push_back(std::make_unique<QueueVerifier>(
+		        s, o, q, shadow, blocks * q / queues, blocks * (q + 1) / queues));
 	auto deadline = std::chrono::steady_clock::now() +
 	                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
 	                        std::chrono::duration<double>(o.seconds));

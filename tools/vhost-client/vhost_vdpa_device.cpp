@@ -1,9 +1,9 @@
 #include "vhost_vdpa_device.h"
 
+#include "linux_vhost.h"
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include "linux_vhost.h"
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <sys/ioctl.h>
@@ -44,7 +44,8 @@ Result<VhostVdpaDevice> VhostVdpaDevice::open(const std::string &path)
 	uint64_t backend = 0;
 	if (::ioctl(f, VHOST_GET_BACKEND_FEATURES, &backend) < 0)
 		return errno_error(path + ": VHOST_GET_BACKEND_FEATURES");
-	uint64_t want = (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) | (1ULL << VHOST_BACKEND_F_IOTLB_BATCH);
+	uint64_t want =
+	        (1ULL << VHOST_BACKEND_F_IOTLB_MSG_V2) | (1ULL << VHOST_BACKEND_F_IOTLB_BATCH);
 	if ((backend & want) != want)
 		return failure(path + ": the device lacks IOTLB_MSG_V2 or IOTLB_BATCH");
 	if (::ioctl(f, VHOST_SET_BACKEND_FEATURES, &want) < 0)
@@ -120,8 +121,8 @@ Status VhostVdpaDevice::iotlb_message(uint8_t type, uint64_t iova, uint64_t size
 	msg.iotlb.perm = perm;
 	msg.iotlb.type = type;
 	if (::write(fd_.get(), &msg, sizeof(msg)) != sizeof(msg))
-		return errno_error(path_ + ": IOTLB message type " + std::to_string(type) +
-		                   " at " + std::to_string(iova));
+		return errno_error(path_ + ": IOTLB message type " + std::to_string(type) + " at " +
+		                   std::to_string(iova));
 	return {};
 }
 
@@ -135,7 +136,8 @@ Status VhostVdpaDevice::map(uint64_t iova, uint64_t size, const void *uaddr, uin
 	auto addr = reinterpret_cast<uint64_t>(uaddr);
 	for (uint64_t done = 0; done < size; done += chunk) {
 		uint64_t len = std::min(chunk, size - done);
-		if (auto st = iotlb_message(VHOST_IOTLB_UPDATE, iova + done, len, addr + done, perm);
+		if (auto st =
+		            iotlb_message(VHOST_IOTLB_UPDATE, iova + done, len, addr + done, perm);
 		    !st)
 			return st;
 	}

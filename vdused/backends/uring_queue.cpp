@@ -10,7 +10,7 @@ namespace vduse
 {
 
 Result<std::unique_ptr<QueueBackend>> UringQueue::create(int fd, bool block_device,
-                                                        uint32_t direct_alignment, uint32_t depth)
+                                                         uint32_t direct_alignment, uint32_t depth)
 {
 	auto queue = std::make_unique<UringQueue>(fd, block_device, direct_alignment, depth);
 	if (auto st = queue->init(); !st)
@@ -19,9 +19,8 @@ Result<std::unique_ptr<QueueBackend>> UringQueue::create(int fd, bool block_devi
 }
 
 UringQueue::UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth)
-        : fd_(fd), block_device_(block_device), direct_alignment_(direct_alignment),
-          depth_(depth), bounce_(depth), requests_(depth), pending_(depth), status_(depth),
-          expect_(depth)
+        : fd_(fd), block_device_(block_device), direct_alignment_(direct_alignment), depth_(depth),
+          bounce_(depth), requests_(depth), pending_(depth), status_(depth), expect_(depth)
 {
 }
 
@@ -86,7 +85,8 @@ bool UringQueue::aligned(const BlkRequest &req) const
 bool UringQueue::bounce(const BlkRequest &req, uint16_t tag)
 {
 	Bounce &b = bounce_[tag];
-	size_t size = (req.data_len + direct_alignment_ - 1) / direct_alignment_ * direct_alignment_;
+	size_t size =
+	        (req.data_len + direct_alignment_ - 1) / direct_alignment_ * direct_alignment_;
 	b.buffer.reset(static_cast<uint8_t *>(std::aligned_alloc(direct_alignment_, size)));
 	if (!b.buffer)
 		return false;
@@ -209,7 +209,8 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 				status_[tag] = VIRTIO_BLK_S_IOERR;
 				break;
 			}
-			io_uring_prep_fallocate(sqe, fd_, mode, static_cast<off_t>(req.ranges[i].offset),
+			io_uring_prep_fallocate(sqe, fd_, mode,
+			                        static_cast<off_t>(req.ranges[i].offset),
 			                        static_cast<off_t>(req.ranges[i].length));
 		}
 		break;

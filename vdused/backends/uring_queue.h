@@ -19,9 +19,8 @@ class UringQueue final : public QueueBackend
 {
 public:
 	// direct_alignment: what O_DIRECT needs of buffers on fd (0: no O_DIRECT).
-	static Result<std::unique_ptr<QueueBackend>> create(int fd, bool block_device,
-	                                                    uint32_t direct_alignment,
-	                                                    uint32_t depth);
+	static Result<std::unique_ptr<QueueBackend>>
+	create(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth);
 	UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth);
 	~UringQueue() override;
 	UringQueue(const UringQueue &) = delete;
@@ -69,10 +68,10 @@ private:
 	bool block_device_;
 	uint32_t direct_alignment_;
 	uint32_t depth_;
-	std::vector<Bounce> bounce_; // per tag
+	std::vector<Bounce> bounce_;               // per tag
 	std::vector<const BlkRequest *> requests_; // per tag, while in flight
-	bool zero_range_works_ = true;   // FALLOC_FL_ZERO_RANGE
-	bool punch_zeroes_works_ = true; // FALLOC_FL_PUNCH_HOLE for write zeroes
+	bool zero_range_works_ = true;             // FALLOC_FL_ZERO_RANGE
+	bool punch_zeroes_works_ = true;           // FALLOC_FL_PUNCH_HOLE for write zeroes
 	bool discard_works_ = true;
 	io_uring ring_{};
 	bool ring_ready_ = false;
