@@ -78,6 +78,19 @@ qsd_check_null_export() {
 	pass "vdpa dev del $name removed $node"
 }
 
+# bind_vhost NAME: binds the vdpa device NAME (made by anyone) to vhost_vdpa;
+# prints its /dev/vhost-vdpa-N.
+bind_vhost() {
+	local dev=/sys/bus/vdpa/devices/$1 n
+	if [ -e "$dev/driver" ]; then echo "$1" >"$dev/driver/unbind"; fi
+	echo vhost_vdpa >"$dev/driver_override"
+	echo "$1" >/sys/bus/vdpa/drivers_probe
+	wait_for 10 "vhost-vdpa node of $1" sh -c "ls -d $dev/vhost-vdpa-* >/dev/null 2>&1"
+	n=$(basename "$(ls -d "$dev"/vhost-vdpa-*)")
+	wait_for 10 "/dev/$n" test -c "/dev/$n"
+	echo "/dev/$n"
+}
+
 # --- vduse-tools helpers ---
 VDUSECTL=${VDUSECTL:-vdusectl}
 export VDUSED=${VDUSED:-}

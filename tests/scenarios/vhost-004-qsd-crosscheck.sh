@@ -8,19 +8,6 @@ source "$VTEST_LIB"
 layouts=simple,split,merged,unaligned
 img=$(scratch_fs)
 
-# bind_vhost NAME: binds the vdpa device NAME to vhost_vdpa; prints its node.
-bind_vhost() {
-	local dev=/sys/bus/vdpa/devices/$1
-	if [ -e "$dev/driver" ]; then echo "$1" >"$dev/driver/unbind"; fi
-	echo vhost_vdpa >"$dev/driver_override"
-	echo "$1" >/sys/bus/vdpa/drivers_probe
-	wait_for 10 "vhost-vdpa node of $1" sh -c "ls -d $dev/vhost-vdpa-* >/dev/null 2>&1"
-	local n
-	n=$(basename "$(ls -d "$dev"/vhost-vdpa-*)")
-	wait_for 10 "/dev/$n" test -c "/dev/$n"
-	echo "/dev/$n"
-}
-
 # qsd_run NAME BLOCKDEV QUEUES: starts qemu-storage-daemon exporting BLOCKDEV.
 qsd_run() {
 	qemu-storage-daemon --blockdev "$2" \
