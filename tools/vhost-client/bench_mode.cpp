@@ -102,8 +102,9 @@ void run_queue(BlkSession &s, const BenchOptions &o, uint32_t q, Clock::time_poi
 int run_bench(BlkSession &s, const BenchOptions &o)
 {
 	if (o.block % s.block_size() != 0 || o.block > s.options().max_io) {
-		std::fprintf(stderr, "block %u does not fit the device's block size or --max-io\n",
-		             o.block);
+		(void)std::fprintf(stderr,
+		                   "block %u does not fit the device's block size or --max-io\n",
+		                   o.block);
 		return 2;
 	}
 	uint32_t queues = s.options().queues;
@@ -127,14 +128,14 @@ int run_bench(BlkSession &s, const BenchOptions &o)
 	uint64_t ios = 0;
 	for (auto &r : results) {
 		if (!r.error.empty()) {
-			std::fprintf(stderr, "bench: %s\n", r.error.c_str());
+			(void)std::fprintf(stderr, "bench: %s\n", r.error.c_str());
 			return 1;
 		}
 		ios += r.ios;
 		all.insert(all.end(), r.latencies_ns.begin(), r.latencies_ns.end());
 	}
 	if (ios == 0) {
-		std::fprintf(stderr, "bench: no request completed in the measured time\n");
+		(void)std::fprintf(stderr, "bench: no request completed in the measured time\n");
 		return 1;
 	}
 	std::sort(all.begin(), all.end());

@@ -611,7 +611,7 @@ int run_hostile(BlkSession &s, const HostileOptions &o)
 			++failed;
 			std::printf("%-34s FAIL  %s\n", name.c_str(), problem.c_str());
 		}
-		std::fflush(stdout);
+		(void)std::fflush(stdout);
 	};
 	bool matched = false;
 	for (const Case &c : list) {
@@ -634,7 +634,8 @@ int run_hostile(BlkSession &s, const HostileOptions &o)
 		report(name, fn(s), false);
 	}
 	if (!matched) {
-		std::fprintf(stderr, "hostile: no case named '%s' (see --list)\n", o.only.c_str());
+		(void)std::fprintf(stderr, "hostile: no case named '%s' (see --list)\n",
+		                   o.only.c_str());
 		return 2;
 	}
 	std::printf("hostile: %u passed, %u failed, %u not applicable\n", passed, failed,

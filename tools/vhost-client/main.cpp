@@ -28,9 +28,7 @@ int info(BlkSession &s)
 	return 0;
 }
 
-} // namespace
-
-int main(int argc, char **argv)
+int run(int argc, char **argv)
 {
 	CLI::App app{
 	        "Drive a virtio-blk device over /dev/vhost-vdpa-N as a VMM would: verified I/O, "
@@ -102,8 +100,9 @@ int main(int argc, char **argv)
 			auto it = std::find_if(std::begin(all_layouts), std::end(all_layouts),
 			                       [&](Layout l) { return name == layout_name(l); });
 			if (it == std::end(all_layouts)) {
-				std::fprintf(stderr, "vduse-vhost-client: unknown layout '%s'\n",
-				             name.c_str());
+				(void)std::fprintf(stderr,
+				                   "vduse-vhost-client: unknown layout '%s'\n",
+				                   name.c_str());
 				return 2;
 			}
 			vo.layouts.push_back(*it);
@@ -114,10 +113,10 @@ int main(int argc, char **argv)
 	auto ch = parse_size(chunk);
 	auto bl = parse_size(block);
 	if (!io || *io < 512 || *io > (16u << 20) || !ch || !bl || *bl > UINT32_MAX) {
-		std::fprintf(stderr,
-		             "vduse-vhost-client: bad size in --max-io '%s', --iotlb-chunk "
-		             "'%s' or --block '%s'\n",
-		             max_io.c_str(), chunk.c_str(), block.c_str());
+		(void)std::fprintf(stderr,
+		                   "vduse-vhost-client: bad size in --max-io '%s', --iotlb-chunk "
+		                   "'%s' or --block '%s'\n",
+		                   max_io.c_str(), chunk.c_str(), block.c_str());
 		return 2;
 	}
 	so.max_io = static_cast<uint32_t>(*io);
@@ -126,11 +125,12 @@ int main(int argc, char **argv)
 
 	auto session = BlkSession::open(path, so);
 	if (!session) {
-		std::fprintf(stderr, "vduse-vhost-client: %s\n", session.error().message.c_str());
+		(void)std::fprintf(stderr, "vduse-vhost-client: %s\n",
+		                   session.error().message.c_str());
 		return 1;
 	}
 	if (auto st = (*session)->start(); !st) {
-		std::fprintf(stderr, "vduse-vhost-client: %s\n", st.error().message.c_str());
+		(void)std::fprintf(stderr, "vduse-vhost-client: %s\n", st.error().message.c_str());
 		return 1;
 	}
 	int rc = 0;
@@ -145,4 +145,16 @@ int main(int argc, char **argv)
 	// Leave the device reset, as a VMM does when it goes.
 	(void)(*session)->device().reset();
 	return rc;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	try {
+		return run(argc, argv);
+	} catch (const std::exception &e) {
+		(void)std::fprintf(stderr, "vduse-vhost-client: %s\n", e.what());
+		return 1;
+	}
 }

@@ -55,7 +55,7 @@ private:
 	{
 		++counts.failures;
 		if (counts.failures <= 10)
-			std::fprintf(stderr, "queue %u: %s\n", q_, what.c_str());
+			(void)std::fprintf(stderr, "queue %u: %s\n", q_, what.c_str());
 	}
 	bool issue(uint16_t k);
 	void complete(uint16_t k, uint32_t used_len);
@@ -140,7 +140,8 @@ bool QueueVerifier::issue(uint16_t k)
 			f.cmd.len = blocks * bs;
 			f.generation = next_generation_++ * 64 + q_ + 1;
 			for (uint32_t b = 0; b < blocks; ++b)
-				fill_pattern(f.cmd.data + b * bs, bs, first + b, f.generation);
+				fill_pattern(f.cmd.data + size_t{b} * bs, bs, first + b,
+				             f.generation);
 		} else {
 			virtio_blk_discard_write_zeroes seg{};
 			seg.sector = f.cmd.sector;
@@ -202,7 +203,7 @@ void QueueVerifier::complete(uint16_t k, uint32_t used_len)
 			if (gen == unknown)
 				continue;
 			fill_pattern(expected.data(), bs, f.first + b, gen);
-			if (std::memcmp(expected.data(), f.cmd.data + b * bs, bs) != 0)
+			if (std::memcmp(expected.data(), f.cmd.data + size_t{b} * bs, bs) != 0)
 				fail(what + ": block " + std::to_string(f.first + b) +
 				     " does not hold generation " + std::to_string(gen));
 		}
@@ -310,8 +311,8 @@ int run_verify(BlkSession &s, const VerifyOptions &o)
 	uint64_t blocks = s.capacity_bytes() / s.block_size();
 	uint32_t queues = s.options().queues;
 	if (blocks < queues * 16ULL) {
-		std::fprintf(stderr, "the device is too small to verify (%llu blocks)\n",
-		             static_cast<unsigned long long>(blocks));
+		(void)std::fprintf(stderr, "the device is too small to verify (%llu blocks)\n",
+		                   static_cast<unsigned long long>(blocks));
 		return 1;
 	}
 	std::vector<uint32_t> shadow(blocks, o.initial_zero ? 0 : unknown);
@@ -323,6 +324,7 @@ int run_verify(BlkSession &s, const VerifyOptions &o)
 	                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
 	                        std::chrono::duration<double>(o.seconds));
 	std::vector<std::thread> threads;
+	threads.reserve(verifiers.size());
 	for (auto &v : verifiers)
 		threads.emplace_back([&v, deadline] { v->run(deadline); });
 	for (auto &t : threads)
@@ -341,14 +343,14 @@ int run_verify(BlkSession &s, const VerifyOptions &o)
 		            static_cast<unsigned long long>(c.bytes >> 20),
 		            static_cast<unsigned long long>(c.failures));
 		if (!verifiers[q]->error.empty()) {
-			std::fprintf(stderr, "%s\n", verifiers[q]->error.c_str());
+			(void)std::fprintf(stderr, "%s\n", verifiers[q]->error.c_str());
 			ok = false;
 		}
 		ok = ok && c.failures == 0 && c.reads + c.writes > 0;
 	}
 	if (ok && !o.expected_image.empty()) {
 		if (auto st = dump_expected(s, shadow, o.expected_image); !st) {
-			std::fprintf(stderr, "%s\n", st.error().message.c_str());
+			(void)std::fprintf(stderr, "%s\n", st.error().message.c_str());
 			ok = false;
 		}
 	}

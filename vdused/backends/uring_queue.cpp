@@ -85,15 +85,16 @@ bool UringQueue::aligned(const BlkRequest &req) const
 bool UringQueue::bounce(const BlkRequest &req, uint16_t tag)
 {
 	Bounce &b = bounce_[tag];
-	size_t size =
-	        (req.data_len + direct_alignment_ - 1) / direct_alignment_ * direct_alignment_;
-	b.buffer.reset(static_cast<uint8_t *>(std::aligned_alloc(direct_alignment_, size)));
-	if (!b.buffer)
+	void *addr = ::mmap(nullptr, req.data_len, PROT_READ | PROT_WRITE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr == MAP_FAILED)
 		return false;
-	b.iov = {b.buffer.get(), req.data_len};
+	b.buffer = Mapping(addr, req.data_len);
+	auto *data = static_cast<uint8_t *>(addr);
+	b.iov = {data, req.data_len};
 	b.request = nullptr;
 	if (req.type == VIRTIO_BLK_T_OUT)
-		iov_copy_out(req.data, 0, b.buffer.get(), req.data_len);
+		iov_copy_out(req.data, 0, data, req.data_len);
 	else
 		b.request = &req;
 	return true;
@@ -249,11 +250,11 @@ void UringQueue::finish_one(uint64_t data, int result, std::vector<Completion> &
 	}
 	if (--pending_[tag] == 0) {
 		Bounce &b = bounce_[tag];
-		if (b.buffer) {
+		if (b.buffer.data()) {
 			if (b.request && status_[tag] == VIRTIO_BLK_S_OK)
-				iov_copy_in(b.request->data, b.buffer.get(), b.request->data_len);
-			b.buffer.reset();
+				iov_copy_in(b.request->data, b.buffer.data(), b.request->data_len);
 			b.request = nullptr;
+			b.buffer = Mapping();
 		}
 		--in_flight_;
 		out.push_back({tag, status_[tag]});

@@ -7,9 +7,9 @@
 #pragma once
 
 #include "backend.h"
+#include "base/mapping.h"
 #include "base/unique_fd.h"
 
-#include <cstdlib>
 #include <liburing.h>
 
 namespace vduse
@@ -37,11 +37,10 @@ public:
 	static uint32_t completion_entries(uint32_t depth);
 
 private:
-	struct FreeDeleter {
-		void operator()(void *p) const { std::free(p); }
-	};
+	// Page-aligned (mmap), so aligned for any O_DIRECT; unmapped when the
+	// request completes (unaligned buffers are rare: only a VM makes them).
 	struct Bounce {
-		std::unique_ptr<uint8_t, FreeDeleter> buffer;
+		Mapping buffer;
 		iovec iov{};
 		const BlkRequest *request = nullptr; // for a read: where the data goes
 	};
