@@ -474,21 +474,19 @@ std::string run_case(BlkSession &s, const Case &c, bool &not_applicable)
 	return "";
 }
 
-std::string ring_larger_than_max(BlkSession &s)
+// Starts the device with queue 0's ring announced as `ring`, which it must
+// refuse; then resets it and checks that a good ring works.
+std::string expect_refused(BlkSession &s, const BlkSession::RingOverride &ring,
+                           const char *if_taken)
 {
 	if (auto st = s.device().reset(); !st)
 		return st.error().message;
-	// Start by hand with the first ring announced at twice the device's
-	// maximum (the driver memory has room for it).
-	BlkSession::RingOverride twice;
-	twice.size = static_cast<uint16_t>(
-	        std::min<uint32_t>(32768, uint32_t{s.device().max_ring_size()} * 2));
-	Status st = s.start_with(twice);
+	Status st = s.start_with(ring);
 	std::string problem;
 	if (st)
-		problem = "the device took a ring of twice its maximum";
+		problem = if_taken;
 	else
-		std::printf("    refused: %s\n", st.error().message.c_str());
+		(void)std::printf("    refused: %s\n", st.error().message.c_str());
 	if (auto again = s.restart(); !again)
 		return problem + (problem.empty() ? "" : "; ") + "reset: " + again.error().message;
 	Hostile h(s);
@@ -497,26 +495,22 @@ std::string ring_larger_than_max(BlkSession &s)
 	return problem;
 }
 
+std::string ring_larger_than_max(BlkSession &s)
+{
+	// Twice the device's maximum (the driver memory has room for it).
+	BlkSession::RingOverride twice;
+	twice.size = static_cast<uint16_t>(
+	        std::min<uint32_t>(32768, uint32_t{s.device().max_ring_size()} * 2));
+	return expect_refused(s, twice, "the device took a ring of twice its maximum");
+}
+
 std::string rings_unmapped(BlkSession &s)
 {
-	if (auto st = s.device().reset(); !st)
-		return st.error().message;
 	// Queue 0's descriptor table where no IOTLB entry is: the device
 	// cannot serve it and must not take DRIVER_OK.
 	BlkSession::RingOverride nowhere;
 	nowhere.desc_iova = 0x7000000000;
-	Status st = s.start_with(nowhere);
-	std::string problem;
-	if (st)
-		problem = "the device took DRIVER_OK with a ring it cannot map";
-	else
-		std::printf("    refused: %s\n", st.error().message.c_str());
-	if (auto again = s.restart(); !again)
-		return problem + (problem.empty() ? "" : "; ") + "reset: " + again.error().message;
-	Hostile h(s);
-	if (problem.empty() && !h.normal_request(3000))
-		problem = "after a reset, a normal request did not complete";
-	return problem;
+	return expect_refused(s, nowhere, "the device took DRIVER_OK with a ring it cannot map");
 }
 
 std::string flood_during_iotlb_update(BlkSession &s)
