@@ -70,6 +70,7 @@ private:
 	std::vector<InFlight> slots_;
 	std::vector<int> head_slot_;
 	std::vector<uint8_t> busy_;
+	std::vector<uint8_t> expected_; // reused: one block as it should read
 	uint32_t next_generation_ = 1;
 	uint64_t issued_ = 0;
 };
@@ -193,7 +194,7 @@ void QueueVerifier::complete(uint16_t k, uint32_t used_len)
 	if (used_len != want_len || used_len > f.cmd.len + 1)
 		fail(what + ": used length " + std::to_string(used_len) + ", expected " +
 		     std::to_string(want_len));
-	std::vector<uint8_t> expected(bs);
+	expected_.resize(bs);
 	switch (f.cmd.type) {
 	case VIRTIO_BLK_T_IN:
 		++counts.reads;
@@ -202,8 +203,8 @@ void QueueVerifier::complete(uint16_t k, uint32_t used_len)
 			uint32_t gen = o_.null_device ? 0 : shadow_[f.first + b];
 			if (gen == unknown)
 				continue;
-			fill_pattern(expected.data(), bs, f.first + b, gen);
-			if (std::memcmp(expected.data(), f.cmd.data + size_t{b} * bs, bs) != 0)
+			fill_pattern(expected_.data(), bs, f.first + b, gen);
+			if (std::memcmp(expected_.data(), f.cmd.data + size_t{b} * bs, bs) != 0)
 				fail(what + ": block " + std::to_string(f.first + b) +
 				     " does not hold generation " + std::to_string(gen));
 		}

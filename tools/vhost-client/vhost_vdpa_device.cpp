@@ -100,14 +100,7 @@ Status VhostVdpaDevice::negotiate(uint64_t features)
 	features_ = features & device_features_;
 	if (::ioctl(fd_.get(), VHOST_SET_FEATURES, &features_) < 0)
 		return errno_error(path_ + ": VHOST_SET_FEATURES");
-	if (auto st = set_status(status_ | VIRTIO_CONFIG_S_FEATURES_OK); !st)
-		return st;
-	auto now = status();
-	if (!now)
-		return now.error();
-	if (!(*now & VIRTIO_CONFIG_S_FEATURES_OK))
-		return failure(path_ + ": the device refused the features");
-	return {};
+	return add_status(VIRTIO_CONFIG_S_FEATURES_OK, "refused the features");
 }
 
 Status VhostVdpaDevice::iotlb_message(uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr,
@@ -182,17 +175,23 @@ Status VhostVdpaDevice::setup_vring(const VringSetup &v)
 	return {};
 }
 
-Status VhostVdpaDevice::driver_ok()
+Status VhostVdpaDevice::add_status(uint8_t bit, const char *refused)
 {
-	if (auto st = set_status(status_ | VIRTIO_CONFIG_S_DRIVER_OK); !st)
+	if (auto st = set_status(status_ | bit); !st)
 		return st;
+	// The device may refuse a status bit: read it back.
 	auto now = status();
 	if (!now)
 		return now.error();
-	if (!(*now & VIRTIO_CONFIG_S_DRIVER_OK))
-		return failure(path_ + ": the device did not take DRIVER_OK (status " +
+	if (!(*now & bit))
+		return failure(path_ + ": the device " + refused + " (status " +
 		               std::to_string(*now) + ")");
 	return {};
+}
+
+Status VhostVdpaDevice::driver_ok()
+{
+	return add_status(VIRTIO_CONFIG_S_DRIVER_OK, "did not take DRIVER_OK");
 }
 
 } // namespace vduse::client

@@ -84,6 +84,9 @@ private:
 	{
 	}
 	Status set_status(uint8_t status);
+	// Sets bit on top of the status; fails, saying the device `refused`, if
+	// reading the status back lacks it.
+	Status add_status(uint8_t bit, const char *refused);
 	Status iotlb_message(uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr,
 	                     uint8_t perm);
 
