@@ -16,7 +16,7 @@ nlohmann::ordered_json or_null(const std::string &text)
 
 } // namespace
 
-DeviceReport device_report(const DeviceRecord &record)
+DeviceReport device_report(const DeviceRecord &record, const StateDir &state)
 {
 	DeviceReport r;
 	r.record = record;
@@ -26,6 +26,11 @@ DeviceReport device_report(const DeviceRecord &record)
 	if (r.attached) {
 		r.bound_driver = vdpa_bound_driver(name);
 		r.node = vdpa_device_node(name);
+	}
+	if (is_network_backend(record.spec) && r.worker.running) {
+		auto link = read_link_status(state.link_path(name));
+		if (link)
+			r.link = *link;
 	}
 	if (!r.worker.running)
 		r.state = "daemon-dead";
@@ -51,6 +56,9 @@ const std::vector<Column> &device_columns()
 	        {"restarts", "RESTARTS"},
 	        {"persistent", "PERSISTENT"},
 	        {"backend", "BACKEND"},
+	        {"source", "SOURCE"},
+	        {"connection", "CONNECTION"},
+	        {"reconnect_timeout", "RECONNECT-TIMEOUT"},
 	        {"file", "FILE"},
 	        {"mode", "MODE"},
 	        {"direct", "DIRECT"},
@@ -84,6 +92,25 @@ Record device_record(const DeviceReport &r)
 	rec.set("backend", spec.backend);
 	std::string mode =
 	        std::string(spec.direct ? "direct" : "buffered") + (spec.read_only ? ",ro" : ",rw");
+	std::string source = spec_source(spec);
+	if (source.empty())
+		rec.set("source", nullptr);
+	else if (!spec.file.empty())
+		rec.set("source", source, source + " (" + mode + ")");
+	else
+		rec.set("source", source);
+	if (!is_network_backend(spec))
+		rec.set("connection", nullptr);
+	else if (r.link)
+		rec.set("connection", describe_link(*r.link));
+	else
+		rec.set("connection", "unknown");
+	if (!is_network_backend(spec))
+		rec.set("reconnect_timeout", nullptr);
+	else if (spec.reconnect_timeout_s == 0)
+		rec.set("reconnect_timeout", "forever");
+	else
+		rec.set("reconnect_timeout", spec.reconnect_timeout_s);
 	if (spec.file.empty()) {
 		rec.set("file", nullptr);
 		rec.set("mode", nullptr);
@@ -112,7 +139,7 @@ std::vector<Record> read_device_records(const StateDir &state,
 			rc = report(record.error());
 			continue;
 		}
-		records.push_back(device_record(device_report(*record)));
+		records.push_back(device_record(device_report(*record, state)));
 	}
 	return records;
 }

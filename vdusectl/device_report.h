@@ -5,6 +5,7 @@
 
 #include "context.h"
 #include "output.h"
+#include "state/link_status.h"
 #include "state/state_dir.h"
 #include "worker.h"
 
@@ -23,10 +24,12 @@ struct DeviceReport {
 	WorkerState worker;    // worker.running: a vdused serves it
 	bool attached = false; // on the vdpa bus
 	std::string state;     // running, daemon-dead, detached
+	std::optional<LinkStatus> link; // a network backend's connection, as vdused said
 };
 
-// Asks sysfs, the process table or systemd about the device now.
-DeviceReport device_report(const DeviceRecord &record);
+// Asks sysfs, the process table or systemd about the device now, and the
+// state directory about a network backend's connection.
+DeviceReport device_report(const DeviceRecord &record, const StateDir &state);
 
 // Every field a device has, in show's order: the keys of show --json and
 // list --json, and the columns of list. vdusectl(8) documents each one
@@ -36,7 +39,7 @@ const std::vector<Column> &device_columns();
 // The columns list prints without -o.
 inline constexpr std::string_view list_default_columns =
         "name,backend,size_bytes,queues,queue_depth,block_size,read_only,driver,node,pid,state,"
-        "file";
+        "source";
 
 Record device_record(const DeviceReport &report);
 

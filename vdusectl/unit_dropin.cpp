@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -61,13 +62,53 @@ bool has_control_character(const std::string &text)
 	});
 }
 
+// What a network backend needs beyond the hardened template: sockets of
+// the families its server is reached by, the network namespace for IP, and
+// the paths it reads (a unix socket, the Ceph configuration and keyring) if
+// the template hides them. Nothing else is lifted.
+void network_access(const DeviceSpec &spec, std::ostream &unit, std::ostream &service)
+{
+	if (!is_network_backend(spec))
+		return;
+	std::vector<std::string> paths;
+	bool ip = true;
+	std::string families = "AF_UNIX AF_INET AF_INET6";
+	if (spec.backend == "nbd") {
+		bool over_unix = spec.url.find("+unix://") != std::string::npos;
+		bool over_vsock = spec.url.find("+vsock://") != std::string::npos;
+		ip = !over_unix && !over_vsock;
+		if (over_vsock)
+			families = "AF_UNIX AF_VSOCK";
+		if (over_unix) {
+			families = "AF_UNIX";
+			auto at = spec.url.find("socket=");
+			if (at != std::string::npos)
+				paths.push_back(spec.url.substr(at + 7, spec.url.find('&', at) - at - 7));
+		}
+	} else {
+		paths = {spec.ceph_conf, spec.keyring};
+	}
+	if (ip) {
+		unit << "After=network-online.target\nWants=network-online.target\n";
+		service << "PrivateNetwork=no\nIPAddressDeny=\n";
+	}
+	service << "RestrictAddressFamilies=" << families << '\n';
+	for (const std::string &path : paths) {
+		if (path.rfind("/tmp/", 0) == 0 || path.rfind("/var/tmp/", 0) == 0)
+			service << "PrivateTmp=no\n";
+		else if (under_home(path))
+			service << "ProtectHome=read-only\n";
+	}
+}
+
 } // namespace
 
 Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in)
 {
 	// A newline would end the setting and start another of the caller's
 	// choosing: refuse every control character rather than escape it.
-	for (const std::string &path : {spec.file, in.vdused, in.state_dir.string()}) {
+	for (const std::string &path : {spec.file, in.vdused, in.state_dir.string(), spec.url,
+	                                spec.ceph_conf, spec.keyring}) {
 		if (has_control_character(path))
 			return usage_error(spec.name + ": path '" + printable(path) +
 			                   "' has a control character; a unit file cannot hold it");
@@ -91,11 +132,15 @@ Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs 
 		else if (!spec.read_only)
 			body << "ReadWritePaths=" << unit_word(spec.file) << '\n';
 	}
+	std::ostringstream unit;
+	network_access(spec, unit, body);
 	std::string text = body.str();
 	if (text.empty())
 		return text;
+	std::string unit_text = unit.str();
 	return "# Written by vdusectl add for device " + spec.name +
-	       "; removed by vdusectl del.\n" + "[Service]\n" + text;
+	       "; removed by vdusectl del.\n" +
+	       (unit_text.empty() ? "" : "[Unit]\n" + unit_text) + "[Service]\n" + text;
 }
 
 fs::path unit_dropin_path(const std::string &device)

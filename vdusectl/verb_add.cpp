@@ -7,6 +7,7 @@
 #include "base/size.h"
 #include "config.h"
 #include "device_report.h"
+#include "remote_plan.h"
 #include "undo.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
@@ -74,6 +75,29 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 		labelled.size_bytes = size;
 		return validate_spec(labelled);
 	}
+	if (!options.reconnect_timeout.empty()) {
+		if (options.reconnect_timeout == "forever") {
+			spec.reconnect_timeout_s = 0;
+		} else {
+			try {
+				size_t used = 0;
+				unsigned long v = std::stoul(options.reconnect_timeout, &used);
+				if (used != options.reconnect_timeout.size() || v == 0 || v > 86400 * 365 ||
+				    options.reconnect_timeout.front() == '-')
+					throw std::invalid_argument("range");
+				spec.reconnect_timeout_s = static_cast<uint32_t>(v);
+			} catch (const std::exception &) {
+				return usage_error(label + ": --reconnect-timeout '" +
+				                   options.reconnect_timeout +
+				                   "' is not a number of seconds (1 to 31536000) or "
+				                   "'forever'");
+			}
+		}
+		labelled.reconnect_timeout_s = spec.reconnect_timeout_s;
+	}
+	// A snapshot is read-only by nature.
+	if (!spec.rbd_snap.empty())
+		labelled.read_only = spec.read_only = true;
 	// file and loop: the path is made absolute, and the size checked, later.
 	if (!labelled.file.empty())
 		labelled.file = "/";
@@ -111,6 +135,9 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 	BackingPlan plan;
 	if (spec.backend == "null") {
 		spec.size_bytes = size;
+	} else if (is_network_backend(spec)) {
+		if (auto st = plan_remote(options, size); !st)
+			return report(st.error());
 	} else {
 		auto planned = plan_backing(ctx.state, options, size);
 		if (!planned)
@@ -168,7 +195,7 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 
 	undo.dismiss();
 	if (json != JsonMode::off)
-		std::cout << format_json(device_record(device_report(record)).to_json(), json);
+		std::cout << format_json(device_record(device_report(record, ctx.state)).to_json(), json);
 	else
 		std::cout << name << ' ' << *node << '\n';
 	return exit_ok;
@@ -183,12 +210,13 @@ Verb add_verb()
 		        };
 		        auto args = std::make_shared<Args>();
 		        AddOptions &add = args->add;
-		        cmd.add_option("-t,--type", add.spec.backend, "Backend: null, file or loop")
+		        cmd.add_option("-t,--type", add.spec.backend,
+		                       "Backend: null, file, loop, nbd or rbd")
 		                ->required();
 		        cmd.add_option(
 		                "-s,--size", add.size,
-		                "Size in bytes, with suffix K, M, G or T (file, loop: default "
-		                "the file's size)");
+		                "Size in bytes, with suffix K, M, G or T (file, loop, nbd, "
+		                "rbd: default the file's, export's or image's size)");
 		        cmd.add_option(
 		                "-f,--file", add.spec.file,
 		                "Image file (file: created sparse if absent) or block device "
@@ -196,6 +224,24 @@ Verb add_verb()
 		        cmd.add_flag("--direct", add.spec.direct,
 		                     "file: bypass the page cache (O_DIRECT)");
 		        cmd.add_flag("--grow", add.grow, "file: let --size grow an existing image");
+		        cmd.add_option("--url", add.spec.url,
+		                       "nbd: the server's NBD URI (nbd://HOST[:PORT]/EXPORT, "
+		                       "nbd+unix:///EXPORT?socket=PATH, nbds:// for TLS)");
+		        cmd.add_option("--image", add.spec.rbd_image, "rbd: the image, POOL/IMAGE");
+		        cmd.add_option("--namespace", add.spec.rbd_namespace,
+		                       "rbd: the image's namespace in its pool");
+		        cmd.add_option("--snap", add.spec.rbd_snap,
+		                       "rbd: map this snapshot of the image (read-only)");
+		        cmd.add_option("--id", add.spec.rbd_user,
+		                       "rbd: the Ceph user, without 'client.' (default: admin)");
+		        cmd.add_option("--ceph-conf", add.spec.ceph_conf,
+		                       "rbd: the cluster's configuration file (default: "
+		                       "$CEPH_CONF, then /etc/ceph/ceph.conf)");
+		        cmd.add_option("--keyring", add.spec.keyring,
+		                       "rbd: the keyring file holding the user's key");
+		        cmd.add_option("--reconnect-timeout", add.reconnect_timeout,
+		                       "nbd, rbd: seconds requests wait for a lost connection "
+		                       "before they fail (default: forever)");
 		        cmd.add_option("-n,--name", add.spec.name,
 		                       "Device name (default: the first free vduseN)");
 		        cmd.add_option("-q,--queues", add.spec.queues,

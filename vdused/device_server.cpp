@@ -16,9 +16,10 @@ namespace vduse
 
 Result<std::unique_ptr<DeviceServer>>
 DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
-                     const std::filesystem::path &inflight_path)
+                     const std::filesystem::path &inflight_path,
+                     const std::filesystem::path &link_path)
 {
-	auto backend = make_backend(spec);
+	auto backend = make_backend(spec, link_path);
 	if (!backend)
 		return backend.error();
 	auto inflight = InflightLog::open(inflight_path, spec.queues, spec.queue_depth);

@@ -27,11 +27,13 @@ public:
 		// process after it takes the next request.
 		bool debug_hooks = false;
 	};
-	// Opens the in-flight log at inflight_path; if it says a driver was using the
-	// device (a dead predecessor), takes the queues over from it.
+	// Opens the backend (a network one keeps its connection state at
+	// link_path) and the in-flight log at inflight_path; if the log says a
+	// driver was using the device (a dead predecessor), takes the queues
+	// over from it.
 	static Result<std::unique_ptr<DeviceServer>>
 	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
-	       const std::filesystem::path &inflight_path);
+	       const std::filesystem::path &inflight_path, const std::filesystem::path &link_path);
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
 	             const Tuning &tuning, InflightLog inflight);

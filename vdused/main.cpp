@@ -63,7 +63,8 @@ int serve(const Options &options)
 	tuning.poll_window = std::chrono::microseconds(options.poll_us);
 	tuning.debug_hooks = options.debug_hooks;
 	auto server = DeviceServer::create(std::move(*device), record->spec, tuning,
-	                                   state.inflight_path(options.name));
+	                                   state.inflight_path(options.name),
+	                                   state.link_path(options.name));
 	if (!server) {
 		spdlog::error("{}", server.error().message);
 		sd_notifyf(0, "STATUS=%s", server.error().message.c_str());

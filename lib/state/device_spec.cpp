@@ -3,6 +3,7 @@
 #include "base/size.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <bit>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -31,7 +32,83 @@ Status check_range(const std::string &name, uint64_t what, uint64_t min, uint64_
 	return {};
 }
 
+bool has_control_character(const std::string &text)
+{
+	return std::any_of(text.begin(), text.end(), [](char c) {
+		return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+	});
+}
+
+bool starts_with_any(const std::string &text, std::initializer_list<const char *> prefixes)
+{
+	return std::any_of(prefixes.begin(), prefixes.end(),
+	                   [&](const char *p) { return text.rfind(p, 0) == 0; });
+}
+
+Status validate_nbd(const DeviceSpec &spec)
+{
+	const std::string &n = spec.name;
+	if (spec.url.empty())
+		return usage_error(n + ": the nbd backend needs --url URI");
+	if (spec.url.size() > limits::url_max || has_control_character(spec.url))
+		return usage_error(n + ": NBD URI is too long or has a control character");
+	// libnbd's URI schemes (nbd_connect_uri(3)).
+	if (!starts_with_any(spec.url, {"nbd://", "nbds://", "nbd+unix://", "nbds+unix://",
+	                                "nbd+vsock://", "nbds+vsock://"}))
+		return usage_error(n + ": '" + spec.url +
+		                   "' is not an NBD URI (nbd://HOST[:PORT]/EXPORT, "
+		                   "nbd+unix:///EXPORT?socket=PATH, nbds:// for TLS)");
+	return {};
+}
+
+Status validate_rbd(const DeviceSpec &spec)
+{
+	const std::string &n = spec.name;
+	if (spec.rbd_image.empty())
+		return usage_error(n + ": the rbd backend needs --image POOL/IMAGE");
+	auto slash = spec.rbd_image.find('/');
+	if (slash == std::string::npos || slash == 0 || slash + 1 == spec.rbd_image.size() ||
+	    spec.rbd_image.find('/', slash + 1) != std::string::npos ||
+	    spec.rbd_image.find('@') != std::string::npos)
+		return usage_error(n + ": image '" + spec.rbd_image +
+		                   "' is not POOL/IMAGE (a snapshot is --snap SNAP)");
+	for (const std::string *text : {&spec.rbd_image, &spec.rbd_namespace, &spec.rbd_snap,
+	                                &spec.rbd_user, &spec.ceph_conf, &spec.keyring}) {
+		if (text->size() > limits::url_max || has_control_character(*text))
+			return usage_error(n + ": '" + *text +
+			                   "' is too long or has a control character");
+	}
+	for (const std::string *path : {&spec.ceph_conf, &spec.keyring}) {
+		if (!path->empty() && path->front() != '/')
+			return usage_error(n + ": '" + *path + "' is not an absolute path");
+	}
+	if (!spec.rbd_snap.empty() && !spec.read_only)
+		return usage_error(n + ": a snapshot (--snap " + spec.rbd_snap +
+		                   ") can only be mapped read-only");
+	return {};
+}
+
 } // namespace
+
+bool is_network_backend(const DeviceSpec &spec)
+{
+	return spec.backend == "nbd" || spec.backend == "rbd";
+}
+
+std::string spec_source(const DeviceSpec &spec)
+{
+	if (spec.backend == "nbd")
+		return spec.url;
+	if (spec.backend == "rbd") {
+		std::string image = spec.rbd_image;
+		if (!spec.rbd_namespace.empty()) {
+			auto slash = image.find('/');
+			image.insert(slash + 1, spec.rbd_namespace + "/");
+		}
+		return "rbd:" + image + (spec.rbd_snap.empty() ? "" : "@" + spec.rbd_snap);
+	}
+	return spec.file;
+}
 
 Status validate_name(std::string_view name)
 {
@@ -53,16 +130,35 @@ Status validate_name(std::string_view name)
 Status validate_spec_settings(const DeviceSpec &spec)
 {
 	const std::string &n = spec.name;
-	if (spec.backend != "null" && spec.backend != "file" && spec.backend != "loop")
+	bool local_file = spec.backend == "file" || spec.backend == "loop";
+	if (spec.backend != "null" && !local_file && !is_network_backend(spec))
 		return usage_error(n + ": unknown backend '" + spec.backend +
-		                   "' (available: null, file, loop)");
-	if (spec.backend == "null" && !spec.file.empty())
-		return usage_error(n + ": the null backend takes no --file");
-	if (spec.backend != "null" && spec.file.empty())
+		                   "' (available: null, file, loop, nbd, rbd)");
+	if (!local_file && !spec.file.empty())
+		return usage_error(n + ": the " + spec.backend + " backend takes no --file");
+	if (local_file && spec.file.empty())
 		return usage_error(n + ": the " + spec.backend + " backend needs --file PATH");
-	if (spec.backend != "null" && spec.file.front() != '/')
+	if (local_file && spec.file.front() != '/')
 		return usage_error(n + ": backing file '" + spec.file +
 		                   "' is not an absolute path");
+	if (spec.backend != "nbd" && !spec.url.empty())
+		return usage_error(n + ": --url is for the nbd backend");
+	bool rbd_options = !spec.rbd_image.empty() || !spec.rbd_namespace.empty() ||
+	                   !spec.rbd_snap.empty() || !spec.rbd_user.empty() ||
+	                   !spec.ceph_conf.empty() || !spec.keyring.empty();
+	if (spec.backend != "rbd" && rbd_options)
+		return usage_error(n + ": --image, --namespace, --snap, --id, --ceph-conf and "
+		                       "--keyring are for the rbd backend");
+	if (!is_network_backend(spec) && spec.reconnect_timeout_s != 0)
+		return usage_error(n + ": --reconnect-timeout is for the nbd and rbd backends");
+	if (spec.backend == "nbd") {
+		if (auto st = validate_nbd(spec); !st)
+			return st;
+	}
+	if (spec.backend == "rbd") {
+		if (auto st = validate_rbd(spec); !st)
+			return st;
+	}
 	if (spec.physical_block_size != 0 && (spec.physical_block_size < spec.block_size ||
 	                                      !std::has_single_bit(spec.physical_block_size)))
 		return usage_error(n + ": physical block size " +
@@ -108,8 +204,17 @@ Status validate_spec(const DeviceSpec &spec)
 
 BlkGeometry blk_geometry(const DeviceSpec &spec)
 {
-	return {spec.size_bytes / 512, spec.block_size,          spec.read_only,
-	        spec.serial,           spec.physical_block_size, spec.queues};
+	BlkGeometry g;
+	g.capacity_sectors = spec.size_bytes / 512;
+	g.block_size = spec.block_size;
+	g.read_only = spec.read_only;
+	g.serial = spec.serial;
+	g.physical_block_size = spec.physical_block_size;
+	g.queues = spec.queues;
+	g.flush = spec.flush;
+	g.discard = spec.discard;
+	g.write_zeroes = spec.write_zeroes;
+	return g;
 }
 
 nlohmann::json spec_to_json(const DeviceSpec &spec)
@@ -127,6 +232,18 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"direct", spec.direct},
 	        {"physical_block_size", spec.physical_block_size},
 	        {"driver", driver_kernel_name(spec.driver)},
+	        {"flush", spec.flush},
+	        {"discard", spec.discard},
+	        {"write_zeroes", spec.write_zeroes},
+	        {"url", spec.url},
+	        {"nbd_multi_conn", spec.nbd_multi_conn},
+	        {"rbd_image", spec.rbd_image},
+	        {"rbd_namespace", spec.rbd_namespace},
+	        {"rbd_snap", spec.rbd_snap},
+	        {"rbd_user", spec.rbd_user},
+	        {"ceph_conf", spec.ceph_conf},
+	        {"keyring", spec.keyring},
+	        {"reconnect_timeout_s", spec.reconnect_timeout_s},
 	};
 }
 
@@ -166,6 +283,19 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		spec.file = json.value("file", "");
 		spec.direct = json.value("direct", false);
 		spec.physical_block_size = whole_number<uint32_t>(json, "physical_block_size", 0u);
+		// Records written before the network backends lack these.
+		spec.flush = json.value("flush", true);
+		spec.discard = json.value("discard", true);
+		spec.write_zeroes = json.value("write_zeroes", true);
+		spec.url = json.value("url", "");
+		spec.nbd_multi_conn = json.value("nbd_multi_conn", false);
+		spec.rbd_image = json.value("rbd_image", "");
+		spec.rbd_namespace = json.value("rbd_namespace", "");
+		spec.rbd_snap = json.value("rbd_snap", "");
+		spec.rbd_user = json.value("rbd_user", "");
+		spec.ceph_conf = json.value("ceph_conf", "");
+		spec.keyring = json.value("keyring", "");
+		spec.reconnect_timeout_s = whole_number<uint32_t>(json, "reconnect_timeout_s", 0u);
 		auto driver = parse_driver(json.at("driver").get<std::string>());
 		if (!driver)
 			return failure(driver.error().message);

@@ -27,7 +27,31 @@ struct DeviceSpec {
 	std::string file;                 // backing file or block device (file, loop)
 	bool direct = false;              // O_DIRECT (always for loop)
 	uint32_t physical_block_size = 0; // 0: same as block_size
+	// What the backend can do (a network server may lack some); the
+	// driver is offered only these.
+	bool flush = true;
+	bool discard = true;
+	bool write_zeroes = true;
+	// nbd: the server's NBD URI (it names key files, never holds a key).
+	std::string url;
+	bool nbd_multi_conn = false; // the server allows a connection per queue
+	// rbd: POOL/IMAGE, and where and as whom to reach the cluster.
+	std::string rbd_image;
+	std::string rbd_namespace;
+	std::string rbd_snap; // a snapshot, mapped read-only
+	std::string rbd_user; // cephx id without "client." (default: admin)
+	std::string ceph_conf;
+	std::string keyring; // a path: the key itself is never recorded
+	// nbd, rbd: how long requests wait for a lost connection to come back
+	// before they fail; 0 waits for ever.
+	uint32_t reconnect_timeout_s = 0;
 };
+
+// Backends that reach their data over the network (nbd, rbd).
+bool is_network_backend(const DeviceSpec &spec);
+// What the device serves, for list and show: the file, the NBD URI or
+// rbd:POOL/IMAGE[@SNAP]. Never a secret.
+std::string spec_source(const DeviceSpec &spec);
 
 namespace limits
 {
@@ -37,6 +61,7 @@ inline constexpr uint32_t queues_max = 256;
 inline constexpr uint32_t queue_depth_min = 4;
 inline constexpr uint32_t queue_depth_max = 32768; // the split ring's limit
 inline constexpr size_t serial_max = 20;           // VIRTIO_BLK_ID_BYTES
+inline constexpr size_t url_max = 4096;
 } // namespace limits
 
 Status validate_name(std::string_view name);

@@ -33,6 +33,11 @@ fs::path StateDir::inflight_path(const std::string &name) const
 	return root_ / (name + ".inflight");
 }
 
+fs::path StateDir::link_path(const std::string &name) const
+{
+	return root_ / (name + ".link");
+}
+
 void StateDir::remove_inflight(const std::string &name) const
 {
 	std::error_code ec;
@@ -108,6 +113,7 @@ void StateDir::remove(const std::string &name) const
 	std::error_code ec;
 	fs::remove(record_path(name), ec);
 	fs::remove(daemon_log_path(name), ec);
+	fs::remove(link_path(name), ec);
 	remove_inflight(name);
 }
 

@@ -33,6 +33,8 @@ public:
 	std::filesystem::path daemon_log_path(const std::string &name) const;
 	// vdused's in-flight log (InflightLog), kept across its restarts.
 	std::filesystem::path inflight_path(const std::string &name) const;
+	// A network backend's connection state (state/link_status.h).
+	std::filesystem::path link_path(const std::string &name) const;
 	// Forgets the in-flight log: the next vdused starts the queues afresh.
 	void remove_inflight(const std::string &name) const;
 

@@ -20,11 +20,15 @@ uint64_t blk_device_features(const BlkGeometry &geometry)
 	                    bit(vring::f_indirect_desc) | bit(vring::f_event_idx) |
 	                    bit(VIRTIO_BLK_F_SIZE_MAX) | bit(VIRTIO_BLK_F_SEG_MAX) |
 	                    bit(VIRTIO_BLK_F_BLK_SIZE) | bit(VIRTIO_BLK_F_TOPOLOGY) |
-	                    bit(VIRTIO_BLK_F_FLUSH) | bit(VIRTIO_BLK_F_MQ);
+	                    bit(VIRTIO_BLK_F_MQ);
+	if (geometry.flush)
+		features |= bit(VIRTIO_BLK_F_FLUSH);
 	if (geometry.read_only)
 		features |= bit(VIRTIO_BLK_F_RO);
-	else
-		features |= bit(VIRTIO_BLK_F_DISCARD) | bit(VIRTIO_BLK_F_WRITE_ZEROES);
+	if (!geometry.read_only && geometry.discard)
+		features |= bit(VIRTIO_BLK_F_DISCARD);
+	if (!geometry.read_only && geometry.write_zeroes)
+		features |= bit(VIRTIO_BLK_F_WRITE_ZEROES);
 	return features;
 }
 

@@ -21,6 +21,11 @@ struct BlkGeometry {
 	std::string serial;
 	uint32_t physical_block_size = 0; // 0: same as block_size
 	uint32_t queues = 1;
+	// Offered to the driver (a read-only device offers neither discard nor
+	// write zeroes).
+	bool flush = true;
+	bool discard = true;
+	bool write_zeroes = true;
 };
 
 uint64_t blk_device_features(const BlkGeometry &geometry);

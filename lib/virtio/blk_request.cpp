@@ -20,8 +20,10 @@ bool range_ok(const BlkGeometry &g, uint64_t sector, uint64_t bytes)
 
 uint8_t decode_ranges(const BlkGeometry &g, uint32_t type, BlkRequest &req)
 {
-	// A read-only device does not offer DISCARD or WRITE_ZEROES (blk_config.cpp).
-	if (g.read_only)
+	// A read-only device does not offer DISCARD or WRITE_ZEROES, nor one
+	// whose backend cannot do them (blk_config.cpp).
+	if (g.read_only || (type == VIRTIO_BLK_T_DISCARD && !g.discard) ||
+	    (type == VIRTIO_BLK_T_WRITE_ZEROES && !g.write_zeroes))
 		return VIRTIO_BLK_S_UNSUPP;
 	if (req.data_len == 0 || req.data_len % sizeof(virtio_blk_discard_write_zeroes) != 0)
 		return VIRTIO_BLK_S_IOERR;
@@ -88,7 +90,7 @@ uint8_t decode_blk_request(const DescriptorChain &chain, const BlkGeometry &g, B
 		iov_slice(chain.readable, sizeof(header), 0, req.data);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		return VIRTIO_BLK_S_OK;
+		return g.flush ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_UNSUPP;
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}

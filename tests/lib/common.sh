@@ -129,6 +129,8 @@ expect_clean() {
 	[ -z "$left" ] || fail "state records left behind: $left"
 	left=$(ls /run/vduse/*.inflight 2>/dev/null || true)
 	[ -z "$left" ] || fail "in-flight logs left behind: $left"
+	left=$(ls /run/vduse/*.link 2>/dev/null || true)
+	[ -z "$left" ] || fail "connection states left behind: $left"
 	left=$(ls /run/vduse/*.log 2>/dev/null || true)
 	[ -z "$left" ] || fail "daemon logs left behind: $left"
 	left=$(ls -d /run/systemd/system/vdused@*.service.d 2>/dev/null || true)
@@ -178,4 +180,32 @@ fio_verify() {
 	fio_check "$what: random write with verify_backlog, bs $bs" --name=rand --filename="$node" \
 		--rw=randwrite --bsrange="$bs" --size="$size" --ioengine=io_uring --iodepth=32 --direct=1 \
 		--numjobs=2 --offset_increment="$size" --verify=crc32c --verify_backlog=64 --verify_fatal=1
+}
+
+# nbd_start NAME NBDKIT-ARGS...: an nbdkit server on the unix socket
+# /run/nbd/NAME.sock (with --port P in the arguments, on 127.0.0.1:P instead),
+# its pid in /run/nbd/NAME.pid. nbdkit listens before it returns.
+nbd_start() {
+	local name=$1
+	shift
+	mkdir -p /run/nbd
+	local listen=(--unix "/run/nbd/$name.sock")
+	case " $* " in *" --port "*) listen=(--ipaddr 127.0.0.1) ;; esac
+	nbdkit --pidfile "/run/nbd/$name.pid" "${listen[@]}" "$@" \
+		2>>"/run/nbd/$name.log" || fail "nbdkit $name did not start: $(cat "/run/nbd/$name.log")"
+	wait_for 5 "nbdkit $name's pid file" test -s "/run/nbd/$name.pid"
+}
+
+# nbd_kill NAME: SIGKILL, as a crash (nbdkit would wait for its clients on SIGTERM).
+nbd_kill() {
+	local pid
+	pid=$(cat "/run/nbd/$1.pid")
+	kill -9 "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	rm -f "/run/nbd/$1.pid"
+}
+
+# device_field NAME KEY: one field of `vdusectl show --json NAME`.
+device_field() {
+	"$VDUSECTL" show "$1" --json=short | jq -r ".$2"
 }

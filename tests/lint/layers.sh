@@ -5,7 +5,7 @@
 set -euo pipefail
 root=${1:-$(dirname "$0")/../..}
 cd "$root/lib"
-layers=(base virtio vduse vdpa state systemd)
+layers=(base virtio vduse vdpa state remote systemd)
 rank() {
 	local i
 	for i in "${!layers[@]}"; do

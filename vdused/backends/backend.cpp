@@ -1,13 +1,20 @@
 #include "backend.h"
 
 #include "file_backend.h"
+#include "nbd_backend.h"
 #include "null_backend.h"
+#include "rbd_backend.h"
 
 namespace vduse
 {
 
-Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec)
+Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec,
+                                              const std::filesystem::path &link_file)
 {
+	if (spec.backend == "nbd")
+		return NbdBackend::open(spec, link_file);
+	if (spec.backend == "rbd")
+		return RbdBackend::open(spec, link_file);
 	if (spec.backend == "null")
 		return std::unique_ptr<Backend>(std::make_unique<NullBackend>());
 	if (spec.backend == "file" || spec.backend == "loop")

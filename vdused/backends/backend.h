@@ -9,6 +9,7 @@
 #include "virtio/blk_request.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -46,6 +47,8 @@ public:
 	                                                         uint32_t depth) = 0;
 };
 
-Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec);
+// link_file: where a network backend keeps its connection state.
+Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec,
+                                              const std::filesystem::path &link_file);
 
 } // namespace vduse

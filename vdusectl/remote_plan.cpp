@@ -1,0 +1,86 @@
+#include "remote_plan.h"
+
+#include "remote/nbd_client.h"
+#include "remote/rbd_client.h"
+
+#include <bit>
+
+namespace vduse
+{
+
+namespace
+{
+
+using namespace std::chrono_literals;
+
+// The device's size: --size if given (at most the remote size), else the
+// remote size rounded down to whole blocks.
+Status choose_size(DeviceSpec &spec, uint64_t given, uint64_t remote, const std::string &what)
+{
+	if (given > remote)
+		return failure(spec.name + ": --size " + std::to_string(given) + " is larger than " +
+		               what + " (" + std::to_string(remote) + " bytes)");
+	spec.size_bytes = given ? given : remote / spec.block_size * spec.block_size;
+	if (spec.size_bytes == 0)
+		return failure(spec.name + ": " + what + " is smaller than one block (" +
+		               std::to_string(remote) + " bytes)");
+	return {};
+}
+
+Status plan_nbd(AddOptions &options, uint64_t size)
+{
+	DeviceSpec &spec = options.spec;
+	auto h = nbd_connect_with_timeout(spec.url, 10s);
+	if (!h)
+		return with_context(spec.name, h.error());
+	NbdExportInfo info = nbd_export_info(h->get());
+	if (info.min_block > 4096)
+		return failure(spec.name + ": the server's minimum block size " +
+		               std::to_string(info.min_block) + " is larger than 4096");
+	if (info.min_block > spec.block_size) {
+		if (options.block_size_given)
+			return usage_error(spec.name + ": block size " + std::to_string(spec.block_size) +
+			                   " is smaller than the server's minimum " +
+			                   std::to_string(info.min_block));
+		spec.block_size = 4096;
+	}
+	if (info.preferred_block > spec.block_size && info.preferred_block <= (1u << 20) &&
+	    std::has_single_bit(info.preferred_block))
+		spec.physical_block_size = info.preferred_block;
+	// A server that refuses writes makes a read-only device; features it
+	// lacks are not offered to the driver.
+	if (info.read_only)
+		spec.read_only = true;
+	spec.flush = info.flush;
+	spec.discard = info.trim;
+	spec.write_zeroes = info.zero;
+	spec.nbd_multi_conn = info.multi_conn;
+	return choose_size(spec, size, info.size, spec.url);
+}
+
+Status plan_rbd(AddOptions &options, uint64_t size)
+{
+	DeviceSpec &spec = options.spec;
+	auto image = RbdImage::open(spec, RbdImage::Access::probe);
+	if (!image) {
+		Error e = image.error();
+		if (e.code == ENOENT)
+			e.message += " (vdusectl maps images; rbd create makes them)";
+		return with_context(spec.name, e);
+	}
+	auto info = image->info();
+	if (!info)
+		return with_context(spec.name, info.error());
+	return choose_size(spec, size, info->size, spec_source(spec));
+}
+
+} // namespace
+
+Status plan_remote(AddOptions &options, uint64_t size)
+{
+	if (options.spec.backend == "nbd")
+		return plan_nbd(options, size);
+	return plan_rbd(options, size);
+}
+
+} // namespace vduse

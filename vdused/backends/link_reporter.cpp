@@ -1,0 +1,59 @@
+#include "link_reporter.h"
+
+#include <algorithm>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+namespace vduse
+{
+
+LinkReporter::LinkReporter(std::string device, std::filesystem::path file, size_t connections)
+        : device_(std::move(device)), file_(std::move(file)),
+          connections_(connections, LinkStatus{LinkState::connecting, std::time(nullptr)})
+{
+}
+
+LinkReporter::~LinkReporter()
+{
+	std::error_code ec;
+	if (!file_.empty())
+		std::filesystem::remove(file_, ec);
+}
+
+void LinkReporter::report(size_t connection, LinkState state)
+{
+	std::lock_guard lock(mutex_);
+	LinkStatus &mine = connections_.at(connection);
+	if (mine.state != state) {
+		// Still down after a failed attempt: keep the time it went down.
+		bool still_down = state != LinkState::connected && mine.state != LinkState::connected;
+		mine.state = state;
+		if (!still_down)
+			mine.since = std::time(nullptr);
+	}
+	// The worst state wins, dated by the earliest connection in it.
+	LinkStatus overall{LinkState::connected, 0};
+	for (const LinkStatus &c : connections_) {
+		if (c.state == LinkState::connected)
+			continue;
+		auto rank = [](LinkState s) {
+			return s == LinkState::failed ? 3 : s == LinkState::reconnecting ? 2 : 1;
+		};
+		if (overall.state == LinkState::connected || rank(c.state) > rank(overall.state))
+			overall = c;
+		else if (c.state == overall.state)
+			overall.since = std::min(overall.since, c.since);
+	}
+	if (written_ && overall.state == published_.state && overall.since == published_.since)
+		return;
+	published_ = overall;
+	written_ = true;
+	if (!file_.empty()) {
+		if (auto st = write_link_status(file_, overall); !st)
+			spdlog::warn("{}", st.error().message);
+	}
+	std::string text = describe_link(overall);
+	sd_notifyf(0, "STATUS=%s: %s", device_.c_str(), text.c_str());
+}
+
+} // namespace vduse

@@ -1,0 +1,36 @@
+// Keeps STATE_DIR/NAME.link and systemd's status line up to date with the
+// state of a network backend's connections: the device is connected when all
+// are, reconnecting (since the first loss) when any is not, failed when any
+// gave up. Any thread may report.
+#pragma once
+
+#include "state/link_status.h"
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace vduse
+{
+
+class LinkReporter
+{
+public:
+	LinkReporter(std::string device, std::filesystem::path file, size_t connections);
+	~LinkReporter();
+	LinkReporter(const LinkReporter &) = delete;
+	LinkReporter &operator=(const LinkReporter &) = delete;
+
+	void report(size_t connection, LinkState state);
+
+private:
+	std::string device_;
+	std::filesystem::path file_;
+	std::mutex mutex_;
+	std::vector<LinkStatus> connections_;
+	LinkStatus published_;
+	bool written_ = false;
+};
+
+} // namespace vduse

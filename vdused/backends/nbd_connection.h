@@ -1,0 +1,90 @@
+// One connection to an NBD server and the thread that drives it. Queue
+// workers start commands on it (under its lock, so libnbd writes them at
+// once); the thread reads the replies and completes them. When the
+// connection is lost, the commands it had (libnbd fails them with ENOTCONN)
+// and any started meanwhile are held; the thread reconnects with backoff and
+// starts them again. After the reconnect timeout (if any) the held commands
+// fail, and so do new ones until the server is back.
+#pragma once
+
+#include "base/unique_fd.h"
+#include "link_reporter.h"
+#include "remote/nbd_client.h"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <spdlog/logger.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace vduse
+{
+
+class NbdConnection;
+
+struct NbdOp {
+	enum class Kind : uint8_t { read, write, flush, trim, zero };
+	Kind kind = Kind::read;
+	uint64_t offset = 0;
+	uint64_t length = 0;
+	void *buffer = nullptr; // read and write
+	uint32_t flags = 0;     // LIBNBD_CMD_FLAG_*
+	// Called once, on the connection's thread or the starter's, with 0 or
+	// the errno the server answered; the op may be reused after it.
+	std::function<void(int error)> done;
+	NbdConnection *connection = nullptr; // set while the connection has it
+};
+
+class NbdConnection
+{
+public:
+	struct Settings {
+		std::string uri;
+		std::chrono::seconds reconnect_timeout{0}; // 0: for ever
+		size_t index = 0;                          // for the reporter and the log
+	};
+	NbdConnection(Settings settings, LinkReporter &reporter,
+	              std::shared_ptr<spdlog::logger> log);
+	~NbdConnection();
+	NbdConnection(const NbdConnection &) = delete;
+	NbdConnection &operator=(const NbdConnection &) = delete;
+
+	// Starts the thread (which connects). Fails only if the process is out
+	// of resources.
+	Status start();
+	// Any thread. op stays untouched until op.done is called.
+	void submit(NbdOp &op);
+
+private:
+	void run();
+	void connect_once(std::chrono::steady_clock::time_point &next_try,
+	                  std::chrono::milliseconds &backoff);
+	void drive();
+	// With mutex_ held:
+	void issue(NbdOp &op);
+	void lost(const std::string &why);
+	void fail_held();
+	void wake();
+	static int on_reply(void *user_data, int *error);
+	// With mutex_ held: lost() if libnbd found the connection dead.
+	void check_alive();
+
+	Settings settings_;
+	LinkReporter &reporter_;
+	std::shared_ptr<spdlog::logger> log_;
+	UniqueFd wake_fd_;
+	std::thread thread_;
+	std::atomic<bool> stopping_{false};
+
+	std::mutex mutex_;
+	NbdHandle handle_;          // null while disconnected
+	std::vector<NbdOp *> held_; // waiting for a connection
+	bool failed_ = false;       // the reconnect timeout expired
+	std::chrono::steady_clock::time_point down_since_;
+	bool ever_connected_ = false;
+};
+
+} // namespace vduse
