@@ -67,14 +67,9 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 	spec.driver = *driver;
 	if (spec.backend == "loop")
 		spec.direct = true;
-	DeviceSpec labelled = spec;
-	labelled.name = label;
-	if (spec.backend == "null") {
-		if (options.size.empty())
-			return usage_error(label + ": the null backend needs --size");
-		labelled.size_bytes = size;
-		return validate_spec(labelled);
-	}
+	bool local = spec.backend == "null" || spec.backend == "file" || spec.backend == "loop";
+	if (!options.reconnect_timeout.empty() && local)
+		return usage_error(label + ": --reconnect-timeout is for the nbd and rbd backends");
 	if (!options.reconnect_timeout.empty()) {
 		if (options.reconnect_timeout == "forever") {
 			spec.reconnect_timeout_s = 0;
@@ -93,7 +88,14 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 				                   "'forever'");
 			}
 		}
-		labelled.reconnect_timeout_s = spec.reconnect_timeout_s;
+	}
+	DeviceSpec labelled = spec;
+	labelled.name = label;
+	if (spec.backend == "null") {
+		if (options.size.empty())
+			return usage_error(label + ": the null backend needs --size");
+		labelled.size_bytes = size;
+		return validate_spec(labelled);
 	}
 	// A snapshot is read-only by nature.
 	if (!spec.rbd_snap.empty())

@@ -189,6 +189,7 @@ nbd_start() {
 	local name=$1
 	shift
 	mkdir -p /run/nbd
+	rm -f "/run/nbd/$name.sock" # a killed server leaves it behind
 	local listen=(--unix "/run/nbd/$name.sock")
 	case " $* " in *" --port "*) listen=(--ipaddr 127.0.0.1) ;; esac
 	nbdkit --pidfile "/run/nbd/$name.pid" "${listen[@]}" "$@" \

@@ -32,7 +32,7 @@ out=$(sed -n '/^{/,$p' "$TMPDIR/outage.json")
 expect_eq "fio errors across 5 server crashes" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
 pass "fio wrote $(jq '[.jobs[].write.total_ios] | add' <<<"$out") verified blocks across the outages"
 expect_eq "held requests were resubmitted" 1 "$(grep -c 'restored; resubmitting' /run/vduse/re0.log | awk '{print ($1 >= 5)}')"
-fio_check "verify everything after the outages" --name=check --filename="$node" --rw=read --size=128M \
+fio_check "read back all 128 MiB after the outages" --name=check --filename="$node" --rw=read --size=128M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --bs=64k
 "$VDUSECTL" del re0
 

@@ -27,7 +27,7 @@ s = socket.socket(socket.AF_UNIX); s.bind("/run/nbd/echo.sock"); s.listen(4)
 if os.fork(): os._exit(0)
 while True:
     c, _ = s.accept(); c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n"); c.close()
-'
+' </dev/null >/dev/null 2>&1
 expect_status "a server that is not NBD" 1 "b0: cannot connect to nbd+unix:///?socket=/run/nbd/echo.sock" \
 	"$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=/run/nbd/echo.sock" --name b0
 nbd_start small memory size=1M
@@ -40,3 +40,4 @@ read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=/run/nbd/
 expect_eq "a smaller --size maps the start of the export" 524288 "$(blockdev --getsize64 "$node")"
 "$VDUSECTL" del part0
 expect_clean
+pkill -f echo.sock || true

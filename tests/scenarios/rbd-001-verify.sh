@@ -1,0 +1,99 @@
+#!/bin/bash
+# The rbd backend against a real Ceph cluster (one mon, one memstore OSD,
+# cephx) started in the guest: size from the image, fio verify (crc32c), the
+# bytes written through /dev/vdX read back with librbd, a second writable
+# mapping refused by the exclusive lock, read-only and snapshot mappings,
+# kill -9 of vdused during fio + recover with 0 errors, bad input.
+source "$VTEST_LIB"
+netstore=${VTEST_NETSTORE:-$VTEST_SRCDIR/../shared/vm/netstore}
+[ -x "$netstore/ceph-up.sh" ] || [ -f "$netstore/ceph-up.sh" ] ||
+	fail "the Ceph recipe $netstore/ceph-up.sh is missing (../shared beside the project, or VTEST_NETSTORE)"
+ip link set lo up
+CEPH_CHECK=0 bash "$netstore/ceph-up.sh" >"$TMPDIR/ceph-up.log" 2>&1 ||
+	fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
+pass "Ceph cluster up: $(grep -i 'ready' "$TMPDIR/ceph-up.log" | tail -1)"
+conf=/run/ceph/ceph.conf
+export CEPH_CONF=$conf
+
+# rbd_read OFFSET LENGTH FILE: bytes of rbd/img0 read with librbd (read-only).
+rbd_read() {
+	/usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import sys, rados, rbd
+off, length, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+with rados.Rados(conffile="/run/ceph/ceph.conf") as cluster:
+    with cluster.open_ioctx("rbd") as io:
+        with rbd.Image(io, "img0", read_only=True) as img:
+            open(out, "wb").write(img.read(off, length))
+PY
+}
+
+read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" --queues 2 --name rbd0)"
+expect_eq "size from the image" 268435456 "$(blockdev --getsize64 "$node")"
+expect_eq "source in show" rbd:rbd/img0 "$(device_field rbd0 source)"
+expect_eq "connection in show" connected "$(device_field rbd0 connection)"
+fio_verify rbd "$node" 4k-512k 16M
+
+dd if=/dev/urandom of="$TMPDIR/pattern" bs=1M count=4 status=none
+dd if="$TMPDIR/pattern" of="$node" bs=1M seek=64 oflag=direct conv=fsync status=none
+rbd_read $((64 << 20)) $((4 << 20)) "$TMPDIR/back"
+cmp "$TMPDIR/pattern" "$TMPDIR/back" || fail "librbd reads other bytes than were written through $node"
+pass "4 MiB written through $node read back with librbd"
+blkdiscard -z -o $((64 << 20)) -l $((1 << 20)) "$node"
+rbd_read $((64 << 20)) $((1 << 20)) "$TMPDIR/zero"
+cmp "$TMPDIR/zero" <(head -c $((1 << 20)) /dev/zero) || fail "write zeroes did not reach the image"
+pass "blkdiscard -z zeroed 1 MiB of the image"
+dd if="$TMPDIR/pattern" of="$node" bs=1M seek=64 oflag=direct conv=fsync status=none
+
+expect_status "a second writable mapping" 1 "exclusive lock" \
+	"$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" --name rbd1
+read -r _ ro_node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" --read-only --name rbdro)"
+expect_eq "read-only mapping" 1 "$(blockdev --getro "$ro_node")"
+cmp "$TMPDIR/pattern" <(dd if="$ro_node" bs=1M skip=64 count=4 iflag=direct status=none) ||
+	fail "the read-only mapping reads other bytes"
+pass "a read-only second mapping reads what the writer wrote"
+"$VDUSECTL" del rbdro
+
+/usr/bin/python3 -c '
+import rados, rbd
+with rados.Rados(conffile="/run/ceph/ceph.conf") as c, c.open_ioctx("rbd") as io, rbd.Image(io, "img0") as img:
+    img.create_snap("s1")' || fail "cannot create snapshot s1"
+read -r _ snap_node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --snap s1 --ceph-conf "$conf" --name snap0)"
+expect_eq "a snapshot maps read-only" 1 "$(blockdev --getro "$snap_node")"
+expect_eq "source names the snapshot" rbd:rbd/img0@s1 "$(device_field snap0 source)"
+cmp "$TMPDIR/pattern" <(dd if="$snap_node" bs=1M skip=64 count=4 iflag=direct status=none) ||
+	fail "the snapshot reads other bytes"
+pass "the snapshot holds the pattern"
+"$VDUSECTL" del snap0
+
+# kill -9 of vdused during fio verify, then recover: no error.
+fio --name=crash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
+	--ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --verify_backlog=16 \
+	--verify_fatal=1 --time_based --runtime=25 --output-format=json \
+	--output="$TMPDIR/crash.json" >"$TMPDIR/crash.out" 2>&1 &
+fio_pid=$!
+sleep 4
+pid=$(device_field rbd0 pid)
+kill -9 "$pid"
+wait_for 10 "vdused to die" sh -c "! kill -0 $pid 2>/dev/null"
+t0=$SECONDS
+"$VDUSECTL" recover rbd0 >/dev/null || fail "recover failed: $(tail -5 /run/vduse/rbd0.log)"
+pass "recover took $((SECONDS - t0)) s (the new vdused takes the image's lock over)"
+wait "$fio_pid" || fail "fio failed across the crash: $(cat "$TMPDIR/crash.out" "$TMPDIR/crash.json")"
+out=$(sed -n '/^{/,$p' "$TMPDIR/crash.json")
+expect_eq "fio errors across kill -9 + recover" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+"$VDUSECTL" del rbd0
+
+expect_status "rbd without --image" 2 "needs --image POOL/IMAGE" "$VDUSECTL" add -t rbd --name b0
+expect_status "image not POOL/IMAGE" 2 "is not POOL/IMAGE" "$VDUSECTL" add -t rbd --image img0 --name b0
+expect_status "a missing image" 1 "b0: rbd:rbd/nosuch: cannot open the image" \
+	"$VDUSECTL" add -t rbd --image rbd/nosuch --ceph-conf "$conf" --size 1G --name b0
+expect_status "a missing pool" 1 "b0: rbd:nopool/img0: pool nopool" \
+	"$VDUSECTL" add -t rbd --image nopool/img0 --ceph-conf "$conf" --name b0
+expect_status "a missing snapshot" 1 "b0: rbd:rbd/img0@nosnap: cannot open the image" \
+	"$VDUSECTL" add -t rbd --image rbd/img0 --snap nosnap --ceph-conf "$conf" --name b0
+expect_status "an unknown user" 1 "cannot connect to the Ceph cluster as client.nobody" \
+	"$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" --id nobody --name b0
+expect_status "a relative keyring path" 2 "'keys' is not an absolute path" \
+	"$VDUSECTL" add -t rbd --image rbd/img0 --keyring keys --name b0
+expect_clean
+bash "$netstore/ceph-down.sh" >/dev/null 2>&1 || true
