@@ -1,5 +1,6 @@
 #include "remote/rbd_client.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -16,7 +17,20 @@ Error rados_error(int r, const std::string &what)
 
 } // namespace
 
-Result<RbdImage> RbdImage::open(const DeviceSpec &spec, Access access)
+std::string RbdImage::lock_owner() const
+{
+	rbd_lock_mode_t mode{};
+	std::array<char *, 4> owners{};
+	size_t count = owners.size();
+	if (rbd_lock_get_owners(image(), &mode, owners.data(), &count) < 0 || count == 0)
+		return "";
+	std::string first = owners[0];
+	rbd_lock_get_owners_cleanup(owners.data(), count);
+	return first;
+}
+
+Result<RbdImage> RbdImage::open(const DeviceSpec &spec, Access access,
+                                const std::string &dead_owner)
 {
 	RbdImage img;
 	std::string user = spec.rbd_user.empty() ? "admin" : spec.rbd_user;
@@ -68,6 +82,11 @@ Result<RbdImage> RbdImage::open(const DeviceSpec &spec, Access access)
 	if (access == Access::serve && !read_only) {
 		uint64_t features = 0;
 		if (rbd_get_features(image, &features) == 0 && (features & RBD_FEATURE_EXCLUSIVE_LOCK)) {
+			// A predecessor that died holding the lock: break it (which
+			// blocklists that client, so no late write of it lands) instead
+			// of waiting for its watch to time out.
+			if (!dead_owner.empty() && img.lock_owner() == dead_owner)
+				(void)rbd_lock_break(image, RBD_LOCK_MODE_EXCLUSIVE, dead_owner.c_str());
 			// Held until close and never handed over on request: a second
 			// writer is refused instead of taking turns with us.
 			r = rbd_lock_acquire(image, RBD_LOCK_MODE_EXCLUSIVE);

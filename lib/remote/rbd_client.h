@@ -31,7 +31,13 @@ public:
 	// (default: $CEPH_CONF, then /etc/ceph/ceph.conf) and spec.keyring, and
 	// opens spec.rbd_image (at spec.rbd_snap). A finite reconnect timeout
 	// bounds every OSD and monitor operation.
-	static Result<RbdImage> open(const DeviceSpec &spec, Access access);
+	// dead_owner: the lock owner a dead predecessor recorded; if it still
+	// holds the lock, it is broken (and that client fenced) at once rather
+	// than after librbd's watch timeout (30 s).
+	static Result<RbdImage> open(const DeviceSpec &spec, Access access,
+	                             const std::string &dead_owner = "");
+	// Who holds the exclusive lock ("" if nobody).
+	std::string lock_owner() const;
 
 	rbd_image_t image() const { return image_.get(); }
 	Result<RbdImageInfo> info() const;

@@ -35,7 +35,8 @@ std::string describe_link(const LinkStatus &status)
 Status write_link_status(const std::filesystem::path &path, const LinkStatus &status)
 {
 	return write_json_file(path, {{"state", link_state_name(status.state)},
-	                              {"since", static_cast<int64_t>(status.since)}});
+	                              {"since", static_cast<int64_t>(status.since)},
+	                              {"lock_owner", status.lock_owner}});
 }
 
 Result<LinkStatus> read_link_status(const std::filesystem::path &path)
@@ -53,6 +54,7 @@ Result<LinkStatus> read_link_status(const std::filesystem::path &path)
 			return failure(path.string() + ": unknown connection state '" + state + "'");
 		status.state = static_cast<LinkState>(i);
 		status.since = static_cast<std::time_t>(json->at("since").get<int64_t>());
+		status.lock_owner = json->value("lock_owner", "");
 		return status;
 	} catch (const nlohmann::json::exception &e) {
 		return failure(path.string() + ": " + e.what());

@@ -18,6 +18,9 @@ enum class LinkState { connecting, connected, reconnecting, failed };
 struct LinkStatus {
 	LinkState state = LinkState::connecting;
 	std::time_t since = 0; // when it entered the state
+	// rbd: the image's exclusive lock as this vdused holds it, so that a
+	// successor can break it at once if this one dies.
+	std::string lock_owner;
 };
 
 std::string_view link_state_name(LinkState state);

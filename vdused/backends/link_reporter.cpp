@@ -9,7 +9,7 @@ namespace vduse
 
 LinkReporter::LinkReporter(std::string device, std::filesystem::path file, size_t connections)
         : device_(std::move(device)), file_(std::move(file)),
-          connections_(connections, LinkStatus{LinkState::connecting, std::time(nullptr)})
+          connections_(connections, LinkStatus{LinkState::connecting, std::time(nullptr), {}})
 {
 }
 
@@ -18,6 +18,12 @@ LinkReporter::~LinkReporter()
 	std::error_code ec;
 	if (!file_.empty())
 		std::filesystem::remove(file_, ec);
+}
+
+void LinkReporter::set_lock_owner(std::string owner)
+{
+	std::lock_guard lock(mutex_);
+	lock_owner_ = std::move(owner);
 }
 
 void LinkReporter::report(size_t connection, LinkState state)
@@ -32,7 +38,7 @@ void LinkReporter::report(size_t connection, LinkState state)
 			mine.since = std::time(nullptr);
 	}
 	// The worst state wins, dated by the earliest connection in it.
-	LinkStatus overall{LinkState::connected, 0};
+	LinkStatus overall{LinkState::connected, 0, {}};
 	for (const LinkStatus &c : connections_) {
 		if (c.state == LinkState::connected)
 			continue;
@@ -44,6 +50,7 @@ void LinkReporter::report(size_t connection, LinkState state)
 		else if (c.state == overall.state)
 			overall.since = std::min(overall.since, c.since);
 	}
+	overall.lock_owner = lock_owner_;
 	if (written_ && overall.state == published_.state && overall.since == published_.since)
 		return;
 	published_ = overall;

@@ -23,6 +23,8 @@ public:
 	LinkReporter &operator=(const LinkReporter &) = delete;
 
 	void report(size_t connection, LinkState state);
+	// Recorded with the state from the next report on (rbd's lock owner).
+	void set_lock_owner(std::string owner);
 
 private:
 	std::string device_;
@@ -31,6 +33,7 @@ private:
 	std::vector<LinkStatus> connections_;
 	LinkStatus published_;
 	bool written_ = false;
+	std::string lock_owner_;
 };
 
 } // namespace vduse

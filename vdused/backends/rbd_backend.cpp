@@ -126,13 +126,21 @@ RbdBackend::RbdBackend(RbdImage image, const DeviceSpec &spec,
                        const std::filesystem::path &link_file)
         : image_(std::move(image)), reporter_(spec.name, link_file, 1)
 {
+	if (!spec.read_only)
+		reporter_.set_lock_owner(image_.lock_owner());
 	reporter_.report(0, LinkState::connected);
 }
 
 Result<std::unique_ptr<Backend>> RbdBackend::open(const DeviceSpec &spec,
                                                   const std::filesystem::path &link_file)
 {
-	auto image = RbdImage::open(spec, RbdImage::Access::serve);
+	// vdused opens the VDUSE device before the backend, and only one
+	// process can have it open: a lock owner recorded here belongs to a
+	// predecessor that is gone.
+	std::string dead_owner;
+	if (auto previous = read_link_status(link_file); previous)
+		dead_owner = previous->lock_owner;
+	auto image = RbdImage::open(spec, RbdImage::Access::serve, dead_owner);
 	if (!image)
 		return with_context(spec.name, image.error());
 	auto info = image->info();
