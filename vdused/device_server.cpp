@@ -17,16 +17,16 @@ namespace vduse
 Result<std::unique_ptr<DeviceServer>>
 DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
                      const std::filesystem::path &inflight_path,
-                     const std::filesystem::path &link_path)
+                     const std::filesystem::path &link_path, StatusLine &status_line)
 {
-	auto backend = make_backend(spec, link_path);
+	auto backend = make_backend(spec, link_path, status_line);
 	if (!backend)
 		return backend.error();
 	auto inflight = InflightLog::open(inflight_path, spec.queues, spec.queue_depth);
 	if (!inflight)
 		return with_context(spec.name, inflight.error());
 	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend),
-	                                             tuning, std::move(*inflight));
+	                                             tuning, std::move(*inflight), status_line);
 	if (auto st = server->open_queues(); !st)
 		return st.error();
 	// A predecessor answered DRIVER_OK and died: the driver is still using
@@ -38,16 +38,16 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 		server->device_status_ = status;
 		if (auto st = server->start_queues(StartMode::recover); !st)
 			return st.error();
-		sd_notifyf(0, "STATUS=serving %s with %u queue(s), taken over", spec.name.c_str(),
-		           spec.queues);
+		status_line.set_device("serving " + spec.name + " with " + std::to_string(spec.queues) +
+		                  " queue(s), taken over");
 	}
 	return server;
 }
 
 DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
                            std::unique_ptr<Backend> backend, const Tuning &tuning,
-                           InflightLog inflight)
-        : device_(std::move(device)), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
+                           InflightLog inflight, StatusLine &status)
+        : device_(std::move(device)), status_(status), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
           iotlb_(device_.fd()), inflight_(std::move(inflight))
 {
 }
@@ -137,7 +137,7 @@ Status DeviceServer::set_device_status(uint8_t status)
 			inflight_.queue(i).reset(0);
 		}
 		iotlb_.invalidate(0, UINT64_MAX);
-		sd_notifyf(0, "STATUS=%s is reset, waiting for a driver", spec_.name.c_str());
+		status_.set_device(spec_.name + " is reset, waiting for a driver");
 	}
 	// Logged before the queues start: a successor that finds DRIVER_OK
 	// takes them over, and finds none taken if we die before starting.
@@ -149,8 +149,8 @@ Status DeviceServer::set_device_status(uint8_t status)
 			inflight_.set_device_status(old_status);
 			return with_context("DRIVER_OK refused", st.error());
 		}
-		sd_notifyf(0, "STATUS=serving %s with %u queue(s)", spec_.name.c_str(),
-		           spec_.queues);
+		status_.set_device("serving " + spec_.name + " with " + std::to_string(spec_.queues) +
+		                   " queue(s)");
 	}
 	return {};
 }

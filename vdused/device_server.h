@@ -4,6 +4,7 @@
 
 #include "backends/backend.h"
 #include "queue_worker.h"
+#include "status_line.h"
 #include "state/device_spec.h"
 #include "vduse/iotlb.h"
 #include "vduse/vduse_device.h"
@@ -33,10 +34,11 @@ public:
 	// over from it.
 	static Result<std::unique_ptr<DeviceServer>>
 	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
-	       const std::filesystem::path &inflight_path, const std::filesystem::path &link_path);
+	       const std::filesystem::path &inflight_path, const std::filesystem::path &link_path,
+	       StatusLine &status);
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
-	             const Tuning &tuning, InflightLog inflight);
+	             const Tuning &tuning, InflightLog inflight, StatusLine &status);
 	~DeviceServer();
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
@@ -57,6 +59,7 @@ private:
 	void stop_queues();
 
 	VduseDevice device_;
+	StatusLine &status_;
 	DeviceSpec spec_;
 	Tuning tuning_;
 	std::unique_ptr<Backend> backend_;

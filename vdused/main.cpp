@@ -62,9 +62,11 @@ int serve(const Options &options)
 	DeviceServer::Tuning tuning;
 	tuning.poll_window = std::chrono::microseconds(options.poll_us);
 	tuning.debug_hooks = options.debug_hooks;
+	StatusLine status;
+	status.set_device(options.name + " is waiting for a driver");
 	auto server = DeviceServer::create(std::move(*device), record->spec, tuning,
 	                                   state.inflight_path(options.name),
-	                                   state.link_path(options.name));
+	                                   state.link_path(options.name), status);
 	if (!server) {
 		spdlog::error("{}", server.error().message);
 		sd_notifyf(0, "STATUS=%s", server.error().message.c_str());
@@ -73,8 +75,7 @@ int serve(const Options &options)
 	spdlog::info("{}: serving {} bytes, {} queue(s) of depth {}, {} backend", options.name,
 	             record->spec.size_bytes, record->spec.queues, record->spec.queue_depth,
 	             record->spec.backend);
-	sd_notifyf(0, "READY=1\nSTATUS=%s is waiting for a driver\nMAINPID=%d",
-	           options.name.c_str(), getpid());
+	status.ready();
 	auto st = (*server)->run(signal_fd.get());
 	sd_notify(0, "STOPPING=1");
 	if (!st) {

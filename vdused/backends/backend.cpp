@@ -9,12 +9,13 @@ namespace vduse
 {
 
 Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec,
-                                              const std::filesystem::path &link_file)
+                                              const std::filesystem::path &link_file,
+                                              StatusLine &status)
 {
 	if (spec.backend == "nbd")
-		return NbdBackend::open(spec, link_file);
+		return NbdBackend::open(spec, link_file, status);
 	if (spec.backend == "rbd")
-		return RbdBackend::open(spec, link_file);
+		return RbdBackend::open(spec, link_file, status);
 	if (spec.backend == "null")
 		return std::unique_ptr<Backend>(std::make_unique<NullBackend>());
 	if (spec.backend == "file" || spec.backend == "loop")

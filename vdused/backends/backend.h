@@ -6,6 +6,7 @@
 
 #include "base/result.h"
 #include "state/device_spec.h"
+#include "status_line.h"
 #include "virtio/blk_request.h"
 
 #include <cstdint>
@@ -47,8 +48,10 @@ public:
 	                                                         uint32_t depth) = 0;
 };
 
-// link_file: where a network backend keeps its connection state.
+// link_file: where a network backend keeps its connection state, which it
+// also puts in the status line.
 Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec,
-                                              const std::filesystem::path &link_file);
+                                              const std::filesystem::path &link_file,
+                                              StatusLine &status);
 
 } // namespace vduse

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 
 namespace vduse
 {
 
-LinkReporter::LinkReporter(std::string device, std::filesystem::path file, size_t connections)
-        : device_(std::move(device)), file_(std::move(file)),
+LinkReporter::LinkReporter(std::filesystem::path file, size_t connections, StatusLine &status)
+        : status_(status), file_(std::move(file)),
           connections_(connections, LinkStatus{LinkState::connecting, std::time(nullptr), {}})
 {
 }
@@ -59,8 +58,7 @@ void LinkReporter::report(size_t connection, LinkState state)
 		if (auto st = write_link_status(file_, overall); !st)
 			spdlog::warn("{}", st.error().message);
 	}
-	std::string text = describe_link(overall);
-	sd_notifyf(0, "STATUS=%s: %s", device_.c_str(), text.c_str());
+	status_.set_link(describe_link(overall));
 }
 
 } // namespace vduse

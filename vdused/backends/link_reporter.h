@@ -5,6 +5,7 @@
 #pragma once
 
 #include "state/link_status.h"
+#include "status_line.h"
 
 #include <filesystem>
 #include <mutex>
@@ -17,7 +18,7 @@ namespace vduse
 class LinkReporter
 {
 public:
-	LinkReporter(std::string device, std::filesystem::path file, size_t connections);
+	LinkReporter(std::filesystem::path file, size_t connections, StatusLine &status);
 	~LinkReporter();
 	LinkReporter(const LinkReporter &) = delete;
 	LinkReporter &operator=(const LinkReporter &) = delete;
@@ -27,7 +28,7 @@ public:
 	void set_lock_owner(std::string owner);
 
 private:
-	std::string device_;
+	StatusLine &status_;
 	std::filesystem::path file_;
 	std::mutex mutex_;
 	std::vector<LinkStatus> connections_;

@@ -123,17 +123,18 @@ void NbdQueue::finished(Completion &completion)
 
 } // namespace
 
-NbdBackend::NbdBackend(const DeviceSpec &spec, const std::filesystem::path &link_file,
-                       size_t connections)
-        : reporter_(spec.name, link_file, connections)
+NbdBackend::NbdBackend(const std::filesystem::path &link_file, size_t connections,
+                       StatusLine &status)
+        : reporter_(link_file, connections, status)
 {
 }
 
 Result<std::unique_ptr<Backend>> NbdBackend::open(const DeviceSpec &spec,
-                                                  const std::filesystem::path &link_file)
+                                                  const std::filesystem::path &link_file,
+                                                  StatusLine &status)
 {
 	size_t count = spec.nbd_multi_conn ? spec.queues : 1;
-	auto backend = std::make_unique<NbdBackend>(spec, link_file, count);
+	auto backend = std::make_unique<NbdBackend>(link_file, count, status);
 	auto log = spdlog::default_logger();
 	for (size_t i = 0; i < count; ++i) {
 		NbdConnection::Settings settings{spec.url,

@@ -123,8 +123,8 @@ std::optional<uint8_t> RbdQueue::submit(const BlkRequest &req, uint16_t tag)
 } // namespace
 
 RbdBackend::RbdBackend(RbdImage image, const DeviceSpec &spec,
-                       const std::filesystem::path &link_file)
-        : image_(std::move(image)), reporter_(spec.name, link_file, 1)
+                       const std::filesystem::path &link_file, StatusLine &status)
+        : image_(std::move(image)), reporter_(link_file, 1, status)
 {
 	if (!spec.read_only)
 		reporter_.set_lock_owner(image_.lock_owner());
@@ -132,7 +132,8 @@ RbdBackend::RbdBackend(RbdImage image, const DeviceSpec &spec,
 }
 
 Result<std::unique_ptr<Backend>> RbdBackend::open(const DeviceSpec &spec,
-                                                  const std::filesystem::path &link_file)
+                                                  const std::filesystem::path &link_file,
+                                                  StatusLine &status)
 {
 	// vdused opens the VDUSE device before the backend, and only one
 	// process can have it open: a lock owner recorded here belongs to a
@@ -151,7 +152,7 @@ Result<std::unique_ptr<Backend>> RbdBackend::open(const DeviceSpec &spec,
 		               std::to_string(info->size) + " bytes, less than the device's " +
 		               std::to_string(spec.size_bytes));
 	return std::unique_ptr<Backend>(
-	        std::make_unique<RbdBackend>(std::move(*image), spec, link_file));
+	        std::make_unique<RbdBackend>(std::move(*image), spec, link_file, status));
 }
 
 Result<std::unique_ptr<QueueBackend>> RbdBackend::open_queue(uint32_t, uint32_t depth)

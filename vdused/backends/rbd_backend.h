@@ -18,8 +18,10 @@ class RbdBackend final : public Backend
 {
 public:
 	static Result<std::unique_ptr<Backend>> open(const DeviceSpec &spec,
-	                                             const std::filesystem::path &link_file);
-	RbdBackend(RbdImage image, const DeviceSpec &spec, const std::filesystem::path &link_file);
+	                                             const std::filesystem::path &link_file,
+	                                             StatusLine &status);
+	RbdBackend(RbdImage image, const DeviceSpec &spec, const std::filesystem::path &link_file,
+	           StatusLine &status);
 
 	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;
 
