@@ -12,9 +12,13 @@ packages=(
 	clang libclang-rt-14-dev
 	libnl-3-dev libnl-genl-3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
 	libsystemd-dev liburing-dev libcli11-dev libkmod-dev libgtest-dev libsmartcols-dev scdoc
+	# the network backends (libnbd, librbd)
+	libnbd-dev librbd-dev librados-dev
 	# guest tests and benchmark
 	qemu-system-x86 qemu-system-common fio iproute2 util-linux e2fsprogs
 	systemd kmod jq coreutils procps zsh fish bash-completion
+	# the servers the network backends are tested against, in the guest
+	nbdkit libnbd-bin ceph-mon ceph-osd ceph-common python3-rados python3-rbd qemu-block-extra
 )
 
 missing() {

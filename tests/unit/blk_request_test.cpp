@@ -293,3 +293,38 @@ TEST_F(BlkRequestTest, FlushNeedsNoData)
 {
 	EXPECT_EQ(decode(VIRTIO_BLK_T_FLUSH, 0, 0, false), VIRTIO_BLK_S_OK);
 }
+
+TEST_F(BlkRequestTest, WhatTheBackendCannotDoIsUnsupported)
+{
+	// A network server without flush, trim or write zeroes: the driver was
+	// not offered them (blk_config.cpp) and a driver that sends them anyway
+	// is told UNSUPP, never handed to the backend.
+	geometry.flush = false;
+	geometry.discard = false;
+	geometry.write_zeroes = false;
+	EXPECT_EQ(decode(VIRTIO_BLK_T_FLUSH, 0, 0, false), VIRTIO_BLK_S_UNSUPP);
+	virtio_blk_discard_write_zeroes seg{8, 16, 0};
+	ring.reset(16);
+	std::memcpy(ring.memory.at<uint8_t>(data_at), &seg, sizeof(seg));
+	EXPECT_EQ(decode(VIRTIO_BLK_T_DISCARD, 0, sizeof(seg), false), VIRTIO_BLK_S_UNSUPP);
+	ring.reset(16);
+	std::memcpy(ring.memory.at<uint8_t>(data_at), &seg, sizeof(seg));
+	EXPECT_EQ(decode(VIRTIO_BLK_T_WRITE_ZEROES, 0, sizeof(seg), false), VIRTIO_BLK_S_UNSUPP);
+}
+
+TEST(BlkFeatures, OnlyWhatTheBackendCanDoIsOffered)
+{
+	BlkGeometry g;
+	g.capacity_sectors = 8;
+	auto has = [](uint64_t features, unsigned bit) { return (features >> bit) & 1; };
+	uint64_t all = blk_device_features(g);
+	EXPECT_TRUE(has(all, VIRTIO_BLK_F_FLUSH));
+	EXPECT_TRUE(has(all, VIRTIO_BLK_F_DISCARD));
+	EXPECT_TRUE(has(all, VIRTIO_BLK_F_WRITE_ZEROES));
+	g.flush = false;
+	g.discard = false;
+	uint64_t some = blk_device_features(g);
+	EXPECT_FALSE(has(some, VIRTIO_BLK_F_FLUSH));
+	EXPECT_FALSE(has(some, VIRTIO_BLK_F_DISCARD));
+	EXPECT_TRUE(has(some, VIRTIO_BLK_F_WRITE_ZEROES));
+}

@@ -125,3 +125,87 @@ TEST(SpecJson, RefusesNumbersThatAreNotWholeOrDoNotFit)
 		}
 	}
 }
+
+namespace
+{
+DeviceSpec nbd_spec(const std::string &url)
+{
+	DeviceSpec s = good_spec();
+	s.backend = "nbd";
+	s.url = url;
+	return s;
+}
+
+DeviceSpec rbd_spec(const std::string &image)
+{
+	DeviceSpec s = good_spec();
+	s.backend = "rbd";
+	s.rbd_image = image;
+	return s;
+}
+} // namespace
+
+TEST(ValidateSpec, NbdNeedsAnNbdUri)
+{
+	EXPECT_TRUE(validate_spec(nbd_spec("nbd://10.0.0.1:10809/disk")).ok());
+	EXPECT_TRUE(validate_spec(nbd_spec("nbd+unix:///disk?socket=/run/nbd.sock")).ok());
+	EXPECT_TRUE(validate_spec(nbd_spec("nbds://host/disk?tls-psk-file=/etc/k")).ok());
+	expect_invalid(nbd_spec(""), "needs --url URI");
+	expect_invalid(nbd_spec("http://host/disk"), "'http://host/disk' is not an NBD URI");
+	expect_invalid(nbd_spec("nbd://host/\ndisk"), "control character");
+	auto with_file = nbd_spec("nbd://h/");
+	with_file.file = "/x";
+	expect_invalid(with_file, "takes no --file");
+}
+
+TEST(ValidateSpec, RbdNeedsPoolAndImage)
+{
+	EXPECT_TRUE(validate_spec(rbd_spec("rbd/img0")).ok());
+	expect_invalid(rbd_spec(""), "needs --image POOL/IMAGE");
+	for (const char *bad : {"img0", "/img0", "rbd/", "rbd/a/b", "rbd/img@snap"})
+		expect_invalid(rbd_spec(bad), "is not POOL/IMAGE");
+	auto snap = rbd_spec("rbd/img0");
+	snap.rbd_snap = "s1";
+	expect_invalid(snap, "can only be mapped read-only");
+	snap.read_only = true;
+	EXPECT_TRUE(validate_spec(snap).ok());
+	auto keyring = rbd_spec("rbd/img0");
+	keyring.keyring = "keys";
+	expect_invalid(keyring, "'keys' is not an absolute path");
+}
+
+TEST(ValidateSpec, NetworkOptionsBelongToTheirBackend)
+{
+	auto s = good_spec();
+	s.url = "nbd://h/";
+	expect_invalid(s, "--url is for the nbd backend");
+	s = good_spec();
+	s.ceph_conf = "/etc/ceph/ceph.conf";
+	expect_invalid(s, "are for the rbd backend");
+	s = good_spec();
+	s.reconnect_timeout_s = 5;
+	expect_invalid(s, "--reconnect-timeout is for the nbd and rbd backends");
+}
+
+TEST(SpecJson, NetworkFieldsRoundTripAndOldRecordsRead)
+{
+	auto s = rbd_spec("rbd/img0");
+	s.rbd_namespace = "ns";
+	s.rbd_user = "vduse";
+	s.keyring = "/etc/ceph/k";
+	s.reconnect_timeout_s = 30;
+	s.discard = false;
+	auto back = spec_from_json(spec_to_json(s));
+	ASSERT_TRUE(back.ok()) << back.error().message;
+	EXPECT_EQ(spec_to_json(*back), spec_to_json(s));
+	EXPECT_EQ(spec_source(*back), "rbd:rbd/ns/img0");
+	// A record written before the network backends: everything offered.
+	auto old = spec_to_json(good_spec());
+	for (const char *key : {"flush", "discard", "write_zeroes", "url", "rbd_image",
+	                        "reconnect_timeout_s", "nbd_multi_conn"})
+		old.erase(key);
+	auto read = spec_from_json(old);
+	ASSERT_TRUE(read.ok()) << read.error().message;
+	EXPECT_TRUE(read->flush && read->discard && read->write_zeroes);
+	EXPECT_EQ(read->reconnect_timeout_s, 0u);
+}

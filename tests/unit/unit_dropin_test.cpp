@@ -1,6 +1,7 @@
 // The runtime drop-in vdusectl writes for vdused@NAME.service.
 #include "unit_dropin.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 using namespace vduse;
@@ -118,4 +119,38 @@ TEST(UnitDropin, AnotherVdusedOrStateDirectoryIsRunAndAllowed)
 	                  "Environment=VDUSE_STATE_DIR=\"/tmp/state\"",
 	                  "ReadWritePaths=\"/tmp/state\"", "ExecStart=",
 	                  "ExecStart=\"/work/build/vdused dir/vdused\" %i --verbose"}));
+}
+
+TEST(UnitDropin, NbdOverAUnixSocketGetsNoNetwork)
+{
+	DeviceSpec spec;
+	spec.name = "n0";
+	spec.backend = "nbd";
+	spec.url = "nbd+unix:///disk?socket=/tmp/nbd.sock";
+	auto text = unit_dropin_text(spec, installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(settings(*text),
+	          (std::vector<std::string>{"RestrictAddressFamilies=AF_UNIX", "PrivateTmp=no"}));
+	EXPECT_EQ(text->find("[Unit]"), std::string::npos);
+}
+
+TEST(UnitDropin, NbdOverTcpAndRbdGetIpAfterTheNetwork)
+{
+	DeviceSpec spec;
+	spec.name = "r0";
+	spec.backend = "rbd";
+	spec.rbd_image = "rbd/img0";
+	spec.keyring = "/root/ceph.keyring";
+	auto text = unit_dropin_text(spec, installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_NE(text->find("[Unit]\nAfter=network-online.target\nWants=network-online.target\n"),
+	          std::string::npos)
+	        << *text;
+	auto s = settings(*text);
+	for (const char *want : {"PrivateNetwork=no", "IPAddressDeny=",
+	                         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+	                         "ProtectHome=read-only"})
+		EXPECT_NE(std::find(s.begin(), s.end(), want), s.end()) << want << " in " << *text;
+	spec.keyring = "/etc/ceph/k\nExecStartPre=/bin/evil";
+	EXPECT_FALSE(unit_dropin_text(spec, installed()).ok());
 }
