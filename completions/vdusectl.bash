@@ -35,10 +35,19 @@ _vdusectl()
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
 	-t | --type)
-		COMPREPLY=($(compgen -W 'null file loop' -- "$cur"))
+		COMPREPLY=($(compgen -W 'null file loop nbd rbd' -- "$cur"))
 		return ;;
 	--driver)
 		COMPREPLY=($(compgen -W 'virtio vhost' -- "$cur"))
+		return ;;
+	--ceph-conf | --keyring)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	--reconnect-timeout)
+		COMPREPLY=($(compgen -W 'forever' -- "$cur"))
+		return ;;
+	--url | --image | --namespace | --snap | --id)
 		return ;;
 	-f | --file)
 		compopt -o filenames 2>/dev/null
@@ -79,7 +88,8 @@ _vdusectl()
 		fi
 		return ;;
 	add)
-		opts='-h --help -t --type -s --size -f --file --direct --grow -n --name -q --queues
+		opts='-h --help -t --type -s --size -f --file --direct --grow --url --image
+		      --namespace --snap --id --ceph-conf --keyring --reconnect-timeout -n --name -q --queues
 		      -d --queue-depth -b --block-size -r --read-only --serial --driver
 		      -p --persistent -j --json' ;;
 	del)

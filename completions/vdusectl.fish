@@ -19,11 +19,19 @@ complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -l state-dir -r
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -l no-systemd -d 'Spawn vdused directly'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -l version -d 'Show the version'
 
-complete -c vdusectl -n '__fish_seen_subcommand_from add' -s t -l type -x -a 'null file loop' -d Backend
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -s t -l type -x -a 'null file loop nbd rbd' -d Backend
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s s -l size -x -d 'Size (K, M, G, T)'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s f -l file -r -F -d 'Image file or block device'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l direct -d 'Bypass the page cache'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l grow -d 'Let --size grow an existing image'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l url -x -d 'NBD URI of the server'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l image -x -d 'RBD image, POOL/IMAGE'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l namespace -x -d 'RBD namespace'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l snap -x -d 'RBD snapshot (read-only)'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l id -x -d 'Ceph user'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l ceph-conf -r -F -d 'Ceph configuration file'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l keyring -r -F -d 'Ceph keyring file'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l reconnect-timeout -x -a forever -d 'Seconds requests wait for a lost server'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s n -l name -x -d 'Device name'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s q -l queues -x -d 'Number of virtqueues'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s d -l queue-depth -x -d 'Descriptors per queue'
