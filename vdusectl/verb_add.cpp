@@ -137,6 +137,10 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 	BackingPlan plan;
 	if (spec.backend == "null") {
 		spec.size_bytes = size;
+	} else if (is_network_backend(spec) && options.restoring) {
+		// At boot the server may not be up yet: the recorded spec says
+		// what the device is, and vdused holds requests until it connects.
+		spec.size_bytes = spec.size_bytes ? spec.size_bytes : size;
 	} else if (is_network_backend(spec)) {
 		if (auto st = plan_remote(options, size); !st)
 			return report(st.error());

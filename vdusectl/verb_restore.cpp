@@ -11,7 +11,9 @@ namespace vduse
 namespace
 {
 
-int restore_devices(Context &ctx)
+enum class Which { all, local, network };
+
+int restore_devices(Context &ctx, Which which)
 {
 	int rc = exit_ok;
 	for (const auto &name : ctx.persist.names()) {
@@ -20,6 +22,9 @@ int restore_devices(Context &ctx)
 			rc = report(spec.error());
 			continue;
 		}
+		if ((which == Which::local && is_network_backend(*spec)) ||
+		    (which == Which::network && !is_network_backend(*spec)))
+			continue;
 		if (ctx.state.has(name)) {
 			spdlog::info("{}: already present", name);
 			continue;
@@ -44,7 +49,19 @@ int restore_devices(Context &ctx)
 Verb restore_verb()
 {
 	return {"restore", "Add every persistent device that is not there yet (run at boot)",
-	        [](CLI::App &) { return VerbHandler(restore_devices); }};
+	        [](CLI::App &cmd) {
+		        auto local = std::make_shared<bool>(false);
+		        auto network = std::make_shared<bool>(false);
+		        auto *l = cmd.add_flag("--local", *local,
+		                               "Only devices with a local backend (null, file, loop)");
+		        cmd.add_flag("--network", *network, "Only devices with a network backend (nbd, rbd)")
+		                ->excludes(l);
+		        return VerbHandler([local, network](Context &ctx) {
+			        return restore_devices(ctx, *local     ? Which::local
+			                                    : *network ? Which::network
+			                                               : Which::all);
+		        });
+	        }};
 }
 
 } // namespace vduse
