@@ -14,7 +14,7 @@ struct AddOptions {
 	DeviceSpec spec;  // name may be empty: the first free vduseN is taken
 	std::string size; // as typed, parsed by add; may be empty for file and loop
 	std::string driver = "virtio";
-	bool grow = false; // let --size grow an existing image file
+	bool grow = false;             // let --size grow an existing image file
 	std::string reconnect_timeout; // as typed: seconds or "forever"; may be empty
 	bool block_size_given = false;
 	bool persistent = false; // also write the spec to the persistent directory

@@ -21,9 +21,9 @@ struct DeviceReport {
 	DeviceRecord record;
 	std::string bound_driver; // the vdpa driver bound now, "" if none
 	std::optional<std::string> node;
-	WorkerState worker;    // worker.running: a vdused serves it
-	bool attached = false; // on the vdpa bus
-	std::string state;     // running, daemon-dead, detached
+	WorkerState worker;             // worker.running: a vdused serves it
+	bool attached = false;          // on the vdpa bus
+	std::string state;              // running, daemon-dead, detached
 	std::optional<LinkStatus> link; // a network backend's connection, as vdused said
 };
 

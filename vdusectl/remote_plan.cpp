@@ -18,8 +18,9 @@ using namespace std::chrono_literals;
 Status choose_size(DeviceSpec &spec, uint64_t given, uint64_t remote, const std::string &what)
 {
 	if (given > remote)
-		return failure(spec.name + ": --size " + std::to_string(given) + " is larger than " +
-		               what + " (" + std::to_string(remote) + " bytes)");
+		return failure(spec.name + ": --size " + std::to_string(given) +
+		               " is larger than " + what + " (" + std::to_string(remote) +
+		               " bytes)");
 	spec.size_bytes = given ? given : remote / spec.block_size * spec.block_size;
 	if (spec.size_bytes == 0)
 		return failure(spec.name + ": " + what + " is smaller than one block (" +
@@ -39,7 +40,8 @@ Status plan_nbd(AddOptions &options, uint64_t size)
 		               std::to_string(info.min_block) + " is larger than 4096");
 	if (info.min_block > spec.block_size) {
 		if (options.block_size_given)
-			return usage_error(spec.name + ": block size " + std::to_string(spec.block_size) +
+			return usage_error(spec.name + ": block size " +
+			                   std::to_string(spec.block_size) +
 			                   " is smaller than the server's minimum " +
 			                   std::to_string(info.min_block));
 		spec.block_size = 4096;

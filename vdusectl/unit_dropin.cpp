@@ -83,7 +83,8 @@ void network_access(const DeviceSpec &spec, std::ostream &unit, std::ostream &se
 			families = "AF_UNIX";
 			auto at = spec.url.find("socket=");
 			if (at != std::string::npos)
-				paths.push_back(spec.url.substr(at + 7, spec.url.find('&', at) - at - 7));
+				paths.push_back(
+				        spec.url.substr(at + 7, spec.url.find('&', at) - at - 7));
 		}
 	} else {
 		paths = {spec.ceph_conf, spec.keyring};
@@ -139,8 +140,8 @@ Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs 
 		return text;
 	std::string unit_text = unit.str();
 	return "# Written by vdusectl add for device " + spec.name +
-	       "; removed by vdusectl del.\n" +
-	       (unit_text.empty() ? "" : "[Unit]\n" + unit_text) + "[Service]\n" + text;
+	       "; removed by vdusectl del.\n" + (unit_text.empty() ? "" : "[Unit]\n" + unit_text) +
+	       "[Service]\n" + text;
 }
 
 fs::path unit_dropin_path(const std::string &device)

@@ -77,15 +77,16 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 			try {
 				size_t used = 0;
 				unsigned long v = std::stoul(options.reconnect_timeout, &used);
-				if (used != options.reconnect_timeout.size() || v == 0 || v > 86400 * 365 ||
-				    options.reconnect_timeout.front() == '-')
+				if (used != options.reconnect_timeout.size() || v == 0 ||
+				    v > 86400 * 365 || options.reconnect_timeout.front() == '-')
 					throw std::invalid_argument("range");
 				spec.reconnect_timeout_s = static_cast<uint32_t>(v);
 			} catch (const std::exception &) {
-				return usage_error(label + ": --reconnect-timeout '" +
-				                   options.reconnect_timeout +
-				                   "' is not a number of seconds (1 to 31536000) or "
-				                   "'forever'");
+				return usage_error(
+				        label + ": --reconnect-timeout '" +
+				        options.reconnect_timeout +
+				        "' is not a number of seconds (1 to 31536000) or "
+				        "'forever'");
 			}
 		}
 	}
@@ -201,7 +202,8 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 
 	undo.dismiss();
 	if (json != JsonMode::off)
-		std::cout << format_json(device_record(device_report(record, ctx.state)).to_json(), json);
+		std::cout << format_json(device_record(device_report(record, ctx.state)).to_json(),
+		                         json);
 	else
 		std::cout << name << ' ' << *node << '\n';
 	return exit_ok;
@@ -219,10 +221,9 @@ Verb add_verb()
 		        cmd.add_option("-t,--type", add.spec.backend,
 		                       "Backend: null, file, loop, nbd or rbd")
 		                ->required();
-		        cmd.add_option(
-		                "-s,--size", add.size,
-		                "Size in bytes, with suffix K, M, G or T (file, loop, nbd, "
-		                "rbd: default the file's, export's or image's size)");
+		        cmd.add_option("-s,--size", add.size,
+		                       "Size in bytes, with suffix K, M, G or T (file, loop, nbd, "
+		                       "rbd: default the file's, export's or image's size)");
 		        cmd.add_option(
 		                "-f,--file", add.spec.file,
 		                "Image file (file: created sparse if absent) or block device "

@@ -52,9 +52,11 @@ Verb restore_verb()
 	        [](CLI::App &cmd) {
 		        auto local = std::make_shared<bool>(false);
 		        auto network = std::make_shared<bool>(false);
-		        auto *l = cmd.add_flag("--local", *local,
-		                               "Only devices with a local backend (null, file, loop)");
-		        cmd.add_flag("--network", *network, "Only devices with a network backend (nbd, rbd)")
+		        auto *l = cmd.add_flag(
+		                "--local", *local,
+		                "Only devices with a local backend (null, file, loop)");
+		        cmd.add_flag("--network", *network,
+		                     "Only devices with a network backend (nbd, rbd)")
 		                ->excludes(l);
 		        return VerbHandler([local, network](Context &ctx) {
 			        return restore_devices(ctx, *local     ? Which::local

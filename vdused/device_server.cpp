@@ -38,8 +38,8 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 		server->device_status_ = status;
 		if (auto st = server->start_queues(StartMode::recover); !st)
 			return st.error();
-		status_line.set_device("serving " + spec.name + " with " + std::to_string(spec.queues) +
-		                  " queue(s), taken over");
+		status_line.set_device("serving " + spec.name + " with " +
+		                       std::to_string(spec.queues) + " queue(s), taken over");
 	}
 	return server;
 }
@@ -47,8 +47,8 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
                            std::unique_ptr<Backend> backend, const Tuning &tuning,
                            InflightLog inflight, StatusLine &status)
-        : device_(std::move(device)), status_(status), spec_(spec), tuning_(tuning), backend_(std::move(backend)),
-          iotlb_(device_.fd()), inflight_(std::move(inflight))
+        : device_(std::move(device)), status_(status), spec_(spec), tuning_(tuning),
+          backend_(std::move(backend)), iotlb_(device_.fd()), inflight_(std::move(inflight))
 {
 }
 
@@ -149,8 +149,8 @@ Status DeviceServer::set_device_status(uint8_t status)
 			inflight_.set_device_status(old_status);
 			return with_context("DRIVER_OK refused", st.error());
 		}
-		status_.set_device("serving " + spec_.name + " with " + std::to_string(spec_.queues) +
-		                   " queue(s)");
+		status_.set_device("serving " + spec_.name + " with " +
+		                   std::to_string(spec_.queues) + " queue(s)");
 	}
 	return {};
 }

@@ -4,8 +4,8 @@
 
 #include "backends/backend.h"
 #include "queue_worker.h"
-#include "status_line.h"
 #include "state/device_spec.h"
+#include "status_line.h"
 #include "vduse/iotlb.h"
 #include "vduse/vduse_device.h"
 #include "virtio/inflight_log.h"

@@ -41,7 +41,8 @@ Result<RbdImage> RbdImage::open(const DeviceSpec &spec, Access access,
 		return rados_error(r, where + ": cannot create a Ceph client");
 	img.cluster_.reset(cluster);
 	// An explicit file wins; else $CEPH_CONF, else the default search.
-	r = rados_conf_read_file(cluster, spec.ceph_conf.empty() ? nullptr : spec.ceph_conf.c_str());
+	r = rados_conf_read_file(cluster,
+	                         spec.ceph_conf.empty() ? nullptr : spec.ceph_conf.c_str());
 	if (r < 0 && !spec.ceph_conf.empty())
 		return rados_error(r, where + ": cannot read " + spec.ceph_conf);
 	(void)rados_conf_parse_env(cluster, nullptr);
@@ -81,19 +82,21 @@ Result<RbdImage> RbdImage::open(const DeviceSpec &spec, Access access,
 	img.image_.reset(image);
 	if (access == Access::serve && !read_only) {
 		uint64_t features = 0;
-		if (rbd_get_features(image, &features) == 0 && (features & RBD_FEATURE_EXCLUSIVE_LOCK)) {
+		if (rbd_get_features(image, &features) == 0 &&
+		    (features & RBD_FEATURE_EXCLUSIVE_LOCK)) {
 			// A predecessor that died holding the lock: break it (which
 			// blocklists that client, so no late write of it lands) instead
 			// of waiting for its watch to time out.
 			if (!dead_owner.empty() && img.lock_owner() == dead_owner)
-				(void)rbd_lock_break(image, RBD_LOCK_MODE_EXCLUSIVE, dead_owner.c_str());
+				(void)rbd_lock_break(image, RBD_LOCK_MODE_EXCLUSIVE,
+				                     dead_owner.c_str());
 			// Held until close and never handed over on request: a second
 			// writer is refused instead of taking turns with us.
 			r = rbd_lock_acquire(image, RBD_LOCK_MODE_EXCLUSIVE);
 			if (r < 0)
-				return rados_error(r, where +
-				                              ": cannot take the image's exclusive lock "
-				                              "(is it mapped for writing elsewhere?)");
+				return rados_error(
+				        r, where + ": cannot take the image's exclusive lock "
+				                   "(is it mapped for writing elsewhere?)");
 		}
 	}
 	return img;

@@ -3,8 +3,8 @@
 #include "base/size.h"
 
 #include <algorithm>
-#include <initializer_list>
 #include <bit>
+#include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>

@@ -51,7 +51,8 @@ Result<LinkStatus> read_link_status(const std::filesystem::path &path)
 		while (i < names.size() && names.at(i) != state)
 			++i;
 		if (i == names.size())
-			return failure(path.string() + ": unknown connection state '" + state + "'");
+			return failure(path.string() + ": unknown connection state '" + state +
+			               "'");
 		status.state = static_cast<LinkState>(i);
 		status.since = static_cast<std::time_t>(json->at("since").get<int64_t>());
 		status.lock_owner = json->value("lock_owner", "");

@@ -147,9 +147,9 @@ TEST(UnitDropin, NbdOverTcpAndRbdGetIpAfterTheNetwork)
 	          std::string::npos)
 	        << *text;
 	auto s = settings(*text);
-	for (const char *want : {"PrivateNetwork=no", "IPAddressDeny=",
-	                         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-	                         "ProtectHome=read-only"})
+	for (const char *want :
+	     {"PrivateNetwork=no", "IPAddressDeny=",
+	      "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "ProtectHome=read-only"})
 		EXPECT_NE(std::find(s.begin(), s.end(), want), s.end()) << want << " in " << *text;
 	spec.keyring = "/etc/ceph/k\nExecStartPre=/bin/evil";
 	EXPECT_FALSE(unit_dropin_text(spec, installed()).ok());

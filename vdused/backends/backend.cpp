@@ -8,9 +8,8 @@
 namespace vduse
 {
 
-Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec,
-                                              const std::filesystem::path &link_file,
-                                              StatusLine &status)
+Result<std::unique_ptr<Backend>>
+make_backend(const DeviceSpec &spec, const std::filesystem::path &link_file, StatusLine &status)
 {
 	if (spec.backend == "nbd")
 		return NbdBackend::open(spec, link_file, status);

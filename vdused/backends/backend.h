@@ -50,8 +50,7 @@ public:
 
 // link_file: where a network backend keeps its connection state, which it
 // also puts in the status line.
-Result<std::unique_ptr<Backend>> make_backend(const DeviceSpec &spec,
-                                              const std::filesystem::path &link_file,
-                                              StatusLine &status);
+Result<std::unique_ptr<Backend>>
+make_backend(const DeviceSpec &spec, const std::filesystem::path &link_file, StatusLine &status);
 
 } // namespace vduse

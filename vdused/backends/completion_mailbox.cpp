@@ -52,7 +52,7 @@ void SplitRequest::operation_done(int error, CompletionMailbox &mailbox)
 		error_.store(error, std::memory_order_relaxed);
 	if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1)
 		mailbox.post(tag, error_.load(std::memory_order_relaxed) == 0 ? VIRTIO_BLK_S_OK
-		                                                               : VIRTIO_BLK_S_IOERR);
+		                                                              : VIRTIO_BLK_S_IOERR);
 }
 
 void MailboxQueue::reap(std::vector<Completion> &out, bool wait)

@@ -31,7 +31,8 @@ void LinkReporter::report(size_t connection, LinkState state)
 	LinkStatus &mine = connections_.at(connection);
 	if (mine.state != state) {
 		// Still down after a failed attempt: keep the time it went down.
-		bool still_down = state != LinkState::connected && mine.state != LinkState::connected;
+		bool still_down =
+		        state != LinkState::connected && mine.state != LinkState::connected;
 		mine.state = state;
 		if (!still_down)
 			mine.since = std::time(nullptr);

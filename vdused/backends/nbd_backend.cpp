@@ -39,8 +39,8 @@ private:
 		bool bounced = false;
 	};
 
-	void add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t length,
-	            void *buffer, uint32_t flags);
+	void add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t length, void *buffer,
+	            uint32_t flags);
 	void finished(Completion &completion) override;
 
 	NbdConnection &connection_;
@@ -48,8 +48,8 @@ private:
 	uint64_t max_request_;
 };
 
-void NbdQueue::add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t length,
-                      void *buffer, uint32_t flags)
+void NbdQueue::add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t length, void *buffer,
+                      uint32_t flags)
 {
 	NbdOp &op = slot.ops.emplace_back();
 	op.kind = kind;
@@ -83,8 +83,9 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 			slot.bounced = true;
 		}
 		for (uint64_t done = 0; done < req.data_len; done += max_request_)
-			add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write, req.offset + done,
-			       std::min(max_request_, req.data_len - done), base + done, 0);
+			add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write,
+			       req.offset + done, std::min(max_request_, req.data_len - done),
+			       base + done, 0);
 		break;
 	}
 	case VIRTIO_BLK_T_FLUSH:
@@ -129,9 +130,8 @@ NbdBackend::NbdBackend(const std::filesystem::path &link_file, size_t connection
 {
 }
 
-Result<std::unique_ptr<Backend>> NbdBackend::open(const DeviceSpec &spec,
-                                                  const std::filesystem::path &link_file,
-                                                  StatusLine &status)
+Result<std::unique_ptr<Backend>>
+NbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file, StatusLine &status)
 {
 	size_t count = spec.nbd_multi_conn ? spec.queues : 1;
 	auto backend = std::make_unique<NbdBackend>(link_file, count, status);

@@ -18,9 +18,8 @@ class NbdBackend final : public Backend
 public:
 	// Starts the connections; they connect in the background, so vdused
 	// serves (holding requests) even while the server is down.
-	static Result<std::unique_ptr<Backend>> open(const DeviceSpec &spec,
-	                                             const std::filesystem::path &link_file,
-	                                             StatusLine &status);
+	static Result<std::unique_ptr<Backend>>
+	open(const DeviceSpec &spec, const std::filesystem::path &link_file, StatusLine &status);
 	NbdBackend(const std::filesystem::path &link_file, size_t connections, StatusLine &status);
 
 	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;

@@ -2,9 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <utility>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <utility>
 
 namespace vduse
 {
@@ -201,7 +201,8 @@ void NbdConnection::connect_once(clock::time_point &next_try, std::chrono::milli
 	auto h = nbd_connect_with_timeout(settings_.uri, connect_timeout);
 	if (!h) {
 		if (backoff == backoff_first)
-			log_->warn("connection {}: {}; retrying", settings_.index, h.error().message);
+			log_->warn("connection {}: {}; retrying", settings_.index,
+			           h.error().message);
 		next_try = clock::now() + backoff;
 		backoff = std::min<std::chrono::milliseconds>(backoff * 2, backoff_max);
 		return;
@@ -233,8 +234,9 @@ void NbdConnection::drive()
 			return;
 		fds[0].fd = nbd_aio_get_fd(handle_.get());
 		unsigned dir = nbd_aio_get_direction(handle_.get());
-		fds[0].events = static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
-		                                   ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0));
+		fds[0].events =
+		        static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
+		                           ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0));
 	}
 	if (::poll(fds, 2, -1) < 0) {
 		if (errno != EINTR)

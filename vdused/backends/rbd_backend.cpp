@@ -106,7 +106,8 @@ std::optional<uint8_t> RbdQueue::submit(const BlkRequest &req, uint16_t tag)
 		for (const BlkRange &r : req.ranges) {
 			int flags = r.unmap ? 0 : RBD_WRITE_ZEROES_FLAG_THICK_PROVISION;
 			if (!start(slot, [&](rbd_completion_t c) {
-				    return rbd_aio_write_zeroes(image_, r.offset, r.length, c, flags, 0);
+				    return rbd_aio_write_zeroes(image_, r.offset, r.length, c,
+				                                flags, 0);
 			    }))
 				refused();
 		}
@@ -131,9 +132,8 @@ RbdBackend::RbdBackend(RbdImage image, const DeviceSpec &spec,
 	reporter_.report(0, LinkState::connected);
 }
 
-Result<std::unique_ptr<Backend>> RbdBackend::open(const DeviceSpec &spec,
-                                                  const std::filesystem::path &link_file,
-                                                  StatusLine &status)
+Result<std::unique_ptr<Backend>>
+RbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file, StatusLine &status)
 {
 	// vdused opens the VDUSE device before the backend, and only one
 	// process can have it open: a lock owner recorded here belongs to a

@@ -17,9 +17,8 @@ namespace vduse
 class RbdBackend final : public Backend
 {
 public:
-	static Result<std::unique_ptr<Backend>> open(const DeviceSpec &spec,
-	                                             const std::filesystem::path &link_file,
-	                                             StatusLine &status);
+	static Result<std::unique_ptr<Backend>>
+	open(const DeviceSpec &spec, const std::filesystem::path &link_file, StatusLine &status);
 	RbdBackend(RbdImage image, const DeviceSpec &spec, const std::filesystem::path &link_file,
 	           StatusLine &status);
 

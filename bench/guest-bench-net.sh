@@ -1,0 +1,106 @@
+#!/bin/bash
+# Runs inside the test guest (one boot): vdused's nbd or rbd backend
+# (BENCH_NET=nbd|rbd) against qemu-storage-daemon's vduse-blk export of the
+# same kind of server through its own nbd or rbd driver. The servers run in
+# the guest: nbdkit's memory plugin on a unix socket, or a one-node Ceph
+# cluster (../shared/vm/netstore/ceph-up.sh; one image per client, since a
+# writer holds the exclusive lock). 1 and 4 queues; both devices exist at
+# once and the rounds interleave (vdused qsd vdused qsd), a ramp before each
+# point. Prints IOPS, the ratio and each daemon's CPU time per I/O.
+# Emulated timings: only the ratios within this table mean something.
+source "$VTEST_LIB"
+net=${BENCH_NET:-nbd}
+runtime=${BENCH_RUNTIME:-5}
+rounds=${BENCH_ROUNDS:-2}
+results=$TMPDIR/bench-net
+: >"$results"
+ip link set lo up
+hz=$(getconf CLK_TCK)
+
+case $net in
+nbd)
+	nbd_start bench --threads 16 memory size=512M
+	url="nbd+unix:///?socket=/run/nbd/bench.sock"
+	vdused_args=(-t nbd --url "$url")
+	qsd_blockdev="driver=nbd,server.type=unix,server.path=/run/nbd/bench.sock,cache.direct=on"
+	;;
+rbd)
+	netstore=${VTEST_NETSTORE:-$VTEST_SRCDIR/../shared/vm/netstore}
+	RBD_SIZE=128M CEPH_CHECK=0 bash "$netstore/ceph-up.sh" >"$TMPDIR/ceph.log" 2>&1 ||
+		fail "Ceph did not start: $(tail "$TMPDIR/ceph.log")"
+	/usr/bin/python3 -c '
+import rados, rbd
+with rados.Rados(conffile="/run/ceph/ceph.conf") as c, c.open_ioctx("rbd") as io:
+    rbd.RBD().create(io, "img1", 128 << 20)' || fail "cannot create rbd/img1"
+	vdused_args=(-t rbd --image rbd/img0 --ceph-conf /run/ceph/ceph.conf)
+	qsd_blockdev="driver=rbd,pool=rbd,image=img1,conf=/run/ceph/ceph.conf,user=admin,cache.direct=on"
+	;;
+*) fail "BENCH_NET must be nbd or rbd, not $net" ;;
+esac
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# measure TARGET QUEUES NODE PID ROUND
+measure() {
+	local target=$1 queues=$2 node=$3 pid=$4 round=$5 point jobs t0 t1 out ios
+	jobs=1
+	[ "$queues" -gt 1 ] && jobs=2 # one job per vCPU: virtio_blk maps queues by CPU
+	for point in "randread 4k 1" "randread 4k 32" "randwrite 4k 1" "randwrite 4k 32" "read 1M 8" "write 1M 8"; do
+		read -r rw bs qd <<<"$point"
+		fio --name=ramp --filename="$node" --rw="$rw" --bs="$bs" --iodepth="$qd" --size=64M \
+			--ioengine=io_uring --direct=1 --runtime=1 --time_based --numjobs=$jobs \
+			--offset_increment=64M >/dev/null 2>&1 || fail "fio ramp $point on $target failed"
+		t0=$(cpu_ticks "$pid")
+		fio --output-format=json --output="$TMPDIR/f.json" --name=bench --filename="$node" \
+			--rw="$rw" --bs="$bs" --iodepth="$qd" --size=64M --ioengine=io_uring --direct=1 \
+			--runtime="$runtime" --time_based --numjobs=$jobs --offset_increment=64M \
+			--group_reporting >/dev/null 2>&1 || fail "fio $point on $target failed"
+		t1=$(cpu_ticks "$pid")
+		out=$(sed -n '/^{/,$p' "$TMPDIR/f.json")
+		[ "$(jq '.jobs[0].error' <<<"$out")" = 0 ] || fail "fio $point on $target reported errors"
+		dir=read
+		case $rw in *write) dir=write ;; esac
+		ios=$(jq ".jobs[0].$dir.total_ios" <<<"$out")
+		echo "$target $queues $rw-$bs-QD$qd $round $(jq ".jobs[0].$dir.iops | floor" <<<"$out")" \
+			"$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$ios" 'BEGIN { printf "%.0f", n ? t / hz * 1e6 / n : 0 }')" >>"$results"
+	done
+}
+
+for queues in 1 4; do
+	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
+	vpid=$("$VDUSECTL" show bench-v --json | jq -r .pid)
+	qemu-storage-daemon --blockdev "$qsd_blockdev,node-name=n0" \
+		--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 &
+	qpid=$!
+	wait_for 20 "/dev/vduse/bench-q" test -e /dev/vduse/bench-q
+	vdpa dev add name bench-q mgmtdev vduse
+	wait_for 10 "the qsd block device" vdpa_block_node bench-q
+	qnode=$(vdpa_block_node bench-q)
+	for round in $(seq "$rounds"); do
+		measure vdused $queues "$vnode" "$vpid" "$round"
+		measure qsd $queues "$qnode" "$qpid" "$round"
+	done
+	vdpa dev del bench-q
+	kill $qpid
+	wait $qpid || true
+	"$VDUSECTL" del bench-v
+done
+
+echo
+echo "$net backend vs qemu-storage-daemon's $net driver (vduse-blk export), fio io_uring direct,"
+echo "${runtime}s per point after a 1 s ramp, $rounds interleaved rounds (r1 / r2 ...), 1 job per queue up to the 2 vCPUs (TCG)"
+echo "IOPS; CPU = the daemon's user+system CPU time per I/O in microseconds"
+printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' queues workload "vdused IOPS" "qsd IOPS" "ratio" "vdused CPU" "qsd CPU"
+for queues in 1 4; do
+	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD1 randwrite-4k-QD32 read-1M-QD8 write-1M-QD8; do
+		v=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
+		q=$(awk -v q=$queues -v p="$point" '$1 == "qsd" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
+		r=$(awk -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == "vdused") v[$4] = $5; else s[$4] = $5 }
+			END { for (i in v) printf "%s%.2fx", (n++ ? "/" : ""), v[i] / s[i] }' "$results")
+		vc=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
+		qc=$(awk -v q=$queues -v p="$point" '$1 == "qsd" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
+		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$v" "$q" "$r" "$vc" "$qc"
+	done
+done
+[ "$net" = rbd ] && bash "$netstore/ceph-down.sh" >/dev/null 2>&1
+true
