@@ -2,7 +2,7 @@
 # The nbd backend against a real NBD server (nbdkit): the size, read-only
 # state and features come from the handshake; data written through /dev/vdX
 # is verified by fio (crc32c), lands in the server's image byte for byte,
-# survives mkfs + files + del + re-add; unix socket and TCP; multi-conn.
+# survives mkfs + files + del + re-add; unix socket, TCP and TLS; multi-conn.
 source "$VTEST_LIB"
 ip link set lo up
 img=$(scratch_fs)
@@ -59,6 +59,24 @@ read -r _ node <<<"$("$VDUSECTL" add -t nbd --url nbd://127.0.0.1:10809/ --queue
 expect_eq "size of the TCP export" 67108864 "$(blockdev --getsize64 "$node")"
 fio_verify nbd-tcp "$node" 4k-256k 16M
 "$VDUSECTL" del tcp0
+# TLS with a pre-shared key: the URI names the key file, and the key appears
+# nowhere vdusectl or vdused write.
+psk=/run/nbd/keys.psk
+printf 'alice:%s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$psk"
+chmod 600 "$psk"
+nbd_start tls --tls=require --tls-psk="$psk" memory size=16M
+tls_url="nbds+unix://alice@/?socket=/run/nbd/tls.sock&tls-psk-file=$psk"
+read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$tls_url" --name tls0)"
+fio_verify nbd-tls "$node" 4k-64k 4M
+key=$(cut -d: -f2 "$psk")
+if grep -rqF "$key" /run/vduse /run/systemd/system 2>/dev/null || "$VDUSECTL" show tls0 | grep -qF "$key"; then
+	fail "the TLS key appears in the state directory or in show"
+fi
+pass "the TLS key is nowhere in the state directory, the drop-ins or show"
+"$VDUSECTL" del tls0
+expect_status "plain NBD to a TLS-only server" 1 "tls0: cannot connect to" \
+	"$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=/run/nbd/tls.sock" --name tls0
+
 nbd_start nz --filter=nozero memory size=16M
 read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=/run/nbd/nz.sock" --name nz0)"
 expect_eq "no write zeroes offered by a server without them" 0 "$(cat /sys/block/"$(basename "$node")"/queue/write_zeroes_max_bytes)"
