@@ -70,6 +70,7 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 	bool local = spec.backend == "null" || spec.backend == "file" || spec.backend == "loop";
 	if (!options.reconnect_timeout.empty() && local)
 		return usage_error(label + ": --reconnect-timeout is for the nbd and rbd backends");
+	constexpr unsigned long max_reconnect_timeout = 365UL * 86400; // a year
 	if (!options.reconnect_timeout.empty()) {
 		if (options.reconnect_timeout == "forever") {
 			spec.reconnect_timeout_s = 0;
