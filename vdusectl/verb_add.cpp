@@ -79,7 +79,8 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 				size_t used = 0;
 				unsigned long v = std::stoul(options.reconnect_timeout, &used);
 				if (used != options.reconnect_timeout.size() || v == 0 ||
-				    v > 86400 * 365 || options.reconnect_timeout.front() == '-')
+				    v > max_reconnect_timeout ||
+				    options.reconnect_timeout.front() == '-')
 					throw std::invalid_argument("range");
 				spec.reconnect_timeout_s = static_cast<uint32_t>(v);
 			} catch (const std::exception &) {
