@@ -22,6 +22,9 @@ Result<NbdHandle> nbd_connect_with_timeout(const std::string &uri,
 	};
 	// Reads fill the whole buffer or fail: no need to clear it first.
 	nbd_set_pread_initialize(h.get(), false);
+	// The URI is the administrator's: let it name its TLS key and
+	// certificate files (tls-psk-file=, tls-certificates=).
+	nbd_set_uri_allow_local_file(h.get(), true);
 	if (nbd_aio_connect_uri(h.get(), uri.c_str()) < 0)
 		return fail(nbd_last_error());
 	using clock = std::chrono::steady_clock;
