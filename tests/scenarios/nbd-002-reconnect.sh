@@ -14,7 +14,7 @@ read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$url" --queues 2 --name re0)"
 # Writes with verification running across the outages.
 fio --name=outage --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=40 \
+	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=32 \
 	--output-format=json --output="$TMPDIR/outage.json" >"$TMPDIR/outage.out" 2>&1 &
 fio_pid=$!
 sleep 3
@@ -25,7 +25,7 @@ for round in 1 2 3 4 5; do
 	nbd_start disk file "$img/disk.img"
 	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show re0 --json=short | jq -e '.connection == \"connected\"'"
 	pass "outage $round: reconnecting, then connected"
-	sleep 3
+	sleep 2
 done
 wait "$fio_pid" || fail "fio failed across the outages: $(cat "$TMPDIR/outage.out" "$TMPDIR/outage.json")"
 out=$(sed -n '/^{/,$p' "$TMPDIR/outage.json")
