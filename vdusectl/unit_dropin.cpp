@@ -55,13 +55,6 @@ std::string printable(const std::string &path)
 	return out;
 }
 
-bool has_control_character(const std::string &text)
-{
-	return std::any_of(text.begin(), text.end(), [](char c) {
-		return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-	});
-}
-
 // What a network backend needs beyond the hardened template: sockets of
 // the families its server is reached by, the network namespace for IP, and
 // the paths it reads (a unix socket, the Ceph configuration and keyring) if

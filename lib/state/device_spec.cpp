@@ -32,13 +32,6 @@ Status check_range(const std::string &name, uint64_t what, uint64_t min, uint64_
 	return {};
 }
 
-bool has_control_character(const std::string &text)
-{
-	return std::any_of(text.begin(), text.end(), [](char c) {
-		return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-	});
-}
-
 bool starts_with_any(const std::string &text, std::initializer_list<const char *> prefixes)
 {
 	return std::any_of(prefixes.begin(), prefixes.end(),
@@ -89,6 +82,13 @@ Status validate_rbd(const DeviceSpec &spec)
 }
 
 } // namespace
+
+bool has_control_character(const std::string &text)
+{
+	return std::any_of(text.begin(), text.end(), [](char c) {
+		return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+	});
+}
 
 bool is_network_backend(const DeviceSpec &spec)
 {

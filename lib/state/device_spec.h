@@ -47,6 +47,10 @@ struct DeviceSpec {
 	uint32_t reconnect_timeout_s = 0;
 };
 
+// A byte below 0x20 or DEL: refused in URIs and paths that end up in
+// records and unit files.
+bool has_control_character(const std::string &text);
+
 // Backends that reach their data over the network (nbd, rbd).
 bool is_network_backend(const DeviceSpec &spec);
 // What the device serves, for list and show: the file, the NBD URI or
