@@ -1,6 +1,7 @@
 #include "device_report.h"
 
 #include "base/size.h"
+#include "remote/vhost_user_client.h"
 #include "vdpa/vdpa_sysfs.h"
 
 namespace vduse
@@ -27,7 +28,7 @@ DeviceReport device_report(const DeviceRecord &record, const StateDir &state)
 		r.bound_driver = vdpa_bound_driver(name);
 		r.node = vdpa_device_node(name);
 	}
-	if (is_network_backend(record.spec) && r.worker.running) {
+	if (is_remote_backend(record.spec) && r.worker.running) {
 		auto link = read_link_status(state.link_path(name));
 		if (link)
 			r.link = *link;
@@ -99,7 +100,7 @@ Record device_record(const DeviceReport &r)
 		rec.set("source", source, source + " (" + mode + ")");
 	else
 		rec.set("source", source);
-	if (!is_network_backend(spec))
+	if (!is_remote_backend(spec))
 		rec.set("connection", nullptr);
 	else if (r.link)
 		rec.set("connection", describe_link(*r.link));
@@ -111,6 +112,14 @@ Record device_record(const DeviceReport &r)
 		rec.set("reconnect_timeout", "forever");
 	else
 		rec.set("reconnect_timeout", spec.reconnect_timeout_s);
+	if (spec.backend == "vhost-user") {
+		std::string names;
+		for (const std::string &f : vhost_user_feature_names(spec.vhost_user_features))
+			names += (names.empty() ? "" : ",") + f;
+		rec.set("target_features", names);
+	} else {
+		rec.set("target_features", nullptr);
+	}
 	if (spec.file.empty()) {
 		rec.set("file", nullptr);
 		rec.set("mode", nullptr);

@@ -2,6 +2,7 @@
 
 #include "remote/nbd_client.h"
 #include "remote/rbd_client.h"
+#include "remote/vhost_user_client.h"
 
 #include <bit>
 
@@ -76,10 +77,69 @@ Status plan_rbd(AddOptions &options, uint64_t size)
 	return choose_size(spec, size, info->size, spec_source(spec));
 }
 
+Status plan_vhost_user(AddOptions &options, uint64_t size)
+{
+	DeviceSpec &spec = options.spec;
+	auto client = VhostUserClient::connect(spec.socket, 5s);
+	if (!client)
+		return with_context(spec.name, client.error());
+	const VhostUserTarget &target = client->target();
+	const virtio_blk_config &config = target.config;
+	std::string what = "the vhost-user target at " + spec.socket;
+	if (target.has(VIRTIO_BLK_F_BLK_SIZE)) {
+		uint32_t block = config.blk_size;
+		if (block != 512 && block != 4096)
+			return failure(spec.name + ": " + what + " has a block size of " +
+			               std::to_string(block) + " (vdused serves 512 or 4096)");
+		if (block > spec.block_size && options.block_size_given)
+			return usage_error(spec.name + ": block size " +
+			                   std::to_string(spec.block_size) +
+			                   " is smaller than the target's " + std::to_string(block));
+		if (!options.block_size_given)
+			spec.block_size = block;
+		if (target.has(VIRTIO_BLK_F_TOPOLOGY) && config.physical_block_exp < 12) {
+			uint32_t physical = block << config.physical_block_exp;
+			if (physical > spec.block_size)
+				spec.physical_block_size = physical;
+		}
+	}
+	uint32_t queues = target.max_queues;
+	if (target.has(VIRTIO_BLK_F_MQ) && config.num_queues > 0)
+		queues = std::min<uint32_t>(queues, config.num_queues);
+	if (!target.has(VIRTIO_BLK_F_MQ))
+		queues = 1;
+	if (spec.queues > queues)
+		return failure(spec.name + ": " + what + " serves at most " +
+		               std::to_string(queues) + " queue(s), not " +
+		               std::to_string(spec.queues) + " (--queues)");
+	if (target.has(VIRTIO_BLK_F_RO))
+		spec.read_only = true;
+	spec.flush = target.has(VIRTIO_BLK_F_FLUSH);
+	spec.discard = target.has(VIRTIO_BLK_F_DISCARD);
+	spec.write_zeroes = target.has(VIRTIO_BLK_F_WRITE_ZEROES);
+	if (spec.discard) {
+		spec.discard_segments = std::max<uint32_t>(1, config.max_discard_seg);
+		spec.discard_sectors = config.max_discard_sectors;
+		spec.discard = config.max_discard_sectors > 0;
+	}
+	if (spec.write_zeroes) {
+		spec.write_zeroes_segments = std::max<uint32_t>(1, config.max_write_zeroes_seg);
+		spec.write_zeroes_sectors = config.max_write_zeroes_sectors;
+		spec.write_zeroes = config.max_write_zeroes_sectors > 0;
+	}
+	spec.vhost_user_features = vhost_user_wanted_features(target.features);
+	if (config.capacity > UINT64_MAX / 512)
+		return failure(spec.name + ": " + what + " reports a capacity of " +
+		               std::to_string(config.capacity) + " sectors");
+	return choose_size(spec, size, config.capacity * 512, what);
+}
+
 } // namespace
 
 Status plan_remote(AddOptions &options, uint64_t size)
 {
+	if (options.spec.backend == "vhost-user")
+		return plan_vhost_user(options, size);
 	if (options.spec.backend == "nbd")
 		return plan_nbd(options, size);
 	return plan_rbd(options, size);

@@ -61,7 +61,7 @@ std::string printable(const std::string &path)
 // the template hides them. Nothing else is lifted.
 void network_access(const DeviceSpec &spec, std::ostream &unit, std::ostream &service)
 {
-	if (!is_network_backend(spec))
+	if (!is_remote_backend(spec))
 		return;
 	std::vector<std::string> paths;
 	bool ip = true;
@@ -79,6 +79,10 @@ void network_access(const DeviceSpec &spec, std::ostream &unit, std::ostream &se
 				paths.push_back(
 				        spec.url.substr(at + 7, spec.url.find('&', at) - at - 7));
 		}
+	} else if (spec.backend == "vhost-user") {
+		ip = false;
+		families = "AF_UNIX";
+		paths = {spec.socket};
 	} else {
 		paths = {spec.ceph_conf, spec.keyring};
 	}
@@ -102,7 +106,7 @@ Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs 
 	// A newline would end the setting and start another of the caller's
 	// choosing: refuse every control character rather than escape it.
 	for (const std::string &path : {spec.file, in.vdused, in.state_dir.string(), spec.url,
-	                                spec.ceph_conf, spec.keyring}) {
+	                                spec.ceph_conf, spec.keyring, spec.socket}) {
 		if (has_control_character(path))
 			return usage_error(spec.name + ": path '" + printable(path) +
 			                   "' has a control character; a unit file cannot hold it");

@@ -140,11 +140,11 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 	BackingPlan plan;
 	if (spec.backend == "null") {
 		spec.size_bytes = size;
-	} else if (is_network_backend(spec) && options.restoring) {
+	} else if (is_remote_backend(spec) && options.restoring) {
 		// At boot the server may not be up yet: the recorded spec says
 		// what the device is, and vdused holds requests until it connects.
 		spec.size_bytes = spec.size_bytes ? spec.size_bytes : size;
-	} else if (is_network_backend(spec)) {
+	} else if (is_remote_backend(spec)) {
 		if (auto st = plan_remote(options, size); !st)
 			return report(st.error());
 	} else {
@@ -221,11 +221,12 @@ Verb add_verb()
 		        auto args = std::make_shared<Args>();
 		        AddOptions &add = args->add;
 		        cmd.add_option("-t,--type", add.spec.backend,
-		                       "Backend: null, file, loop, nbd or rbd")
+		                       "Backend: null, file, loop, nbd, rbd or vhost-user")
 		                ->required();
 		        cmd.add_option("-s,--size", add.size,
 		                       "Size in bytes, with suffix K, M, G or T (file, loop, nbd, "
-		                       "rbd: default the file's, export's or image's size)");
+		                       "rbd, vhost-user: default the file's, export's, image's or "
+		                       "target's size)");
 		        cmd.add_option(
 		                "-f,--file", add.spec.file,
 		                "Image file (file: created sparse if absent) or block device "
@@ -236,6 +237,8 @@ Verb add_verb()
 		        cmd.add_option("--url", add.spec.url,
 		                       "nbd: the server's NBD URI (nbd://HOST[:PORT]/EXPORT, "
 		                       "nbd+unix:///EXPORT?socket=PATH, nbds:// for TLS)");
+		        cmd.add_option("--socket", add.spec.socket,
+		                       "vhost-user: the vhost-user-blk target's unix socket");
 		        cmd.add_option("--image", add.spec.rbd_image, "rbd: the image, POOL/IMAGE");
 		        cmd.add_option("--namespace", add.spec.rbd_namespace,
 		                       "rbd: the image's namespace in its pool");

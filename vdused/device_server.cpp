@@ -50,6 +50,7 @@ DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
         : device_(std::move(device)), status_(status), spec_(spec), tuning_(tuning),
           backend_(std::move(backend)), iotlb_(device_.fd()), inflight_(std::move(inflight))
 {
+	backend_->attach_memory(iotlb_);
 }
 
 DeviceServer::~DeviceServer()
@@ -136,6 +137,7 @@ Status DeviceServer::set_device_status(uint8_t status)
 			workers_[i]->set_last_avail(0);
 			inflight_.queue(i).reset(0);
 		}
+		backend_->memory_invalidated(0, UINT64_MAX);
 		iotlb_.invalidate(0, UINT64_MAX);
 		status_.set_device(spec_.name + " is reset, waiting for a driver");
 	}
@@ -188,6 +190,7 @@ Status DeviceServer::handle_message()
 		bool running = device_status_ & VIRTIO_CONFIG_S_DRIVER_OK;
 		if (running)
 			stop_queues();
+		backend_->memory_invalidated(req.iova.start, req.iova.last);
 		iotlb_.invalidate(req.iova.start, req.iova.last);
 		if (running) {
 			if (auto st = start_queues(StartMode::resume); !st)

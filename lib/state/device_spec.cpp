@@ -95,6 +95,11 @@ bool is_network_backend(const DeviceSpec &spec)
 	return spec.backend == "nbd" || spec.backend == "rbd";
 }
 
+bool is_remote_backend(const DeviceSpec &spec)
+{
+	return is_network_backend(spec) || spec.backend == "vhost-user";
+}
+
 std::string spec_source(const DeviceSpec &spec)
 {
 	if (spec.backend == "nbd")
@@ -107,6 +112,8 @@ std::string spec_source(const DeviceSpec &spec)
 		}
 		return "rbd:" + image + (spec.rbd_snap.empty() ? "" : "@" + spec.rbd_snap);
 	}
+	if (spec.backend == "vhost-user")
+		return "vhost-user:" + spec.socket;
 	return spec.file;
 }
 
@@ -131,9 +138,27 @@ Status validate_spec_settings(const DeviceSpec &spec)
 {
 	const std::string &n = spec.name;
 	bool local_file = spec.backend == "file" || spec.backend == "loop";
-	if (spec.backend != "null" && !local_file && !is_network_backend(spec))
+	bool vhost_user = spec.backend == "vhost-user";
+	if (spec.backend != "null" && !local_file && !is_network_backend(spec) && !vhost_user)
 		return usage_error(n + ": unknown backend '" + spec.backend +
-		                   "' (available: null, file, loop, nbd, rbd)");
+		                   "' (available: null, file, loop, nbd, rbd, vhost-user)");
+	if (!vhost_user && !spec.socket.empty())
+		return usage_error(n + ": --socket is for the vhost-user backend");
+	if (vhost_user) {
+		if (spec.socket.empty())
+			return usage_error(n + ": the vhost-user backend needs --socket PATH");
+		if (spec.socket.front() != '/')
+			return usage_error(n + ": vhost-user socket '" + spec.socket +
+			                   "' is not an absolute path");
+		if (has_control_character(spec.socket) || spec.socket.size() >= 108)
+			return usage_error(n + ": vhost-user socket path '" + spec.socket +
+			                   "' has a control character or is longer than a unix "
+			                   "socket path may be");
+		if (spec.queue_depth > limits::vhost_user_depth_max)
+			return usage_error(n + ": queue depth " + std::to_string(spec.queue_depth) +
+			                   " is more than a vhost-user target takes (" +
+			                   std::to_string(limits::vhost_user_depth_max) + ")");
+	}
 	if (!local_file && !spec.file.empty())
 		return usage_error(n + ": the " + spec.backend + " backend takes no --file");
 	if (local_file && spec.file.empty())
@@ -214,6 +239,10 @@ BlkGeometry blk_geometry(const DeviceSpec &spec)
 	g.flush = spec.flush;
 	g.discard = spec.discard;
 	g.write_zeroes = spec.write_zeroes;
+	g.discard_segments = spec.discard_segments;
+	g.discard_sectors = spec.discard_sectors;
+	g.write_zeroes_segments = spec.write_zeroes_segments;
+	g.write_zeroes_sectors = spec.write_zeroes_sectors;
 	return g;
 }
 
@@ -244,6 +273,12 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"ceph_conf", spec.ceph_conf},
 	        {"keyring", spec.keyring},
 	        {"reconnect_timeout_s", spec.reconnect_timeout_s},
+	        {"socket", spec.socket},
+	        {"vhost_user_features", spec.vhost_user_features},
+	        {"discard_segments", spec.discard_segments},
+	        {"discard_sectors", spec.discard_sectors},
+	        {"write_zeroes_segments", spec.write_zeroes_segments},
+	        {"write_zeroes_sectors", spec.write_zeroes_sectors},
 	};
 }
 
@@ -296,6 +331,12 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		spec.ceph_conf = json.value("ceph_conf", "");
 		spec.keyring = json.value("keyring", "");
 		spec.reconnect_timeout_s = whole_number<uint32_t>(json, "reconnect_timeout_s", 0u);
+		spec.socket = json.value("socket", "");
+		spec.vhost_user_features = whole_number<uint64_t>(json, "vhost_user_features", 0u);
+		spec.discard_segments = whole_number<uint32_t>(json, "discard_segments", 0u);
+		spec.discard_sectors = whole_number<uint32_t>(json, "discard_sectors", 0u);
+		spec.write_zeroes_segments = whole_number<uint32_t>(json, "write_zeroes_segments", 0u);
+		spec.write_zeroes_sectors = whole_number<uint32_t>(json, "write_zeroes_sectors", 0u);
 		auto driver = parse_driver(json.at("driver").get<std::string>());
 		if (!driver)
 			return failure(driver.error().message);

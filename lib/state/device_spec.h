@@ -42,6 +42,16 @@ struct DeviceSpec {
 	std::string rbd_user; // cephx id without "client." (default: admin)
 	std::string ceph_conf;
 	std::string keyring; // a path: the key itself is never recorded
+	// vhost-user: the target's unix socket, and the virtio features the
+	// bridge uses of those it offered at add.
+	std::string socket;
+	uint64_t vhost_user_features = 0;
+	// Per-request limits of discard and write zeroes when the backend has
+	// smaller ones than vdused's (a vhost-user target's config); 0: vdused's.
+	uint32_t discard_segments = 0;
+	uint32_t discard_sectors = 0;
+	uint32_t write_zeroes_segments = 0;
+	uint32_t write_zeroes_sectors = 0;
 	// nbd, rbd: how long requests wait for a lost connection to come back
 	// before they fail; 0 waits for ever.
 	uint32_t reconnect_timeout_s = 0;
@@ -53,8 +63,11 @@ bool has_control_character(const std::string &text);
 
 // Backends that reach their data over the network (nbd, rbd).
 bool is_network_backend(const DeviceSpec &spec);
-// What the device serves, for list and show: the file, the NBD URI or
-// rbd:POOL/IMAGE[@SNAP]. Never a secret.
+// Backends whose data lives in another process or host, asked at add and
+// not at restore: the network ones and vhost-user.
+bool is_remote_backend(const DeviceSpec &spec);
+// What the device serves, for list and show: the file, the NBD URI,
+// rbd:POOL/IMAGE[@SNAP] or the vhost-user socket. Never a secret.
 std::string spec_source(const DeviceSpec &spec);
 
 namespace limits
@@ -66,6 +79,8 @@ inline constexpr uint32_t queue_depth_min = 4;
 inline constexpr uint32_t queue_depth_max = 32768; // the split ring's limit
 inline constexpr size_t serial_max = 20;           // VIRTIO_BLK_ID_BYTES
 inline constexpr size_t url_max = 4096;
+// libvhost-user's VIRTQUEUE_MAX_SIZE: the largest ring a target takes.
+inline constexpr uint32_t vhost_user_depth_max = 1024;
 } // namespace limits
 
 Status validate_name(std::string_view name);

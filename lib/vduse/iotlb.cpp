@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fcntl.h>
 #include <linux/vduse.h>
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
@@ -40,7 +41,7 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	auto [pos, inserted] = regions_.emplace(
 	        entry.last, Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr),
 	                                      readable, writable},
-	                           Mapping(addr, length)});
+	                           Mapping(addr, length), std::move(file), entry.offset});
 	if (!inserted)
 		return nullptr;
 	return &pos->second.view;
@@ -53,6 +54,22 @@ std::optional<Iotlb::RegionView> Iotlb::lookup(uint64_t iova)
 	if (!r)
 		return std::nullopt;
 	return *r;
+}
+
+std::optional<Iotlb::SharedRegion> Iotlb::find_mapped(const void *address)
+{
+	std::lock_guard lock(mutex_);
+	const auto *p = static_cast<const uint8_t *>(address);
+	for (const auto &[last, region] : regions_) {
+		const RegionView &v = region.view;
+		if (p >= v.base && p - v.base <= static_cast<ptrdiff_t>(v.last - v.first)) {
+			int fd = ::fcntl(region.file.get(), F_DUPFD_CLOEXEC, 0);
+			if (fd < 0)
+				return std::nullopt;
+			return SharedRegion{v, UniqueFd(fd), region.offset};
+		}
+	}
+	return std::nullopt;
 }
 
 void Iotlb::invalidate(uint64_t first, uint64_t last)

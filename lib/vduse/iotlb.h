@@ -4,6 +4,7 @@
 #pragma once
 
 #include "base/mapping.h"
+#include "base/unique_fd.h"
 
 #include <cstdint>
 #include <map>
@@ -30,6 +31,15 @@ public:
 	// The mapped region holding iova, if the kernel has one.
 	std::optional<RegionView> lookup(uint64_t iova);
 
+	// A mapped region found by an address inside our mapping of it, with
+	// what another process needs to map it too (a bridge's target).
+	struct SharedRegion {
+		RegionView view;
+		UniqueFd file;        // a duplicate of the kernel's fd
+		uint64_t offset = 0;  // of view.first in file
+	};
+	std::optional<SharedRegion> find_mapped(const void *address);
+
 	// Unmaps every region overlapping [first, last]. The caller guarantees that
 	// no queue worker uses a pointer into them any more.
 	void invalidate(uint64_t first, uint64_t last);
@@ -38,6 +48,8 @@ private:
 	struct Region {
 		RegionView view;
 		Mapping mapping;
+		UniqueFd file;
+		uint64_t offset = 0;
 	};
 	// The region holding iova, mapped on first use; nullptr if the kernel has none.
 	const RegionView *region_for(uint64_t iova);

@@ -11,6 +11,24 @@
 namespace vduse
 {
 
+namespace
+{
+uint32_t limit(uint32_t own, uint32_t ours)
+{
+	return own != 0 && own < ours ? own : ours;
+}
+} // namespace
+
+uint32_t BlkGeometry::max_segments(bool zeroes) const
+{
+	return limit(zeroes ? write_zeroes_segments : discard_segments, blk_max_discard_seg);
+}
+
+uint32_t BlkGeometry::max_sectors(bool zeroes) const
+{
+	return limit(zeroes ? write_zeroes_sectors : discard_sectors, blk_max_discard_sectors);
+}
+
 uint64_t blk_device_features(const BlkGeometry &geometry)
 {
 	auto bit = [](unsigned n) { return uint64_t{1} << n; };
@@ -47,11 +65,11 @@ std::vector<uint8_t> blk_config_space(const BlkGeometry &geometry)
 	cfg.opt_io_size = 0;
 	cfg.num_queues = static_cast<uint16_t>(geometry.queues);
 	uint32_t block_sectors = geometry.block_size / 512;
-	cfg.max_discard_sectors = blk_max_discard_sectors;
-	cfg.max_discard_seg = blk_max_discard_seg;
+	cfg.max_discard_sectors = geometry.max_sectors(false);
+	cfg.max_discard_seg = geometry.max_segments(false);
 	cfg.discard_sector_alignment = block_sectors;
-	cfg.max_write_zeroes_sectors = blk_max_discard_sectors;
-	cfg.max_write_zeroes_seg = blk_max_discard_seg;
+	cfg.max_write_zeroes_sectors = geometry.max_sectors(true);
+	cfg.max_write_zeroes_seg = geometry.max_segments(true);
 	cfg.write_zeroes_may_unmap = 1;
 	// Only the fields up to write zeroes are offered; later ones (secure erase)
 	// belong to features this device does not have.

@@ -26,6 +26,13 @@ struct BlkGeometry {
 	bool flush = true;
 	bool discard = true;
 	bool write_zeroes = true;
+	// Smaller limits than the blk_max_* above, 0 for those (a backend's own).
+	uint32_t discard_segments = 0;
+	uint32_t discard_sectors = 0;
+	uint32_t write_zeroes_segments = 0;
+	uint32_t write_zeroes_sectors = 0;
+	uint32_t max_segments(bool write_zeroes) const;
+	uint32_t max_sectors(bool write_zeroes) const;
 };
 
 uint64_t blk_device_features(const BlkGeometry &geometry);

@@ -28,7 +28,8 @@ uint8_t decode_ranges(const BlkGeometry &g, uint32_t type, BlkRequest &req)
 	if (req.data_len == 0 || req.data_len % sizeof(virtio_blk_discard_write_zeroes) != 0)
 		return VIRTIO_BLK_S_IOERR;
 	size_t count = req.data_len / sizeof(virtio_blk_discard_write_zeroes);
-	if (count > blk_max_discard_seg)
+	bool zeroes = type == VIRTIO_BLK_T_WRITE_ZEROES;
+	if (count > g.max_segments(zeroes))
 		return VIRTIO_BLK_S_IOERR;
 	for (size_t i = 0; i < count; ++i) {
 		virtio_blk_discard_write_zeroes seg{};
@@ -39,7 +40,7 @@ uint8_t decode_ranges(const BlkGeometry &g, uint32_t type, BlkRequest &req)
 		if ((type == VIRTIO_BLK_T_DISCARD && flags != 0) ||
 		    (flags & ~VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP))
 			return VIRTIO_BLK_S_UNSUPP;
-		if (seg.num_sectors > blk_max_discard_sectors ||
+		if (seg.num_sectors > g.max_sectors(zeroes) ||
 		    !range_ok(g, seg.sector, uint64_t{seg.num_sectors} * 512))
 			return VIRTIO_BLK_S_IOERR;
 		// An empty range asks for nothing (and fallocate would refuse it).

@@ -210,3 +210,34 @@ nbd_kill() {
 device_field() {
 	"$VDUSECTL" show "$1" --json=short | jq -r ".$2"
 }
+
+# vhu_start NAME QUEUES BLOCKDEV [EXPORT-OPTIONS]: qemu-storage-daemon serving
+# BLOCKDEV (a --blockdev value whose node-name is NAME) as a vhost-user-blk
+# target on /run/vhu/NAME.sock, its pid in /run/vhu/NAME.pid. qsd listens
+# before it daemonizes.
+vhu_start() {
+	local name=$1 queues=$2 blockdev=$3 extra=${4:+,$4}
+	mkdir -p /run/vhu
+	rm -f "/run/vhu/$name.sock"
+	qemu-storage-daemon --daemonize --pidfile "/run/vhu/$name.pid" --blockdev "$blockdev" \
+		--export "type=vhost-user-blk,id=e-$name,node-name=$name,addr.type=unix,addr.path=/run/vhu/$name.sock,writable=on,num-queues=$queues$extra" \
+		2>>"/run/vhu/$name.log" || fail "qemu-storage-daemon $name did not start: $(cat "/run/vhu/$name.log")"
+	wait_for 5 "the vhost-user socket of $name" test -S "/run/vhu/$name.sock"
+}
+
+# vhu_stop NAME: SIGTERM, and wait until it is gone.
+vhu_stop() {
+	local pid
+	pid=$(cat "/run/vhu/$1.pid")
+	kill "$pid"
+	wait_for 10 "qemu-storage-daemon $1 to exit" sh -c "! kill -0 $pid 2>/dev/null"
+}
+
+# vhu_kill NAME: SIGKILL, as a crash.
+vhu_kill() {
+	local pid
+	pid=$(cat "/run/vhu/$1.pid")
+	kill -9 "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	rm -f "/run/vhu/$1.pid"
+}

@@ -4,6 +4,7 @@
 #include "nbd_backend.h"
 #include "null_backend.h"
 #include "rbd_backend.h"
+#include "vhost_user_backend.h"
 
 namespace vduse
 {
@@ -15,6 +16,8 @@ make_backend(const DeviceSpec &spec, const std::filesystem::path &link_file, Sta
 		return NbdBackend::open(spec, link_file, status);
 	if (spec.backend == "rbd")
 		return RbdBackend::open(spec, link_file, status);
+	if (spec.backend == "vhost-user")
+		return VhostUserBackend::open(spec, link_file, status);
 	if (spec.backend == "null")
 		return std::unique_ptr<Backend>(std::make_unique<NullBackend>());
 	if (spec.backend == "file" || spec.backend == "loop")

@@ -6,6 +6,7 @@
 
 #include "base/result.h"
 #include "state/device_spec.h"
+#include "vduse/iotlb.h"
 #include "status_line.h"
 #include "virtio/blk_request.h"
 
@@ -46,6 +47,12 @@ public:
 	virtual ~Backend() = default;
 	virtual Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index,
 	                                                         uint32_t depth) = 0;
+	// The device's IOTLB, for a backend that hands the driver's memory to
+	// another process (vhost-user); given once, before any queue starts.
+	virtual void attach_memory(Iotlb & /*iotlb*/) {}
+	// [first, last] is about to be unmapped; every queue is stopped and has
+	// nothing in flight.
+	virtual void memory_invalidated(uint64_t /*first*/, uint64_t /*last*/) {}
 };
 
 // link_file: where a network backend keeps its connection state, which it

@@ -1,0 +1,102 @@
+// The front-end side of the vhost-user protocol (the role QEMU plays):
+// connects to a vhost-user-blk target's unix socket, negotiates features and
+// protocol features, reads the virtio-blk config space, and hands the target
+// memory regions and vrings. One message at a time; the caller serializes.
+// docs/interop/vhost-user.rst in QEMU's tree is the protocol's reference.
+#pragma once
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+#include <chrono>
+#include <cstdint>
+#include <linux/virtio_blk.h>
+#include <string>
+#include <vector>
+
+namespace vduse
+{
+
+namespace vhost_user
+{
+// Protocol feature bits (VHOST_USER_PROTOCOL_F_*).
+inline constexpr unsigned pf_mq = 0;
+inline constexpr unsigned pf_reply_ack = 3;
+inline constexpr unsigned pf_config = 9;
+inline constexpr unsigned pf_inflight_shmfd = 12;
+inline constexpr unsigned pf_configure_mem_slots = 15;
+// VHOST_USER_F_PROTOCOL_FEATURES, a virtio feature bit.
+inline constexpr unsigned f_protocol_features = 30;
+} // namespace vhost_user
+
+// What the target said about itself.
+struct VhostUserTarget {
+	uint64_t features = 0;          // the virtio features it offers
+	uint64_t protocol_features = 0; // what it offers
+	uint64_t acked_protocol_features = 0;
+	uint32_t max_queues = 1;
+	uint32_t max_mem_slots = 0;
+	virtio_blk_config config{};
+	bool has(unsigned feature) const { return features & (uint64_t{1} << feature); }
+};
+
+// The virtio features the bridge asks for, of those the target offers.
+uint64_t vhost_user_wanted_features(uint64_t offered);
+// Names of the virtio-blk and ring features set in `features`, for show.
+std::vector<std::string> vhost_user_feature_names(uint64_t features);
+
+struct VhostUserRegion {
+	uint64_t guest_address = 0; // where descriptors point (our IOVA)
+	uint64_t size = 0;
+	uint64_t user_address = 0;  // where vring addresses point (our mapping)
+	uint64_t mmap_offset = 0;   // of guest_address in fd
+	int fd = -1;
+};
+
+struct VhostUserVring {
+	uint32_t index = 0;
+	uint16_t size = 0;
+	uint64_t desc = 0; // user addresses (VHOST_USER_SET_VRING_ADDR)
+	uint64_t avail = 0;
+	uint64_t used = 0;
+	int kick = -1;
+	int call = -1;
+};
+
+class VhostUserClient
+{
+public:
+	// Connects to the socket at path and negotiates; each answer is awaited
+	// at most `timeout`. Errors name the path and what went wrong.
+	static Result<VhostUserClient> connect(const std::string &path,
+	                                       std::chrono::milliseconds timeout);
+
+	const VhostUserTarget &target() const { return target_; }
+	int fd() const { return socket_.get(); }
+
+	// SET_FEATURES with the features the bridge uses.
+	Status set_features(uint64_t features);
+	Status add_region(const VhostUserRegion &region);
+	Status remove_region(const VhostUserRegion &region);
+	// NUM, ADDR, BASE (0), KICK, CALL, ENABLE.
+	Status start_vring(const VhostUserVring &vring);
+
+private:
+	VhostUserClient(UniqueFd socket, std::string path) : socket_(std::move(socket)), path_(std::move(path)) {}
+	Status negotiate();
+	// Sends one message with payload and fds; with ack, waits for the
+	// target's REPLY_ACK answer (when negotiated).
+	Status send(uint32_t request, const void *payload, uint32_t size, const int *fds = nullptr,
+	            size_t nfds = 0, bool ack = true);
+	// Sends a request and reads its answer into reply (exactly size bytes).
+	Status call(uint32_t request, const void *payload, uint32_t size, void *reply,
+	            uint32_t reply_size);
+	Status receive(uint32_t request, void *reply, uint32_t reply_size);
+	Error error(const std::string &what) const;
+
+	UniqueFd socket_;
+	std::string path_;
+	VhostUserTarget target_;
+};
+
+} // namespace vduse

@@ -1,0 +1,61 @@
+#!/bin/bash
+# The vhost-user bridge against a target nobody here wrote: qemu-storage-
+# daemon's vhost-user-blk export. Size, features and queue limit come from
+# the target; fio verify (crc32c) through /dev/vdX with 1 and 4 queues; the
+# data lands in the target's image file; ext4 survives del + re-add.
+source "$VTEST_LIB"
+img=$(scratch_fs)
+
+# null-co: size and features from the target, I/O answered without error.
+vhu_start null0 4 "driver=null-co,node-name=null0,size=1073741824,read-zeroes=on"
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/null0.sock --queues 4 --name vn0)"
+expect_eq "size from the target" 1073741824 "$(blockdev --getsize64 "$node")"
+expect_eq "source in show" "vhost-user:/run/vhu/null0.sock" "$(device_field vn0 source)"
+wait_for 10 "connection established" sh -c "\"$VDUSECTL\" show vn0 --json=short | jq -e '.connection == \"connected\"'"
+expect_contains "target features in show" "flush" "$(device_field vn0 target_features)"
+expect_zeros "$node" $((4 << 20))
+fio_check "null-co target, 4 queues, randrw" --name=null --filename="$node" --rw=randrw \
+	--bs=4k --size=64M --ioengine=io_uring --iodepth=32 --direct=1 --numjobs=4 --time_based --runtime=5
+"$VDUSECTL" del vn0
+expect_clean vn0
+
+# A file-backed target, 1 then 4 queues.
+truncate -s 256M "$img/disk.img"
+for queues in 1 4; do
+	vhu_start disk "$queues" "driver=file,node-name=disk,filename=$img/disk.img"
+	read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues "$queues" --name vd0)"
+	expect_eq "queues" "$queues" "$(device_field vd0 queues)"
+	fio_verify "file target, $queues queue(s)" "$node" 4k-1M 48M
+	"$VDUSECTL" del vd0
+	vhu_stop disk
+done
+
+# What the driver wrote is what the target's file holds.
+vhu_start disk 2 "driver=file,node-name=disk,filename=$img/disk.img"
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues 2 --name vd0)"
+dd if=/dev/urandom of="$TMPDIR/pattern" bs=1M count=8 status=none
+dd if="$TMPDIR/pattern" of="$node" bs=1M seek=100 oflag=direct conv=fsync status=none
+cmp <(dd if="$img/disk.img" bs=1M skip=100 count=8 status=none) "$TMPDIR/pattern" ||
+	fail "the target's image differs from what was written through $node"
+pass "8 MiB written through $node are in the target's image"
+blkdiscard -z -o $((100 << 20)) -l $((4 << 20)) "$node"
+cmp <(dd if="$img/disk.img" bs=1M skip=100 count=4 status=none) <(head -c $((4 << 20)) /dev/zero) ||
+	fail "write zeroes did not zero the target's image"
+pass "blkdiscard -z zeroed 4 MiB in the target's image"
+
+# A file system, across del and add.
+mkfs.ext4 -q -F "$node"
+mkdir -p /run/mnt
+mount "$node" /run/mnt
+for i in 1 2 3; do head -c $((3 << 20)) /dev/urandom >"/run/mnt/f$i"; done
+sums=$(cd /run/mnt && sha256sum f1 f2 f3)
+umount /run/mnt
+"$VDUSECTL" del vd0
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --name vd0)"
+e2fsck -fn "$node" >/dev/null || fail "e2fsck found errors after del and re-add"
+pass "e2fsck clean after del + add"
+mount "$node" /run/mnt
+expect_eq "file checksums after re-add" "$sums" "$(cd /run/mnt && sha256sum f1 f2 f3)"
+umount /run/mnt
+"$VDUSECTL" del vd0
+expect_clean vd0

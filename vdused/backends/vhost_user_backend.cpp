@@ -1,0 +1,32 @@
+#include "vhost_user_backend.h"
+
+#include "vhost_user_queue.h"
+
+namespace vduse
+{
+
+VhostUserBackend::VhostUserBackend(const DeviceSpec &spec, const std::filesystem::path &link_file,
+                                   StatusLine &status)
+        : spec_(spec), reporter_(link_file, 1, status),
+          link_(std::make_unique<VhostUserLink>(spec, reporter_))
+{
+}
+
+Result<std::unique_ptr<Backend>> VhostUserBackend::open(const DeviceSpec &spec,
+                                                        const std::filesystem::path &link_file,
+                                                        StatusLine &status)
+{
+	auto backend = std::make_unique<VhostUserBackend>(spec, link_file, status);
+	// Connects in the background: vdused serves (holding requests) while
+	// the target is down, as at boot before the target's own service.
+	if (auto st = backend->link_->start(); !st)
+		return with_context(spec.name, st.error());
+	return std::unique_ptr<Backend>(std::move(backend));
+}
+
+Result<std::unique_ptr<QueueBackend>> VhostUserBackend::open_queue(uint32_t index, uint32_t depth)
+{
+	return VhostUserQueue::open(*link_, spec_, index, depth);
+}
+
+} // namespace vduse

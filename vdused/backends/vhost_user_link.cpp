@@ -1,0 +1,232 @@
+#include "vhost_user_link.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+namespace vduse
+{
+
+using namespace std::chrono_literals;
+
+VhostUserLink::VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter)
+        : spec_(spec), reporter_(reporter)
+{
+}
+
+VhostUserLink::~VhostUserLink()
+{
+	if (thread_.joinable()) {
+		uint64_t one = 1;
+		if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
+			spdlog::error("{}: cannot stop the vhost-user thread: {}", spec_.name,
+			              std::strerror(errno));
+		thread_.join();
+	}
+}
+
+Status VhostUserLink::start()
+{
+	stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!stop_fd_)
+		return errno_error("cannot create an eventfd");
+	reporter_.report(0, LinkState::connecting);
+	thread_ = std::thread([this] { run(); });
+	return {};
+}
+
+void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd)
+{
+	std::lock_guard lock(mutex_);
+	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true};
+	r.region.fd = r.file.get();
+	if (client_) {
+		if (auto st = client_->add_region(r.region); !st)
+			fail_locked(st.error().message);
+	}
+	regions_.push_back(std::move(r));
+	queues_.push_back({index, call_fd});
+}
+
+void VhostUserLink::run()
+{
+	auto backoff = 50ms;
+	for (;;) {
+		int socket = -1;
+		{
+			std::lock_guard lock(mutex_);
+			if (!client_) {
+				if (auto st = connect_locked(); !st) {
+					if (!logged_down_)
+						spdlog::warn("{}: {}; retrying", spec_.name,
+						             st.error().message);
+					logged_down_ = true;
+				}
+			}
+			if (client_)
+				socket = client_->fd();
+		}
+		std::array<pollfd, 2> fds{{{stop_fd_.get(), POLLIN, 0}, {socket, POLLRDHUP, 0}}};
+		int timeout = socket >= 0 ? -1 : static_cast<int>(backoff.count());
+		if (socket < 0)
+			backoff = std::min<std::chrono::milliseconds>(backoff * 2, 2s);
+		else
+			backoff = 50ms;
+		if (::poll(fds.data(), socket >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+			spdlog::error("{}: poll: {}", spec_.name, std::strerror(errno));
+			return;
+		}
+		if (fds[0].revents & POLLIN)
+			return;
+		if (socket >= 0 && fds[1].revents) {
+			std::lock_guard lock(mutex_);
+			drop_locked("the target closed the connection");
+		}
+	}
+}
+
+Status VhostUserLink::connect_locked()
+{
+	auto client = VhostUserClient::connect(spec_.socket, 5s);
+	if (!client)
+		return client.error();
+	const VhostUserTarget &target = client->target();
+	uint64_t capacity = target.config.capacity;
+	if (capacity < spec_.size_bytes / 512)
+		return failure("the vhost-user target at " + spec_.socket + " now has " +
+		               std::to_string(capacity * 512) + " bytes, fewer than the device's " +
+		               std::to_string(spec_.size_bytes));
+	if (!target.has(VIRTIO_BLK_F_MQ) && spec_.queues > 1)
+		return failure("the vhost-user target at " + spec_.socket +
+		               " no longer serves several queues");
+	if (auto st = client->set_features(vhost_user_wanted_features(target.features)); !st)
+		return st;
+	for (Region &r : regions_)
+		if (auto st = client->add_region(r.region); !st)
+			return st;
+	client_ = std::move(*client);
+	connected_.store(true, std::memory_order_release);
+	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+	reporter_.report(0, LinkState::connected);
+	spdlog::info("{}: connected to the vhost-user target at {}{}", spec_.name, spec_.socket,
+	             generation > 1 ? " again" : "");
+	logged_down_ = false;
+	wake_queues_locked();
+	return {};
+}
+
+void VhostUserLink::wake_queues_locked()
+{
+	uint64_t one = 1;
+	for (const Queue &q : queues_)
+		if (::write(q.call_fd, &one, sizeof(one)) != sizeof(one))
+			spdlog::warn("{}: cannot wake queue {}: {}", spec_.name, q.index,
+			             std::strerror(errno));
+}
+
+void VhostUserLink::drop_locked(const std::string &why)
+{
+	if (!client_)
+		return;
+	spdlog::warn("{}: vhost-user target at {}: {}; holding requests until it is back",
+	             spec_.name, spec_.socket, why);
+	client_.reset();
+	connected_.store(false, std::memory_order_release);
+	reporter_.report(0, LinkState::reconnecting);
+	logged_down_ = true;
+}
+
+void VhostUserLink::fail_locked(const std::string &why)
+{
+	// Only the thread closes the socket: it may be polling it.
+	if (!client_)
+		return;
+	spdlog::warn("{}: vhost-user target at {}: {}", spec_.name, spec_.socket, why);
+	(void)::shutdown(client_->fd(), SHUT_RDWR);
+}
+
+void VhostUserLink::lost(uint64_t generation)
+{
+	std::lock_guard lock(mutex_);
+	// The thread sees the hang-up and reconnects.
+	if (client_ && generation == generation_.load(std::memory_order_acquire))
+		(void)::shutdown(client_->fd(), SHUT_RDWR);
+}
+
+bool VhostUserLink::start_vring(uint64_t generation, const VhostUserVring &vring)
+{
+	std::lock_guard lock(mutex_);
+	if (!client_ || generation != generation_.load(std::memory_order_acquire))
+		return false;
+	if (auto st = client_->start_vring(vring); !st) {
+		fail_locked("queue " + std::to_string(vring.index) + ": " + st.error().message);
+		return false;
+	}
+	return true;
+}
+
+std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64_t length)
+{
+	std::lock_guard lock(mutex_);
+	const auto *p = static_cast<const uint8_t *>(address);
+	auto contains = [&](const VhostUserRegion &r) {
+		const auto *base = reinterpret_cast<const uint8_t *>(r.user_address);
+		return p >= base && static_cast<uint64_t>(p - base) <= r.size &&
+		       length <= r.size - static_cast<uint64_t>(p - base);
+	};
+	for (const Region &r : regions_)
+		if (!r.shadow && contains(r.region))
+			return GuestRange{reinterpret_cast<const uint8_t *>(r.region.user_address),
+			                  r.region.size, r.region.guest_address};
+	if (!iotlb_)
+		return std::nullopt;
+	auto shared = iotlb_->find_mapped(address);
+	if (!shared)
+		return std::nullopt;
+	const Iotlb::RegionView &view = shared->view;
+	Region r;
+	r.region.guest_address = view.first;
+	r.region.size = view.last - view.first + 1;
+	r.region.user_address = reinterpret_cast<uint64_t>(view.base);
+	r.region.mmap_offset = shared->offset;
+	r.file = std::move(shared->file);
+	r.region.fd = r.file.get();
+	if (!contains(r.region))
+		return std::nullopt;
+	if (view.last >= shadow_guest_base) {
+		spdlog::error("{}: IOVA region {:#x}-{:#x} overlaps the bridge's own rings at {:#x}",
+		              spec_.name, view.first, view.last, shadow_guest_base);
+		return std::nullopt;
+	}
+	if (client_) {
+		if (auto st = client_->add_region(r.region); !st)
+			fail_locked(st.error().message);
+	}
+	GuestRange range{view.base, r.region.size, view.first};
+	regions_.push_back(std::move(r));
+	return range;
+}
+
+void VhostUserLink::invalidate(uint64_t first, uint64_t last)
+{
+	std::lock_guard lock(mutex_);
+	auto gone = [&](const Region &r) {
+		uint64_t end = r.region.guest_address + r.region.size - 1;
+		return !r.shadow && r.region.guest_address <= last && end >= first;
+	};
+	for (const Region &r : regions_) {
+		if (!gone(r) || !client_)
+			continue;
+		if (auto st = client_->remove_region(r.region); !st)
+			fail_locked(st.error().message);
+	}
+	std::erase_if(regions_, gone);
+	version_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+} // namespace vduse

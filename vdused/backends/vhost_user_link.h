@@ -1,0 +1,105 @@
+// The bridge's connection to a vhost-user-blk target, shared by the queues:
+// a thread connects (and after the target dies or restarts, reconnects with
+// backoff), negotiates, and hands the target every memory region the queues
+// registered. Queue threads set up their own vrings on each new connection
+// (generation()) and ask for the target's address of the driver's buffers.
+#pragma once
+
+#include "base/unique_fd.h"
+#include "link_reporter.h"
+#include "remote/vhost_user_client.h"
+#include "state/device_spec.h"
+#include "vduse/iotlb.h"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace vduse
+{
+
+// Where a queue's own rings and request headers live in the target's view.
+// Far above any IOVA the VDUSE kernel hands out (drivers/vdpa/vdpa_user/
+// vduse_dev.c: below 2 GiB for virtio_vdpa's bounce domain; a VM's memory for
+// vhost_vdpa), and checked against every region anyway.
+inline constexpr uint64_t shadow_guest_base = uint64_t{1} << 56;
+inline constexpr uint64_t shadow_guest_stride = uint64_t{1} << 36; // per queue
+
+struct GuestRange {
+	const uint8_t *base = nullptr; // our mapping
+	uint64_t size = 0;
+	uint64_t guest = 0; // the target's address of base
+};
+
+class VhostUserLink
+{
+public:
+	VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter);
+	~VhostUserLink();
+	VhostUserLink(const VhostUserLink &) = delete;
+	VhostUserLink &operator=(const VhostUserLink &) = delete;
+
+	// Starts the connecting thread. An error only if the thread cannot start.
+	Status start();
+	void attach_memory(Iotlb &iotlb) { iotlb_ = &iotlb; }
+	const std::string &device_name() const { return spec_.name; }
+
+	// Registers a queue's own memory (rings, headers) and the eventfd the
+	// target signals; both are handed over at every connection.
+	void add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd);
+
+	// Bumps at every new connection; 0 until the first.
+	uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+	bool connected() const { return connected_.load(std::memory_order_acquire); }
+	// Bumps when regions are removed: cached GuestRanges are stale.
+	uint64_t regions_version() const { return version_.load(std::memory_order_acquire); }
+
+	// Sets up a vring on the connection of `generation`; false if that
+	// connection is gone (a new one will come and wake the queue).
+	bool start_vring(uint64_t generation, const VhostUserVring &vring);
+	// The region holding the driver's buffer at [address, address + length)
+	// of our mapping, handed to the target if new; nullopt if it is not
+	// IOTLB memory (a bug) or cannot be shared.
+	std::optional<GuestRange> guest_range(const void *address, uint64_t length);
+	void invalidate(uint64_t first, uint64_t last);
+	// A queue's kick or message failed: drop the connection (the thread
+	// reconnects).
+	void lost(uint64_t generation);
+
+private:
+	struct Region {
+		VhostUserRegion region;
+		UniqueFd file; // kept: REM_MEM_REG sends it again
+		bool shadow = false;
+	};
+	struct Queue {
+		uint32_t index;
+		int call_fd;
+	};
+	void run();
+	// Connects and hands everything over; under mutex_.
+	Status connect_locked();
+	void wake_queues_locked();
+	// The thread's: closes the connection.
+	void drop_locked(const std::string &why);
+	// Anyone's: shuts the connection down for the thread to close.
+	void fail_locked(const std::string &why);
+
+	DeviceSpec spec_;
+	LinkReporter &reporter_;
+	Iotlb *iotlb_ = nullptr;
+	UniqueFd stop_fd_;
+	std::thread thread_;
+	std::mutex mutex_; // everything below, and every message to the target
+	std::optional<VhostUserClient> client_;
+	std::vector<Region> regions_;
+	std::vector<Queue> queues_;
+	std::atomic<uint64_t> generation_{0};
+	std::atomic<bool> connected_{false};
+	std::atomic<uint64_t> version_{0};
+	bool logged_down_ = false;
+};
+
+} // namespace vduse

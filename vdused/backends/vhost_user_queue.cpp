@@ -1,0 +1,308 @@
+#include "vhost_user_queue.h"
+
+#include "daemon_log.h"
+
+#include <atomic>
+#include <cstring>
+#include <linux/virtio_blk.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+
+namespace vduse
+{
+
+namespace
+{
+
+constexpr size_t align_up(size_t n, size_t a)
+{
+	return (n + a - 1) / a * a;
+}
+
+// Descriptors per request: header, data, status. The driver's chain is at
+// most blk_seg_max + 2 descriptors (blk_request.cpp); a buffer that crosses
+// IOTLB regions becomes two, so leave room for that.
+constexpr uint32_t indirect_descriptors = 2 * blk_seg_max + 4;
+
+uint16_t load_acquire(const uint16_t *p)
+{
+	return std::atomic_ref<const uint16_t>(*p).load(std::memory_order_acquire);
+}
+
+void store_release(uint16_t *p, uint16_t v)
+{
+	std::atomic_ref<uint16_t>(*p).store(v, std::memory_order_release);
+}
+
+} // namespace
+
+VhostUserQueue::Layout VhostUserQueue::layout(uint32_t depth, const BlkGeometry &geometry)
+{
+	Layout l;
+	l.depth = depth;
+	l.avail = sizeof(vring::Desc) * depth;
+	l.used = align_up(l.avail + vring::avail_bytes(depth), 64);
+	l.slots = align_up(l.used + vring::used_bytes(depth), 64);
+	l.max_ranges = std::max(geometry.max_segments(false), geometry.max_segments(true));
+	l.max_descriptors = indirect_descriptors;
+	// A slot: the header (16 bytes), the status byte, the ranges, the table.
+	l.ranges = 32;
+	l.indirect = align_up(l.ranges + sizeof(virtio_blk_discard_write_zeroes) * l.max_ranges, 16);
+	l.slot_stride = align_up(l.indirect + sizeof(vring::Desc) * l.max_descriptors, 64);
+	l.total = align_up(l.slots + l.slot_stride * depth, 4096);
+	return l;
+}
+
+Result<std::unique_ptr<QueueBackend>> VhostUserQueue::open(VhostUserLink &link,
+                                                           const DeviceSpec &spec,
+                                                           uint32_t index, uint32_t depth)
+{
+	Layout l = layout(depth, blk_geometry(spec));
+	std::string label = spec.name + ": queue " + std::to_string(index);
+	UniqueFd memory(::memfd_create(("vdused-vhost-user-" + std::to_string(index)).c_str(),
+	                               MFD_CLOEXEC));
+	if (!memory)
+		return with_context(label, errno_error("memfd_create"));
+	if (::ftruncate(memory.get(), static_cast<off_t>(l.total)) < 0)
+		return with_context(label, errno_error("cannot size the ring memory"));
+	void *addr = ::mmap(nullptr, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, memory.get(), 0);
+	if (addr == MAP_FAILED)
+		return with_context(label, errno_error("cannot map the ring memory"));
+	Mapping mapping(addr, l.total);
+	UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	UniqueFd call(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!kick || !call)
+		return with_context(label, errno_error("cannot create eventfds"));
+	auto queue = std::make_unique<VhostUserQueue>(link, index, l, std::move(memory),
+	                                              std::move(mapping), std::move(kick),
+	                                              std::move(call));
+	VhostUserRegion shadow;
+	shadow.guest_address = queue->guest_base_;
+	shadow.size = l.total;
+	shadow.user_address = reinterpret_cast<uint64_t>(addr);
+	shadow.fd = queue->memory_.get();
+	link.add_queue(index, shadow, queue->call_.get());
+	return std::unique_ptr<QueueBackend>(std::move(queue));
+}
+
+VhostUserQueue::VhostUserQueue(VhostUserLink &link, uint32_t index, const Layout &layout,
+                               UniqueFd memory, Mapping mapping, UniqueFd kick, UniqueFd call)
+        : link_(link), index_(index), layout_(layout), memory_(std::move(memory)),
+          mapping_(std::move(mapping)), kick_(std::move(kick)), call_(std::move(call)),
+          guest_base_(shadow_guest_base + shadow_guest_stride * index),
+          log_(queue_logger(link.device_name(), index)), slots_(layout.depth)
+{
+}
+
+std::optional<uint64_t> VhostUserQueue::guest_address(const void *address, uint64_t length)
+{
+	uint64_t version = link_.regions_version();
+	if (version != ranges_version_) {
+		ranges_.clear();
+		ranges_version_ = version;
+	}
+	const auto *p = static_cast<const uint8_t *>(address);
+	auto inside = [&](const GuestRange &r) {
+		return p >= r.base && static_cast<uint64_t>(p - r.base) <= r.size &&
+		       length <= r.size - static_cast<uint64_t>(p - r.base);
+	};
+	for (const GuestRange &r : ranges_)
+		if (inside(r))
+			return r.guest + static_cast<uint64_t>(p - r.base);
+	auto range = link_.guest_range(address, length);
+	if (!range || !inside(*range))
+		return std::nullopt;
+	ranges_.push_back(*range);
+	return range->guest + static_cast<uint64_t>(p - range->base);
+}
+
+std::optional<uint8_t> VhostUserQueue::submit(const BlkRequest &request, uint16_t tag)
+{
+	if (tag >= slots_.size())
+		return VIRTIO_BLK_S_IOERR;
+	Slot &slot = slots_[tag];
+	slot.request = &request;
+	// Nothing to do: an empty discard is answered here.
+	if ((request.type == VIRTIO_BLK_T_DISCARD || request.type == VIRTIO_BLK_T_WRITE_ZEROES) &&
+	    request.ranges.empty())
+		return VIRTIO_BLK_S_OK;
+	if (generation_ != link_.generation() && link_.connected())
+		restart(failed_);
+	if (generation_ == 0 || generation_ != link_.generation() || !link_.connected()) {
+		slot.state = SlotState::held;
+		++in_flight_;
+		return std::nullopt;
+	}
+	if (auto status = post(tag))
+		return status;
+	slot.state = SlotState::sent;
+	++in_flight_;
+	return std::nullopt;
+}
+
+std::optional<uint8_t> VhostUserQueue::post(uint16_t tag)
+{
+	const BlkRequest &req = *slots_[tag].request;
+	size_t slot = layout_.slots + layout_.slot_stride * tag;
+	auto *table = reinterpret_cast<vring::Desc *>(at(slot + layout_.indirect));
+	uint32_t n = 0;
+	// The header is vdused's copy: the driver cannot change the request
+	// under the target once it was checked.
+	virtio_blk_outhdr header{};
+	header.type = req.type;
+	header.sector = (req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT)
+	                        ? req.offset / 512
+	                        : 0;
+	std::memcpy(at(slot), &header, sizeof(header));
+	table[n++] = {guest_of(slot), sizeof(header), 0, 0};
+	if (req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT) {
+		uint16_t flags = req.type == VIRTIO_BLK_T_IN ? vring::desc_f_write : 0;
+		if (req.data.size() + 2 > layout_.max_descriptors) {
+			log_->warn("a request in {} buffers is more than the bridge forwards ({})",
+			           req.data.size(), layout_.max_descriptors - 2);
+			return VIRTIO_BLK_S_IOERR;
+		}
+		for (const iovec &v : req.data) {
+			auto guest = guest_address(v.iov_base, v.iov_len);
+			if (!guest) {
+				log_->error("a buffer at {} is not in memory the target was given",
+				            v.iov_base);
+				return VIRTIO_BLK_S_IOERR;
+			}
+			table[n++] = {*guest, static_cast<uint32_t>(v.iov_len), flags, 0};
+		}
+	} else if (req.type == VIRTIO_BLK_T_DISCARD || req.type == VIRTIO_BLK_T_WRITE_ZEROES) {
+		if (req.ranges.size() > layout_.max_ranges)
+			return VIRTIO_BLK_S_IOERR;
+		auto *ranges = reinterpret_cast<virtio_blk_discard_write_zeroes *>(
+		        at(slot + layout_.ranges));
+		for (size_t i = 0; i < req.ranges.size(); ++i) {
+			const BlkRange &r = req.ranges[i];
+			ranges[i] = {};
+			ranges[i].sector = r.offset / 512;
+			ranges[i].num_sectors = static_cast<uint32_t>(r.length / 512);
+			ranges[i].flags = r.unmap ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
+		}
+		table[n++] = {guest_of(slot + layout_.ranges),
+		              static_cast<uint32_t>(sizeof(*ranges) * req.ranges.size()), 0, 0};
+	} else if (req.type != VIRTIO_BLK_T_FLUSH) {
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+	// A status the target never writes reads as an error, not as success.
+	*at(slot + 16) = VIRTIO_BLK_S_IOERR;
+	table[n++] = {guest_of(slot + 16), 1, vring::desc_f_write, 0};
+	for (uint32_t i = 0; i + 1 < n; ++i) {
+		table[i].flags |= vring::desc_f_next;
+		table[i].next = static_cast<uint16_t>(i + 1);
+	}
+	auto *desc = reinterpret_cast<vring::Desc *>(at(0));
+	desc[tag] = {guest_of(slot + layout_.indirect),
+	             static_cast<uint32_t>(sizeof(vring::Desc) * n), vring::desc_f_indirect, 0};
+	auto *avail_ring = reinterpret_cast<uint16_t *>(at(layout_.avail + 4));
+	avail_ring[avail_idx_ % layout_.depth] = tag;
+	++avail_idx_;
+	pending_kick_ = true;
+	return std::nullopt;
+}
+
+void VhostUserQueue::flush()
+{
+	if (!pending_kick_)
+		return;
+	pending_kick_ = false;
+	store_release(reinterpret_cast<uint16_t *>(at(layout_.avail + 2)), avail_idx_);
+	// The target reads the used flags after it publishes; order our avail
+	// index before our read of them (virtio 1.2, 2.7.10).
+	std::atomic_thread_fence(std::memory_order_seq_cst);
+	uint16_t used_flags = load_acquire(reinterpret_cast<uint16_t *>(at(layout_.used)));
+	if (used_flags & vring::used_f_no_notify)
+		return;
+	uint64_t one = 1;
+	if (::write(kick_.get(), &one, sizeof(one)) != sizeof(one))
+		log_->warn("cannot kick the target: {}", std::strerror(errno));
+}
+
+void VhostUserQueue::harvest(std::vector<Completion> &out)
+{
+	if (generation_ == 0)
+		return;
+	const auto *used_idx = reinterpret_cast<const uint16_t *>(at(layout_.used + 2));
+	const auto *elems = reinterpret_cast<const vring::UsedElem *>(at(layout_.used + 4));
+	uint16_t idx = load_acquire(used_idx);
+	// A target that claims more than a ring's worth is broken: take a
+	// ring's worth, the rest shows as ids not in flight.
+	for (unsigned n = 0; last_used_ != idx && n < layout_.depth; ++n, ++last_used_) {
+		uint32_t id = elems[last_used_ % layout_.depth].id;
+		if (id >= slots_.size() || slots_[id].state != SlotState::sent) {
+			if (bad_used_++ < 10)
+				log_->warn("the target completed descriptor {}, which is not in flight",
+				           id);
+			continue;
+		}
+		uint8_t status = *at(layout_.slots + layout_.slot_stride * id + 16);
+		if (status > VIRTIO_BLK_S_UNSUPP)
+			status = VIRTIO_BLK_S_IOERR;
+		slots_[id].state = SlotState::idle;
+		--in_flight_;
+		out.push_back({static_cast<uint16_t>(id), status});
+	}
+}
+
+void VhostUserQueue::restart(std::vector<Completion> &out)
+{
+	harvest(out);
+	uint64_t generation = link_.generation();
+	std::memset(at(0), 0, layout_.slots);
+	avail_idx_ = 0;
+	last_used_ = 0;
+	VhostUserVring vring;
+	vring.index = index_;
+	vring.size = static_cast<uint16_t>(layout_.depth);
+	vring.desc = reinterpret_cast<uint64_t>(at(0));
+	vring.avail = reinterpret_cast<uint64_t>(at(layout_.avail));
+	vring.used = reinterpret_cast<uint64_t>(at(layout_.used));
+	vring.kick = kick_.get();
+	vring.call = call_.get();
+	if (!link_.start_vring(generation, vring))
+		return;
+	generation_ = generation;
+	unsigned again = 0;
+	for (uint16_t tag = 0; tag < slots_.size(); ++tag) {
+		Slot &slot = slots_[tag];
+		if (slot.state == SlotState::idle)
+			continue;
+		++again;
+		if (auto status = post(tag)) {
+			slot.state = SlotState::idle;
+			--in_flight_;
+			out.push_back({tag, *status});
+		} else {
+			slot.state = SlotState::sent;
+		}
+	}
+	if (again > 0)
+		log_->info("{} request(s) sent to the target again", again);
+	flush();
+}
+
+void VhostUserQueue::reap(std::vector<Completion> &out, bool wait)
+{
+	for (;;) {
+		uint64_t count;
+		(void)!::read(call_.get(), &count, sizeof(count));
+		if (!failed_.empty()) {
+			out.insert(out.end(), failed_.begin(), failed_.end());
+			failed_.clear();
+		}
+		harvest(out);
+		if (generation_ != link_.generation() && link_.connected())
+			restart(out);
+		if (!out.empty() || !wait || in_flight_ == 0)
+			return;
+		pollfd fd{call_.get(), POLLIN, 0};
+		(void)::poll(&fd, 1, -1);
+	}
+}
+
+} // namespace vduse

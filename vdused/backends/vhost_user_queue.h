@@ -1,0 +1,90 @@
+// One queue of the vhost-user bridge (vhost_user_backend.h): the split ring
+// vdused drives and the target serves, one descriptor per request, each
+// pointing to an indirect table in vdused's memory: header, the driver's
+// data buffers (by IOVA), status. The ring's descriptor id is the VDUSE
+// head, so a completion finds its request without a lookup.
+#pragma once
+
+#include "backend.h"
+#include "base/mapping.h"
+#include "base/unique_fd.h"
+#include "vhost_user_link.h"
+#include "virtio/blk_config.h"
+#include "virtio/vring.h"
+
+#include <memory>
+#include <spdlog/logger.h>
+#include <vector>
+
+namespace vduse
+{
+
+class VhostUserQueue final : public QueueBackend
+{
+public:
+	static Result<std::unique_ptr<QueueBackend>> open(VhostUserLink &link, const DeviceSpec &spec,
+	                                                  uint32_t index, uint32_t depth);
+
+	std::optional<uint8_t> submit(const BlkRequest &request, uint16_t tag) override;
+	void flush() override;
+	int completion_fd() const override { return call_.get(); }
+	void reap(std::vector<Completion> &out, bool wait) override;
+	unsigned in_flight() const override { return in_flight_; }
+
+	struct Layout {
+		uint32_t depth = 0;
+		size_t avail = 0; // offsets in the shadow memory
+		size_t used = 0;
+		size_t slots = 0;
+		size_t slot_stride = 0;
+		size_t ranges = 0;   // in a slot: the discard / write zeroes ranges
+		size_t indirect = 0; // in a slot: the indirect table
+		uint32_t max_ranges = 0;
+		uint32_t max_descriptors = 0; // per indirect table
+		size_t total = 0;
+	};
+	static Layout layout(uint32_t depth, const BlkGeometry &geometry);
+
+	VhostUserQueue(VhostUserLink &link, uint32_t index, const Layout &layout, UniqueFd memory,
+	               Mapping mapping, UniqueFd kick, UniqueFd call);
+
+private:
+	enum class SlotState : uint8_t { idle, held, sent };
+	struct Slot {
+		const BlkRequest *request = nullptr;
+		SlotState state = SlotState::idle;
+	};
+
+	// Builds the request's descriptors and makes it available; the
+	// virtio-blk status if it cannot be forwarded.
+	std::optional<uint8_t> post(uint16_t tag);
+	// Sets the ring up on the link's new connection and posts again what
+	// was sent to the old one or held.
+	void restart(std::vector<Completion> &out);
+	void harvest(std::vector<Completion> &out);
+	std::optional<uint64_t> guest_address(const void *address, uint64_t length);
+	uint8_t *at(size_t offset) { return static_cast<uint8_t *>(mapping_.data()) + offset; }
+	uint64_t guest_of(size_t offset) const { return guest_base_ + offset; }
+
+	VhostUserLink &link_;
+	uint32_t index_;
+	Layout layout_;
+	UniqueFd memory_;
+	Mapping mapping_;
+	UniqueFd kick_;
+	UniqueFd call_;
+	uint64_t guest_base_;
+	std::shared_ptr<spdlog::logger> log_;
+	std::vector<Slot> slots_;
+	std::vector<GuestRange> ranges_; // cached from the link
+	uint64_t ranges_version_ = 0;
+	uint64_t generation_ = 0; // of the connection the ring is set up on
+	uint16_t avail_idx_ = 0;
+	uint16_t last_used_ = 0;
+	bool pending_kick_ = false;
+	unsigned in_flight_ = 0;
+	std::vector<Completion> failed_; // failed when posted again
+	uint64_t bad_used_ = 0;
+};
+
+} // namespace vduse
