@@ -1,0 +1,78 @@
+#!/bin/bash
+# A vhost-user target that dies is not an I/O error: kill -9 qemu-storage-
+# daemon during fio verify and start it again on the same socket, 5 times:
+# fio finishes with 0 errors, show says "reconnecting since" while it is down,
+# and the requests it had are sent again. kill -9 vdused during fio verify and
+# `vdusectl recover`, 3 times: 0 errors. A target that is down when vdused
+# starts (restore at boot) is waited for.
+source "$VTEST_LIB"
+img=$(scratch_fs)
+truncate -s 256M "$img/disk.img"
+blockdev="driver=file,node-name=disk,filename=$img/disk.img"
+vhu_start disk 2 "$blockdev"
+
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues 2 --name vr0)"
+verify_during() { # WHAT SECONDS: fio randwrite + verify_backlog on 2 jobs, in the background
+	fio --name="$1" --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
+		--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
+		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$2" \
+		--output-format=json --output="$TMPDIR/$1.json" >"$TMPDIR/$1.out" 2>&1 &
+	fio_pid=$!
+}
+fio_done() { # WHAT
+	wait "$fio_pid" || fail "fio failed: $(cat "$TMPDIR/$1.out" "$TMPDIR/$1.json")"
+	local out
+	out=$(sed -n '/^{/,$p' "$TMPDIR/$1.json")
+	expect_eq "fio errors ($1)" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+	pass "fio wrote $(jq '[.jobs[].write.total_ios] | add' <<<"$out") verified blocks ($1)"
+}
+
+verify_during target-crashes 30
+sleep 3
+for round in 1 2 3 4 5; do
+	vhu_kill disk
+	wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.connection | startswith(\"reconnecting since\")'"
+	sleep 1
+	vhu_start disk 2 "$blockdev"
+	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.connection == \"connected\"'"
+	pass "target crash $round: reconnecting, then connected"
+	sleep 2
+done
+fio_done target-crashes
+expect_eq "requests sent again after the crashes" 1 "$(grep -c 'sent to the target again' /run/vduse/vr0.log | awk '{print ($1 >= 1)}')"
+
+# vdused itself killed under fio verify: recover takes over and reconnects.
+verify_during daemon-crashes 24
+sleep 3
+for round in 1 2 3; do
+	pid=$("$VDUSECTL" show vr0 --json | jq -r .pid)
+	kill -9 "$pid"
+	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	"$VDUSECTL" recover vr0 >/dev/null || fail "recover failed after kill $round"
+	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.connection == \"connected\"'"
+	pass "vdused crash $round: recovered, target connected"
+	sleep 3
+done
+fio_done daemon-crashes
+fio_check "read back all 128 MiB after the crashes" --name=check --filename="$node" --rw=read --size=128M \
+	--ioengine=io_uring --iodepth=16 --direct=1 --bs=64k
+"$VDUSECTL" del vr0
+expect_clean vr0
+
+# The target down when vdused starts: requests wait for it.
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --name late0)"
+vhu_kill disk
+pid=$("$VDUSECTL" show late0 --json | jq -r .pid)
+kill -9 "$pid"
+wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+dd if="$node" of=/dev/null bs=4k count=1 skip=99 iflag=direct 2>"$TMPDIR/dd.err" &
+dd_pid=$!
+"$VDUSECTL" recover late0 >/dev/null || fail "recover with the target down failed"
+sleep 2
+kill -0 "$dd_pid" 2>/dev/null || fail "the read finished while the target was down"
+expect_contains "show while the target is down" "connecting" "$(device_field late0 connection)"
+vhu_start disk 1 "$blockdev"
+wait "$dd_pid" || fail "the read failed once the target came: $(cat "$TMPDIR/dd.err")"
+pass "the read waited for the target and completed"
+"$VDUSECTL" del late0
+expect_clean late0
