@@ -43,6 +43,21 @@ cmp <(dd if="$img/disk.img" bs=1M skip=100 count=4 status=none) <(head -c $((4 <
 	fail "write zeroes did not zero the target's image"
 pass "blkdiscard -z zeroed 4 MiB in the target's image"
 
+# --driver vhost through the bridge, driven as a VM would drive it: the
+# client's memory arrives as many IOTLB entries, each a region of the target.
+"$VDUSECTL" del vd0
+read -r _ node <<<"$("$VDUSECTL" add --driver vhost -t vhost-user --socket /run/vhu/disk.sock --queues 2 --serial bridged --name vd0)"
+case $node in /dev/vhost-vdpa-*) ;; *) fail "add --driver vhost: node '$node' is not /dev/vhost-vdpa-N" ;; esac
+dd if=/dev/zero of="$img/disk.img" bs=1M count=256 conv=notrunc status=none
+out=$("$VHOST_CLIENT" -d "$node" -q 2 verify -t 4 --initial-zero --no-trim --serial bridged \
+	--expected-image "$img/expected" 2>&1) || fail "vduse-vhost-client through the bridge: $out"
+expect_contains "verified I/O from a vhost-vdpa client through the bridge" "verify: passed" "$out"
+"$VDUSECTL" del vd0
+cmp "$img/disk.img" "$img/expected" || fail "the target's image differs from what the vhost-vdpa client wrote"
+pass "the target's image holds exactly what the vhost-vdpa client wrote"
+rm -f "$img/expected"
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues 2 --name vd0)"
+
 # A file system, across del and add.
 mkfs.ext4 -q -F "$node"
 mkdir -p /run/mnt
@@ -59,3 +74,25 @@ expect_eq "file checksums after re-add" "$sums" "$(cd /run/mnt && sha256sum f1 f
 umount /run/mnt
 "$VDUSECTL" del vd0
 expect_clean vd0
+
+# A hostile VM through the bridge: vdused checks every ring and request
+# before the target sees it; each malformed case is answered as the virtio
+# spec says, and vdused and the target stay up and serve verified I/O.
+vhu_stop disk
+vhu_start disk 1 "driver=file,node-name=disk,filename=$img/disk.img" "logical-block-size=4096"
+target=$(cat /run/vhu/disk.pid)
+read -r _ node <<<"$("$VDUSECTL" add --driver vhost -t vhost-user --socket /run/vhu/disk.sock --size 64M --name hostile)"
+pid=$("$VDUSECTL" show hostile --json | jq -r .pid)
+rc=0
+out=$("$VHOST_CLIENT" -d "$node" hostile --async-backend 2>&1) || rc=$?
+echo "$out" | sed 's/^/    /'
+[ "$rc" = 0 ] || fail "hostile cases through the bridge: vduse-vhost-client exited $rc"
+cases=$("$VHOST_CLIENT" -d "$node" hostile --async-backend --list | wc -l)
+expect_contains "every hostile case answered through the bridge" "hostile: $cases passed, 0 failed, 0 not applicable" "$out"
+kill -0 "$pid" || fail "vdused $pid died under the hostile cases"
+kill -0 "$target" || fail "the target died under the hostile cases"
+out=$("$VHOST_CLIENT" -d "$node" verify -t 2 2>&1) || fail "verified I/O after the hostile cases: $out"
+pass "vdused and the target still up; verified I/O after the hostile cases"
+"$VDUSECTL" del hostile
+vhu_stop disk
+expect_clean hostile
