@@ -1,7 +1,8 @@
 #!/bin/bash
-# Network devices under systemd, installed as a package would be: the
-# hardened vdused@ unit with vdusectl's drop-in lifts only what the backend
-# needs (IP for nbd over TCP and rbd, nothing for nbd over a unix socket),
+# Network and vhost-user devices under systemd, installed as a package would
+# be: the hardened vdused@ unit with vdusectl's drop-in lifts only what the
+# backend needs (IP for nbd over TCP and rbd, nothing for nbd over a unix
+# socket or a vhost-user target),
 # I/O verifies, systemd restarts a killed vdused with 0 fio errors, the
 # status line carries the connection state, and systemd-analyze security
 # scores are reported (the local one must stay <= 2.0).
@@ -47,6 +48,32 @@ out=$(sed -n '/^{/,$p' "$TMPDIR/crash.json")
 expect_eq "fio errors across 3 kill -9 of vdused under systemd" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
 nu_score=$(score nu)
 
+# A vhost-user target (qemu-storage-daemon): a unix socket, no network.
+truncate -s 64M "$img/vdisk.img"
+vhu_start vdisk 2 "driver=file,node-name=vdisk,filename=$img/vdisk.img"
+read -r _ node <<<"$(vdusectl add -t vhost-user --socket /run/vhu/vdisk.sock --queues 2 --name vu)"
+d=$(dropin vu)
+expect_contains "vhost-user drop-in" "RestrictAddressFamilies=AF_UNIX" "$d"
+case $d in *PrivateNetwork=no*) fail "the vhost-user device got network access: $d" ;; esac
+wait_for 10 "vhost-user status line" sh -c "systemctl show -P StatusText vdused@vu.service | grep -q connected"
+pass "vhost-user status line: $(systemctl show -P StatusText vdused@vu.service)"
+fio_verify vhost-user-systemd "$node" 4k-256k 16M
+fio --name=vucrash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
+	--ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --verify_backlog=16 \
+	--verify_fatal=1 --time_based --runtime=10 --output-format=json \
+	--output="$TMPDIR/vucrash.json" >"$TMPDIR/vucrash.out" 2>&1 &
+fio_pid=$!
+for i in 1 2; do
+	sleep 3
+	pid=$(systemctl show -P MainPID vdused@vu.service)
+	kill -9 "$pid"
+	wait_for 15 "vdused@vu back" sh -c "[ \"\$(systemctl show -P MainPID vdused@vu.service)\" != $pid ] && systemctl is-active -q vdused@vu.service"
+done
+wait "$fio_pid" || fail "fio failed across kill -9 of the bridge: $(cat "$TMPDIR/vucrash.out" "$TMPDIR/vucrash.json")"
+out=$(sed -n '/^{/,$p' "$TMPDIR/vucrash.json")
+expect_eq "fio errors across 2 kill -9 of the bridge under systemd" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+vu_score=$(score vu)
+
 # nbd over TCP: IP, after network-online.target.
 read -r _ node <<<"$(vdusectl add -t nbd --url nbd://127.0.0.1:10809/ --name nt)"
 d=$(dropin nt)
@@ -65,7 +92,8 @@ rb_score=$(score rb)
 local_out=$(vdusectl add -t null --size 64M --name lo0)
 lo_score=$(score lo0)
 awk -v s="$lo_score" 'BEGIN { exit !(s <= 2.0) }' || fail "systemd-analyze security of a local device: $lo_score > 2.0"
-pass "systemd-analyze security: local $lo_score, nbd unix $nu_score, nbd TCP $nt_score, rbd $rb_score"
-vdusectl del lo0 nu nt rb
+pass "systemd-analyze security: local $lo_score, nbd unix $nu_score, vhost-user $vu_score, nbd TCP $nt_score, rbd $rb_score"
+vdusectl del lo0 nu vu nt rb
+vhu_stop vdisk
 expect_clean
 bash "$netstore/ceph-down.sh" >/dev/null 2>&1 || true
