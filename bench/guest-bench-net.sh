@@ -4,7 +4,10 @@
 # same kind of server through its own nbd or rbd driver. The servers run in
 # the guest: nbdkit's memory plugin on a unix socket, or a one-node Ceph
 # cluster (../shared/vm/netstore/ceph-up.sh; one image per client, since a
-# writer holds the exclusive lock). 1 and 4 queues; both devices exist at
+# writer holds the exclusive lock). BENCH_NET=vhost-user: one
+# qemu-storage-daemon exports one image on tmpfs twice, as vduse-blk (the
+# direct path) and as vhost-user-blk bridged by vdused; the bridge's CPU is
+# vdused's plus qsd's. 1 and 4 queues; both devices exist at
 # once and the rounds interleave (vdused qsd vdused qsd), a ramp before each
 # point. Prints IOPS, the ratio and each daemon's CPU time per I/O.
 # Emulated timings: only the ratios within this table mean something.
@@ -35,10 +38,16 @@ with rados.Rados(conffile="/run/ceph/ceph.conf") as c, c.open_ioctx("rbd") as io
 	vdused_args=(-t rbd --image rbd/img0 --ceph-conf /run/ceph/ceph.conf)
 	qsd_blockdev="driver=rbd,pool=rbd,image=img1,conf=/run/ceph/ceph.conf,user=admin,cache.direct=on"
 	;;
-*) fail "BENCH_NET must be nbd or rbd, not $net" ;;
+vhost-user)
+	img=$(scratch_fs 1G)/bench.img
+	dd if=/dev/urandom of="$img" bs=1M count=512 status=none
+	vdused_args=(-t vhost-user --socket /run/vhu/bench.sock)
+	;;
+*) fail "BENCH_NET must be nbd, rbd or vhost-user, not $net" ;;
 esac
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_ticks PID...: their user + system time, summed.
+cpu_ticks() { local p t=0; for p; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo $t; }
 
 # measure TARGET QUEUES NODE PID ROUND
 measure() {
@@ -50,12 +59,14 @@ measure() {
 		fio --name=ramp --filename="$node" --rw="$rw" --bs="$bs" --iodepth="$qd" --size=64M \
 			--ioengine=io_uring --direct=1 --runtime=1 --time_based --numjobs=$jobs \
 			--offset_increment=64M >/dev/null 2>&1 || fail "fio ramp $point on $target failed"
-		t0=$(cpu_ticks "$pid")
+		# shellcheck disable=SC2086 # one or two pids
+		t0=$(cpu_ticks $pid)
 		fio --output-format=json --output="$TMPDIR/f.json" --name=bench --filename="$node" \
 			--rw="$rw" --bs="$bs" --iodepth="$qd" --size=64M --ioengine=io_uring --direct=1 \
 			--runtime="$runtime" --time_based --numjobs=$jobs --offset_increment=64M \
 			--group_reporting >/dev/null 2>&1 || fail "fio $point on $target failed"
-		t1=$(cpu_ticks "$pid")
+		# shellcheck disable=SC2086
+		t1=$(cpu_ticks $pid)
 		out=$(sed -n '/^{/,$p' "$TMPDIR/f.json")
 		[ "$(jq '.jobs[0].error' <<<"$out")" = 0 ] || fail "fio $point on $target reported errors"
 		dir=read
@@ -67,18 +78,31 @@ measure() {
 }
 
 for queues in 1 4; do
+	if [ "$net" = vhost-user ]; then
+		mkdir -p /run/vhu
+		rm -f /run/vhu/bench.sock
+		qemu-storage-daemon --blockdev "driver=file,filename=$img,node-name=n0" \
+			--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 \
+			--export type=vhost-user-blk,id=e1,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench.sock,writable=on,num-queues=$queues &
+		qpid=$!
+		wait_for 20 "the vhost-user socket" test -S /run/vhu/bench.sock
+	fi
 	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
 	vpid=$("$VDUSECTL" show bench-v --json | jq -r .pid)
-	qemu-storage-daemon --blockdev "$qsd_blockdev,node-name=n0" \
-		--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 &
-	qpid=$!
+	if [ "$net" != vhost-user ]; then
+		qemu-storage-daemon --blockdev "$qsd_blockdev,node-name=n0" \
+			--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 &
+		qpid=$!
+	else
+		vpid="$vpid $qpid"
+	fi
 	wait_for 20 "/dev/vduse/bench-q" test -e /dev/vduse/bench-q
 	vdpa dev add name bench-q mgmtdev vduse
 	wait_for 10 "the qsd block device" vdpa_block_node bench-q
 	qnode=$(vdpa_block_node bench-q)
 	# Reads of never-written RBD objects (or NBD pages) are answered without
 	# touching the data: write the measured region once on both first.
-	if [ "$queues" = 1 ]; then
+	if [ "$queues" = 1 ] && [ "$net" != vhost-user ]; then
 		for node in "$vnode" "$qnode"; do
 			dd if=/dev/urandom of="$node" bs=1M count=128 oflag=direct status=none ||
 				fail "cannot fill $node"
@@ -89,15 +113,20 @@ for queues in 1 4; do
 		measure qsd $queues "$qnode" "$qpid" "$round"
 	done
 	vdpa dev del bench-q
+	"$VDUSECTL" del bench-v
 	kill $qpid
 	wait $qpid || true
-	"$VDUSECTL" del bench-v
 done
 
 echo
-echo "$net backend vs qemu-storage-daemon's $net driver (vduse-blk export), fio io_uring direct,"
+if [ "$net" = vhost-user ]; then
+	echo "vdused bridging qemu-storage-daemon's vhost-user-blk export vs the same qsd's vduse-blk export"
+	echo "of the same image (512 MiB file on tmpfs), fio io_uring direct,"
+else
+	echo "$net backend vs qemu-storage-daemon's $net driver (vduse-blk export), fio io_uring direct,"
+fi
 echo "${runtime}s per point after a 1 s ramp, $rounds interleaved rounds (r1 / r2 ...), 1 job per queue up to the 2 vCPUs (TCG)"
-echo "IOPS; CPU = the daemon's user+system CPU time per I/O in microseconds"
+echo "IOPS; CPU = the daemon's user+system CPU time per I/O in microseconds (bridge: vdused + qsd)"
 printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' queues workload "vdused IOPS" "qsd IOPS" "ratio" "vdused CPU" "qsd CPU"
 for queues in 1 4; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD1 randwrite-4k-QD32 read-1M-QD8 write-1M-QD8; do

@@ -35,12 +35,12 @@ _vdusectl()
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
 	-t | --type)
-		COMPREPLY=($(compgen -W 'null file loop nbd rbd' -- "$cur"))
+		COMPREPLY=($(compgen -W 'null file loop nbd rbd vhost-user' -- "$cur"))
 		return ;;
 	--driver)
 		COMPREPLY=($(compgen -W 'virtio vhost' -- "$cur"))
 		return ;;
-	--ceph-conf | --keyring)
+	--ceph-conf | --keyring | --socket)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
@@ -89,7 +89,7 @@ _vdusectl()
 		return ;;
 	add)
 		opts='-h --help -t --type -s --size -f --file --direct --grow --url --image
-		      --namespace --snap --id --ceph-conf --keyring --reconnect-timeout -n --name -q --queues
+		      --namespace --snap --id --ceph-conf --keyring --socket --reconnect-timeout -n --name -q --queues
 		      -d --queue-depth -b --block-size -r --read-only --serial --driver
 		      -p --persistent -j --json' ;;
 	del)

@@ -19,7 +19,7 @@ complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -l state-dir -r
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -l no-systemd -d 'Spawn vdused directly'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -l version -d 'Show the version'
 
-complete -c vdusectl -n '__fish_seen_subcommand_from add' -s t -l type -x -a 'null file loop nbd rbd' -d Backend
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -s t -l type -x -a 'null file loop nbd rbd vhost-user' -d Backend
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s s -l size -x -d 'Size (K, M, G, T)'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s f -l file -r -F -d 'Image file or block device'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l direct -d 'Bypass the page cache'
@@ -31,6 +31,7 @@ complete -c vdusectl -n '__fish_seen_subcommand_from add' -l snap -x -d 'RBD sna
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l id -x -d 'Ceph user'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l ceph-conf -r -F -d 'Ceph configuration file'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l keyring -r -F -d 'Ceph keyring file'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l socket -r -F -d 'vhost-user target socket'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l reconnect-timeout -x -a forever -d 'Seconds requests wait for a lost server'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s n -l name -x -d 'Device name'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s q -l queues -x -d 'Number of virtqueues'

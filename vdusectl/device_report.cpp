@@ -60,6 +60,7 @@ const std::vector<Column> &device_columns()
 	        {"source", "SOURCE"},
 	        {"connection", "CONNECTION"},
 	        {"reconnect_timeout", "RECONNECT-TIMEOUT"},
+	        {"target_features", "TARGET-FEATURES"},
 	        {"file", "FILE"},
 	        {"mode", "MODE"},
 	        {"direct", "DIRECT"},

@@ -92,9 +92,9 @@ Status plan_vhost_user(AddOptions &options, uint64_t size)
 			return failure(spec.name + ": " + what + " has a block size of " +
 			               std::to_string(block) + " (vdused serves 512 or 4096)");
 		if (block > spec.block_size && options.block_size_given)
-			return usage_error(spec.name + ": block size " +
-			                   std::to_string(spec.block_size) +
-			                   " is smaller than the target's " + std::to_string(block));
+			return usage_error(
+			        spec.name + ": block size " + std::to_string(spec.block_size) +
+			        " is smaller than the target's " + std::to_string(block));
 		if (!options.block_size_given)
 			spec.block_size = block;
 		if (target.has(VIRTIO_BLK_F_TOPOLOGY) && config.physical_block_exp < 12) {

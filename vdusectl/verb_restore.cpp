@@ -54,7 +54,7 @@ Verb restore_verb()
 		        auto network = std::make_shared<bool>(false);
 		        auto *l = cmd.add_flag(
 		                "--local", *local,
-		                "Only devices with a local backend (null, file, loop)");
+		                "Only devices with a local backend (null, file, loop, vhost-user)");
 		        cmd.add_flag("--network", *network,
 		                     "Only devices with a network backend (nbd, rbd)")
 		                ->excludes(l);

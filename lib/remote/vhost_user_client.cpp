@@ -135,7 +135,8 @@ Error VhostUserClient::error(const std::string &what) const
 Result<VhostUserClient> VhostUserClient::connect(const std::string &path,
                                                  std::chrono::milliseconds timeout)
 {
-	struct stat st {};
+	struct stat st {
+	};
 	if (::stat(path.c_str(), &st) < 0)
 		return system_error(errno, "vhost-user socket " + path);
 	if (!S_ISSOCK(st.st_mode))
@@ -149,8 +150,15 @@ Result<VhostUserClient> VhostUserClient::connect(const std::string &path,
 	if (!fd)
 		return errno_error("cannot create a unix socket");
 	if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) < 0)
-		return system_error(errno, "cannot connect to the vhost-user target at " + path +
-		                                   (errno == ECONNREFUSED ? " (is it running?)" : ""));
+		return system_error(errno,
+		                    "cannot connect to the vhost-user target at " + path +
+		                            (errno == ECONNREFUSED ? " (is it running?)" : ""));
+	return over(std::move(fd), path, timeout);
+}
+
+Result<VhostUserClient> VhostUserClient::over(UniqueFd fd, const std::string &path,
+                                              std::chrono::milliseconds timeout)
+{
 	timeval tv{};
 	tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
 	tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
@@ -186,9 +194,9 @@ Status VhostUserClient::negotiate()
 		             "add memory while requests are in flight");
 	// INFLIGHT_SHMFD is not asked for: vdused replays from its own record of
 	// what it sent (docs/ARCHITECTURE.md, "vhost-user bridge").
-	uint64_t acked = protocol & (bit(vhost_user::pf_mq) | bit(vhost_user::pf_reply_ack) |
-	                             bit(vhost_user::pf_config) |
-	                             bit(vhost_user::pf_configure_mem_slots));
+	uint64_t acked =
+	        protocol & (bit(vhost_user::pf_mq) | bit(vhost_user::pf_reply_ack) |
+	                    bit(vhost_user::pf_config) | bit(vhost_user::pf_configure_mem_slots));
 	if (auto s = send(set_protocol_features, &acked, sizeof(acked), nullptr, 0, false); !s)
 		return s;
 	target_.acked_protocol_features = acked;
@@ -196,7 +204,8 @@ Status VhostUserClient::negotiate()
 		uint64_t queues = 0;
 		if (auto s = call(get_queue_num, nullptr, 0, &queues, sizeof(queues)); !s)
 			return s;
-		target_.max_queues = static_cast<uint32_t>(std::max<uint64_t>(1, std::min<uint64_t>(queues, 65535)));
+		target_.max_queues = static_cast<uint32_t>(
+		        std::max<uint64_t>(1, std::min<uint64_t>(queues, 65535)));
 	}
 	uint64_t slots = 0;
 	if (auto s = call(get_max_mem_slots, nullptr, 0, &slots, sizeof(slots)); !s)
@@ -229,8 +238,8 @@ Status VhostUserClient::set_features(uint64_t features)
 
 Status VhostUserClient::add_region(const VhostUserRegion &region)
 {
-	MemRegionMsg msg{0, {region.guest_address, region.size, region.user_address,
-	                     region.mmap_offset}};
+	MemRegionMsg msg{
+	        0, {region.guest_address, region.size, region.user_address, region.mmap_offset}};
 	return send(add_mem_reg, &msg, sizeof(msg), &region.fd, 1);
 }
 
@@ -238,8 +247,8 @@ Status VhostUserClient::remove_region(const VhostUserRegion &region)
 {
 	// The fd is ignored, but some targets (libvhost-user before QEMU 8)
 	// expect one.
-	MemRegionMsg msg{0, {region.guest_address, region.size, region.user_address,
-	                     region.mmap_offset}};
+	MemRegionMsg msg{
+	        0, {region.guest_address, region.size, region.user_address, region.mmap_offset}};
 	return send(rem_mem_reg, &msg, sizeof(msg), &region.fd, region.fd >= 0 ? 1 : 0);
 }
 
@@ -263,8 +272,8 @@ Status VhostUserClient::start_vring(const VhostUserVring &vring)
 	return send(set_vring_enable, &enable, sizeof(enable));
 }
 
-Status VhostUserClient::send(uint32_t request, const void *payload, uint32_t size,
-                             const int *fds, size_t nfds, bool ack)
+Status VhostUserClient::send(uint32_t request, const void *payload, uint32_t size, const int *fds,
+                             size_t nfds, bool ack)
 {
 	bool reply_ack = ack && (target_.acked_protocol_features & bit(vhost_user::pf_reply_ack));
 	Header header{request, flag_version | (reply_ack ? flag_need_reply : 0), size};

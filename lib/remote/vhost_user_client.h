@@ -48,8 +48,8 @@ std::vector<std::string> vhost_user_feature_names(uint64_t features);
 struct VhostUserRegion {
 	uint64_t guest_address = 0; // where descriptors point (our IOVA)
 	uint64_t size = 0;
-	uint64_t user_address = 0;  // where vring addresses point (our mapping)
-	uint64_t mmap_offset = 0;   // of guest_address in fd
+	uint64_t user_address = 0; // where vring addresses point (our mapping)
+	uint64_t mmap_offset = 0;  // of guest_address in fd
 	int fd = -1;
 };
 
@@ -70,6 +70,10 @@ public:
 	// at most `timeout`. Errors name the path and what went wrong.
 	static Result<VhostUserClient> connect(const std::string &path,
 	                                       std::chrono::milliseconds timeout);
+	// Negotiates over a connected socket (tests, fuzzing); label names the
+	// target in errors.
+	static Result<VhostUserClient> over(UniqueFd socket, const std::string &label,
+	                                    std::chrono::milliseconds timeout);
 
 	const VhostUserTarget &target() const { return target_; }
 	int fd() const { return socket_.get(); }
@@ -82,7 +86,10 @@ public:
 	Status start_vring(const VhostUserVring &vring);
 
 private:
-	VhostUserClient(UniqueFd socket, std::string path) : socket_(std::move(socket)), path_(std::move(path)) {}
+	VhostUserClient(UniqueFd socket, std::string path)
+	        : socket_(std::move(socket)), path_(std::move(path))
+	{
+	}
 	Status negotiate();
 	// Sends one message with payload and fds; with ack, waits for the
 	// target's REPLY_ACK answer (when negotiated).

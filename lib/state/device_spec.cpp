@@ -335,8 +335,10 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		spec.vhost_user_features = whole_number<uint64_t>(json, "vhost_user_features", 0u);
 		spec.discard_segments = whole_number<uint32_t>(json, "discard_segments", 0u);
 		spec.discard_sectors = whole_number<uint32_t>(json, "discard_sectors", 0u);
-		spec.write_zeroes_segments = whole_number<uint32_t>(json, "write_zeroes_segments", 0u);
-		spec.write_zeroes_sectors = whole_number<uint32_t>(json, "write_zeroes_sectors", 0u);
+		spec.write_zeroes_segments =
+		        whole_number<uint32_t>(json, "write_zeroes_segments", 0u);
+		spec.write_zeroes_sectors =
+		        whole_number<uint32_t>(json, "write_zeroes_sectors", 0u);
 		auto driver = parse_driver(json.at("driver").get<std::string>());
 		if (!driver)
 			return failure(driver.error().message);

@@ -35,8 +35,8 @@ public:
 	// what another process needs to map it too (a bridge's target).
 	struct SharedRegion {
 		RegionView view;
-		UniqueFd file;        // a duplicate of the kernel's fd
-		uint64_t offset = 0;  // of view.first in file
+		UniqueFd file;       // a duplicate of the kernel's fd
+		uint64_t offset = 0; // of view.first in file
 	};
 	std::optional<SharedRegion> find_mapped(const void *address);
 

@@ -49,7 +49,7 @@ expect "del" vdusectl de
 expect "alpha beta" vdusectl del ""
 expect "beta" vdusectl show b
 expect "alpha beta" vdusectl del alpha ""
-expect "file loop nbd null rbd" vdusectl add -t ""
+expect "file loop nbd null rbd vhost-user" vdusectl add -t ""
 expect "vhost virtio" vdusectl add --driver ""
 expect "4096 512" vdusectl add -b ""
 expect "--persistent" vdusectl add --pers
@@ -73,5 +73,5 @@ fi
 got=$(fish -c "source $src/completions/vdusectl.fish; complete -C 'vdusectl show '" | cut -f1 | sort | tr '\n' ' ')
 [ "$got" = "alpha beta " ] && echo "ok: fish completes show to '$got'" || fail "fish completes show to '$got'"
 got=$(fish -c "source $src/completions/vdusectl.fish; complete -C 'vdusectl add -t '" | cut -f1 | sort | tr '\n' ' ')
-[ "$got" = "file loop nbd null rbd " ] && echo "ok: fish completes add -t to '$got'" || fail "fish completes add -t to '$got'"
+[ "$got" = "file loop nbd null rbd vhost-user " ] && echo "ok: fish completes add -t to '$got'" || fail "fish completes add -t to '$got'"
 exit $((fails > 0))

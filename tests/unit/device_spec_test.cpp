@@ -209,3 +209,46 @@ TEST(SpecJson, NetworkFieldsRoundTripAndOldRecordsRead)
 	EXPECT_TRUE(read->flush && read->discard && read->write_zeroes);
 	EXPECT_EQ(read->reconnect_timeout_s, 0u);
 }
+
+TEST(ValidateSpec, VhostUserNeedsAnAbsoluteSocketAndADepthTargetsTake)
+{
+	auto s = good_spec();
+	s.backend = "vhost-user";
+	expect_invalid(s, "needs --socket PATH");
+	s.socket = "vhost.sock";
+	expect_invalid(s, "is not an absolute path");
+	s.socket = "/run/vhost.sock";
+	EXPECT_TRUE(validate_spec(s).ok());
+	s.queue_depth = 2048;
+	expect_invalid(s, "more than a vhost-user target takes (1024)");
+	s = good_spec();
+	s.socket = "/run/vhost.sock";
+	expect_invalid(s, "--socket is for the vhost-user backend");
+}
+
+TEST(SpecJson, VhostUserFieldsRoundTrip)
+{
+	auto s = good_spec();
+	s.backend = "vhost-user";
+	s.socket = "/run/vhu/disk.sock";
+	s.vhost_user_features = (uint64_t{1} << 32) | (uint64_t{1} << 9);
+	s.discard_segments = 1;
+	s.discard_sectors = 32768;
+	s.write_zeroes_segments = 1;
+	s.write_zeroes_sectors = 65536;
+	auto back = spec_from_json(spec_to_json(s));
+	ASSERT_TRUE(back.ok()) << back.error().message;
+	EXPECT_EQ(spec_to_json(*back), spec_to_json(s));
+	EXPECT_EQ(spec_source(*back), "vhost-user:/run/vhu/disk.sock");
+	EXPECT_TRUE(is_remote_backend(*back));
+	EXPECT_FALSE(is_network_backend(*back));
+	BlkGeometry g = blk_geometry(*back);
+	EXPECT_EQ(g.max_segments(false), 1u);
+	EXPECT_EQ(g.max_sectors(false), 32768u);
+	EXPECT_EQ(g.max_sectors(true), 65536u);
+	// 0 and limits above vdused's own give vdused's.
+	g.discard_sectors = 0;
+	g.write_zeroes_segments = 1000;
+	EXPECT_EQ(g.max_sectors(false), blk_max_discard_sectors);
+	EXPECT_EQ(g.max_segments(true), blk_max_discard_seg);
+}

@@ -6,8 +6,8 @@
 
 #include "base/result.h"
 #include "state/device_spec.h"
-#include "vduse/iotlb.h"
 #include "status_line.h"
+#include "vduse/iotlb.h"
 #include "virtio/blk_request.h"
 
 #include <cstdint>

@@ -199,8 +199,9 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64
 	if (!contains(r.region))
 		return std::nullopt;
 	if (view.last >= shadow_guest_base) {
-		spdlog::error("{}: IOVA region {:#x}-{:#x} overlaps the bridge's own rings at {:#x}",
-		              spec_.name, view.first, view.last, shadow_guest_base);
+		spdlog::error(
+		        "{}: IOVA region {:#x}-{:#x} overlaps the bridge's own rings at {:#x}",
+		        spec_.name, view.first, view.last, shadow_guest_base);
 		return std::nullopt;
 	}
 	if (client_) {

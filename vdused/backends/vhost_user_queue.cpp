@@ -48,15 +48,15 @@ VhostUserQueue::Layout VhostUserQueue::layout(uint32_t depth, const BlkGeometry 
 	l.max_descriptors = indirect_descriptors;
 	// A slot: the header (16 bytes), the status byte, the ranges, the table.
 	l.ranges = 32;
-	l.indirect = align_up(l.ranges + sizeof(virtio_blk_discard_write_zeroes) * l.max_ranges, 16);
+	l.indirect =
+	        align_up(l.ranges + sizeof(virtio_blk_discard_write_zeroes) * l.max_ranges, 16);
 	l.slot_stride = align_up(l.indirect + sizeof(vring::Desc) * l.max_descriptors, 64);
 	l.total = align_up(l.slots + l.slot_stride * depth, 4096);
 	return l;
 }
 
-Result<std::unique_ptr<QueueBackend>> VhostUserQueue::open(VhostUserLink &link,
-                                                           const DeviceSpec &spec,
-                                                           uint32_t index, uint32_t depth)
+Result<std::unique_ptr<QueueBackend>>
+VhostUserQueue::open(VhostUserLink &link, const DeviceSpec &spec, uint32_t index, uint32_t depth)
 {
 	Layout l = layout(depth, blk_geometry(spec));
 	std::string label = spec.name + ": queue " + std::to_string(index);
@@ -236,7 +236,8 @@ void VhostUserQueue::harvest(std::vector<Completion> &out)
 		uint32_t id = elems[last_used_ % layout_.depth].id;
 		if (id >= slots_.size() || slots_[id].state != SlotState::sent) {
 			if (bad_used_++ < 10)
-				log_->warn("the target completed descriptor {}, which is not in flight",
+				log_->warn("the target completed descriptor {}, which is not in "
+				           "flight",
 				           id);
 			continue;
 		}

@@ -22,8 +22,8 @@ namespace vduse
 class VhostUserQueue final : public QueueBackend
 {
 public:
-	static Result<std::unique_ptr<QueueBackend>> open(VhostUserLink &link, const DeviceSpec &spec,
-	                                                  uint32_t index, uint32_t depth);
+	static Result<std::unique_ptr<QueueBackend>>
+	open(VhostUserLink &link, const DeviceSpec &spec, uint32_t index, uint32_t depth);
 
 	std::optional<uint8_t> submit(const BlkRequest &request, uint16_t tag) override;
 	void flush() override;
