@@ -43,7 +43,7 @@ Status VhostUserLink::start()
 void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd)
 {
 	std::lock_guard lock(mutex_);
-	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true};
+	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true, nullptr};
 	r.region.fd = r.file.get();
 	if (client_) {
 		if (auto st = client_->add_region(r.region); !st)
@@ -174,15 +174,13 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64
 {
 	std::lock_guard lock(mutex_);
 	const auto *p = static_cast<const uint8_t *>(address);
-	auto contains = [&](const VhostUserRegion &r) {
-		const auto *base = reinterpret_cast<const uint8_t *>(r.user_address);
-		return p >= base && static_cast<uint64_t>(p - base) <= r.size &&
-		       length <= r.size - static_cast<uint64_t>(p - base);
+	auto contains = [&](const Region &r) {
+		return p >= r.base && static_cast<uint64_t>(p - r.base) <= r.region.size &&
+		       length <= r.region.size - static_cast<uint64_t>(p - r.base);
 	};
 	for (const Region &r : regions_)
-		if (!r.shadow && contains(r.region))
-			return GuestRange{reinterpret_cast<const uint8_t *>(r.region.user_address),
-			                  r.region.size, r.region.guest_address};
+		if (!r.shadow && contains(r))
+			return GuestRange{r.base, r.region.size, r.region.guest_address};
 	if (!iotlb_)
 		return std::nullopt;
 	auto shared = iotlb_->find_mapped(address);
@@ -196,7 +194,8 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64
 	r.region.mmap_offset = shared->offset;
 	r.file = std::move(shared->file);
 	r.region.fd = r.file.get();
-	if (!contains(r.region))
+	r.base = view.base;
+	if (!contains(r))
 		return std::nullopt;
 	if (view.last >= shadow_guest_base) {
 		spdlog::error(

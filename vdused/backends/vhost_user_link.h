@@ -73,6 +73,7 @@ private:
 		VhostUserRegion region;
 		UniqueFd file; // kept: REM_MEM_REG sends it again
 		bool shadow = false;
+		const uint8_t *base = nullptr; // our mapping (region.user_address)
 	};
 	struct Queue {
 		uint32_t index;

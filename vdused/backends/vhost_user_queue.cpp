@@ -269,8 +269,9 @@ void VhostUserQueue::restart(std::vector<Completion> &out)
 		return;
 	generation_ = generation;
 	unsigned again = 0;
-	for (uint16_t tag = 0; tag < slots_.size(); ++tag) {
-		Slot &slot = slots_[tag];
+	for (size_t i = 0; i < slots_.size(); ++i) {
+		auto tag = static_cast<uint16_t>(i);
+		Slot &slot = slots_[i];
 		if (slot.state == SlotState::idle)
 			continue;
 		++again;
