@@ -19,7 +19,7 @@ _vdusectl()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs='add del list show recover restart restore check'
+	local verbs='add del list show recover restart restore persist unpersist check'
 	local global_opts='-h --help --version -v --verbose --state-dir --no-systemd'
 	local verb='' i
 	for ((i = 1; i < cword; i++)); do
@@ -58,7 +58,7 @@ _vdusectl()
 		return ;;
 	-o | --output)
 		local fields='name state node driver bound_driver pid unit unit_state status restarts
-		              persistent backend file mode direct size_bytes block_size
+		              persistent backend source connection reconnect_timeout target_features file mode direct size_bytes block_size
 		              physical_block_size queues queue_depth read_only serial'
 		local prefix=''
 		[[ $cur == *,* ]] && prefix=${cur%,*},
@@ -105,7 +105,7 @@ _vdusectl()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-	elif [[ $verb == del || $verb == show || $verb == recover || $verb == restart ]]; then
+	elif [[ $verb == del || $verb == show || $verb == recover || $verb == restart || $verb == persist || $verb == unpersist ]]; then
 		COMPREPLY=($(compgen -W "$(_vdusectl_devices)" -- "$cur"))
 	fi
 } &&

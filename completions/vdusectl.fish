@@ -4,13 +4,15 @@ function __vdusectl_devices
     vdusectl list --no-legend 2>/dev/null | string replace -r '\s.*' ''
 end
 
-set -l verbs add del list show recover restart restore check
+set -l verbs add del list show recover restart restore persist unpersist check
 complete -c vdusectl -f
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a add -d 'Create a block device served by a new vdused'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a del -d 'Remove devices and stop their daemons'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'List the devices'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a show -d 'Show devices'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'Start a new vdused for a device whose daemon died'
+complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a persist -d 'Recreate devices at boot'
+complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a unpersist -d 'Stop recreating devices at boot'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a restart -d 'Replace the vdused of a device without I/O errors'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a restore -d 'Add every persistent device not there yet'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a check -d 'Check that this system can run VDUSE devices'
@@ -44,7 +46,7 @@ complete -c vdusectl -n '__fish_seen_subcommand_from add' -s p -l persistent -d 
 complete -c vdusectl -n '__fish_seen_subcommand_from add show list check' -s j -l json -a 'pretty short off' -d 'Print JSON'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s a -l all -d 'Remove every device'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -l wait -x -d 'Seconds to wait for holders of /dev/vhost-vdpa-N'
-complete -c vdusectl -n '__fish_seen_subcommand_from del show recover restart' -a '(__vdusectl_devices)' -d 'VDUSE device'
+complete -c vdusectl -n '__fish_seen_subcommand_from del show recover restart persist unpersist' -a '(__vdusectl_devices)' -d 'VDUSE device'
 complete -c vdusectl -n '__fish_seen_subcommand_from list' -l no-legend -d 'Print no header line'
-complete -c vdusectl -n '__fish_seen_subcommand_from list' -s o -l output -x -a 'name state node driver bound_driver pid unit unit_state status restarts persistent backend file mode direct size_bytes block_size physical_block_size queues queue_depth read_only serial' -d 'Columns to print'
+complete -c vdusectl -n '__fish_seen_subcommand_from list' -s o -l output -x -a 'name state node driver bound_driver pid unit unit_state status restarts persistent backend source connection reconnect_timeout target_features file mode direct size_bytes block_size physical_block_size queues queue_depth read_only serial' -d 'Columns to print'
 complete -c vdusectl -n '__fish_seen_subcommand_from check' -s l -l load -d 'Load missing kernel modules'

@@ -14,8 +14,9 @@ using namespace vduse;
 namespace
 {
 
-constexpr std::array verb_table = {add_verb,     del_verb,     list_verb,    show_verb,
-                                   recover_verb, restart_verb, restore_verb, check_verb};
+constexpr std::array verb_table = {add_verb,       del_verb,     list_verb,    show_verb,
+                                   recover_verb,   restart_verb, restore_verb, persist_verb,
+                                   unpersist_verb, check_verb};
 
 struct GlobalOptions {
 	std::string state_dir;

@@ -30,6 +30,8 @@ Verb show_verb();
 Verb recover_verb();
 Verb restart_verb();
 Verb restore_verb();
+Verb persist_verb();
+Verb unpersist_verb();
 Verb check_verb();
 
 // -j/--json[=pretty|short|off] on COMMAND, stored as typed in MODE.

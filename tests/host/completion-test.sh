@@ -43,7 +43,7 @@ expect() {
 		fail "'$*' completes to '$got', expected '$want'"
 	fi
 }
-expect "add check del list recover restart restore show" vdusectl ""
+expect "add check del list persist recover restart restore show unpersist" vdusectl ""
 expect "alpha beta" vdusectl recover ""
 expect "del" vdusectl de
 expect "alpha beta" vdusectl del ""
@@ -55,7 +55,7 @@ expect "4096 512" vdusectl add -b ""
 expect "--persistent" vdusectl add --pers
 expect "--all" vdusectl del --a
 expect "--help --json --no-legend --output" vdusectl list --
-expect "node,serial node,size_bytes node,state node,status" vdusectl list -o node,s
+expect "node,serial node,size_bytes node,source node,state node,status" vdusectl list -o node,s
 expect "--json=short" vdusectl show --json=s
 expect "short" vdusectl list --json = s
 expect "--load" vdusectl check --l

@@ -31,3 +31,28 @@ fio_check "fio 4k reads on the 4k device" --name=r --filename="$node" --rw=randr
 	--iodepth=16 --ioengine=io_uring --direct=1 --runtime=1 --time_based
 "$VDUSECTL" del ro4k
 expect_clean
+
+# persist and unpersist: the persistent spec and the record's flag follow.
+# The root is read-only in this guest: a persistent directory of its own.
+export VDUSE_PERSIST_DIR=/run/persist-test
+persist_dir=$VDUSE_PERSIST_DIR
+"$VDUSECTL" add -t null --size 64M --name keep0 >/dev/null
+expect_eq "persist prints" "keep0 persistent" "$("$VDUSECTL" persist keep0)"
+expect_eq "backend in the persistent spec" null "$(jq -r .backend "$persist_dir/keep0.json")"
+expect_eq "size in the persistent spec" $((64 << 20)) "$(jq -r .size_bytes "$persist_dir/keep0.json")"
+expect_eq "show after persist" true "$(device_field keep0 persistent)"
+expect_eq "persist --json" '["keep0",true]' "$("$VDUSECTL" persist keep0 --json=short | jq -c '[.[0].name, .[0].persistent]')"
+expect_eq "unpersist prints" "keep0 not persistent" "$("$VDUSECTL" unpersist keep0)"
+[ ! -e "$persist_dir/keep0.json" ] || fail "unpersist left $persist_dir/keep0.json"
+expect_eq "show after unpersist" false "$(device_field keep0 persistent)"
+expect_eq "still running after unpersist" running "$(device_field keep0 state)"
+expect_status "persist of a device that is not there" 1 "nothere" "$VDUSECTL" persist nothere
+expect_status "persist without a name" 2 "names is required" "$VDUSECTL" persist
+# A spec whose device is gone (it failed to come back at boot) can be taken out.
+"$VDUSECTL" persist keep0 >/dev/null
+"$VDUSECTL" del keep0
+mkdir -p "$persist_dir"
+echo '{"name":"ghost0","backend":"null","size_bytes":1048576,"queues":1,"queue_depth":128,"block_size":512,"read_only":false,"driver":"virtio_vdpa"}' >"$persist_dir/ghost0.json"
+expect_eq "unpersist of a spec without a device" "ghost0 not persistent" "$("$VDUSECTL" unpersist ghost0)"
+[ ! -e "$persist_dir/ghost0.json" ] || fail "unpersist left $persist_dir/ghost0.json"
+expect_clean
