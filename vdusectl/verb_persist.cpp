@@ -20,10 +20,9 @@ struct PersistArgs {
 };
 
 // Changes one device; its record's flag follows the persistent directory.
+// NAME was validated by the caller.
 Status set_persistent(Context &ctx, const std::string &name, bool persistent)
 {
-	if (auto st = validate_name(name); !st)
-		return st;
 	auto record = ctx.state.read(name);
 	if (!record) {
 		// A spec left without its device (it failed at boot, or was
