@@ -57,7 +57,7 @@ _vdusectl()
 		COMPREPLY=($(compgen -W '512 4096' -- "$cur"))
 		return ;;
 	-o | --output)
-		local fields='name state node driver bound_driver pid unit unit_state status restarts
+		local fields='name state hint node driver bound_driver pid unit unit_state status restarts
 		              persistent backend source connection reconnect_timeout target_features file mode direct size_bytes block_size
 		              physical_block_size queues queue_depth read_only serial'
 		local prefix=''
@@ -91,9 +91,9 @@ _vdusectl()
 		opts='-h --help -t --type -s --size -f --file --direct --grow --url --image
 		      --namespace --snap --id --ceph-conf --keyring --socket --reconnect-timeout -n --name -q --queues
 		      -d --queue-depth -b --block-size -r --read-only --serial --driver
-		      -p --persistent -j --json' ;;
+		      -p --persistent -j --json --spec' ;;
 	del)
-		opts='-h --help -a --all --wait' ;;
+		opts='-h --help -a --all --wait -f --force -k --keep-spec' ;;
 	list)
 		opts='-h --help -j --json -o --output --no-legend' ;;
 	show)

@@ -5,6 +5,15 @@
 namespace vduse
 {
 
+Result<UniqueFd> lock_state(const Context &ctx)
+{
+	return ctx.state.lock([](pid_t holder) {
+		print_error(holder > 0 ? "waiting for another vdusectl (pid " +
+		                                 std::to_string(holder) + ")"
+		                       : "waiting for another vdusectl");
+	});
+}
+
 void print_error(const std::string &message)
 {
 	std::cerr << "vdusectl: " << message << '\n';

@@ -25,6 +25,10 @@ struct Context {
 	bool use_systemd = false;
 };
 
+// The state directory's lock; says on stderr when another vdusectl has held
+// it for a second ("waiting for another vdusectl (pid N)").
+Result<UniqueFd> lock_state(const Context &ctx);
+
 // Prints "vdusectl: MESSAGE" to stderr.
 void print_error(const std::string &message);
 

@@ -3,6 +3,7 @@
 #include "base/size.h"
 #include "remote/vhost_user_client.h"
 #include "vdpa/vdpa_sysfs.h"
+#include "vduse/vduse_control.h"
 
 namespace vduse
 {
@@ -33,12 +34,21 @@ DeviceReport device_report(const DeviceRecord &record, const StateDir &state)
 		if (link)
 			r.link = *link;
 	}
-	if (!r.worker.running)
+	if (!r.worker.running && !device_exists(name)) {
+		r.state = "stale";
+		r.hint = "the VDUSE device is gone (a reboot of /run, or removed by hand): "
+		         "vdusectl del " +
+		         name + " forgets it" +
+		         (record.persistent ? "; vdusectl restore recreates it from its spec" : "");
+	} else if (!r.worker.running) {
 		r.state = "daemon-dead";
-	else if (!r.attached)
+		r.hint = "vdusectl recover " + name + " starts a new daemon without losing I/O";
+	} else if (!r.attached) {
 		r.state = "detached";
-	else
+		r.hint = "not on the vdpa bus: vdusectl del " + name + ", then add it again";
+	} else {
 		r.state = "running";
+	}
 	return r;
 }
 
@@ -47,6 +57,7 @@ const std::vector<Column> &device_columns()
 	static const std::vector<Column> columns = {
 	        {"name", "NAME"},
 	        {"state", "STATE"},
+	        {"hint", "HINT"},
 	        {"node", "NODE"},
 	        {"driver", "DRIVER"},
 	        {"bound_driver", "BOUND"},
@@ -81,6 +92,7 @@ Record device_record(const DeviceReport &r)
 	Record rec;
 	rec.set("name", spec.name);
 	rec.set("state", r.state);
+	rec.set("hint", or_null(r.hint));
 	rec.set("node", r.node ? nlohmann::ordered_json(*r.node) : nlohmann::ordered_json(nullptr));
 	rec.set("driver", std::string(driver_kernel_name(spec.driver)));
 	rec.set("bound_driver", or_null(r.bound_driver));

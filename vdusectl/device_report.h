@@ -23,7 +23,8 @@ struct DeviceReport {
 	std::optional<std::string> node;
 	WorkerState worker;             // worker.running: a vdused serves it
 	bool attached = false;          // on the vdpa bus
-	std::string state;              // running, daemon-dead, detached
+	std::string state;              // running, daemon-dead, detached, stale
+	std::string hint;               // what to do about a state not running, or ""
 	std::optional<LinkStatus> link; // a network backend's connection, as vdused said
 };
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 using namespace vduse;
 
@@ -17,6 +18,11 @@ namespace
 constexpr std::array verb_table = {add_verb,       del_verb,     list_verb,    show_verb,
                                    recover_verb,   restart_verb, restore_verb, persist_verb,
                                    unpersist_verb, check_verb};
+
+// The verbs that change devices: they need root (VDUSE, vdpa netlink, units),
+// and say so before doing anything. list, show and check do not.
+constexpr std::array root_verbs = {"add",     "del",       "recover", "restart",
+                                   "restore", "persist", "unpersist"};
 
 struct GlobalOptions {
 	std::string state_dir;
@@ -76,6 +82,10 @@ int parse_and_run(int argc, char **argv)
 		                          extra + "' (see vdusectl " + chosen->first->get_name() +
 		                          " --help)"));
 	}
+
+	const std::string &verb = chosen->first->get_name();
+	if (::geteuid() != 0 && std::find(root_verbs.begin(), root_verbs.end(), verb) != root_verbs.end())
+		return report(failure(verb + ": must be root"));
 
 	// Messages go to stderr: stdout carries the result (the node, JSON).
 	spdlog::set_default_logger(spdlog::stderr_logger_mt("vdusectl"));

@@ -120,6 +120,32 @@ Status create_vduse_device(const DeviceSpec &spec)
 	return control->create_device(config);
 }
 
+// add --spec FILE: the device is the file's; only the name may change.
+Status take_spec_file(const CLI::App &cmd, const std::string &path, AddOptions &options)
+{
+	for (const CLI::Option *option : cmd.get_options()) {
+		const std::string &long_name = option->get_lnames().empty()
+		                                       ? option->get_name()
+		                                       : option->get_lnames().front();
+		if (option->count() > 0 && long_name != "spec" && long_name != "name" &&
+		    long_name != "persistent" && long_name != "json")
+			return usage_error("add: --" + long_name +
+			                   " cannot be given with --spec (the file holds the device's "
+			                   "settings)");
+	}
+	auto spec = read_spec_file(path);
+	if (!spec)
+		return spec.error();
+	std::string name = options.spec.name;
+	options.spec = *spec;
+	if (!name.empty())
+		options.spec.name = name;
+	options.size = std::to_string(spec->size_bytes);
+	options.driver = std::string(driver_option_name(spec->driver));
+	options.block_size_given = true;
+	return {};
+}
+
 } // namespace
 
 int add_device(Context &ctx, AddOptions &options, JsonMode json)
@@ -128,7 +154,7 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 	if (auto st = check_arguments(options, size); !st)
 		return report(st.error());
 
-	auto lock = ctx.state.lock();
+	auto lock = lock_state(ctx);
 	if (!lock)
 		return report(lock.error());
 	DeviceSpec &spec = options.spec;
@@ -137,6 +163,9 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 	else if (name_taken(ctx.state, spec.name))
 		return report(failure("device '" + spec.name + "' already exists"));
 	const std::string &name = spec.name;
+	// A serial by default, so that /dev/disk/by-id/virtio-NAME is stable.
+	if (spec.serial.empty())
+		spec.serial = name.substr(0, limits::serial_max);
 	BackingPlan plan;
 	if (spec.backend == "null") {
 		spec.size_bytes = size;
@@ -217,12 +246,16 @@ Verb add_verb()
 		        struct Args {
 			        AddOptions add;
 			        std::string json;
+			        std::string spec_file;
 		        };
 		        auto args = std::make_shared<Args>();
 		        AddOptions &add = args->add;
-		        cmd.add_option("-t,--type", add.spec.backend,
-		                       "Backend: null, file, loop, nbd, rbd or vhost-user")
-		                ->required();
+		        auto *type = cmd.add_option("-t,--type", add.spec.backend,
+		                       "Backend: null, file, loop, nbd, rbd or vhost-user "
+		                       "(required unless --spec is given)");
+		        cmd.add_option("--spec", args->spec_file,
+		                       "Take the device from a vduse-spec(5) file (with --name, "
+		                       "--persistent and --json only)");
 		        cmd.add_option("-s,--size", add.size,
 		                       "Size in bytes, with suffix K, M, G or T (file, loop, nbd, "
 		                       "rbd, vhost-user: default the file's, export's, image's or "
@@ -266,7 +299,8 @@ Verb add_verb()
 		        cmd.add_flag("-r,--read-only", add.spec.read_only,
 		                     "Offer a read-only device");
 		        cmd.add_option("--serial", add.spec.serial,
-		                       "Serial number reported to the driver (up to 20 bytes)");
+		                       "Serial number reported to the driver (up to 20 bytes; default: the "
+				       "name's first 20)");
 		        cmd.add_option("--driver", add.driver,
 		                       "Bind to virtio (host /dev/vdX, default) or vhost "
 		                       "(/dev/vhost-vdpa-N)");
@@ -274,11 +308,19 @@ Verb add_verb()
 		                     "Also record the device under " VDUSE_PERSIST_DIR
 		                     " so that it comes back at boot");
 		        add_json_option(cmd, args->json, "Print the device as show --json does");
-		        return VerbHandler([args, block_size](Context &ctx) {
+		        return VerbHandler([args, block_size, type, &cmd](Context &ctx) {
 			        auto mode = json_mode(args->json);
 			        if (!mode)
 				        return report(mode.error());
-			        args->add.block_size_given = block_size->count() > 0;
+			        if (!args->spec_file.empty()) {
+				        if (auto st = take_spec_file(cmd, args->spec_file, args->add); !st)
+					        return report(st.error());
+			        } else if (type->count() == 0) {
+				        return report(usage_error(
+				                "add: --type is required (or --spec FILE)"));
+			        } else {
+				        args->add.block_size_given = block_size->count() > 0;
+			        }
 			        return add_device(ctx, args->add, *mode);
 		        });
 	        }};

@@ -3,6 +3,10 @@
 #include "verb.h"
 
 #include "base/fd_holders.h"
+#include "daemon_launcher.h"
+#include "reset_responder.h"
+#include "systemd/systemd_manager.h"
+#include "unit_dropin.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
 #include "vduse/vduse_control.h"
@@ -10,6 +14,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -49,12 +54,85 @@ Status wait_for_vhost_holders(const std::string &name, std::chrono::seconds time
 	}
 }
 
-Status delete_device(Context &ctx, const std::string &name, std::chrono::seconds wait)
+struct DelOptions {
+	std::chrono::seconds wait{10};
+	bool force = false;     // remove what is left of a device whatever its record says
+	bool keep_spec = false; // keep the persistent spec: the device comes back at boot
+};
+
+// Stops every vdused serving NAME: the record's, the unit named after it,
+// and any vdused holding /dev/vduse/NAME (one the record lost).
+void stop_any_worker(const Context &ctx, const std::string &name,
+                     const Result<DeviceRecord> &record)
 {
+	if (record)
+		(void)stop_worker(ctx, *record, 10s);
+	if (ctx.use_systemd) {
+		if (auto manager = SystemdManager::connect()) {
+			std::string unit = worker_unit_name(name);
+			if (auto state = manager->unit_state(unit);
+			    state && state->active_state != "inactive")
+				(void)manager->stop_unit(unit, 10s);
+			manager->reset_failed(unit);
+		}
+	}
+	for (const FdHolder &holder : fd_holders(device_node_path(name))) {
+		if (daemon_alive(holder.pid, name)) {
+			spdlog::info("{}: stopping vdused pid {}", name, holder.pid);
+			(void)stop_daemon(holder.pid, name, 5s);
+		}
+	}
+}
+
+// del --force: whatever the record says (unreadable, or naming a daemon or a
+// backing file that is gone), remove everything vdusectl made for NAME.
+Status force_delete_device(Context &ctx, const std::string &name, const DelOptions &options)
+{
+	auto record = ctx.state.read(name);
+	bool recorded = record || record.error().code != ENOENT;
+	if (!recorded && !device_exists(name) && !vdpa_device_exists(name) &&
+	    !ctx.persist.has(name))
+		return record.error();
+	if (!record && recorded)
+		spdlog::warn("{}; removing what is left of '{}'", record.error().message, name);
+	if (auto st = wait_for_vhost_holders(name, options.wait); !st)
+		return st;
+	stop_any_worker(ctx, name, record);
+	if (vdpa_device_exists(name)) {
+		// Nobody serves the device now: answer the reset of the detach here.
+		std::optional<ResetResponder> responder;
+		if (device_exists(name)) {
+			auto started = ResetResponder::start(name);
+			if (!started)
+				return started.error();
+			responder.emplace(std::move(*started));
+		}
+		auto netlink = VdpaNetlink::connect();
+		if (!netlink)
+			return netlink.error();
+		if (auto st = netlink->del_device(name); !st)
+			return st;
+	}
+	if (device_exists(name)) {
+		if (auto st = destroy_vduse_device(name); !st)
+			return st;
+	}
+	bool changed = false;
+	(void)install_unit_dropin(name, "", changed);
+	if (!options.keep_spec)
+		ctx.persist.remove(name);
+	ctx.state.remove(name);
+	return {};
+}
+
+Status delete_device(Context &ctx, const std::string &name, const DelOptions &options)
+{
+	if (options.force)
+		return force_delete_device(ctx, name, options);
 	auto record = ctx.state.read(name);
 	if (!record)
 		return record.error();
-	if (auto st = wait_for_vhost_holders(name, wait); !st)
+	if (auto st = wait_for_vhost_holders(name, options.wait); !st)
 		return st;
 	if (vdpa_device_exists(name)) {
 		// DEV_DEL resets the device: a daemon must answer, or the kernel
@@ -80,13 +158,14 @@ Status delete_device(Context &ctx, const std::string &name, std::chrono::seconds
 		if (auto st = destroy_vduse_device(name); !st)
 			return st;
 	}
-	ctx.persist.remove(name); // a no-op unless the device was persistent
+	if (!options.keep_spec)
+		ctx.persist.remove(name); // a no-op unless the device was persistent
 	ctx.state.remove(name);
 	return {};
 }
 
 int delete_devices(Context &ctx, const std::vector<std::string> &names, bool all,
-                   std::chrono::seconds wait)
+                   const DelOptions &options)
 {
 	if (all == !names.empty())
 		return report(usage_error(all ? "del: --all takes no device names"
@@ -95,12 +174,18 @@ int delete_devices(Context &ctx, const std::vector<std::string> &names, bool all
 		if (auto st = validate_name(name); !st)
 			return report(st.error());
 	}
-	auto lock = ctx.state.lock();
+	auto lock = lock_state(ctx);
 	if (!lock)
 		return report(lock.error());
 	int rc = exit_ok;
 	for (const auto &name : all ? ctx.state.names() : names) {
-		if (auto st = delete_device(ctx, name, wait); !st)
+		if (auto st = validate_name(name); !st) {
+			rc = std::max(rc, report(failure(ctx.state.record_path(name).string() +
+			                                 ": not a device record (" +
+			                                 st.error().message + ")")));
+			continue;
+		}
+		if (auto st = delete_device(ctx, name, options); !st)
 			rc = std::max(rc, report(st.error()));
 	}
 	return rc;
@@ -115,6 +200,7 @@ Verb del_verb()
 			        std::vector<std::string> names;
 			        bool all = false;
 			        unsigned wait = 10;
+			        DelOptions options;
 		        };
 		        auto args = std::make_shared<Args>();
 		        cmd.add_option("names", args->names, "Devices to remove");
@@ -123,9 +209,15 @@ Verb del_verb()
 		                       "Seconds to wait for a process holding /dev/vhost-vdpa-N to "
 		                       "close it (default 10)")
 		                ->check(CLI::Range(0u, 3600u));
+		        cmd.add_flag("-f,--force", args->options.force,
+		                     "Remove what is left of a device whose record is unreadable, "
+		                     "whose VDUSE device is gone or whose daemon cannot start");
+		        cmd.add_flag("-k,--keep-spec", args->options.keep_spec,
+		                     "Keep a persistent device's spec: it comes back at the next "
+		                     "boot (vdusectl restore)");
 		        return VerbHandler([args](Context &ctx) {
-			        return delete_devices(ctx, args->names, args->all,
-			                              std::chrono::seconds(args->wait));
+			        args->options.wait = std::chrono::seconds(args->wait);
+			        return delete_devices(ctx, args->names, args->all, args->options);
 		        });
 	        }};
 }

@@ -55,7 +55,7 @@ int change_devices(Context &ctx, const PersistArgs &args, bool persistent)
 		if (auto st = validate_name(name); !st)
 			return report(st.error());
 	}
-	auto lock = ctx.state.lock();
+	auto lock = lock_state(ctx);
 	if (!lock)
 		return report(lock.error());
 	int rc = exit_ok;

@@ -28,7 +28,7 @@ int replace_worker(Context &ctx, const std::string &name, Replace how, const cha
 {
 	if (auto st = validate_name(name); !st)
 		return report(st.error());
-	auto lock = ctx.state.lock();
+	auto lock = lock_state(ctx);
 	if (!lock)
 		return report(lock.error());
 	auto record = ctx.state.read(name);

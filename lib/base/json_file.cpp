@@ -1,6 +1,11 @@
 #include "base/json_file.h"
 
+#include "base/unique_fd.h"
+
 #include <algorithm>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <fstream>
 
 namespace fs = std::filesystem;
@@ -8,14 +13,64 @@ namespace fs = std::filesystem;
 namespace vduse
 {
 
+namespace
+{
+
+// A record is a few hundred bytes; anything this large is not one.
+constexpr off_t json_file_max = 1 << 20;
+
+std::string file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device node";
+	return "not a regular file";
+}
+
+} // namespace
+
 Result<nlohmann::json> read_json_file(const fs::path &path)
 {
-	std::ifstream in(path);
-	if (!in)
+	// O_NONBLOCK: a FIFO in a record's place must not hang the reader.
+	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+	if (!fd) {
+		int err = errno;
+		struct stat link{};
+		if (err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
+			return Error{ELOOP, path.string() + " is a dangling symbolic link"};
+		return system_error(err, "cannot read " + path.string());
+	}
+	struct stat st{};
+	if (::fstat(fd.get(), &st) < 0)
 		return errno_error("cannot read " + path.string());
-	nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+	if (!S_ISREG(st.st_mode))
+		return failure(path.string() + " is " + file_kind(st.st_mode) + ", not a JSON file");
+	if (st.st_size > json_file_max)
+		return failure(path.string() + " is too large (" + std::to_string(st.st_size) +
+		               " bytes) to be a JSON record");
+	std::string text(static_cast<size_t>(st.st_size), '\0');
+	size_t got = 0;
+	while (got < text.size()) {
+		ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno_error("cannot read " + path.string());
+		if (n == 0)
+			break;
+		got += static_cast<size_t>(n);
+	}
+	text.resize(got);
+	if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+		return failure(path.string() + " is empty");
+	nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
 	if (json.is_discarded())
-		return failure(path.string() + " is not valid JSON");
+		return failure(path.string() + " is not valid JSON (truncated?)");
 	return json;
 }
 

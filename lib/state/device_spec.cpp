@@ -128,6 +128,12 @@ Status validate_name(std::string_view name)
 		                   ")");
 	if (name == "." || name == "..")
 		return usage_error(quoted + " is not allowed");
+	// /dev/vduse/control is the VDUSE control node (drivers/vdpa/vdpa_user/vduse_dev.c).
+	if (name == "control")
+		return usage_error(quoted + " is reserved: /dev/vduse/control is the VDUSE control "
+		                            "device");
+	if (name.front() == '-')
+		return usage_error(quoted + " starts with '-' (it would read as an option)");
 	if (!std::all_of(name.begin(), name.end(), is_name_char))
 		return usage_error(quoted +
 		                   " may contain only letters, digits, '-', '_', '.' and ':'");

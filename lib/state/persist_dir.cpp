@@ -32,15 +32,23 @@ std::vector<std::string> PersistDir::names() const
 	return json_file_stems(root_);
 }
 
-Result<DeviceSpec> PersistDir::read(const std::string &name) const
+Result<DeviceSpec> read_spec_file(const fs::path &path)
 {
-	fs::path path = spec_path(name);
 	auto json = read_json_file(path);
 	if (!json)
 		return json.error();
 	auto spec = spec_from_json(*json);
 	if (!spec)
 		return failure(path.string() + ": " + spec.error().message);
+	return spec;
+}
+
+Result<DeviceSpec> PersistDir::read(const std::string &name) const
+{
+	fs::path path = spec_path(name);
+	auto spec = read_spec_file(path);
+	if (!spec)
+		return spec;
 	if (spec->name != name)
 		return failure(path.string() + ": names device '" + spec->name +
 		               "', not the file's name '" + name + "'");

@@ -13,6 +13,10 @@
 namespace vduse
 {
 
+// Reads and checks a vduse-spec(5) file (add --spec, and each file of the
+// persistent directory).
+Result<DeviceSpec> read_spec_file(const std::filesystem::path &path);
+
 class PersistDir
 {
 public:

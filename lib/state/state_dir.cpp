@@ -3,7 +3,12 @@
 #include "base/json_file.h"
 #include "config.h"
 
+#include <array>
+#include <chrono>
 #include <cstdlib>
+#include <limits>
+#include <thread>
+#include <unistd.h>
 #include <fcntl.h>
 #include <sys/file.h>
 
@@ -53,8 +58,24 @@ Status StateDir::create() const
 	return {};
 }
 
-Result<UniqueFd> StateDir::lock() const
+namespace
 {
+
+pid_t lock_holder(int fd)
+{
+	std::array<char, 16> text{};
+	ssize_t n = ::pread(fd, text.data(), text.size() - 1, 0);
+	if (n <= 0)
+		return 0;
+	long pid = std::strtol(text.data(), nullptr, 10);
+	return pid > 0 && pid < std::numeric_limits<pid_t>::max() ? static_cast<pid_t>(pid) : 0;
+}
+
+} // namespace
+
+Result<UniqueFd> StateDir::lock(const std::function<void(pid_t)> &waiting) const
+{
+	using namespace std::chrono_literals;
 	if (auto st = create(); !st)
 		return st.error();
 	fs::path path = root_ / "lock";
@@ -62,8 +83,23 @@ Result<UniqueFd> StateDir::lock() const
 	if (!fd)
 		return errno_error("cannot open " + path.string());
 	// flock() locks die with their process: a crashed vdusectl leaves no stale lock.
-	if (::flock(fd.get(), LOCK_EX) < 0)
-		return errno_error("cannot lock " + path.string());
+	auto said_at = std::chrono::steady_clock::now() + 1s;
+	while (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return errno_error("cannot lock " + path.string());
+		if (std::chrono::steady_clock::now() >= said_at) {
+			if (waiting)
+				waiting(lock_holder(fd.get()));
+			if (::flock(fd.get(), LOCK_EX) < 0)
+				return errno_error("cannot lock " + path.string());
+			break;
+		}
+		std::this_thread::sleep_for(20ms);
+	}
+	std::string pid = std::to_string(::getpid()) + "\n";
+	if (::ftruncate(fd.get(), 0) < 0 ||
+	    ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+		return errno_error("cannot write " + path.string());
 	return fd;
 }
 
@@ -88,15 +124,26 @@ Result<DeviceRecord> StateDir::read(const std::string &name) const
 		return json.error();
 	}
 	if (!json->is_object() || !json->contains("spec"))
-		return failure(path.string() + " is not a device record");
+		return failure(path.string() + " is not a device record (no \"spec\")");
 	auto spec = spec_from_json((*json)["spec"]);
 	if (!spec)
 		return failure(path.string() + ": " + spec.error().message);
+	if (spec->name != name)
+		return failure(path.string() + ": names device '" + spec->name +
+		               "', not the file's name '" + name + "'");
 	DeviceRecord record;
 	record.spec = *spec;
-	record.pid = json->value("pid", 0);
-	record.unit = json->value("unit", "");
-	record.persistent = json->value("persistent", false);
+	try {
+		int64_t pid = json->value("pid", int64_t{0});
+		if (pid < 0 || pid > std::numeric_limits<pid_t>::max())
+			return failure(path.string() + ": pid " + std::to_string(pid) +
+			               " is out of range");
+		record.pid = static_cast<pid_t>(pid);
+		record.unit = json->value("unit", "");
+		record.persistent = json->value("persistent", false);
+	} catch (const nlohmann::json::exception &e) {
+		return failure(path.string() + ": malformed device record: " + e.what());
+	}
 	return record;
 }
 
@@ -111,7 +158,8 @@ Status StateDir::write(const DeviceRecord &record) const
 void StateDir::remove(const std::string &name) const
 {
 	std::error_code ec;
-	fs::remove(record_path(name), ec);
+	// remove_all: a directory in a record's place goes too (del --force).
+	fs::remove_all(record_path(name), ec);
 	fs::remove(daemon_log_path(name), ec);
 	fs::remove(link_path(name), ec);
 	remove_inflight(name);

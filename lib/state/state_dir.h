@@ -7,6 +7,7 @@
 #include "state/device_spec.h"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -39,8 +40,11 @@ public:
 	void remove_inflight(const std::string &name) const;
 
 	Status create() const;
-	// An exclusive lock on the directory, held while the fd lives.
-	Result<UniqueFd> lock() const;
+	// An exclusive lock on the directory, held while the fd lives. The
+	// holder's pid is kept in the lock file; if another process holds the
+	// lock for more than a second, waiting(its pid, 0 if unknown) is called
+	// once, and the wait goes on.
+	Result<UniqueFd> lock(const std::function<void(pid_t)> &waiting = {}) const;
 
 	bool has(const std::string &name) const;
 	std::vector<std::string> names() const;

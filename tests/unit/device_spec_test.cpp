@@ -37,6 +37,9 @@ TEST(ValidateName, RefusesBadNames)
 	EXPECT_FALSE(validate_name("a/b").ok());
 	EXPECT_FALSE(validate_name("..").ok());
 	EXPECT_FALSE(validate_name("has space").ok());
+	EXPECT_FALSE(validate_name("control").ok());
+	EXPECT_FALSE(validate_name("-n").ok());
+	EXPECT_TRUE(validate_name("a-").ok());
 	EXPECT_FALSE(validate_name(std::string(limits::name_max + 1, 'x')).ok());
 	EXPECT_TRUE(validate_name(std::string(limits::name_max, 'x')).ok());
 }
