@@ -9,6 +9,7 @@
 #include <limits>
 #include <thread>
 #include <unistd.h>
+#include <csignal>
 #include <fcntl.h>
 #include <sys/file.h>
 
@@ -68,7 +69,10 @@ pid_t lock_holder(int fd)
 	if (n <= 0)
 		return 0;
 	long pid = std::strtol(text.data(), nullptr, 10);
-	return pid > 0 && pid < std::numeric_limits<pid_t>::max() ? static_cast<pid_t>(pid) : 0;
+	if (pid <= 0 || pid >= std::numeric_limits<pid_t>::max())
+		return 0;
+	// The file keeps the last holder's pid: one that is gone is not the holder.
+	return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM ? static_cast<pid_t>(pid) : 0;
 }
 
 } // namespace
