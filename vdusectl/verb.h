@@ -30,6 +30,7 @@ Verb show_verb();
 Verb recover_verb();
 Verb restart_verb();
 Verb restore_verb();
+Verb resize_verb();
 Verb persist_verb();
 Verb unpersist_verb();
 Verb check_verb();

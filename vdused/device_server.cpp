@@ -3,6 +3,9 @@
 #include "virtio/vring.h"
 
 #include <array>
+#include <cstddef>
+#include <endian.h>
+#include <linux/virtio_blk.h>
 #include <csignal>
 #include <cstring>
 #include <linux/virtio_config.h>
@@ -50,6 +53,7 @@ DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
         : device_(std::move(device)), status_(status), spec_(spec), tuning_(tuning),
           backend_(std::move(backend)), iotlb_(device_.fd()), inflight_(std::move(inflight))
 {
+	live_.capacity_sectors.store(spec.size_bytes / 512, std::memory_order_relaxed);
 	backend_->attach_memory(iotlb_);
 }
 
@@ -69,7 +73,7 @@ Status DeviceServer::open_queues()
 			return backend.error();
 		workers_.push_back(std::make_unique<QueueWorker>(
 		        device_, i, static_cast<uint16_t>(spec_.queue_depth), std::move(*backend),
-		        geometry, tuning_.poll_window, inflight_.queue(i), hooks_));
+		        geometry, tuning_.poll_window, inflight_.queue(i), hooks_, live_));
 	}
 	return {};
 }
@@ -205,7 +209,29 @@ Status DeviceServer::handle_message()
 	return device_.write_response(resp);
 }
 
-Status DeviceServer::run(int signal_fd)
+Status DeviceServer::resize(uint64_t size_bytes)
+{
+	if (size_bytes == 0 || size_bytes % spec_.block_size != 0)
+		return failure(spec_.name + ": size " + std::to_string(size_bytes) +
+		               " is not a positive multiple of the block size");
+	uint64_t sectors = size_bytes / 512;
+	// Requests are checked against the new capacity before the driver
+	// hears of it: a grown device's new blocks are served at once.
+	live_.capacity_sectors.store(sectors, std::memory_order_relaxed);
+	uint64_t le = htole64(sectors);
+	if (auto st = device_.set_config(offsetof(virtio_blk_config, capacity), &le, sizeof(le));
+	    !st)
+		return st;
+	auto told = device_.inject_config_irq();
+	if (!told)
+		return told.error();
+	spdlog::info("{}: resized from {} to {} bytes{}", spec_.name, spec_.size_bytes, size_bytes,
+	             *told ? "" : " (no driver yet: it reads the size when it starts)");
+	spec_.size_bytes = size_bytes;
+	return {};
+}
+
+Status DeviceServer::run(int signal_fd, const std::function<void()> &on_reload)
 {
 	// Under systemd with WatchdogSec=, ping at half the interval from this
 	// thread: a control thread stuck anywhere gets the daemon restarted.
@@ -228,6 +254,11 @@ Status DeviceServer::run(int signal_fd)
 			int signo = static_cast<int>(info.ssi_signo);
 			if (signo == SIGUSR1 || signo == SIGUSR2) {
 				run_debug_hook(signo);
+				continue;
+			}
+			if (signo == SIGHUP) {
+				if (on_reload)
+					on_reload();
 				continue;
 			}
 			spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(signo));

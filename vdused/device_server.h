@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -43,9 +44,12 @@ public:
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
 
-	// Serves messages until a signal arrives on signal_fd (returns success) or
-	// the device breaks.
-	Status run(int signal_fd);
+	// Serves messages until SIGTERM or SIGINT arrives on signal_fd (returns
+	// success) or the device breaks. SIGHUP calls on_reload.
+	Status run(int signal_fd, const std::function<void()> &on_reload);
+	// Sets the capacity the queues check requests against and the driver
+	// sees (config space + config interrupt).
+	Status resize(uint64_t size_bytes);
 
 private:
 	Status open_queues();
@@ -66,6 +70,7 @@ private:
 	Iotlb iotlb_;
 	InflightLog inflight_;
 	DebugHooks hooks_;
+	LiveGeometry live_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;
 	uint8_t device_status_ = 0; // VIRTIO_CONFIG_S_*
 };

@@ -1,8 +1,9 @@
 // vdused: serves one VDUSE block device, described by its record in the state
-// directory, until SIGTERM or SIGINT.
+// directory, until SIGTERM or SIGINT; SIGHUP re-reads its size (resize).
 #include "config.h"
 #include "daemon_log.h"
 #include "device_server.h"
+#include "state/resize_ack.h"
 #include "state/state_dir.h"
 
 #include <CLI/CLI.hpp>
@@ -76,7 +77,23 @@ int serve(const Options &options)
 	             record->spec.size_bytes, record->spec.queues, record->spec.queue_depth,
 	             record->spec.backend);
 	status.ready();
-	auto st = (*server)->run(signal_fd.get());
+	// vdusectl resize: the record holds the new size.
+	auto on_reload = [&] {
+		auto fresh = state.read(options.name);
+		ResizeAck ack;
+		if (!fresh) {
+			ack.error = fresh.error().message;
+		} else {
+			ack.size_bytes = fresh->spec.size_bytes;
+			if (auto done = (*server)->resize(ack.size_bytes); !done)
+				ack.error = done.error().message;
+		}
+		if (!ack.error.empty())
+			spdlog::error("{}: cannot resize: {}", options.name, ack.error);
+		if (auto written = write_resize_ack(state.resize_ack_path(options.name), ack); !written)
+			spdlog::error("{}", written.error().message);
+	};
+	auto st = (*server)->run(signal_fd.get(), on_reload);
 	sd_notify(0, "STOPPING=1");
 	if (!st) {
 		spdlog::error("{}", st.error().message);

@@ -17,9 +17,10 @@ namespace vduse
 
 QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
-                         std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks)
+                         std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks,
+                         const LiveGeometry &live)
         : device_(device), index_(index), max_size_(max_size), backend_(std::move(backend)),
-          geometry_(geometry), poll_window_(poll_window), log_(queue_logger(device.name(), index)),
+          geometry_(geometry), live_(live), poll_window_(poll_window), log_(queue_logger(device.name(), index)),
           hooks_(hooks), inflight_(std::move(inflight))
 {
 }
@@ -242,6 +243,7 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 		return;
 	}
 	BlkRequest &req = slot.request;
+	geometry_.capacity_sectors = live_.capacity_sectors.load(std::memory_order_relaxed);
 	uint8_t status = decode_blk_request(chain, geometry_, req);
 	if (!req.status) {
 		// Completing it would let the driver read a stale status byte as

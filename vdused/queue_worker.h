@@ -29,13 +29,20 @@ struct DebugHooks {
 	std::atomic<bool> die_after_next_request{false};
 };
 
+// What the control thread changes while the queues run: the capacity, in
+// 512-byte sectors (vdusectl resize), read at each request.
+struct LiveGeometry {
+	std::atomic<uint64_t> capacity_sectors{0};
+};
+
 class QueueWorker
 {
 public:
 	// max_size: the largest ring the queue serves (its VDUSE_VQ_SETUP size).
 	QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
 	            std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
-	            std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks);
+	            std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks,
+	            const LiveGeometry &live);
 	~QueueWorker();
 	QueueWorker(const QueueWorker &) = delete;
 	QueueWorker &operator=(const QueueWorker &) = delete;
@@ -81,6 +88,7 @@ private:
 	uint16_t max_size_;
 	std::unique_ptr<QueueBackend> backend_;
 	BlkGeometry geometry_;
+	const LiveGeometry &live_;
 	std::chrono::nanoseconds poll_window_;
 	std::unique_ptr<IotlbCache> memory_; // the worker's own view, new at each start
 	SplitQueue queue_;

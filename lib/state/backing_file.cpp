@@ -82,6 +82,22 @@ Result<BackingFile> open_backing_file(const DeviceSpec &spec)
 	return file;
 }
 
+Result<uint64_t> backing_size(const std::string &path, bool &block_device)
+{
+	struct stat st {
+	};
+	if (::stat(path.c_str(), &st) < 0)
+		return errno_error("backing file " + path);
+	block_device = S_ISBLK(st.st_mode);
+	if (!block_device)
+		return static_cast<uint64_t>(st.st_size);
+	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+	uint64_t size = 0;
+	if (!fd || ::ioctl(fd.get(), BLKGETSIZE64, &size) < 0)
+		return errno_error("cannot read the size of " + path);
+	return size;
+}
+
 Status create_sparse_file(const std::string &path, uint64_t size)
 {
 	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));

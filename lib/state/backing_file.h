@@ -26,6 +26,10 @@ struct BackingFile {
 // loop or spec.direct, and exclusively (O_EXCL) if it is a block device.
 Result<BackingFile> open_backing_file(const DeviceSpec &spec);
 
+// The size of the file or block device at path now, without claiming it
+// (vdused holds it). Sets block_device.
+Result<uint64_t> backing_size(const std::string &path, bool &block_device);
+
 // Creates a sparse file of the given size; EEXIST if it exists.
 Status create_sparse_file(const std::string &path, uint64_t size);
 

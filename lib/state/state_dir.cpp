@@ -44,6 +44,11 @@ fs::path StateDir::link_path(const std::string &name) const
 	return root_ / (name + ".link");
 }
 
+fs::path StateDir::resize_ack_path(const std::string &name) const
+{
+	return root_ / (name + ".resized");
+}
+
 void StateDir::remove_inflight(const std::string &name) const
 {
 	std::error_code ec;
@@ -166,6 +171,7 @@ void StateDir::remove(const std::string &name) const
 	fs::remove_all(record_path(name), ec);
 	fs::remove(daemon_log_path(name), ec);
 	fs::remove(link_path(name), ec);
+	fs::remove(resize_ack_path(name), ec);
 	remove_inflight(name);
 }
 

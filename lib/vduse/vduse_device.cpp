@@ -2,7 +2,10 @@
 
 #include "vduse/vduse_control.h"
 
+#include <cstddef>
+#include <cstring>
 #include <fcntl.h>
+#include <vector>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -66,6 +69,32 @@ Result<uint64_t> VduseDevice::negotiated_features() const
 	if (::ioctl(fd(), VDUSE_DEV_GET_FEATURES, &features) < 0)
 		return errno_error(name_ + ": cannot read the negotiated features");
 	return features;
+}
+
+Status VduseDevice::set_config(uint32_t offset, const void *bytes, uint32_t length) const
+{
+	// struct vduse_config_data ends in a flexible array.
+	std::vector<uint8_t> buffer(sizeof(vduse_config_data) + length);
+	vduse_config_data header{};
+	header.offset = offset;
+	header.length = length;
+	std::memcpy(buffer.data(), &header, sizeof(header));
+	std::memcpy(buffer.data() + offsetof(vduse_config_data, buffer), bytes, length);
+	if (::ioctl(fd(), VDUSE_DEV_SET_CONFIG, buffer.data()) < 0)
+		return errno_error(name_ + ": cannot write the config space");
+	return {};
+}
+
+Result<bool> VduseDevice::inject_config_irq() const
+{
+	// EINVAL while the driver has not set DRIVER_OK
+	// (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_dev_queue_irq_work).
+	if (::ioctl(fd(), VDUSE_DEV_INJECT_CONFIG_IRQ) < 0) {
+		if (errno == EINVAL)
+			return false;
+		return errno_error(name_ + ": cannot interrupt the driver for a config change");
+	}
+	return true;
 }
 
 Result<std::optional<vduse_dev_request>> VduseDevice::read_request() const

@@ -26,6 +26,12 @@ public:
 	Status set_kick_fd(uint32_t index, int eventfd) const;
 	Status inject_irq(uint32_t index) const;
 	Result<uint64_t> negotiated_features() const;
+	// Writes bytes into the device's config space at offset
+	// (VDUSE_DEV_SET_CONFIG).
+	Status set_config(uint32_t offset, const void *bytes, uint32_t length) const;
+	// Tells the driver the config space changed. False (not an error) when
+	// no driver is ready to be told: it reads the config when it starts.
+	Result<bool> inject_config_irq() const;
 
 	// The next message from the kernel, or nullopt if none is pending.
 	Result<std::optional<vduse_dev_request>> read_request() const;

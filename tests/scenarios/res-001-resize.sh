@@ -1,0 +1,117 @@
+#!/bin/bash
+# vdusectl resize: a device grows online while fio writes and verifies, the
+# new space is written and verified, a mounted ext4 grows with resize2fs, a
+# loop device's file grown by other means is picked up, --shrink is needed to
+# shrink, and the size survives a daemon crash and recovery.
+source "$VTEST_LIB"
+img=$(scratch_fs 2G)
+export VDUSE_PERSIST_DIR=/run/persist-test # / is read-only in this mode
+M=$((1 << 20))
+
+size_of() { blockdev --getsize64 "$1"; }
+
+# null: grow, refuse to shrink without --shrink, shrink.
+read -r _ node <<<"$("$VDUSECTL" add -t null --size 256M --name n0)"
+expect_eq "resize prints the new size" "n0 $((512 * M))" "$("$VDUSECTL" resize n0 512M)"
+expect_eq "$node after the resize" $((512 * M)) "$(size_of "$node")"
+dd if="$node" of=/dev/null bs=1M skip=400 count=1 iflag=direct status=none ||
+	fail "reading past the old end of $node failed"
+expect_eq "show: size_bytes" $((512 * M)) "$(device_field n0 size_bytes)"
+expect_status "shrink without --shrink" 2 "add --shrink" "$VDUSECTL" resize n0 128M
+expect_status "null without a size" 2 "the null backend needs a size" "$VDUSECTL" resize n0
+expect_status "not a multiple of the block size" 2 "not a multiple of the block size 512" "$VDUSECTL" resize n0 1000
+expect_status "unparsable size" 2 "size 'lots'" "$VDUSECTL" resize n0 lots
+expect_status "no such device" 1 "device 'nope' does not exist" "$VDUSECTL" resize nope 1G
+"$VDUSECTL" resize n0 128M --shrink >/dev/null
+expect_eq "$node after --shrink" $((128 * M)) "$(size_of "$node")"
+if dd if="$node" of=/dev/null bs=1M skip=200 count=1 iflag=direct status=none 2>/dev/null; then
+	fail "a read past the new end succeeded"
+fi
+pass "null: grown, shrunk with --shrink only"
+"$VDUSECTL" del n0
+
+# file: grow while fio writes with verify; then the new space is verified.
+read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/f0.img" --size 128M --direct --queues 2 --name f0 --persistent)"
+fio --name=busy --filename="$node" --rw=randwrite --bs=4k --size=96M --ioengine=io_uring --iodepth=16 \
+	--direct=1 --numjobs=2 --offset_increment=48M --size=48M --time_based --runtime=8 \
+	--verify=crc32c --verify_backlog=64 --verify_fatal=1 \
+	--output-format=json --output="$TMPDIR/busy.json" >"$TMPDIR/busy.out" 2>&1 &
+fio_pid=$!
+sleep 2
+"$VDUSECTL" resize f0 384M >/dev/null || fail "resize f0 under fio failed"
+expect_eq "$node grown under fio" $((384 * M)) "$(size_of "$node")"
+expect_eq "the image grew" $((384 * M)) "$(stat -c %s "$img/f0.img")"
+expect_eq "the persistent spec follows" $((384 * M)) "$(jq .size_bytes "$VDUSE_PERSIST_DIR/f0.json")"
+wait "$fio_pid" || fail "fio under the resize failed: $(cat "$TMPDIR/busy.out")"
+errors=$(sed -n '/^{/,$p' "$TMPDIR/busy.json" | jq '[.jobs[].error] | add')
+ios=$(sed -n '/^{/,$p' "$TMPDIR/busy.json" | jq '[.jobs[].write.total_ios] | add')
+expect_eq "fio errors while the device grew" 0 "$errors"
+pass "fio wrote $ios verified blocks while f0 grew"
+fio_check "the new space: write + verify" --name=new --filename="$node" --rw=write --bs=64k \
+	--offset=128M --size=256M --ioengine=io_uring --iodepth=16 --direct=1 \
+	--verify=crc32c --do_verify=1 --verify_fatal=1
+expect_status "f0 beyond the file without --shrink" 2 "add --shrink" "$VDUSECTL" resize f0 256M
+
+# The new size survives a daemon crash and recovery.
+pid=$(device_field f0 pid)
+kill -9 "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+"$VDUSECTL" recover f0
+expect_eq "size after recovery" $((384 * M)) "$(size_of "$node")"
+fio_check "the new space after recovery: verify" --name=new --filename="$node" --rw=read --bs=64k \
+	--offset=128M --size=256M --ioengine=io_uring --iodepth=16 --direct=1 \
+	--verify=crc32c --verify_only=1 --verify_fatal=1
+"$VDUSECTL" resize f0 192M --shrink >/dev/null
+expect_eq "the image shrank with --shrink" $((192 * M)) "$(stat -c %s "$img/f0.img")"
+"$VDUSECTL" del f0
+
+# A mounted ext4 grows online.
+read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/fs.img" --size 128M --name fs0)"
+mkfs.ext4 -q -b 4096 "$node"
+mkdir -p /run/mnt-fs0
+mount "$node" /run/mnt-fs0
+head -c 50M /dev/urandom >/run/mnt-fs0/before
+"$VDUSECTL" resize fs0 512M >/dev/null
+# What resize2fs does on a mounted file system: EXT4_IOC_RESIZE_FS on the
+# mount point. (resize2fs 1.47.0 itself opens the device read-write first,
+# which this kernel refuses while it is mounted: CONFIG_BLK_DEV_WRITE_MOUNTED
+# is off.)
+python3 -c 'import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.ioctl(fd, 0x40086610, struct.pack("Q", int(sys.argv[2])))' /run/mnt-fs0 $((512 * M / 4096)) ||
+	fail "EXT4_IOC_RESIZE_FS on the mounted file system failed"
+blocks=$(df -k --output=size /run/mnt-fs0 | tail -1)
+[ "$blocks" -gt $((400 * 1024)) ] || fail "ext4 did not grow: $blocks KiB"
+head -c 300M /dev/urandom >/run/mnt-fs0/after
+sum=$(cat /run/mnt-fs0/before /run/mnt-fs0/after | md5sum)
+umount /run/mnt-fs0
+e2fsck -fn "$node" >"$TMPDIR/fsck.out" 2>&1 || fail "e2fsck after the online grow: $(cat "$TMPDIR/fsck.out")"
+mount "$node" /run/mnt-fs0
+expect_eq "files written before and after the grow" "$sum" "$(cat /run/mnt-fs0/before /run/mnt-fs0/after | md5sum)"
+umount /run/mnt-fs0
+pass "ext4 grew online to $blocks KiB"
+"$VDUSECTL" del fs0
+
+# loop: the backing file grows by other means, resize with no size picks it up.
+truncate -s 64M "$img/lo.img"
+loopdev=$(losetup --find --show "$img/lo.img")
+read -r _ node <<<"$("$VDUSECTL" add -t loop --file "$loopdev" --name lo0)"
+truncate -s 160M "$img/lo.img"
+losetup -c "$loopdev"
+expect_status "a block device cannot be grown by resize" 1 "is larger than the block device" \
+	"$VDUSECTL" resize lo0 1G
+"$VDUSECTL" resize lo0 >/dev/null
+expect_eq "loop device after resize with no size" $((160 * M)) "$(size_of "$node")"
+fio_check "loop: the new space" --name=lo --filename="$node" --rw=write --bs=64k --offset=64M \
+	--size=96M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1
+"$VDUSECTL" del lo0
+losetup -d "$loopdev"
+
+# vhost: no driver yet; the config holds the size for when one starts.
+read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --driver vhost --name vh0)"
+"$VDUSECTL" resize vh0 128M >/dev/null
+expect_eq "vhost device: size in show" $((128 * M)) "$(device_field vh0 size_bytes)"
+grep -q "resized from $((64 * M)) to $((128 * M)) bytes" /run/vduse/vh0.log ||
+	fail "vdused's log does not say it resized: $(tail -3 /run/vduse/vh0.log)"
+"$VDUSECTL" del vh0
+expect_clean
