@@ -31,6 +31,7 @@ Verb recover_verb();
 Verb restart_verb();
 Verb restore_verb();
 Verb resize_verb();
+Verb bind_verb();
 Verb persist_verb();
 Verb unpersist_verb();
 Verb check_verb();

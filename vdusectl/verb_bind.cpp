@@ -1,0 +1,107 @@
+// vdusectl bind: move a running device between the host (virtio_vdpa,
+// /dev/vdX) and a VM (vhost_vdpa, /dev/vhost-vdpa-N). Unbinding resets the
+// device: vdused finishes what it had taken and the new driver starts afresh.
+#include "verb.h"
+
+#include "node_users.h"
+#include "vdpa/vdpa_sysfs.h"
+#include "worker.h"
+
+#include <iostream>
+#include <memory>
+
+namespace vduse
+{
+
+namespace
+{
+
+using namespace std::chrono_literals;
+
+struct BindArgs {
+	std::string name;
+	std::string driver;
+	bool force = false;
+};
+
+std::string joined(const std::vector<std::string> &lines)
+{
+	std::string text;
+	for (const auto &line : lines)
+		text += (text.empty() ? "" : "; ") + line;
+	return text;
+}
+
+int bind_device(Context &ctx, const BindArgs &args)
+{
+	if (auto st = validate_name(args.name); !st)
+		return report(st.error());
+	auto driver = parse_driver(args.driver);
+	if (!driver)
+		return report(with_context(args.name, driver.error()));
+	auto lock = lock_state(ctx);
+	if (!lock)
+		return report(lock.error());
+	auto record = ctx.state.read(args.name);
+	if (!record)
+		return report(record.error());
+	const std::string &name = args.name;
+	if (!vdpa_device_exists(name))
+		return report(failure(name + ": not on the vdpa bus (state detached)"));
+	if (!worker_state(*record).running)
+		return report(failure(name + ": no vdused serves it; vdusectl recover " + name +
+		                      " first"));
+	std::string wanted(driver_kernel_name(*driver));
+	std::string bound = vdpa_bound_driver(name);
+	auto node = vdpa_device_node(name);
+	if (bound == wanted && node) {
+		std::cout << name << ' ' << *node << '\n';
+		return exit_ok;
+	}
+	if (node) {
+		std::vector<std::string> users = node_users(*node);
+		// vhost-vdpa's removal waits for the last close of its node
+		// (drivers/vhost/vdpa.c, vhost_vdpa_remove): unbinding under an
+		// open fd would hang, so not even --force does it.
+		bool vhost = node->rfind("/dev/vhost-vdpa-", 0) == 0;
+		if (!users.empty() && (vhost || !args.force))
+			return report(failure(name + ": " + *node + " is in use (" + joined(users) +
+			                      ")" +
+			                      (vhost ? "; close it first"
+			                             : "; unmount or close it, or use --force")));
+	}
+	if (auto st = vdpa_bind(name, *driver); !st)
+		return report(st.error());
+	auto new_node = vdpa_wait_for_node(name, 10s);
+	if (!new_node)
+		return report(new_node.error());
+	record->spec.driver = *driver;
+	if (auto st = ctx.state.write(*record); !st)
+		return report(st.error());
+	if (record->persistent) {
+		if (auto st = ctx.persist.write(record->spec); !st)
+			return report(st.error());
+	}
+	std::cout << name << ' ' << *new_node << '\n';
+	return exit_ok;
+}
+
+} // namespace
+
+Verb bind_verb()
+{
+	return {"bind", "Move a running device between the host and a VM", [](CLI::App &cmd) {
+		        auto args = std::make_shared<BindArgs>();
+		        cmd.add_option("name", args->name, "The device")->required();
+		        cmd.add_option("--driver", args->driver,
+		                       "virtio (host /dev/vdX) or vhost (/dev/vhost-vdpa-N, for a "
+		                       "VM)")
+		                ->required();
+		        cmd.add_flag("--force", args->force,
+		                     "Unbind /dev/vdX even while it is mounted or open (its users "
+		                     "get I/O errors)");
+		        return VerbHandler([args](Context &ctx) { return bind_device(ctx, *args); });
+	        }};
+}
+
+} // namespace vduse
