@@ -15,9 +15,9 @@ using namespace vduse;
 namespace
 {
 
-constexpr std::array verb_table = {add_verb,     del_verb,       list_verb,    show_verb,
-                                   resize_verb,  bind_verb,      recover_verb, restart_verb,
-                                   restore_verb, persist_verb,   unpersist_verb, check_verb};
+constexpr std::array verb_table = {add_verb,     del_verb,     list_verb,      show_verb,
+                                   resize_verb,  bind_verb,    recover_verb,   restart_verb,
+                                   restore_verb, persist_verb, unpersist_verb, check_verb};
 
 // The verbs that change devices: they need root (VDUSE, vdpa netlink, units),
 // and say so before doing anything. list, show and check do not.
@@ -84,7 +84,8 @@ int parse_and_run(int argc, char **argv)
 	}
 
 	const std::string &verb = chosen->first->get_name();
-	if (::geteuid() != 0 && std::find(root_verbs.begin(), root_verbs.end(), verb) != root_verbs.end())
+	if (::geteuid() != 0 &&
+	    std::find(root_verbs.begin(), root_verbs.end(), verb) != root_verbs.end())
 		return report(failure(verb + ": must be root"));
 
 	// Messages go to stderr: stdout carries the result (the node, JSON).

@@ -64,7 +64,8 @@ std::vector<std::string> node_users(const std::string &node)
 	std::error_code ec;
 	for (const std::string &n : nodes) {
 		std::string name = fs::path(n).filename().string();
-		for (const auto &holder : fs::directory_iterator("/sys/class/block/" + name + "/holders", ec))
+		for (const auto &holder :
+		     fs::directory_iterator("/sys/class/block/" + name + "/holders", ec))
 			users.push_back("held by " + holder.path().filename().string());
 		auto holders = fd_holders(n);
 		if (!holders.empty())

@@ -29,7 +29,8 @@ ResetResponder::ResetResponder(std::unique_ptr<VduseDevice> device) : device_(st
 			vduse_dev_response response{};
 			response.request_id = (*request)->request_id;
 			response.result = VDUSE_REQ_RESULT_OK;
-			spdlog::debug("{}: answered message type {}", dev->name(), (*request)->type);
+			spdlog::debug("{}: answered message type {}", dev->name(),
+			              (*request)->type);
 			(void)dev->write_response(response);
 		}
 	});

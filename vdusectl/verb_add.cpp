@@ -129,9 +129,10 @@ Status take_spec_file(const CLI::App &cmd, const std::string &path, AddOptions &
 		                                       : option->get_lnames().front();
 		if (option->count() > 0 && long_name != "spec" && long_name != "name" &&
 		    long_name != "persistent" && long_name != "json")
-			return usage_error("add: --" + long_name +
-			                   " cannot be given with --spec (the file holds the device's "
-			                   "settings)");
+			return usage_error(
+			        "add: --" + long_name +
+			        " cannot be given with --spec (the file holds the device's "
+			        "settings)");
 	}
 	auto spec = read_spec_file(path);
 	if (!spec)
@@ -250,9 +251,10 @@ Verb add_verb()
 		        };
 		        auto args = std::make_shared<Args>();
 		        AddOptions &add = args->add;
-		        auto *type = cmd.add_option("-t,--type", add.spec.backend,
-		                       "Backend: null, file, loop, nbd, rbd or vhost-user "
-		                       "(required unless --spec is given)");
+		        auto *type =
+		                cmd.add_option("-t,--type", add.spec.backend,
+		                               "Backend: null, file, loop, nbd, rbd or vhost-user "
+		                               "(required unless --spec is given)");
 		        cmd.add_option("--spec", args->spec_file,
 		                       "Take the device from a vduse-spec(5) file (with --name, "
 		                       "--persistent and --json only)");
@@ -299,8 +301,9 @@ Verb add_verb()
 		        cmd.add_flag("-r,--read-only", add.spec.read_only,
 		                     "Offer a read-only device");
 		        cmd.add_option("--serial", add.spec.serial,
-		                       "Serial number reported to the driver (up to 20 bytes; default: the "
-				       "name's first 20)");
+		                       "Serial number reported to the driver (up to 20 bytes; "
+		                       "default: the "
+		                       "name's first 20)");
 		        cmd.add_option("--driver", add.driver,
 		                       "Bind to virtio (host /dev/vdX, default) or vhost "
 		                       "(/dev/vhost-vdpa-N)");
@@ -313,7 +316,9 @@ Verb add_verb()
 			        if (!mode)
 				        return report(mode.error());
 			        if (!args->spec_file.empty()) {
-				        if (auto st = take_spec_file(cmd, args->spec_file, args->add); !st)
+				        if (auto st =
+				                    take_spec_file(cmd, args->spec_file, args->add);
+				            !st)
 					        return report(st.error());
 			        } else if (type->count() == 0) {
 				        return report(usage_error(

@@ -100,7 +100,8 @@ Verb bind_verb()
 		        cmd.add_flag("--force", args->force,
 		                     "Unbind /dev/vdX even while it is mounted or open (its users "
 		                     "get I/O errors)");
-		        return VerbHandler([args](Context &ctx) { return bind_device(ctx, *args); });
+		        return VerbHandler(
+		                [args](Context &ctx) { return bind_device(ctx, *args); });
 	        }};
 }
 

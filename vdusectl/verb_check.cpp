@@ -100,13 +100,29 @@ Check check_module(kmod_ctx *kmod, const ModuleProbe &probe, bool load)
 	return c;
 }
 
-Check check_control()
+// The fix for a check that fails because the module may be missing: the
+// module check's own hint when the module is not there (no kernel support:
+// "use a kernel built with ..."; loading failed: "see dmesg"; loadable:
+// "vdusectl check --load"), never a command that just failed.
+std::string module_fix(const std::vector<Check> &checks, const std::string &module,
+                       const std::string &when_loaded)
+{
+	for (const Check &c : checks) {
+		if (c.name == "module " + module && !c.ok)
+			return c.hint;
+	}
+	return when_loaded;
+}
+
+Check check_control(const std::vector<Check> &modules_found)
 {
 	Check c{"/dev/vduse/control", false, {}, {}};
 	std::error_code ec;
 	if (!fs::exists(control_path, ec)) {
 		c.found = "missing";
-		c.hint = "load the vduse module (vdusectl check --load, or modprobe vduse)";
+		c.hint = module_fix(
+		        modules_found, "vduse",
+		        "the vduse module is loaded but made no control node: see dmesg");
 		return c;
 	}
 	UniqueFd fd(::open(control_path, O_RDWR | O_CLOEXEC));
@@ -128,18 +144,18 @@ Check check_control()
 	return c;
 }
 
-Check check_netlink()
+Check check_netlink(const std::vector<Check> &modules_found)
 {
 	Check c{"vdpa netlink: management device vduse", false, {}, {}};
 	auto netlink = VdpaNetlink::connect();
 	if (!netlink) {
 		c.found = netlink.error().message;
-		c.hint = "load the vdpa module (vdusectl check --load)";
+		c.hint = module_fix(modules_found, "vdpa", "see dmesg");
 		return c;
 	}
 	if (auto st = netlink->check_management_device("vduse"); !st) {
 		c.found = st.error().message;
-		c.hint = "load the vduse module (vdusectl check --load)";
+		c.hint = module_fix(modules_found, "vduse", "see dmesg");
 		return c;
 	}
 	c.ok = true;
@@ -147,14 +163,14 @@ Check check_netlink()
 	return c;
 }
 
-Check check_driver(const char *driver)
+Check check_driver(const std::vector<Check> &modules_found, const char *driver)
 {
 	Check c{std::string("vdpa driver ") + driver, false, {}, {}};
 	std::error_code ec;
 	c.ok = fs::exists(fs::path("/sys/bus/vdpa/drivers") / driver, ec);
 	c.found = c.ok ? "registered" : "not registered";
 	if (!c.ok)
-		c.hint = std::string("modprobe ") + driver + " (vdusectl check --load)";
+		c.hint = module_fix(modules_found, driver, "see dmesg");
 	return c;
 }
 
@@ -192,10 +208,11 @@ int run_checks(const CheckArgs &args)
 	std::vector<Check> checks;
 	for (const auto &probe : modules)
 		checks.push_back(check_module(kmod.get(), probe, args.load));
-	checks.push_back(check_control());
-	checks.push_back(check_netlink());
-	checks.push_back(check_driver("virtio_vdpa"));
-	checks.push_back(check_driver("vhost_vdpa"));
+	std::vector<Check> modules_found = checks;
+	checks.push_back(check_control(modules_found));
+	checks.push_back(check_netlink(modules_found));
+	checks.push_back(check_driver(modules_found, "virtio_vdpa"));
+	checks.push_back(check_driver(modules_found, "vhost_vdpa"));
 	checks.push_back(check_capabilities());
 
 	bool all_ok = true;

@@ -79,13 +79,12 @@ Result<ResizePlan> plan_resize(const DeviceSpec &spec, uint64_t asked, bool shri
 		return asked ? usage_error(e.message) : e;
 	}
 	if (plan.new_size < plan.old_size && !shrink) {
-		std::string message = name + ": " +
-		                      (asked ? "size " + std::to_string(asked)
-		                             : spec.file + " (" + std::to_string(plan.new_size) +
-		                                       " bytes)") +
-		                      " is smaller than the device (" +
-		                      std::to_string(plan.old_size) +
-		                      " bytes); add --shrink to shrink it";
+		std::string message =
+		        name + ": " +
+		        (asked ? "size " + std::to_string(asked)
+		               : spec.file + " (" + std::to_string(plan.new_size) + " bytes)") +
+		        " is smaller than the device (" + std::to_string(plan.old_size) +
+		        " bytes); add --shrink to shrink it";
 		return asked ? usage_error(message) : failure(message);
 	}
 	return plan;
@@ -94,8 +93,8 @@ Result<ResizePlan> plan_resize(const DeviceSpec &spec, uint64_t asked, bool shri
 Status truncate_to(const std::string &name, const std::string &file, uint64_t size)
 {
 	if (::truncate(file.c_str(), static_cast<off_t>(size)) < 0)
-		return errno_error(name + ": cannot resize " + file + " to " + std::to_string(size) +
-		                   " bytes");
+		return errno_error(name + ": cannot resize " + file + " to " +
+		                   std::to_string(size) + " bytes");
 	return {};
 }
 
@@ -106,7 +105,8 @@ Status tell_daemon(const StateDir &state, const std::string &name, pid_t pid, ui
 	std::error_code ec;
 	std::filesystem::remove(ack_path, ec);
 	if (::kill(pid, SIGHUP) < 0)
-		return errno_error(name + ": cannot signal vdused (pid " + std::to_string(pid) + ")");
+		return errno_error(name + ": cannot signal vdused (pid " + std::to_string(pid) +
+		                   ")");
 	auto deadline = std::chrono::steady_clock::now() + 10s;
 	while (std::chrono::steady_clock::now() < deadline) {
 		auto ack = read_resize_ack(ack_path);

@@ -3,11 +3,11 @@
 #include "virtio/vring.h"
 
 #include <array>
+#include <csignal>
 #include <cstddef>
+#include <cstring>
 #include <endian.h>
 #include <linux/virtio_blk.h>
-#include <csignal>
-#include <cstring>
 #include <linux/virtio_config.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>

@@ -90,7 +90,8 @@ int serve(const Options &options)
 		}
 		if (!ack.error.empty())
 			spdlog::error("{}: cannot resize: {}", options.name, ack.error);
-		if (auto written = write_resize_ack(state.resize_ack_path(options.name), ack); !written)
+		if (auto written = write_resize_ack(state.resize_ack_path(options.name), ack);
+		    !written)
 			spdlog::error("{}", written.error().message);
 	};
 	auto st = (*server)->run(signal_fd.get(), on_reload);

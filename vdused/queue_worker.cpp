@@ -20,8 +20,8 @@ QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max
                          std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks,
                          const LiveGeometry &live)
         : device_(device), index_(index), max_size_(max_size), backend_(std::move(backend)),
-          geometry_(geometry), live_(live), poll_window_(poll_window), log_(queue_logger(device.name(), index)),
-          hooks_(hooks), inflight_(std::move(inflight))
+          geometry_(geometry), live_(live), poll_window_(poll_window),
+          log_(queue_logger(device.name(), index)), hooks_(hooks), inflight_(std::move(inflight))
 {
 }
 

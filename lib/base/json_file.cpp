@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <fcntl.h>
+#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <fstream>
 
 namespace fs = std::filesystem;
 
@@ -40,16 +40,19 @@ Result<nlohmann::json> read_json_file(const fs::path &path)
 	UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
 	if (!fd) {
 		int err = errno;
-		struct stat link{};
+		struct stat link {
+		};
 		if (err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
 			return Error{ELOOP, path.string() + " is a dangling symbolic link"};
 		return system_error(err, "cannot read " + path.string());
 	}
-	struct stat st{};
+	struct stat st {
+	};
 	if (::fstat(fd.get(), &st) < 0)
 		return errno_error("cannot read " + path.string());
 	if (!S_ISREG(st.st_mode))
-		return failure(path.string() + " is " + file_kind(st.st_mode) + ", not a JSON file");
+		return failure(path.string() + " is " + file_kind(st.st_mode) +
+		               ", not a JSON file");
 	if (st.st_size > json_file_max)
 		return failure(path.string() + " is too large (" + std::to_string(st.st_size) +
 		               " bytes) to be a JSON record");

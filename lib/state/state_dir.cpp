@@ -5,13 +5,13 @@
 
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
 #include <limits>
+#include <sys/file.h>
 #include <thread>
 #include <unistd.h>
-#include <csignal>
-#include <fcntl.h>
-#include <sys/file.h>
 
 namespace fs = std::filesystem;
 
@@ -77,7 +77,8 @@ pid_t lock_holder(int fd)
 	if (pid <= 0 || pid >= std::numeric_limits<pid_t>::max())
 		return 0;
 	// The file keeps the last holder's pid: one that is gone is not the holder.
-	return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM ? static_cast<pid_t>(pid) : 0;
+	return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM ? static_cast<pid_t>(pid)
+	                                                                 : 0;
 }
 
 } // namespace

@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <cstring>
 #include <fcntl.h>
-#include <vector>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <vector>
 
 namespace vduse
 {

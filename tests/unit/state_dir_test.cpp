@@ -96,8 +96,7 @@ TEST_F(StateDirTest, BrokenRecordsNameTheFileAndTheCause)
 	EXPECT_NE(error_of("empty").find("empty.json is empty"), std::string::npos);
 	EXPECT_NE(error_of("array").find("not a device record"), std::string::npos);
 	EXPECT_NE(error_of("nospec").find("not a device record"), std::string::npos);
-	EXPECT_NE(error_of("typed").find("typed.json: malformed device record"),
-	          std::string::npos);
+	EXPECT_NE(error_of("typed").find("typed.json: malformed device record"), std::string::npos);
 	EXPECT_NE(error_of("negative").find("out of range"), std::string::npos);
 	EXPECT_NE(error_of("misnamed").find("names device 'ok'"), std::string::npos);
 	EXPECT_NE(error_of("dir").find("dir.json is a directory"), std::string::npos);
