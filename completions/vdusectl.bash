@@ -19,7 +19,7 @@ _vdusectl()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs='add del list show resize bind recover restart restore persist unpersist check'
+	local verbs='add del list show resize bind recover restart restore persist unpersist gc check'
 	local global_opts='-h --help --version -v --verbose --state-dir --no-systemd'
 	local verb='' i
 	for ((i = 1; i < cword; i++)); do
@@ -104,6 +104,8 @@ _vdusectl()
 		opts='-h --help --shrink -j --json' ;;
 	bind)
 		opts='-h --help --driver --force' ;;
+	gc)
+		opts='-h --help -y --yes -j --json' ;;
 	*)
 		opts='-h --help' ;;
 	esac

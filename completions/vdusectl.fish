@@ -4,7 +4,7 @@ function __vdusectl_devices
     vdusectl list --no-legend 2>/dev/null | string replace -r '\s.*' ''
 end
 
-set -l verbs add del list show resize bind recover restart restore persist unpersist check
+set -l verbs add del list show resize bind recover restart restore persist unpersist gc check
 complete -c vdusectl -f
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a add -d 'Create a block device served by a new vdused'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a del -d 'Remove devices and stop their daemons'
@@ -17,6 +17,7 @@ complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a persist -d '
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a unpersist -d 'Stop recreating devices at boot'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a restart -d 'Replace the vdused of a device without I/O errors'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a restore -d 'Add every persistent device not there yet'
+complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a gc -d 'List or remove what no device record claims'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a check -d 'Check that this system can run VDUSE devices'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -s v -l verbose -d 'Log more'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -l state-dir -r -a '(__fish_complete_directories)' -d 'State directory'
@@ -49,7 +50,8 @@ complete -c vdusectl -n '__fish_seen_subcommand_from add' -l spec -r -F -d 'Take
 complete -c vdusectl -n '__fish_seen_subcommand_from resize' -l shrink -d 'Allow a smaller size'
 complete -c vdusectl -n '__fish_seen_subcommand_from bind' -l driver -x -a 'virtio vhost' -d 'Driver to bind'
 complete -c vdusectl -n '__fish_seen_subcommand_from bind' -l force -d 'Unbind /dev/vdX even while in use'
-complete -c vdusectl -n '__fish_seen_subcommand_from add show list check resize' -s j -l json -a 'pretty short off' -d 'Print JSON'
+complete -c vdusectl -n '__fish_seen_subcommand_from gc' -s y -l yes -d 'Remove what was found'
+complete -c vdusectl -n '__fish_seen_subcommand_from add show list check resize gc' -s j -l json -a 'pretty short off' -d 'Print JSON'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s a -l all -d 'Remove every device'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s f -l force -d 'Remove what is left of a broken device'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s k -l keep-spec -d 'Keep the persistent spec'

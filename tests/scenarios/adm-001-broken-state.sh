@@ -137,6 +137,42 @@ expect_eq "add --spec --name: serial from the spec" sp0 "$(device_field sp1 seri
 "$VDUSECTL" del sp0 sp1
 [ ! -e "$spec" ] || fail "del left $spec"
 
+# gc: what no record claims. A device whose record was lost (vdusectl killed
+# mid-add) and its log, a stray drop-in, a stray in-flight log; a VDUSE device
+# another program serves (qemu-storage-daemon) is not ours and is left alone.
+"$VDUSECTL" add -t null --size 64M --name o1 >/dev/null
+pid=$(device_field o1 pid)
+kill -9 "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+rm "$state/o1.json"
+mkdir -p /run/systemd/system/vdused@o2.service.d
+echo "[Service]" >/run/systemd/system/vdused@o2.service.d/50-vdusectl.conf
+echo stale >"$state/o3.inflight"
+# shellcheck disable=SC2046
+qemu-storage-daemon $(qsd_export_args q0 $((64 << 20)) 1) &
+qsd_pid=$!
+trap 'kill $qsd_pid 2>/dev/null || true' EXIT
+wait_for 10 /dev/vduse/q0 test -e /dev/vduse/q0
+out=$("$VDUSECTL" gc --json=short) || fail "gc failed"
+expect_eq "gc finds the lost device" "device" "$(jq -r '.[] | select(.name == "o1" and .kind == "device") | .kind' <<<"$out")"
+expect_eq "gc finds its log" "state file" "$(jq -r '.[] | select(.what == "/run/vduse/o1.log") | .kind' <<<"$out")"
+expect_eq "gc finds the stray drop-in" "unit drop-in" "$(jq -r '.[] | select(.name == "o2") | .kind' <<<"$out")"
+expect_eq "gc finds the stray in-flight log" "state file" "$(jq -r '.[] | select(.name == "o3") | .kind' <<<"$out")"
+expect_eq "gc leaves qemu-storage-daemon's device alone" "" "$(jq -r '.[] | select(.name == "q0") | .name' <<<"$out")"
+expect_eq "gc without --yes removes nothing" true "$(test -e /dev/vduse/o1 && echo true)"
+"$VDUSECTL" gc 2>"$TMPDIR/gc.err" >/dev/null
+expect_contains "gc says how to remove them" "vdusectl gc --yes" "$(cat "$TMPDIR/gc.err")"
+"$VDUSECTL" gc --yes >/dev/null || fail "gc --yes failed"
+[ ! -e /dev/vduse/o1 ] || fail "gc --yes left /dev/vduse/o1"
+[ ! -e /run/systemd/system/vdused@o2.service.d ] || fail "gc --yes left the drop-in"
+[ ! -e "$state/o3.inflight" ] || fail "gc --yes left o3.inflight"
+[ -e /dev/vduse/q0 ] || fail "gc --yes removed qemu-storage-daemon's device"
+expect_eq "gc after --yes finds nothing" "[]" "$("$VDUSECTL" gc --json=short)"
+kill "$qsd_pid"
+wait "$qsd_pid" || true
+pass "gc: found and removed the leftovers, left qemu-storage-daemon's device alone"
+expect_clean
+
 # Names that would collide with the control node or read as an option.
 expect_status "name control" 2 "is reserved" "$VDUSECTL" add -t null --size 1G --name control
 expect_status "name starting with -" 2 "starts with '-'" "$VDUSECTL" add -t null --size 1G --name=-x
