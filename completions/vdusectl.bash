@@ -19,7 +19,7 @@ _vdusectl()
 		cword=$COMP_CWORD
 	fi
 
-	local verbs='add del list show resize bind recover restart restore persist unpersist gc check'
+	local verbs='add del list show stats resize bind recover restart restore persist unpersist gc check'
 	local global_opts='-h --help --version -v --verbose --state-dir --no-systemd'
 	local verb='' i
 	for ((i = 1; i < cword; i++)); do
@@ -106,12 +106,14 @@ _vdusectl()
 		opts='-h --help --driver --force' ;;
 	gc)
 		opts='-h --help -y --yes -j --json' ;;
+	stats)
+		opts='-h --help -j --json -w --watch' ;;
 	*)
 		opts='-h --help' ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-	elif [[ $verb == del || $verb == show || $verb == resize || $verb == bind || $verb == recover || $verb == restart || $verb == persist || $verb == unpersist ]]; then
+	elif [[ $verb == del || $verb == show || $verb == stats || $verb == resize || $verb == bind || $verb == recover || $verb == restart || $verb == persist || $verb == unpersist ]]; then
 		COMPREPLY=($(compgen -W "$(_vdusectl_devices)" -- "$cur"))
 	fi
 } &&

@@ -4,12 +4,13 @@ function __vdusectl_devices
     vdusectl list --no-legend 2>/dev/null | string replace -r '\s.*' ''
 end
 
-set -l verbs add del list show resize bind recover restart restore persist unpersist gc check
+set -l verbs add del list show stats resize bind recover restart restore persist unpersist gc check
 complete -c vdusectl -f
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a add -d 'Create a block device served by a new vdused'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a del -d 'Remove devices and stop their daemons'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'List the devices'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a show -d 'Show devices'
+complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a stats -d 'Show requests, bytes, errors and latency'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a resize -d 'Grow or shrink a running device'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a bind -d 'Move a running device between the host and a VM'
 complete -c vdusectl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'Start a new vdused for a device whose daemon died'
@@ -51,12 +52,13 @@ complete -c vdusectl -n '__fish_seen_subcommand_from resize' -l shrink -d 'Allow
 complete -c vdusectl -n '__fish_seen_subcommand_from bind' -l driver -x -a 'virtio vhost' -d 'Driver to bind'
 complete -c vdusectl -n '__fish_seen_subcommand_from bind' -l force -d 'Unbind /dev/vdX even while in use'
 complete -c vdusectl -n '__fish_seen_subcommand_from gc' -s y -l yes -d 'Remove what was found'
-complete -c vdusectl -n '__fish_seen_subcommand_from add show list check resize gc' -s j -l json -a 'pretty short off' -d 'Print JSON'
+complete -c vdusectl -n '__fish_seen_subcommand_from stats' -s w -l watch -x -d 'Print again every SECONDS'
+complete -c vdusectl -n '__fish_seen_subcommand_from add show list check resize gc stats' -s j -l json -a 'pretty short off' -d 'Print JSON'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s a -l all -d 'Remove every device'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s f -l force -d 'Remove what is left of a broken device'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -s k -l keep-spec -d 'Keep the persistent spec'
 complete -c vdusectl -n '__fish_seen_subcommand_from del' -l wait -x -d 'Seconds to wait for holders of /dev/vhost-vdpa-N'
-complete -c vdusectl -n '__fish_seen_subcommand_from del show resize bind recover restart persist unpersist' -a '(__vdusectl_devices)' -d 'VDUSE device'
+complete -c vdusectl -n '__fish_seen_subcommand_from del show stats resize bind recover restart persist unpersist' -a '(__vdusectl_devices)' -d 'VDUSE device'
 complete -c vdusectl -n '__fish_seen_subcommand_from list' -l no-legend -d 'Print no header line'
 complete -c vdusectl -n '__fish_seen_subcommand_from list' -s o -l output -x -a 'name state hint node driver bound_driver pid unit unit_state status restarts persistent backend source connection reconnect_timeout target_features file mode direct size_bytes block_size physical_block_size queues queue_depth read_only serial' -d 'Columns to print'
 complete -c vdusectl -n '__fish_seen_subcommand_from check' -s l -l load -d 'Load missing kernel modules'

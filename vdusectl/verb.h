@@ -33,6 +33,7 @@ Verb restore_verb();
 Verb resize_verb();
 Verb bind_verb();
 Verb gc_verb();
+Verb stats_verb();
 Verb persist_verb();
 Verb unpersist_verb();
 Verb check_verb();

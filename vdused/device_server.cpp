@@ -19,17 +19,20 @@ namespace vduse
 
 Result<std::unique_ptr<DeviceServer>>
 DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
-                     const std::filesystem::path &inflight_path,
-                     const std::filesystem::path &link_path, StatusLine &status_line)
+                     const ServerFiles &files, StatusLine &status_line)
 {
-	auto backend = make_backend(spec, link_path, status_line);
+	auto backend = make_backend(spec, files.link, status_line);
 	if (!backend)
 		return backend.error();
-	auto inflight = InflightLog::open(inflight_path, spec.queues, spec.queue_depth);
+	auto inflight = InflightLog::open(files.inflight, spec.queues, spec.queue_depth);
 	if (!inflight)
 		return with_context(spec.name, inflight.error());
+	auto stats = StatsFile::create(files.stats, spec.queues);
+	if (!stats)
+		return with_context(spec.name, stats.error());
 	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend),
-	                                             tuning, std::move(*inflight), status_line);
+	                                             tuning, std::move(*inflight),
+	                                             std::move(*stats), status_line);
 	if (auto st = server->open_queues(); !st)
 		return st.error();
 	// A predecessor answered DRIVER_OK and died: the driver is still using
@@ -49,9 +52,10 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 
 DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
                            std::unique_ptr<Backend> backend, const Tuning &tuning,
-                           InflightLog inflight, StatusLine &status)
+                           InflightLog inflight, StatsFile stats, StatusLine &status)
         : device_(std::move(device)), status_(status), spec_(spec), tuning_(tuning),
-          backend_(std::move(backend)), iotlb_(device_.fd()), inflight_(std::move(inflight))
+          backend_(std::move(backend)), iotlb_(device_.fd()), inflight_(std::move(inflight)),
+          stats_(std::move(stats))
 {
 	live_.capacity_sectors.store(spec.size_bytes / 512, std::memory_order_relaxed);
 	backend_->attach_memory(iotlb_);
@@ -73,7 +77,8 @@ Status DeviceServer::open_queues()
 			return backend.error();
 		workers_.push_back(std::make_unique<QueueWorker>(
 		        device_, i, static_cast<uint16_t>(spec_.queue_depth), std::move(*backend),
-		        geometry, tuning_.poll_window, inflight_.queue(i), hooks_, live_));
+		        geometry, tuning_.poll_window, inflight_.queue(i), hooks_, live_,
+		        stats_.queue(i)));
 	}
 	return {};
 }

@@ -5,6 +5,7 @@
 #include "backends/backend.h"
 #include "queue_worker.h"
 #include "state/device_spec.h"
+#include "state/device_stats.h"
 #include "status_line.h"
 #include "vduse/iotlb.h"
 #include "vduse/vduse_device.h"
@@ -33,13 +34,19 @@ public:
 	// link_path) and the in-flight log at inflight_path; if the log says a
 	// driver was using the device (a dead predecessor), takes the queues
 	// over from it.
+	// Where the server keeps what outlives it or others read (StateDir).
+	struct ServerFiles {
+		std::filesystem::path inflight; // the in-flight log
+		std::filesystem::path link;     // a remote backend's connection state
+		std::filesystem::path stats;    // the counters (state/device_stats.h)
+	};
 	static Result<std::unique_ptr<DeviceServer>>
 	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
-	       const std::filesystem::path &inflight_path, const std::filesystem::path &link_path,
-	       StatusLine &status);
+	       const ServerFiles &files, StatusLine &status);
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
-	             const Tuning &tuning, InflightLog inflight, StatusLine &status);
+	             const Tuning &tuning, InflightLog inflight, StatsFile stats,
+	             StatusLine &status);
 	~DeviceServer();
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
@@ -71,6 +78,7 @@ private:
 	InflightLog inflight_;
 	DebugHooks hooks_;
 	LiveGeometry live_;
+	StatsFile stats_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;
 	uint8_t device_status_ = 0; // VIRTIO_CONFIG_S_*
 };

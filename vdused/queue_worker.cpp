@@ -18,12 +18,24 @@ namespace vduse
 QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
                          std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks,
-                         const LiveGeometry &live)
+                         const LiveGeometry &live, LiveQueueStats &stats)
         : device_(device), index_(index), max_size_(max_size), backend_(std::move(backend)),
-          geometry_(geometry), live_(live), poll_window_(poll_window),
+          geometry_(geometry), live_(live), stats_(stats), poll_window_(poll_window),
           log_(queue_logger(device.name(), index)), hooks_(hooks), inflight_(std::move(inflight))
 {
 }
+
+namespace
+{
+
+uint64_t monotonic_ns()
+{
+	timespec now{};
+	::clock_gettime(CLOCK_MONOTONIC, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
+}
+
+} // namespace
 
 QueueWorker::~QueueWorker()
 {
@@ -113,10 +125,13 @@ void QueueWorker::run()
 		}
 		if (fds[0].revents & POLLIN)
 			break;
-		uint64_t count;
-		if ((fds[1].revents & POLLIN) &&
-		    ::read(kick_fd_.get(), &count, sizeof(count)) < 0 && errno != EAGAIN)
-			log_->warn("reading the kick: {}", std::strerror(errno));
+		uint64_t count = 0;
+		if (fds[1].revents & POLLIN) {
+			if (::read(kick_fd_.get(), &count, sizeof(count)) == sizeof(count))
+				LiveQueueStats::add(stats_.kicks, count);
+			else if (errno != EAGAIN)
+				log_->warn("reading the kick: {}", std::strerror(errno));
+		}
 		if (broken_.empty()) {
 			serve();
 		} else {
@@ -182,6 +197,7 @@ void QueueWorker::resubmit_recovered()
 		return;
 	for (uint16_t head : resubmit_) {
 		log_->info("resubmitting the request at head {}", head);
+		LiveQueueStats::add(stats_.resubmitted);
 		queue_.read_chain(head, chain_);
 		start_request(chain_);
 	}
@@ -256,6 +272,10 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 		                     : std::string()));
 		return;
 	}
+	slot.started_ns = monotonic_ns();
+	stats_.count_request(req.type, req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT
+	                                       ? req.data_len
+	                                       : 0);
 	if (chain.error != ChainError::none && bad_chains_++ < 10)
 		log_->warn("bad descriptor chain at head {}: {}", chain.head,
 		           chain_error_name(chain.error));
@@ -278,6 +298,7 @@ void QueueWorker::finish(uint16_t head, uint8_t status)
 {
 	Slot &slot = slots_[head];
 	slot.busy = false;
+	stats_.count_completion(status, monotonic_ns() - slot.started_ns);
 	if (slot.request.status)
 		*slot.request.status = status;
 	queue_.push(head, blk_used_length(slot.request, status));
@@ -288,6 +309,8 @@ void QueueWorker::interrupt_if_needed()
 	if (queue_.need_interrupt()) {
 		if (auto st = device_.inject_irq(index_); !st)
 			log_->warn("{}", st.error().message);
+		else
+			LiveQueueStats::add(stats_.interrupts);
 	}
 }
 

@@ -5,6 +5,7 @@
 
 #include "backends/backend.h"
 #include "base/unique_fd.h"
+#include "state/device_stats.h"
 #include "vduse/iotlb_cache.h"
 #include "vduse/vduse_device.h"
 #include "virtio/blk_request.h"
@@ -42,7 +43,7 @@ public:
 	QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
 	            std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
 	            std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks,
-	            const LiveGeometry &live);
+	            const LiveGeometry &live, LiveQueueStats &stats);
 	~QueueWorker();
 	QueueWorker(const QueueWorker &) = delete;
 	QueueWorker &operator=(const QueueWorker &) = delete;
@@ -64,6 +65,7 @@ private:
 	struct Slot {
 		BlkRequest request;
 		bool busy = false;
+		uint64_t started_ns = 0; // CLOCK_MONOTONIC when it was taken
 	};
 
 	void run();
@@ -89,6 +91,7 @@ private:
 	std::unique_ptr<QueueBackend> backend_;
 	BlkGeometry geometry_;
 	const LiveGeometry &live_;
+	LiveQueueStats &stats_;
 	std::chrono::nanoseconds poll_window_;
 	std::unique_ptr<IotlbCache> memory_; // the worker's own view, new at each start
 	SplitQueue queue_;

@@ -44,6 +44,11 @@ fs::path StateDir::link_path(const std::string &name) const
 	return root_ / (name + ".link");
 }
 
+fs::path StateDir::stats_path(const std::string &name) const
+{
+	return root_ / (name + ".stats");
+}
+
 fs::path StateDir::resize_ack_path(const std::string &name) const
 {
 	return root_ / (name + ".resized");
@@ -173,6 +178,7 @@ void StateDir::remove(const std::string &name) const
 	fs::remove(daemon_log_path(name), ec);
 	fs::remove(link_path(name), ec);
 	fs::remove(resize_ack_path(name), ec);
+	fs::remove(stats_path(name), ec);
 	remove_inflight(name);
 }
 

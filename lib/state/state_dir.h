@@ -36,6 +36,8 @@ public:
 	std::filesystem::path inflight_path(const std::string &name) const;
 	// A network backend's connection state (state/link_status.h).
 	std::filesystem::path link_path(const std::string &name) const;
+	// vdused's counters (state/device_stats.h).
+	std::filesystem::path stats_path(const std::string &name) const;
 	// vdused's answer to a resize (state/resize_ack.h).
 	std::filesystem::path resize_ack_path(const std::string &name) const;
 	// Forgets the in-flight log: the next vdused starts the queues afresh.

@@ -43,7 +43,7 @@ expect() {
 		fail "'$*' completes to '$got', expected '$want'"
 	fi
 }
-expect "add bind check del gc list persist recover resize restart restore show unpersist" vdusectl ""
+expect "add bind check del gc list persist recover resize restart restore show stats unpersist" vdusectl ""
 expect "alpha beta" vdusectl recover ""
 expect "del" vdusectl de
 expect "alpha beta" vdusectl del ""
