@@ -40,6 +40,23 @@ for queues in 1 2; do
 	wait $qsd || true
 done
 
+# BENCH_BASELINE=PATH: another vdused (an older build) against this one, in
+# interleaved rounds, to measure what a data-path change costs or buys.
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	for queues in 1 2; do
+		for round in $(seq "${BENCH_ROUNDS:-2}"); do
+			for which in vdused baseline; do
+				daemon=$VDUSED
+				[ "$which" = baseline ] && daemon=$BENCH_BASELINE
+				read -r _ node <<<"$(VDUSED=$daemon "$VDUSECTL" add -t null --size 1G --queues $queues \
+					--queue-depth $depth --name bench-ab)"
+				for qd in 1 32; do measure "$which-r$round" $queues $qd "$node"; done
+				"$VDUSECTL" del bench-ab
+			done
+		done
+	done
+fi
+
 vdpa dev add name bench-sim mgmtdev vdpasim_blk
 wait_for 10 "the vdpasim_blk block device" vdpa_block_node bench-sim
 node=$(vdpa_block_node bench-sim)
@@ -63,3 +80,18 @@ for queues in 1 2; do
 			"$(awk "BEGIN { printf \"%.2fx\", $v_iops / $q_iops }")" "$vs_sim"
 	done
 done
+if [ -n "${BENCH_BASELINE:-}" ]; then
+	echo
+	echo "this vdused vs BENCH_BASELINE ($BENCH_BASELINE), null, interleaved rounds: IOPS (mean lat us)"
+	printf '%-7s %-3s %-6s %18s %18s %8s\n' queues QD round "this" "baseline" "ratio"
+	for queues in 1 2; do
+		for qd in 1 32; do
+			for round in $(seq "${BENCH_ROUNDS:-2}"); do
+				read -r _ _ _ a_iops a_lat < <(grep "^vdused-r$round $queues $qd " "$results")
+				read -r _ _ _ b_iops b_lat < <(grep "^baseline-r$round $queues $qd " "$results")
+				printf '%-7s %-3s %-6s %18s %18s %8s\n' "$queues" "$qd" "$round" "$a_iops ($a_lat)" \
+					"$b_iops ($b_lat)" "$(awk "BEGIN { printf \"%.2fx\", $a_iops / $b_iops }")"
+			done
+		done
+	done
+fi
