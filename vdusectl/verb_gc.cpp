@@ -102,7 +102,7 @@ void find_state_files(const Context &ctx, std::vector<Orphan> &found)
 {
 	std::error_code ec;
 	for (const auto &entry : fs::directory_iterator(ctx.state.root(), ec)) {
-		fs::path path = entry.path();
+		const fs::path &path = entry.path();
 		std::string ext = path.extension().string();
 		std::string name = path.stem().string();
 		if (ext == ".tmp" && fs::path(name).extension() == ".json")

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -79,9 +80,7 @@ Record queue_record(const std::string &name, const std::string &queue, const Que
 	r.set("interrupts", q.interrupts);
 	r.set("kicks", q.kicks);
 	double mean = completed ? us(q.latency_ns_total) / static_cast<double>(completed) : 0;
-	char text[32];
-	std::snprintf(text, sizeof(text), "%.1f", mean);
-	r.set("latency_mean_us", mean, text);
+	r.set("latency_mean_us", mean, fmt::format("{:.1f}", mean));
 	r.set("latency_p50_us", us(latency_percentile_ns(q, 0.50)));
 	r.set("latency_p90_us", us(latency_percentile_ns(q, 0.90)));
 	r.set("latency_p99_us", us(latency_percentile_ns(q, 0.99)));
@@ -94,7 +93,8 @@ std::string iso_time(uint64_t unix_ns)
 	std::tm tm{};
 	::gmtime_r(&t, &tm);
 	char text[32];
-	std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "";
 	return text;
 }
 

@@ -3,6 +3,7 @@
 #include "base/unique_fd.h"
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -132,7 +133,7 @@ uint64_t latency_percentile_ns(const QueueStats &q, double p)
 		count += n;
 	if (count == 0)
 		return 0;
-	auto wanted = static_cast<uint64_t>(p * static_cast<double>(count) + 0.5);
+	auto wanted = static_cast<uint64_t>(std::llround(p * static_cast<double>(count)));
 	wanted = std::max<uint64_t>(wanted, 1);
 	uint64_t seen = 0;
 	for (size_t i = 0; i < latency_buckets; ++i) {
@@ -163,7 +164,7 @@ Result<StatsFile> StatsFile::create(const std::filesystem::path &path, uint32_t 
 	                           static_cast<uint64_t>(now.tv_nsec)};
 	// The file is zeros: every counter starts at 0.
 	std::memcpy(mapping.data(), &header, sizeof(header));
-	return StatsFile(std::move(mapping), queues);
+	return StatsFile(std::move(mapping));
 }
 
 LiveQueueStats &StatsFile::queue(uint32_t index)

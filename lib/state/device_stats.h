@@ -73,11 +73,8 @@ public:
 	LiveQueueStats &queue(uint32_t index);
 
 private:
-	StatsFile(Mapping mapping, uint32_t queues) : mapping_(std::move(mapping)), queues_(queues)
-	{
-	}
+	explicit StatsFile(Mapping mapping) : mapping_(std::move(mapping)) {}
 	Mapping mapping_;
-	uint32_t queues_ = 0;
 };
 
 // Reads a stats file; an error names the file when it is not one.
