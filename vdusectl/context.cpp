@@ -14,6 +14,15 @@ Result<UniqueFd> lock_state(const Context &ctx)
 	});
 }
 
+Status save_record(const Context &ctx, const DeviceRecord &record)
+{
+	if (auto st = ctx.state.write(record); !st)
+		return st;
+	if (record.persistent)
+		return ctx.persist.write(record.spec);
+	return {};
+}
+
 void print_error(const std::string &message)
 {
 	std::cerr << "vdusectl: " << message << '\n';

@@ -29,6 +29,10 @@ struct Context {
 // it for a second ("waiting for another vdusectl (pid N)").
 Result<UniqueFd> lock_state(const Context &ctx);
 
+// Writes a changed record and, for a persistent device, its spec too, so
+// that the next boot brings the device back as it is now.
+Status save_record(const Context &ctx, const DeviceRecord &record);
+
 // Prints "vdusectl: MESSAGE" to stderr.
 void print_error(const std::string &message);
 

@@ -83,8 +83,7 @@ void find_devices(const Context &ctx, std::vector<Orphan> &found)
 void find_dropins(const Context &ctx, std::vector<Orphan> &found)
 {
 	std::error_code ec;
-	fs::path dir = unit_dropin_path("x").parent_path().parent_path();
-	for (const auto &entry : fs::directory_iterator(dir, ec)) {
+	for (const auto &entry : fs::directory_iterator(runtime_unit_dir(), ec)) {
 		std::string file = entry.path().filename().string();
 		const std::string prefix = "vdused@", suffix = ".service.d";
 		if (file.rfind(prefix, 0) != 0 || file.size() <= prefix.size() + suffix.size() ||

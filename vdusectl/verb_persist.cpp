@@ -51,10 +51,8 @@ int change_devices(Context &ctx, const PersistArgs &args, bool persistent)
 	auto mode = json_mode(args.json);
 	if (!mode)
 		return report(mode.error());
-	for (const auto &name : args.names) {
-		if (auto st = validate_name(name); !st)
-			return report(st.error());
-	}
+	if (auto st = validate_names(args.names); !st)
+		return report(st.error());
 	auto lock = lock_state(ctx);
 	if (!lock)
 		return report(lock.error());

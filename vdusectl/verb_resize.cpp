@@ -148,11 +148,7 @@ void wait_for_driver(const std::string &name, uint64_t size)
 Status resize_record(const Context &ctx, DeviceRecord &record, uint64_t size)
 {
 	record.spec.size_bytes = size;
-	if (auto st = ctx.state.write(record); !st)
-		return st;
-	if (record.persistent)
-		return ctx.persist.write(record.spec);
-	return {};
+	return save_record(ctx, record);
 }
 
 int resize_device(Context &ctx, const ResizeArgs &args)

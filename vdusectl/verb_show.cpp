@@ -22,10 +22,8 @@ int show_devices(Context &ctx, const ShowArgs &args)
 	auto mode = json_mode(args.json);
 	if (!mode)
 		return report(mode.error());
-	for (const auto &name : args.names) {
-		if (auto st = validate_name(name); !st)
-			return report(st.error());
-	}
+	if (auto st = validate_names(args.names); !st)
+		return report(st.error());
 	// One name: one object. None (every device) or several: an array.
 	bool one = args.names.size() == 1;
 	std::vector<std::string> names = args.names.empty() ? ctx.state.names() : args.names;

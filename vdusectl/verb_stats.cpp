@@ -142,10 +142,8 @@ int show_stats(Context &ctx, const StatsArgs &args)
 	auto mode = json_mode(args.json);
 	if (!mode)
 		return report(mode.error());
-	for (const auto &name : args.names) {
-		if (auto st = validate_name(name); !st)
-			return report(st.error());
-	}
+	if (auto st = validate_names(args.names); !st)
+		return report(st.error());
 	for (;;) {
 		int rc = print_stats(ctx, args, *mode);
 		if (args.watch == 0)

@@ -140,6 +140,15 @@ Status validate_name(std::string_view name)
 	return {};
 }
 
+Status validate_names(const std::vector<std::string> &names)
+{
+	for (const std::string &name : names) {
+		if (auto st = validate_name(name); !st)
+			return st;
+	}
+	return {};
+}
+
 Status validate_spec_settings(const DeviceSpec &spec)
 {
 	const std::string &n = spec.name;

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vduse
 {
@@ -84,6 +85,8 @@ inline constexpr uint32_t vhost_user_depth_max = 1024;
 } // namespace limits
 
 Status validate_name(std::string_view name);
+// validate_name of each, stopping at the first bad one.
+Status validate_names(const std::vector<std::string> &names);
 // Everything validate_spec checks but the name and the size (which file and
 // loop take from the backing file).
 Status validate_spec_settings(const DeviceSpec &spec);
