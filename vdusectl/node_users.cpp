@@ -74,4 +74,12 @@ std::vector<std::string> node_users(const std::string &node)
 	return users;
 }
 
+std::string node_in_use(const std::string &node)
+{
+	std::string text;
+	for (const std::string &user : node_users(node))
+		text += (text.empty() ? "" : "; ") + user;
+	return text.empty() ? text : node + " is in use (" + text + ")";
+}
+
 } // namespace vduse

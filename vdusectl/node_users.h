@@ -12,4 +12,7 @@ namespace vduse
 // "open in pid 123 (qemu-system-x86)"; empty if nobody uses it.
 std::vector<std::string> node_users(const std::string &node);
 
+// "NODE is in use (USER; USER)", or "" if nobody uses NODE.
+std::string node_in_use(const std::string &node);
+
 } // namespace vduse

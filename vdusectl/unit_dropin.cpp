@@ -131,20 +131,32 @@ Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs 
 			body << "ReadWritePaths=" << unit_word(spec.file) << '\n';
 	}
 	std::ostringstream unit;
+	// File systems on the device are mounted after, and unmounted at
+	// shutdown before, the daemon that serves them stops: local mounts are
+	// ordered after local-fs-pre.target, remote ones (_netdev) after
+	// remote-fs-pre.target. A network backend cannot come before the local
+	// file systems (it waits for the network, which waits for them), so
+	// the template cannot say this for every device. lvm2-monitor.service
+	// reads every block device when it stops at shutdown: stopping before
+	// the daemon, it finds the device still served (it waited its 3 min
+	// timeout in the guest otherwise).
+	unit << (is_network_backend(spec) ? "Before=remote-fs-pre.target\n"
+	                                  : "Before=local-fs-pre.target lvm2-monitor.service\n");
 	network_access(spec, unit, body);
 	std::string text = body.str();
-	if (text.empty())
-		return text;
-	std::string unit_text = unit.str();
 	return "# Written by vdusectl add for device " + spec.name +
-	       "; removed by vdusectl del.\n" + (unit_text.empty() ? "" : "[Unit]\n" + unit_text) +
-	       "[Service]\n" + text;
+	       "; removed by vdusectl del.\n[Unit]\n" + unit.str() +
+	       (text.empty() ? "" : "[Service]\n" + text);
+}
+
+fs::path runtime_unit_dir()
+{
+	return "/run/systemd/system";
 }
 
 fs::path unit_dropin_path(const std::string &device)
 {
-	return fs::path("/run/systemd/system") / ("vdused@" + device + ".service.d") /
-	       "50-vdusectl.conf";
+	return runtime_unit_dir() / ("vdused@" + device + ".service.d") / "50-vdusectl.conf";
 }
 
 Status install_unit_dropin(const std::string &device, const std::string &text, bool &changed)

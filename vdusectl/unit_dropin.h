@@ -21,11 +21,14 @@ struct DropinInputs {
 	bool verbose = false;
 };
 
-// The drop-in's text; empty if the template is enough as it is. A path with
-// a control character (which could inject a line) is refused.
+// The drop-in's text: the unit's ordering, and what the hardened template
+// does not allow but the device needs. A path with a control character
+// (which could inject a line) is refused.
 Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in);
 
-// /run/systemd/system/vdused@NAME.service.d/50-vdusectl.conf
+// Where runtime units and drop-ins go: /run/systemd/system.
+std::filesystem::path runtime_unit_dir();
+// runtime_unit_dir()/vdused@NAME.service.d/50-vdusectl.conf
 std::filesystem::path unit_dropin_path(const std::string &device);
 
 // Writes (or removes, for an empty text) the drop-in; sets changed if the

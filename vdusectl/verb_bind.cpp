@@ -24,14 +24,6 @@ struct BindArgs {
 	bool force = false;
 };
 
-std::string joined(const std::vector<std::string> &lines)
-{
-	std::string text;
-	for (const auto &line : lines)
-		text += (text.empty() ? "" : "; ") + line;
-	return text;
-}
-
 int bind_device(Context &ctx, const BindArgs &args)
 {
 	if (auto st = validate_name(args.name); !st)
@@ -59,14 +51,13 @@ int bind_device(Context &ctx, const BindArgs &args)
 		return exit_ok;
 	}
 	if (node) {
-		std::vector<std::string> users = node_users(*node);
+		std::string in_use = node_in_use(*node);
 		// vhost-vdpa's removal waits for the last close of its node
 		// (drivers/vhost/vdpa.c, vhost_vdpa_remove): unbinding under an
 		// open fd would hang, so not even --force does it.
 		bool vhost = node->rfind("/dev/vhost-vdpa-", 0) == 0;
-		if (!users.empty() && (vhost || !args.force))
-			return report(failure(name + ": " + *node + " is in use (" + joined(users) +
-			                      ")" +
+		if (!in_use.empty() && (vhost || !args.force))
+			return report(failure(name + ": " + in_use +
 			                      (vhost ? "; close it first"
 			                             : "; unmount or close it, or use --force")));
 	}
@@ -76,12 +67,8 @@ int bind_device(Context &ctx, const BindArgs &args)
 	if (!new_node)
 		return report(new_node.error());
 	record->spec.driver = *driver;
-	if (auto st = ctx.state.write(*record); !st)
+	if (auto st = save_record(ctx, *record); !st)
 		return report(st.error());
-	if (record->persistent) {
-		if (auto st = ctx.persist.write(record->spec); !st)
-			return report(st.error());
-	}
 	std::cout << name << ' ' << *new_node << '\n';
 	return exit_ok;
 }

@@ -3,6 +3,7 @@
 #include "verb.h"
 
 #include "force_delete.h"
+#include "node_users.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
 #include "vduse/vduse_control.h"
@@ -35,6 +36,13 @@ Status delete_device(Context &ctx, const std::string &name, const DelOptions &op
 		return record.error();
 	if (auto st = wait_for_vhost_holders(name, options.wait); !st)
 		return st;
+	// Removing a /dev/vdX under a mounted file system loses what it has not
+	// written yet: refuse, as bind does, and say who uses it.
+	if (auto node = vdpa_device_node(name); node && node->rfind("/dev/vd", 0) == 0) {
+		if (std::string in_use = node_in_use(*node); !in_use.empty())
+			return failure(name + ": " + in_use +
+			               "; unmount or close it, or use --force");
+	}
 	if (vdpa_device_exists(name)) {
 		// DEV_DEL resets the device: a daemon must answer, or the kernel
 		// waits for msg_timeout and marks the device broken.
@@ -71,10 +79,8 @@ int delete_devices(Context &ctx, const std::vector<std::string> &names, bool all
 	if (all == !names.empty())
 		return report(usage_error(all ? "del: --all takes no device names"
 		                              : "del: name the devices to delete, or use --all"));
-	for (const auto &name : names) {
-		if (auto st = validate_name(name); !st)
-			return report(st.error());
-	}
+	if (auto st = validate_names(names); !st)
+		return report(st.error());
 	auto lock = lock_state(ctx);
 	if (!lock)
 		return report(lock.error());

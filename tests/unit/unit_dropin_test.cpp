@@ -24,15 +24,18 @@ DeviceSpec file_spec(const std::string &path)
 	return spec;
 }
 
-// The lines of TEXT that set something (not comments, not the section).
-std::vector<std::string> settings(const std::string &text)
+// The lines of TEXT that set something in SECTION (not comments).
+std::vector<std::string> settings(const std::string &text, const std::string &section = "Service")
 {
 	std::vector<std::string> lines;
+	std::string current;
 	size_t start = 0;
 	while (start < text.size()) {
 		size_t end = text.find('\n', start);
 		std::string line = text.substr(start, end - start);
-		if (!line.empty() && line[0] != '#' && line[0] != '[')
+		if (!line.empty() && line[0] == '[')
+			current = line.substr(1, line.size() - 2);
+		else if (!line.empty() && line[0] != '#' && current == section)
 			lines.push_back(line);
 		start = end == std::string::npos ? text.size() : end + 1;
 	}
@@ -41,13 +44,36 @@ std::vector<std::string> settings(const std::string &text)
 
 } // namespace
 
-TEST(UnitDropin, NullDeviceWithInstalledPathsNeedsNone)
+TEST(UnitDropin, NullDeviceWithInstalledPathsNeedsOnlyTheOrdering)
 {
 	DeviceSpec spec;
 	spec.name = "d0";
 	auto text = unit_dropin_text(spec, installed());
 	ASSERT_TRUE(text.ok());
-	EXPECT_EQ(*text, "");
+	EXPECT_EQ(settings(*text, "Unit"),
+	          std::vector<std::string>{"Before=local-fs-pre.target lvm2-monitor.service"});
+	EXPECT_EQ(text->find("[Service]"), std::string::npos) << *text;
+}
+
+// Mounts of the device stop before its daemon at shutdown: local ones
+// through local-fs-pre.target, remote (_netdev) ones through
+// remote-fs-pre.target, since a network backend comes after the network.
+TEST(UnitDropin, DaemonsComeBeforeTheFileSystemsOnTheirDevices)
+{
+	EXPECT_EQ(settings(*unit_dropin_text(file_spec("/srv/a.img"), installed()), "Unit"),
+	          std::vector<std::string>{"Before=local-fs-pre.target lvm2-monitor.service"});
+	DeviceSpec spec;
+	spec.name = "n0";
+	spec.backend = "nbd";
+	spec.url = "nbd://server/disk";
+	EXPECT_EQ(settings(*unit_dropin_text(spec, installed()), "Unit"),
+	          (std::vector<std::string>{"Before=remote-fs-pre.target",
+	                                    "After=network-online.target",
+	                                    "Wants=network-online.target"}));
+	spec.backend = "vhost-user";
+	spec.socket = "/run/vhu/a.sock";
+	EXPECT_EQ(settings(*unit_dropin_text(spec, installed()), "Unit"),
+	          std::vector<std::string>{"Before=local-fs-pre.target lvm2-monitor.service"});
 }
 
 TEST(UnitDropin, WritableImageIsTheOnlyWritablePath)
@@ -131,7 +157,7 @@ TEST(UnitDropin, NbdOverAUnixSocketGetsNoNetwork)
 	ASSERT_TRUE(text.ok());
 	EXPECT_EQ(settings(*text),
 	          (std::vector<std::string>{"RestrictAddressFamilies=AF_UNIX", "PrivateTmp=no"}));
-	EXPECT_EQ(text->find("[Unit]"), std::string::npos);
+	EXPECT_EQ(settings(*text, "Unit"), std::vector<std::string>{"Before=remote-fs-pre.target"});
 }
 
 TEST(UnitDropin, NbdOverTcpAndRbdGetIpAfterTheNetwork)
@@ -143,9 +169,10 @@ TEST(UnitDropin, NbdOverTcpAndRbdGetIpAfterTheNetwork)
 	spec.keyring = "/root/ceph.keyring";
 	auto text = unit_dropin_text(spec, installed());
 	ASSERT_TRUE(text.ok());
-	EXPECT_NE(text->find("[Unit]\nAfter=network-online.target\nWants=network-online.target\n"),
-	          std::string::npos)
-	        << *text;
+	EXPECT_EQ(settings(*text, "Unit"),
+	          (std::vector<std::string>{"Before=remote-fs-pre.target",
+	                                    "After=network-online.target",
+	                                    "Wants=network-online.target"}));
 	auto s = settings(*text);
 	for (const char *want :
 	     {"PrivateNetwork=no", "IPAddressDeny=",

@@ -32,6 +32,8 @@ if [ "${VTEST_INSTALL:-0}" = 1 ]; then
 	cp "$VTEST_BUILDDIR"/units/*.service "$VTEST_BUILDDIR"/units/*.target "$units/"
 	ln -sf ../vduse-restore.service "$units/sysinit.target.wants/vduse-restore.service"
 	mount --bind "$new/vtest-share/persist" "$new/etc/vduse/devices"
+	# And the lines a scenario wants in /etc/fstab from the next boot on.
+	[ ! -s "$new/vtest-share/fstab" ] || cat "$new/vtest-share/fstab" >>"$new/etc/fstab"
 fi
 for unit in systemd-tmpfiles-setup.service systemd-tmpfiles-clean.timer \
 	apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer \

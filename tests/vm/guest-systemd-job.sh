@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run by vtest.service in "systemd" mode: the scenario, its exit status into the
-# result share, then an immediate reboot (QEMU exits).
+# result share, then an immediate reboot (QEMU exits), or an orderly one if the
+# scenario created /run/vtest-orderly-reboot.
 # systemd mounts a tmpfs over /run: the share sits at the root of the overlay.
 share=/vtest-share
 # shellcheck source=/dev/null
@@ -13,4 +14,13 @@ rc=${PIPESTATUS[0]}
 echo "$rc" >"$share/rc"
 echo "vtest: scenario exited with $rc"
 sync
-systemctl reboot --force --force
+# A scenario that tests what happens at shutdown asks for an orderly one.
+if [ -e /run/vtest-orderly-reboot ]; then
+	# What systemctl reboot asks of systemd (logind is masked in the guest),
+	# once this script has exited: vtest.service stopped while it runs would
+	# fail, and its FailureAction= would force the reboot, unordered.
+	systemd-run --quiet --on-active=2 systemctl start reboot.target \
+		--job-mode=replace-irreversibly
+else
+	systemctl reboot --force --force
+fi
