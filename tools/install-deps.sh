@@ -16,7 +16,9 @@ packages=(
 	libnbd-dev librbd-dev librados-dev
 	# guest tests and benchmark
 	qemu-system-x86 qemu-system-common fio iproute2 util-linux e2fsprogs
-	systemd kmod jq coreutils procps zsh fish bash-completion
+	systemd udev kmod jq coreutils procps zsh fish bash-completion
+	# the Debian package (debian/) and its check
+	debhelper fakeroot dpkg-dev lintian
 	# the servers the network backends are tested against, in the guest
 	nbdkit libnbd-bin ceph-mon ceph-osd ceph-common python3-rados python3-rbd qemu-block-extra
 )

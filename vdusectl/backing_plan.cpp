@@ -2,7 +2,9 @@
 
 #include "state/backing_file.h"
 
+#include <cstring>
 #include <filesystem>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -102,8 +104,9 @@ void revert_backing(const DeviceSpec &spec, const BackingPlan &plan)
 {
 	if (plan.create)
 		(void)::unlink(spec.file.c_str());
-	else if (plan.grow)
-		(void)::truncate(spec.file.c_str(), static_cast<off_t>(plan.old_size));
+	else if (plan.grow && ::truncate(spec.file.c_str(), static_cast<off_t>(plan.old_size)) < 0)
+		spdlog::warn("{}: cannot shrink {} back to {} bytes: {}", spec.name, spec.file,
+		             plan.old_size, std::strerror(errno));
 }
 
 } // namespace vduse

@@ -263,8 +263,9 @@ void UringQueue::finish_one(uint64_t data, int result, std::vector<Completion> &
 
 void UringQueue::reap(std::vector<Completion> &out, bool wait)
 {
+	// Only clears the eventfd: a failed read (nothing signalled) changes nothing.
 	uint64_t count;
-	(void)::read(event_fd_.get(), &count, sizeof(count));
+	[[maybe_unused]] ssize_t cleared = ::read(event_fd_.get(), &count, sizeof(count));
 	if (wait && in_flight_ > 0)
 		io_uring_submit_and_wait(&ring_, 1);
 	for (;;) {
