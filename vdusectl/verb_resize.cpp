@@ -1,7 +1,9 @@
 // vdusectl resize: grow (or with --shrink, shrink) a running device. The
 // backing file grows first; the record takes the new size; vdused, on SIGHUP,
 // checks requests against it, writes the config space and raises a config
-// interrupt (vdused/main.cpp); the driver sees the new capacity.
+// interrupt (vdused/main.cpp); the driver sees the new capacity. An nbd or
+// rbd device follows its server: vdused asks it, applies what it says, and
+// the record takes that.
 #include "verb.h"
 
 #include "base/size.h"
@@ -47,9 +49,18 @@ Result<ResizePlan> plan_resize(const DeviceSpec &spec, uint64_t asked, bool shri
 	const std::string &name = spec.name;
 	ResizePlan plan;
 	plan.old_size = spec.size_bytes;
+	if (is_network_backend(spec)) {
+		if (asked != 0)
+			return usage_error(name + ": an " + spec.backend +
+			                   " device's size is its server's: resize the " +
+			                   (spec.backend == "rbd" ? "image" : "export") +
+			                   " there, then run 'vdusectl resize " + name +
+			                   "' without a size");
+		return plan; // new_size 0: what vdused learns from the server
+	}
 	if (is_remote_backend(spec))
 		return failure(name + ": resizing a " + spec.backend +
-		               " device is not supported yet (its size comes from the server "
+		               " device is not supported yet (its size comes from the target "
 		               "when it is added)");
 	if (spec.backend == "null") {
 		if (asked == 0)
@@ -98,8 +109,11 @@ Status truncate_to(const std::string &name, const std::string &file, uint64_t si
 	return {};
 }
 
-// Sends vdused SIGHUP and waits for its answer (state/resize_ack.h).
-Status tell_daemon(const StateDir &state, const std::string &name, pid_t pid, uint64_t size)
+// Sends vdused SIGHUP and waits for its answer (state/resize_ack.h): the
+// size it applied, which must be `size` unless that is 0 (a network
+// backend's: vdused takes its server's).
+Result<uint64_t> tell_daemon(const StateDir &state, const std::string &name, pid_t pid,
+                             uint64_t size)
 {
 	auto ack_path = state.resize_ack_path(name);
 	std::error_code ec;
@@ -114,11 +128,11 @@ Status tell_daemon(const StateDir &state, const std::string &name, pid_t pid, ui
 			std::filesystem::remove(ack_path, ec);
 			if (!ack->error.empty())
 				return failure(ack->error);
-			if (ack->size_bytes != size)
+			if (size != 0 && ack->size_bytes != size)
 				return failure(name + ": vdused applied " +
 				               std::to_string(ack->size_bytes) + " bytes, not " +
 				               std::to_string(size));
-			return {};
+			return ack->size_bytes;
 		}
 		std::this_thread::sleep_for(20ms);
 	}
@@ -149,6 +163,20 @@ Status resize_record(const Context &ctx, DeviceRecord &record, uint64_t size)
 {
 	record.spec.size_bytes = size;
 	return save_record(ctx, record);
+}
+
+// Once the driver shows the record's size: NAME SIZE, or the device as
+// show --json prints it.
+int print_resized(const Context &ctx, const DeviceRecord &record, JsonMode mode)
+{
+	uint64_t size = record.spec.size_bytes;
+	wait_for_driver(record.spec.name, size);
+	if (mode != JsonMode::off)
+		std::cout << format_json(device_record(device_report(record, ctx.state)).to_json(),
+		                         mode);
+	else
+		std::cout << record.spec.name << ' ' << size << '\n';
+	return exit_ok;
 }
 
 int resize_device(Context &ctx, const ResizeArgs &args)
@@ -182,6 +210,16 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 		return report(failure(name + ": no vdused serves it; vdusectl recover " + name +
 		                      " first"));
 
+	if (plan->new_size == 0) {
+		// A network backend: vdused asks the server and applies its size
+		// (smaller too: the data beyond is gone from the server already).
+		auto applied = tell_daemon(ctx.state, name, worker.pid, 0);
+		if (!applied)
+			return report(applied.error());
+		if (auto st = resize_record(ctx, *record, *applied); !st)
+			return report(st.error());
+		return print_resized(ctx, *record, *mode);
+	}
 	const std::string &file = record->spec.file;
 	bool grow_file = plan->truncate_file && plan->new_size > plan->file_size;
 	if (grow_file) {
@@ -189,8 +227,11 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 			return report(st.error());
 	}
 	auto st = resize_record(ctx, *record, plan->new_size);
-	if (st)
-		st = tell_daemon(ctx.state, name, worker.pid, plan->new_size);
+	if (st) {
+		if (auto applied = tell_daemon(ctx.state, name, worker.pid, plan->new_size);
+		    !applied)
+			st = applied.error();
+	}
 	if (!st) {
 		// Back to where it was: the record, the spec, the file.
 		(void)resize_record(ctx, *record, plan->old_size);
@@ -203,13 +244,7 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 		if (auto shrunk = truncate_to(name, file, plan->new_size); !shrunk)
 			return report(shrunk.error());
 	}
-	wait_for_driver(name, plan->new_size);
-	if (*mode != JsonMode::off)
-		std::cout << format_json(device_record(device_report(*record, ctx.state)).to_json(),
-		                         *mode);
-	else
-		std::cout << name << ' ' << plan->new_size << '\n';
-	return exit_ok;
+	return print_resized(ctx, *record, *mode);
 }
 
 } // namespace
@@ -221,7 +256,8 @@ Verb resize_verb()
 		        cmd.add_option("name", args->name, "The device")->required();
 		        cmd.add_option("size", args->size,
 		                       "New size in bytes, with suffix K, M, G or T (file, loop: "
-		                       "default the backing file's size now)");
+		                       "default the backing file's size now; nbd, rbd: none, the "
+		                       "server's size is taken)");
 		        cmd.add_flag("--shrink", args->shrink,
 		                     "Allow a size smaller than the device's (data beyond it is "
 		                     "lost)");

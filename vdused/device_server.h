@@ -57,6 +57,8 @@ public:
 	// Sets the capacity the queues check requests against and the driver
 	// sees (config space + config interrupt).
 	Status resize(uint64_t size_bytes);
+	// The backend's server's size now (nbd, rbd), see Backend::remote_size.
+	Result<uint64_t> remote_size() { return backend_->remote_size(); }
 
 private:
 	Status open_queues();

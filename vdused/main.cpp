@@ -79,12 +79,24 @@ int serve(const Options &options)
 	             record->spec.size_bytes, record->spec.queues, record->spec.queue_depth,
 	             record->spec.backend);
 	status.ready();
-	// vdusectl resize: the record holds the new size.
+	// vdusectl resize: the record holds the new size, or for a backend
+	// whose size lives on its server (nbd, rbd), the server has it.
 	auto on_reload = [&] {
 		auto fresh = state.read(options.name);
 		ResizeAck ack;
 		if (!fresh) {
 			ack.error = fresh.error().message;
+		} else if (is_network_backend(fresh->spec)) {
+			auto remote = (*server)->remote_size();
+			if (!remote) {
+				ack.error = options.name + ": cannot learn the server's size: " +
+				            remote.error().message;
+			} else {
+				// What the block size allows of it, as at add.
+				ack.size_bytes = *remote - *remote % fresh->spec.block_size;
+				if (auto done = (*server)->resize(ack.size_bytes); !done)
+					ack.error = done.error().message;
+			}
 		} else {
 			ack.size_bytes = fresh->spec.size_bytes;
 			if (auto done = (*server)->resize(ack.size_bytes); !done)

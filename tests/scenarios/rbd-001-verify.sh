@@ -3,7 +3,8 @@
 # cephx) started in the guest: size from the image, fio verify (crc32c), the
 # bytes written through /dev/vdX read back with librbd, a second writable
 # mapping refused by the exclusive lock, read-only and snapshot mappings,
-# kill -9 of vdused during fio + recover with 0 errors, bad input.
+# kill -9 of vdused during fio + recover with 0 errors, the image grown with
+# `rbd resize` and followed by `vdusectl resize`, bad input.
 source "$VTEST_LIB"
 netstore=${VTEST_NETSTORE:-$VTEST_SRCDIR/../shared/vm/netstore}
 [ -x "$netstore/ceph-up.sh" ] || [ -f "$netstore/ceph-up.sh" ] ||
@@ -84,6 +85,16 @@ pass "recover took $took s (the new vdused broke its dead predecessor's lock)"
 wait "$fio_pid" || fail "fio failed across the crash: $(cat "$TMPDIR/crash.out" "$TMPDIR/crash.json")"
 out=$(sed -n '/^{/,$p' "$TMPDIR/crash.json")
 expect_eq "fio errors across kill -9 + recover" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+
+# The image grows on the cluster; resize with no size follows it.
+expect_status "rbd: resize to a size" 2 "resize the image there, then run 'vdusectl resize rbd0'" \
+	"$VDUSECTL" resize rbd0 1G
+rbd --conf "$conf" resize --size 384M rbd/img0 >"$TMPDIR/rbd-resize.out" 2>&1 ||
+	fail "rbd resize: $(cat "$TMPDIR/rbd-resize.out")"
+expect_eq "resize follows the image" "rbd0 $((384 << 20))" "$("$VDUSECTL" resize rbd0)"
+expect_eq "$node after the image grew" $((384 << 20)) "$(blockdev --getsize64 "$node")"
+fio_check "rbd: the new space" --name=rbdnew --filename="$node" --rw=write --bs=64k --offset=256M \
+	--size=128M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1
 "$VDUSECTL" del rbd0
 
 expect_status "rbd without --image" 2 "needs --image POOL/IMAGE" "$VDUSECTL" add -t rbd --name b0

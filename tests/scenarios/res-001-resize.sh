@@ -2,7 +2,9 @@
 # vdusectl resize: a device grows online while fio writes and verifies, the
 # new space is written and verified, a mounted ext4 grows with resize2fs, a
 # loop device's file grown by other means is picked up, --shrink is needed to
-# shrink, and the size survives a daemon crash and recovery.
+# shrink, and the size survives a daemon crash and recovery. An nbd export
+# that grew on its server (nbdkit) is followed by resize with no size, while
+# fio writes and verifies; a vhost-user device is refused.
 source "$VTEST_LIB"
 img=$(scratch_fs 2G)
 export VDUSE_PERSIST_DIR=/run/persist-test # / is read-only in this mode
@@ -106,6 +108,37 @@ fio_check "loop: the new space" --name=lo --filename="$node" --rw=write --bs=64k
 	--size=96M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1
 "$VDUSECTL" del lo0
 losetup -d "$loopdev"
+
+# nbd: the export grows on the server (nbdkit's file plugin takes the file's
+# size at each connection); resize with no size follows it, under fio verify.
+truncate -s 128M "$img/nbd.img"
+nbd_start rs file "$img/nbd.img"
+trap 'nbd_kill rs 2>/dev/null' EXIT
+read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=/run/nbd/rs.sock" \
+	--queues 2 --name nb0)"
+expect_status "nbd: resize to a size" 2 "resize the export there, then run 'vdusectl resize nb0'" \
+	"$VDUSECTL" resize nb0 1G
+fio --name=nbdgrow --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
+	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
+	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=12 \
+	--output-format=json --output="$TMPDIR/nbdgrow.json" >"$TMPDIR/nbdgrow.out" 2>&1 &
+fio_pid=$!
+sleep 3
+truncate -s 320M "$img/nbd.img"
+expect_eq "resize follows the server" "nb0 $((320 * M))" "$("$VDUSECTL" resize nb0)"
+expect_eq "$node after the export grew" $((320 * M)) "$(size_of "$node")"
+expect_eq "nb0's size in show" $((320 * M)) "$(device_field nb0 size_bytes)"
+wait "$fio_pid" || fail "fio failed across the nbd resize: $(cat "$TMPDIR/nbdgrow.out" "$TMPDIR/nbdgrow.json")"
+out=$(sed -n '/^{/,$p' "$TMPDIR/nbdgrow.json")
+expect_eq "fio errors across the nbd resize" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+n=$(grep -c "closed to learn the export's size" /run/vduse/nb0.log)
+[ "$n" -ge 1 ] || fail "vdused's log does not say it reconnected: $(tail -5 /run/vduse/nb0.log)"
+pass "nbd grew from 128 MiB to 320 MiB under fio verify ($(jq '[.jobs[].write.total_ios] | add' <<<"$out") writes, $n connection(s) made again)"
+fio_check "nbd: the new space" --name=nbnew --filename="$node" --rw=write --bs=64k --offset=128M \
+	--size=192M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1
+"$VDUSECTL" del nb0
+nbd_kill rs
+trap - EXIT
 
 # vhost: no driver yet; the config holds the size for when one starts.
 read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --driver vhost --name vh0)"

@@ -74,5 +74,7 @@ expect_status "a queue depth above what a target takes" 2 "b0: queue depth 2048 
 # The target's block size is taken when none is asked for.
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --name b0)"
 expect_eq "logical block size from the target" 4096 "$(blockdev --getss "$node")"
+expect_status "resize of a vhost-user device" 1 "resizing a vhost-user device is not supported yet" \
+	"$VDUSECTL" resize b0 1G
 "$VDUSECTL" del b0
 expect_clean b0

@@ -53,6 +53,14 @@ public:
 	// [first, last] is about to be unmapped; every queue is stopped and has
 	// nothing in flight.
 	virtual void memory_invalidated(uint64_t /*first*/, uint64_t /*last*/) {}
+	// For a backend whose size lives on its server (nbd, rbd): the size
+	// there now, learnt so that requests up to it are served once this
+	// returns. What `vdusectl resize NAME` follows. On the control thread,
+	// while the queues run.
+	virtual Result<uint64_t> remote_size()
+	{
+		return failure("the size of this backend is not kept by a server");
+	}
 };
 
 // link_file: where a network backend keeps its connection state, which it

@@ -147,6 +147,26 @@ NbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file,
 	return std::unique_ptr<Backend>(std::move(backend));
 }
 
+// Every connection is made again (NbdConnection::refresh); they must agree.
+// Within 5 s in all, half of what vdusectl resize waits for the answer.
+Result<uint64_t> NbdBackend::remote_size()
+{
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+	uint64_t size = 0;
+	for (const auto &connection : connections_) {
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+		        deadline - std::chrono::steady_clock::now());
+		auto now = connection->refresh(std::max(left, std::chrono::milliseconds(1)));
+		if (!now)
+			return now.error();
+		if (size != 0 && *now != size)
+			return failure("the server gave one connection " + std::to_string(size) +
+			               " bytes and another " + std::to_string(*now));
+		size = *now;
+	}
+	return size;
+}
+
 Result<std::unique_ptr<QueueBackend>> NbdBackend::open_queue(uint32_t index, uint32_t depth)
 {
 	auto mailbox = CompletionMailbox::create();

@@ -23,6 +23,7 @@ public:
 	NbdBackend(const std::filesystem::path &link_file, size_t connections, StatusLine &status);
 
 	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;
+	Result<uint64_t> remote_size() override;
 
 private:
 	LinkReporter reporter_;

@@ -66,7 +66,7 @@ void NbdConnection::wake()
 void NbdConnection::submit(NbdOp &op)
 {
 	std::lock_guard lock(mutex_);
-	if (!handle_) {
+	if (!handle_ || refresh_wanted_) {
 		if (failed_)
 			op.done(EIO);
 		else
@@ -150,6 +150,37 @@ void NbdConnection::lost(const std::string &why)
 	wake();
 }
 
+void NbdConnection::close_for_refresh()
+{
+	if (!refresh_wanted_ || !handle_ || nbd_aio_in_flight(handle_.get()) > 0)
+		return;
+	handle_.reset();
+	down_since_ = clock::now();
+	log_->info("connection {} to {} closed to learn the export's size; {} request(s) held",
+	           settings_.index, settings_.uri, held_.size());
+	reporter_.report(settings_.index, LinkState::reconnecting);
+	wake();
+}
+
+Result<uint64_t> NbdConnection::refresh(std::chrono::milliseconds timeout)
+{
+	std::unique_lock lock(mutex_);
+	uint64_t before = generation_;
+	refresh_wanted_ = true;
+	close_for_refresh();
+	wake();
+	if (!connected_.wait_for(lock, timeout,
+	                         [&] { return generation_ != before && handle_ != nullptr; }))
+		return failure("connection " + std::to_string(settings_.index) + " to " +
+		               settings_.uri + " did not come back within " +
+		               std::to_string(timeout.count()) + " ms");
+	int64_t size = nbd_get_size(handle_.get());
+	if (size < 0)
+		return failure("connection " + std::to_string(settings_.index) + ": " +
+		               nbd_last_error());
+	return static_cast<uint64_t>(size);
+}
+
 void NbdConnection::fail_held()
 {
 	if (!held_.empty())
@@ -211,6 +242,9 @@ void NbdConnection::connect_once(clock::time_point &next_try, std::chrono::milli
 	std::lock_guard lock(mutex_);
 	handle_ = std::move(*h);
 	failed_ = false;
+	refresh_wanted_ = false;
+	++generation_;
+	connected_.notify_all();
 	log_->info("connection {} to {} {}; resubmitting {} request(s)", settings_.index,
 	           settings_.uri, ever_connected_ ? "restored" : "established", held_.size());
 	ever_connected_ = true;
@@ -261,6 +295,7 @@ void NbdConnection::drive()
 	if (r < 0 || (ev & POLLNVAL))
 		lost(nbd_last_error());
 	check_alive();
+	close_for_refresh();
 }
 
 } // namespace vduse

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <spdlog/logger.h>
@@ -57,6 +58,13 @@ public:
 	Status start();
 	// Any thread. op stays untouched until op.done is called.
 	void submit(NbdOp &op);
+	// A server fixes an export's size for the life of a connection (NBD
+	// sends it once, in the handshake, and libnbd and nbdkit check every
+	// command against it). So: hold new commands, let those on the wire
+	// finish, connect again, and return the size the new connection has.
+	// Fails if no new connection comes within timeout (the connection
+	// goes on trying as it would after a loss).
+	Result<uint64_t> refresh(std::chrono::milliseconds timeout);
 
 private:
 	void run();
@@ -71,6 +79,9 @@ private:
 	static int on_reply(void *user_data, int *error);
 	// With mutex_ held: lost() if libnbd found the connection dead.
 	void check_alive();
+	// With mutex_ held: closes the connection for refresh() once nothing
+	// is on the wire.
+	void close_for_refresh();
 
 	Settings settings_;
 	LinkReporter &reporter_;
@@ -85,6 +96,9 @@ private:
 	bool failed_ = false;       // the reconnect timeout expired
 	std::chrono::steady_clock::time_point down_since_;
 	bool ever_connected_ = false;
+	bool refresh_wanted_ = false; // hold commands; reconnect when idle
+	uint64_t generation_ = 0;     // bumps at every new connection
+	std::condition_variable connected_;
 };
 
 } // namespace vduse

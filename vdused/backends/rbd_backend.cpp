@@ -155,6 +155,16 @@ RbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file,
 	        std::make_unique<RbdBackend>(std::move(*image), spec, link_file, status));
 }
 
+// librbd learns of `rbd resize` through the image's header watch and
+// refreshes before the next call that needs it (rbd_stat included).
+Result<uint64_t> RbdBackend::remote_size()
+{
+	auto info = image_.info();
+	if (!info)
+		return info.error();
+	return info->size;
+}
+
 Result<std::unique_ptr<QueueBackend>> RbdBackend::open_queue(uint32_t, uint32_t depth)
 {
 	auto mailbox = CompletionMailbox::create();
