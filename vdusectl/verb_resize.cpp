@@ -56,7 +56,7 @@ Result<ResizePlan> plan_resize(const DeviceSpec &spec, uint64_t asked, bool shri
 			                   (spec.backend == "rbd" ? "image" : "export") +
 			                   " there, then run 'vdusectl resize " + name +
 			                   "' without a size");
-		return plan; // new_size 0: what vdused learns from the server
+		return plan; // the size is what vdused learns from the server
 	}
 	if (is_remote_backend(spec))
 		return failure(name + ": resizing a " + spec.backend +
@@ -111,7 +111,7 @@ Status truncate_to(const std::string &name, const std::string &file, uint64_t si
 
 // Sends vdused SIGHUP and waits for its answer (state/resize_ack.h): the
 // size it applied, which must be `size` unless that is 0 (a network
-// backend's: vdused takes its server's).
+// backend: vdused takes its server's).
 Result<uint64_t> tell_daemon(const StateDir &state, const std::string &name, pid_t pid,
                              uint64_t size)
 {
@@ -210,9 +210,9 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 		return report(failure(name + ": no vdused serves it; vdusectl recover " + name +
 		                      " first"));
 
-	if (plan->new_size == 0) {
-		// A network backend: vdused asks the server and applies its size
-		// (smaller too: the data beyond is gone from the server already).
+	if (is_network_backend(record->spec)) {
+		// vdused asks the server and applies its size (smaller too: the
+		// data beyond is gone from the server already).
 		auto applied = tell_daemon(ctx.state, name, worker.pid, 0);
 		if (!applied)
 			return report(applied.error());

@@ -81,24 +81,26 @@ int serve(const Options &options)
 	status.ready();
 	// vdusectl resize: the record holds the new size, or for a backend
 	// whose size lives on its server (nbd, rbd), the server has it.
-	auto on_reload = [&] {
+	auto wanted_size = [&]() -> Result<uint64_t> {
 		auto fresh = state.read(options.name);
+		if (!fresh)
+			return fresh.error();
+		if (!is_network_backend(fresh->spec))
+			return fresh->spec.size_bytes;
+		auto remote = (*server)->remote_size();
+		if (!remote)
+			return failure(options.name + ": cannot learn the server's size: " +
+			               remote.error().message);
+		// What the block size allows of it, as at add.
+		return *remote - *remote % fresh->spec.block_size;
+	};
+	auto on_reload = [&] {
 		ResizeAck ack;
-		if (!fresh) {
-			ack.error = fresh.error().message;
-		} else if (is_network_backend(fresh->spec)) {
-			auto remote = (*server)->remote_size();
-			if (!remote) {
-				ack.error = options.name + ": cannot learn the server's size: " +
-				            remote.error().message;
-			} else {
-				// What the block size allows of it, as at add.
-				ack.size_bytes = *remote - *remote % fresh->spec.block_size;
-				if (auto done = (*server)->resize(ack.size_bytes); !done)
-					ack.error = done.error().message;
-			}
+		auto wanted = wanted_size();
+		if (!wanted) {
+			ack.error = wanted.error().message;
 		} else {
-			ack.size_bytes = fresh->spec.size_bytes;
+			ack.size_bytes = *wanted;
 			if (auto done = (*server)->resize(ack.size_bytes); !done)
 				ack.error = done.error().message;
 		}

@@ -74,11 +74,7 @@ for path in /usr/sbin/vdusectl /usr/sbin/vdused /lib/systemd/system/vdused@.serv
 	/etc/vduse /run/vduse; do
 	[ ! -e "$path" ] || fail "$path is left after purge"
 done
-left=$(ls /dev/vduse | grep -v '^control$' || true)
-[ -z "$left" ] || fail "VDUSE devices left after purge: $left"
-left=$(vdpa -j dev show | jq -r '.dev | keys[]' 2>/dev/null || true)
-[ -z "$left" ] || fail "vdpa devices left after purge: $left"
-left=$(pgrep -a vdused || true)
-[ -z "$left" ] || fail "vdused processes left after purge: $left"
+# No VDUSE or vdpa device, vdused, state file, drop-in or spec.
+expect_clean
 [ -f "$img" ] || fail "purge removed the image $img (it is the admin's data)"
 pass "purged: daemons stopped, devices removed, files and specs gone, the image kept"

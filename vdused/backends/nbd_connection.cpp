@@ -142,10 +142,15 @@ void NbdConnection::lost(const std::string &why)
 {
 	if (!handle_)
 		return;
-	handle_.reset();
-	down_since_ = clock::now();
 	log_->warn("connection {} to {} lost ({}); {} request(s) held, reconnecting",
 	           settings_.index, settings_.uri, why.empty() ? "closed" : why, held_.size());
+	drop_handle();
+}
+
+void NbdConnection::drop_handle()
+{
+	handle_.reset();
+	down_since_ = clock::now();
 	reporter_.report(settings_.index, LinkState::reconnecting);
 	wake();
 }
@@ -154,12 +159,9 @@ void NbdConnection::close_for_refresh()
 {
 	if (!refresh_wanted_ || !handle_ || nbd_aio_in_flight(handle_.get()) > 0)
 		return;
-	handle_.reset();
-	down_since_ = clock::now();
 	log_->info("connection {} to {} closed to learn the export's size; {} request(s) held",
 	           settings_.index, settings_.uri, held_.size());
-	reporter_.report(settings_.index, LinkState::reconnecting);
-	wake();
+	drop_handle();
 }
 
 Result<uint64_t> NbdConnection::refresh(std::chrono::milliseconds timeout)

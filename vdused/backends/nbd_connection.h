@@ -82,6 +82,8 @@ private:
 	// With mutex_ held: closes the connection for refresh() once nothing
 	// is on the wire.
 	void close_for_refresh();
+	// With mutex_ held: closes the connection; the thread connects again.
+	void drop_handle();
 
 	Settings settings_;
 	LinkReporter &reporter_;
