@@ -3,6 +3,7 @@
 #include "base/size.h"
 #include "remote/vhost_user_client.h"
 #include "vdpa/vdpa_sysfs.h"
+#include "vduse/bounce_memory.h"
 #include "vduse/vduse_control.h"
 
 namespace vduse
@@ -33,6 +34,15 @@ DeviceReport device_report(const DeviceRecord &record, const StateDir &state)
 		auto link = read_link_status(state.link_path(name));
 		if (link)
 			r.link = *link;
+	}
+	if (record.spec.driver == Driver::virtio) {
+		auto kernel = read_bounce_size(name);
+		r.bounce_size = kernel ? *kernel : effective_bounce_size(record.spec);
+		if (r.worker.running && record.spec.bounce_memory != "default") {
+			auto bounce = read_bounce_status(state.bounce_path(name));
+			if (bounce)
+				r.bounce = *bounce;
+		}
 	}
 	if (!r.worker.running && !device_exists(name)) {
 		r.state = "stale";
@@ -82,6 +92,10 @@ const std::vector<Column> &device_columns()
 	        {"queue_depth", "DEPTH"},
 	        {"read_only", "RO"},
 	        {"serial", "SERIAL"},
+	        {"bounce_size", "BOUNCE-SIZE"},
+	        {"bounce_memory", "BOUNCE-MEMORY"},
+	        {"bounce_in_use", "BOUNCE-IN-USE"},
+	        {"bounce_registered", "BOUNCE-REG"},
 	};
 	return columns;
 }
@@ -148,6 +162,28 @@ Record device_record(const DeviceReport &r)
 	rec.set("queue_depth", spec.queue_depth);
 	rec.set("read_only", spec.read_only);
 	rec.set("serial", spec.serial);
+	if (spec.driver != Driver::virtio) {
+		for (const char *key :
+		     {"bounce_size", "bounce_memory", "bounce_in_use", "bounce_registered"})
+			rec.set(key, nullptr);
+		return rec;
+	}
+	rec.set("bounce_size", r.bounce_size, format_size(r.bounce_size));
+	rec.set("bounce_memory", spec.bounce_memory);
+	// What the kernel copies I/O through now: its own pages until vdused
+	// registered its memory (at the driver's first I/O).
+	if (spec.bounce_memory == "default")
+		rec.set("bounce_in_use", "kernel");
+	else if (r.bounce)
+		rec.set("bounce_in_use", r.bounce->memory);
+	else
+		rec.set("bounce_in_use", nullptr);
+	if (r.bounce)
+		rec.set("bounce_registered", r.bounce->registered);
+	else
+		rec.set("bounce_registered", spec.bounce_memory == "default"
+		                                     ? nlohmann::ordered_json(false)
+		                                     : nlohmann::ordered_json(nullptr));
 	return rec;
 }
 

@@ -5,6 +5,7 @@
 
 #include "context.h"
 #include "output.h"
+#include "state/bounce_status.h"
 #include "state/link_status.h"
 #include "state/state_dir.h"
 #include "worker.h"
@@ -26,6 +27,8 @@ struct DeviceReport {
 	std::string state;              // running, daemon-dead, detached, stale
 	std::string hint;               // what to do about a state not running, or ""
 	std::optional<LinkStatus> link; // a network backend's connection, as vdused said
+	uint64_t bounce_size = 0;       // the kernel's, or the spec's if it has no device
+	std::optional<BounceStatus> bounce; // vdused's bounce memory, as it said
 };
 
 // Asks sysfs, the process table or systemd about the device now, and the

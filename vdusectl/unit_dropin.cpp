@@ -130,6 +130,10 @@ Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs 
 		else if (!spec.read_only)
 			body << "ReadWritePaths=" << unit_word(spec.file) << '\n';
 	}
+	// The pages the kernel and io_uring pin count against it
+	// (vdused cannot raise it: the template's system call filter).
+	if (spec.bounce_memory != "default")
+		body << "LimitMEMLOCK=infinity\n";
 	std::ostringstream unit;
 	// File systems on the device are mounted after, and unmounted at
 	// shutdown before, the daemon that serves them stops: local mounts are

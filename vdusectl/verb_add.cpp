@@ -11,6 +11,7 @@
 #include "undo.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
+#include "vduse/bounce_memory.h"
 #include "vduse/vduse_control.h"
 #include "worker.h"
 
@@ -92,6 +93,14 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 			}
 		}
 	}
+	if (!options.bounce_size.empty()) {
+		auto parsed = parse_size(options.bounce_size);
+		if (!parsed)
+			return with_context(label, parsed.error());
+		if (*parsed == 0)
+			return usage_error(label + ": bounce size must not be 0");
+		spec.bounce_size = *parsed;
+	}
 	DeviceSpec labelled = spec;
 	labelled.name = label;
 	if (spec.backend == "null") {
@@ -117,7 +126,33 @@ Status create_vduse_device(const DeviceSpec &spec)
 	BlkGeometry geometry = blk_geometry(spec);
 	VduseDeviceConfig config{spec.name, VIRTIO_ID_BLOCK, blk_device_features(geometry),
 	                         spec.queues, blk_config_space(geometry)};
-	return control->create_device(config);
+	if (auto st = control->create_device(config); !st)
+		return st;
+	// Only before the first attach: the kernel makes the bounce domain then.
+	if (spec.bounce_size != 0) {
+		if (auto st = set_bounce_size(spec.name, spec.bounce_size); !st) {
+			(void)control->destroy_device(spec.name);
+			return st;
+		}
+	}
+	return {};
+}
+
+// --bounce-memory hugepage: vdused maps its bounce memory from 2 MiB huge
+// pages, which must be reserved beforehand (they cannot be swapped or
+// moved, so the kernel hands out only what the admin set aside).
+Status check_huge_pages(const DeviceSpec &spec)
+{
+	if (spec.bounce_memory != "hugepage")
+		return {};
+	uint64_t needed = effective_bounce_size(spec) / limits::huge_page_size;
+	uint64_t free = free_huge_pages();
+	if (free >= needed)
+		return {};
+	return failure(spec.name + ": --bounce-memory hugepage needs " + std::to_string(needed) +
+	               " free 2 MiB huge pages and " + std::to_string(free) +
+	               " are free; reserve them with 'sysctl vm.nr_hugepages=N' (or "
+	               "hugepages=N on the kernel command line)");
 }
 
 // add --spec FILE: the device is the file's; only the name may change.
@@ -184,6 +219,8 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 		plan = *planned;
 	}
 	if (auto st = validate_spec(spec); !st)
+		return report(st.error());
+	if (auto st = check_huge_pages(spec); !st)
 		return report(st.error());
 
 	Undo undo;
@@ -307,6 +344,13 @@ Verb add_verb()
 		        cmd.add_option("--driver", add.driver,
 		                       "Bind to virtio (host /dev/vdX, default) or vhost "
 		                       "(/dev/vhost-vdpa-N)");
+		        cmd.add_option("--bounce-size", add.bounce_size,
+		                       "virtio: the kernel's bounce buffer, 1M to 1G (default: "
+		                       "64M); all requests in flight share it");
+		        cmd.add_option("--bounce-memory", add.spec.bounce_memory,
+		                       "virtio: who supplies the bounce buffer: default (the "
+		                       "kernel), hugepage, shmem (vdused) or auto (huge pages if "
+		                       "reserved, else shmem)");
 		        cmd.add_flag("-p,--persistent", add.persistent,
 		                     "Also record the device under " VDUSE_PERSIST_DIR
 		                     " so that it comes back at boot");

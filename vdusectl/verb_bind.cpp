@@ -43,6 +43,12 @@ int bind_device(Context &ctx, const BindArgs &args)
 	if (!worker_state(*record).running)
 		return report(failure(name + ": no vdused serves it; vdusectl recover " + name +
 		                      " first"));
+	bool custom_bounce =
+	        record->spec.bounce_size != 0 || record->spec.bounce_memory != "default";
+	if (*driver != Driver::virtio && custom_bounce)
+		return report(usage_error(name + ": it has its own bounce buffer settings, which "
+		                                 "only the virtio driver uses; add it again "
+		                                 "without them to give it to a VM"));
 	std::string wanted(driver_kernel_name(*driver));
 	std::string bound = vdpa_bound_driver(name);
 	auto node = vdpa_device_node(name);

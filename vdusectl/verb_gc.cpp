@@ -107,7 +107,7 @@ void find_state_files(const Context &ctx, std::vector<Orphan> &found)
 		if (ext == ".tmp" && fs::path(name).extension() == ".json")
 			name = fs::path(name).stem().string();
 		else if (ext != ".log" && ext != ".inflight" && ext != ".link" &&
-		         ext != ".resized" && ext != ".stats")
+		         ext != ".resized" && ext != ".stats" && ext != ".bounce")
 			continue;
 		if (!claimed(ctx, name))
 			found.push_back({OrphanKind::state_file, name, path.string()});

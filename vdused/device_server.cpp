@@ -1,5 +1,6 @@
 #include "device_server.h"
 
+#include "state/bounce_status.h"
 #include "virtio/vring.h"
 
 #include <array>
@@ -17,6 +18,36 @@
 namespace vduse
 {
 
+namespace
+{
+
+// --bounce-memory: the memory vdused gives the kernel for the device's
+// bounce buffer, as large as the kernel made the buffer.
+Result<std::optional<BounceMemory>> allocate_bounce_memory(const DeviceSpec &spec,
+                                                           const std::filesystem::path &report)
+{
+	std::error_code ec;
+	std::filesystem::remove(report, ec);
+	if (spec.bounce_memory == "default" || spec.driver != Driver::virtio)
+		return std::optional<BounceMemory>();
+	auto size = read_bounce_size(spec.name);
+	if (!size)
+		return size.error();
+	// The kernel counts the pages it pins for the device and, without
+	// CAP_IPC_LOCK, those each queue's io_uring pins as fixed buffers.
+	if (auto st = ensure_memlock((uint64_t{spec.queues} + 1) * *size); !st)
+		return with_context(spec.name, st.error());
+	auto memory = BounceMemory::allocate(spec.name, spec.bounce_memory, *size);
+	if (!memory)
+		return memory.error();
+	spdlog::info("{}: bounce memory: {} MiB of {}", spec.name, *size >> 20, memory->kind());
+	if (auto st = write_bounce_status(report, {memory->kind(), *size, false}); !st)
+		spdlog::warn("{}", st.error().message);
+	return std::optional<BounceMemory>(std::move(*memory));
+}
+
+} // namespace
+
 Result<std::unique_ptr<DeviceServer>>
 DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
                      const ServerFiles &files, StatusLine &status_line)
@@ -30,9 +61,22 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 	auto stats = StatsFile::create(files.stats, spec.queues);
 	if (!stats)
 		return with_context(spec.name, stats.error());
+	auto bounce = allocate_bounce_memory(spec, files.bounce);
+	if (!bounce)
+		return bounce.error();
 	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend),
 	                                             tuning, std::move(*inflight),
-	                                             std::move(*stats), status_line);
+	                                             std::move(*stats), std::move(*bounce),
+	                                             status_line);
+	if (server->bounce_) {
+		BounceStatus report{server->bounce_->kind(), server->bounce_->size(), false};
+		server->iotlb_.use_bounce_memory(
+		        &*server->bounce_, [report, path = files.bounce](bool registered) mutable {
+			        report.registered = registered;
+			        if (auto st = write_bounce_status(path, report); !st)
+				        spdlog::warn("{}", st.error().message);
+		        });
+	}
 	if (auto st = server->open_queues(); !st)
 		return st.error();
 	// A predecessor answered DRIVER_OK and died: the driver is still using
@@ -52,18 +96,22 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 
 DeviceServer::DeviceServer(VduseDevice device, const DeviceSpec &spec,
                            std::unique_ptr<Backend> backend, const Tuning &tuning,
-                           InflightLog inflight, StatsFile stats, StatusLine &status)
+                           InflightLog inflight, StatsFile stats,
+                           std::optional<BounceMemory> bounce, StatusLine &status)
         : device_(std::move(device)), status_(status), spec_(spec), tuning_(tuning),
-          backend_(std::move(backend)), iotlb_(device_.fd()), inflight_(std::move(inflight)),
-          stats_(std::move(stats))
+          bounce_(std::move(bounce)), backend_(std::move(backend)), iotlb_(device_.fd()),
+          inflight_(std::move(inflight)), stats_(std::move(stats))
 {
 	live_.capacity_sectors.store(spec.size_bytes / 512, std::memory_order_relaxed);
 	backend_->attach_memory(iotlb_);
+	if (bounce_)
+		backend_->use_fixed_memory(*bounce_);
 }
 
 DeviceServer::~DeviceServer()
 {
 	stop_queues();
+	iotlb_.release_bounce_memory();
 }
 
 Status DeviceServer::open_queues()
@@ -148,6 +196,8 @@ Status DeviceServer::set_device_status(uint8_t status)
 		}
 		backend_->memory_invalidated(0, UINT64_MAX);
 		iotlb_.invalidate(0, UINT64_MAX);
+		// Registered again at the next driver's first I/O.
+		iotlb_.release_bounce_memory();
 		status_.set_device(spec_.name + " is reset, waiting for a driver");
 	}
 	// Logged before the queues start: a successor that finds DRIVER_OK

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace vduse
@@ -39,6 +40,7 @@ public:
 		std::filesystem::path inflight; // the in-flight log
 		std::filesystem::path link;     // a remote backend's connection state
 		std::filesystem::path stats;    // the counters (state/device_stats.h)
+		std::filesystem::path bounce;   // its bounce memory (state/bounce_status.h)
 	};
 	static Result<std::unique_ptr<DeviceServer>>
 	create(VduseDevice device, const DeviceSpec &spec, const Tuning &tuning,
@@ -46,7 +48,7 @@ public:
 	// Use create(), which also sets up the queues.
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
 	             const Tuning &tuning, InflightLog inflight, StatsFile stats,
-	             StatusLine &status);
+	             std::optional<BounceMemory> bounce, StatusLine &status);
 	~DeviceServer();
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
@@ -75,6 +77,8 @@ private:
 	StatusLine &status_;
 	DeviceSpec spec_;
 	Tuning tuning_;
+	// Before the backend, the IOTLB and the workers, which use it.
+	std::optional<BounceMemory> bounce_;
 	std::unique_ptr<Backend> backend_;
 	Iotlb iotlb_;
 	InflightLog inflight_;

@@ -68,7 +68,8 @@ int serve(const Options &options)
 	auto server = DeviceServer::create(std::move(*device), record->spec, tuning,
 	                                   {state.inflight_path(options.name),
 	                                    state.link_path(options.name),
-	                                    state.stats_path(options.name)},
+	                                    state.stats_path(options.name),
+	                                    state.bounce_path(options.name)},
 	                                   status);
 	if (!server) {
 		spdlog::error("{}", server.error().message);

@@ -149,6 +149,40 @@ Status validate_names(const std::vector<std::string> &names)
 	return {};
 }
 
+uint64_t effective_bounce_size(const DeviceSpec &spec)
+{
+	return spec.bounce_size ? spec.bounce_size : limits::bounce_size_default;
+}
+
+namespace
+{
+
+Status validate_bounce(const DeviceSpec &spec)
+{
+	const std::string &n = spec.name;
+	const std::string &memory = spec.bounce_memory;
+	if (memory != "default" && memory != "hugepage" && memory != "shmem" && memory != "auto")
+		return usage_error(n + ": bounce memory '" + memory +
+		                   "' is not default, hugepage, shmem or auto");
+	bool custom = spec.bounce_size != 0 || memory != "default";
+	// Under vhost_vdpa the driver's memory is the VMM's: no bounce buffer.
+	if (custom && spec.driver != Driver::virtio)
+		return usage_error(n + ": --bounce-size and --bounce-memory are for the virtio "
+		                       "driver (a VM's I/O is not bounced)");
+	if (spec.bounce_size != 0 && (spec.bounce_size < limits::bounce_size_min ||
+	                              spec.bounce_size > limits::bounce_size_max ||
+	                              spec.bounce_size % 4096 != 0))
+		return usage_error(n + ": bounce size " + std::to_string(spec.bounce_size) +
+		                   " is not a multiple of 4 KiB from 1 MiB to 1 GiB");
+	if ((memory == "hugepage" || memory == "auto") &&
+	    effective_bounce_size(spec) % limits::huge_page_size != 0)
+		return usage_error(n + ": bounce size " + std::to_string(spec.bounce_size) +
+		                   " is not a multiple of the 2 MiB huge page size");
+	return {};
+}
+
+} // namespace
+
 Status validate_spec_settings(const DeviceSpec &spec)
 {
 	const std::string &n = spec.name;
@@ -216,6 +250,8 @@ Status validate_spec_settings(const DeviceSpec &spec)
 	if (!std::has_single_bit(spec.queue_depth))
 		return usage_error(n + ": queue depth " + std::to_string(spec.queue_depth) +
 		                   " is not a power of two");
+	if (auto st = validate_bounce(spec); !st)
+		return st;
 	if (spec.serial.size() > limits::serial_max)
 		return usage_error(n + ": serial '" + spec.serial + "' is longer than " +
 		                   std::to_string(limits::serial_max) + " bytes");
@@ -294,6 +330,8 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"discard_sectors", spec.discard_sectors},
 	        {"write_zeroes_segments", spec.write_zeroes_segments},
 	        {"write_zeroes_sectors", spec.write_zeroes_sectors},
+	        {"bounce_size", spec.bounce_size},
+	        {"bounce_memory", spec.bounce_memory},
 	};
 }
 
@@ -354,6 +392,8 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		        whole_number<uint32_t>(json, "write_zeroes_segments", 0u);
 		spec.write_zeroes_sectors =
 		        whole_number<uint32_t>(json, "write_zeroes_sectors", 0u);
+		spec.bounce_size = whole_number<uint64_t>(json, "bounce_size", 0u);
+		spec.bounce_memory = json.value("bounce_memory", "default");
 		auto driver = parse_driver(json.at("driver").get<std::string>());
 		if (!driver)
 			return failure(driver.error().message);

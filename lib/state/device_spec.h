@@ -56,6 +56,13 @@ struct DeviceSpec {
 	// nbd, rbd: how long requests wait for a lost connection to come back
 	// before they fail; 0 waits for ever.
 	uint32_t reconnect_timeout_s = 0;
+	// The kernel's bounce buffer (virtio driver): its size in bytes (0: the
+	// kernel's default, 64 MiB) and who supplies its memory: "default"
+	// (the kernel), "hugepage" or "shmem" (vdused, registered with
+	// VDUSE_IOTLB_REG_UMEM) or "auto" (huge pages if there are enough,
+	// else shmem).
+	uint64_t bounce_size = 0;
+	std::string bounce_memory = "default";
 };
 
 // A byte below 0x20 or DEL: refused in URIs and paths that end up in
@@ -67,6 +74,9 @@ bool is_network_backend(const DeviceSpec &spec);
 // Backends whose data lives in another process or host, asked at add and
 // not at restore: the network ones and vhost-user.
 bool is_remote_backend(const DeviceSpec &spec);
+// The bounce size the device gets: the spec's, or the kernel's default.
+uint64_t effective_bounce_size(const DeviceSpec &spec);
+
 // What the device serves, for list and show: the file, the NBD URI,
 // rbd:POOL/IMAGE[@SNAP] or the vhost-user socket. Never a secret.
 std::string spec_source(const DeviceSpec &spec);
@@ -82,6 +92,12 @@ inline constexpr size_t serial_max = 20;           // VIRTIO_BLK_ID_BYTES
 inline constexpr size_t url_max = 4096;
 // libvhost-user's VIRTQUEUE_MAX_SIZE: the largest ring a target takes.
 inline constexpr uint32_t vhost_user_depth_max = 1024;
+// The kernel's bounds on bounce_size (VDUSE_MIN_BOUNCE_SIZE and
+// VDUSE_MAX_BOUNCE_SIZE in drivers/vdpa/vdpa_user/vduse_dev.c).
+inline constexpr uint64_t bounce_size_min = uint64_t{1} << 20;
+inline constexpr uint64_t bounce_size_max = uint64_t{1} << 30;
+inline constexpr uint64_t bounce_size_default = uint64_t{64} << 20;
+inline constexpr uint64_t huge_page_size = uint64_t{2} << 20;
 } // namespace limits
 
 Status validate_name(std::string_view name);

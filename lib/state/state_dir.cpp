@@ -44,6 +44,11 @@ fs::path StateDir::link_path(const std::string &name) const
 	return root_ / (name + ".link");
 }
 
+fs::path StateDir::bounce_path(const std::string &name) const
+{
+	return root_ / (name + ".bounce");
+}
+
 fs::path StateDir::stats_path(const std::string &name) const
 {
 	return root_ / (name + ".stats");
@@ -179,6 +184,7 @@ void StateDir::remove(const std::string &name) const
 	fs::remove(link_path(name), ec);
 	fs::remove(resize_ack_path(name), ec);
 	fs::remove(stats_path(name), ec);
+	fs::remove(bounce_path(name), ec);
 	remove_inflight(name);
 }
 

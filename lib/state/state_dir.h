@@ -40,6 +40,8 @@ public:
 	std::filesystem::path stats_path(const std::string &name) const;
 	// vdused's answer to a resize (state/resize_ack.h).
 	std::filesystem::path resize_ack_path(const std::string &name) const;
+	// vdused's bounce memory (state/bounce_status.h).
+	std::filesystem::path bounce_path(const std::string &name) const;
 	// Forgets the in-flight log: the next vdused starts the queues afresh.
 	void remove_inflight(const std::string &name) const;
 

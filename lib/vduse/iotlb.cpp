@@ -3,6 +3,7 @@
 #include "base/unique_fd.h"
 
 #include <algorithm>
+#include <utility>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/vduse.h>
@@ -30,6 +31,10 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	uint64_t length = entry.last - entry.start + 1;
 	bool readable = entry.perm & VDUSE_ACCESS_RO;
 	bool writable = entry.perm & VDUSE_ACCESS_WO;
+	if (bounce_ && entry.start == 0) {
+		if (const RegionView *view = bounce_region(entry.last, readable, writable))
+			return view;
+	}
 	int prot = (readable ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
 	void *addr = ::mmap(nullptr, length, prot, MAP_SHARED, file.get(),
 	                    static_cast<off_t>(entry.offset));
@@ -70,6 +75,94 @@ std::optional<Iotlb::SharedRegion> Iotlb::find_mapped(const void *address)
 		}
 	}
 	return std::nullopt;
+}
+
+const Iotlb::RegionView *Iotlb::bounce_region(uint64_t last, bool readable, bool writable)
+{
+	// Only the bounce region has the capability: under vhost_vdpa a VM's
+	// memory may start at IOVA 0 too.
+	vduse_iova_info info{};
+	info.start = 0;
+	info.last = 0;
+	if (::ioctl(device_fd_, VDUSE_IOTLB_GET_INFO, &info) < 0 ||
+	    !(info.capability & VDUSE_IOVA_CAP_UMEM) || info.last != last)
+		return nullptr;
+	if (last + 1 != bounce_->size()) {
+		if (!std::exchange(bounce_refused_, true))
+			spdlog::error("the bounce region is {} bytes, the bounce memory {}: the "
+			              "kernel's pages are used",
+			              last + 1, bounce_->size());
+		return nullptr;
+	}
+	if (!bounce_registered_) {
+		vduse_iova_umem umem{};
+		umem.uaddr = reinterpret_cast<uintptr_t>(bounce_->data());
+		umem.iova = 0;
+		umem.size = bounce_->size();
+		// EEXIST: ours, kept by the kernel across a reset we did not see
+		// (another process's was dropped in use_bounce_memory).
+		if (::ioctl(device_fd_, VDUSE_IOTLB_REG_UMEM, &umem) < 0 && errno != EEXIST) {
+			if (!std::exchange(bounce_refused_, true))
+				spdlog::error("cannot register the bounce memory with the kernel "
+				              "(VDUSE_IOTLB_REG_UMEM): {}; the kernel's pages are used",
+				              std::strerror(errno));
+			return nullptr;
+		}
+		bounce_registered_ = true;
+		spdlog::info("bounce memory registered: {} MiB of {}", bounce_->size() >> 20,
+		             bounce_->kind());
+		if (on_bounce_change_)
+			on_bounce_change_(true);
+	}
+	int fd = ::fcntl(bounce_->fd(), F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return nullptr;
+	auto [pos, inserted] = regions_.emplace(
+	        last, Region{RegionView{0, last, bounce_->data(), readable, writable}, Mapping(),
+	                     UniqueFd(fd), 0});
+	if (!inserted)
+		return nullptr;
+	return &pos->second.view;
+}
+
+void Iotlb::use_bounce_memory(const BounceMemory *memory, std::function<void(bool)> on_change)
+{
+	std::lock_guard lock(mutex_);
+	bounce_ = memory;
+	on_bounce_change_ = std::move(on_change);
+	if (!memory)
+		return;
+	vduse_iova_umem umem{};
+	umem.iova = 0;
+	umem.size = memory->size();
+	// Fails with ENOENT when nothing is registered, as it should be: the
+	// kernel drops a registration when its process closes the device
+	// (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_dev_release), unless
+	// another process holds a duplicate of that fd.
+	if (::ioctl(device_fd_, VDUSE_IOTLB_DEREG_UMEM, &umem) == 0)
+		spdlog::info("dropped bounce memory another process had registered");
+}
+
+void Iotlb::release_bounce_memory()
+{
+	std::lock_guard lock(mutex_);
+	if (!bounce_registered_)
+		return;
+	// Our views of it would no longer be what the kernel copies to.
+	for (auto it = regions_.begin(); it != regions_.end();) {
+		if (it->second.view.first == 0 && it->second.view.base == bounce_->data())
+			it = regions_.erase(it);
+		else
+			++it;
+	}
+	vduse_iova_umem umem{};
+	umem.iova = 0;
+	umem.size = bounce_->size();
+	if (::ioctl(device_fd_, VDUSE_IOTLB_DEREG_UMEM, &umem) < 0)
+		spdlog::warn("cannot deregister the bounce memory: {}", std::strerror(errno));
+	bounce_registered_ = false;
+	if (on_bounce_change_)
+		on_bounce_change_(false);
 }
 
 void Iotlb::invalidate(uint64_t first, uint64_t last)

@@ -5,8 +5,10 @@
 
 #include "base/mapping.h"
 #include "base/unique_fd.h"
+#include "vduse/bounce_memory.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,6 +46,18 @@ public:
 	// no queue worker uses a pointer into them any more.
 	void invalidate(uint64_t first, uint64_t last);
 
+	// The daemon's own bounce memory (virtio_vdpa only): the bounce region
+	// is served from it once registered with VDUSE_IOTLB_REG_UMEM, which
+	// happens at the first lookup that finds the region (the kernel makes
+	// the region at the driver's first DMA mapping, not before). Drops a
+	// registration left by another process. on_change(registered) is called
+	// under the lock when the registration changes.
+	void use_bounce_memory(const BounceMemory *memory, std::function<void(bool)> on_change);
+	// Deregisters it (at a reset and at the end): the kernel copies the
+	// pages still in use back to its own. The caller guarantees that no
+	// queue worker uses a pointer into the region.
+	void release_bounce_memory();
+
 private:
 	struct Region {
 		RegionView view;
@@ -53,10 +67,17 @@ private:
 	};
 	// The region holding iova, mapped on first use; nullptr if the kernel has none.
 	const RegionView *region_for(uint64_t iova);
+	// The bounce region [0, last] served from the daemon's memory, registered
+	// now if need be; nullptr if it is not the bounce region or cannot be.
+	const RegionView *bounce_region(uint64_t last, bool readable, bool writable);
 
 	int device_fd_;
 	std::mutex mutex_;
 	std::map<uint64_t, Region> regions_; // keyed by last address
+	const BounceMemory *bounce_ = nullptr;
+	bool bounce_registered_ = false;
+	bool bounce_refused_ = false; // said once why it cannot be used
+	std::function<void(bool)> on_bounce_change_;
 };
 
 } // namespace vduse

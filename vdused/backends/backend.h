@@ -50,6 +50,10 @@ public:
 	// The device's IOTLB, for a backend that hands the driver's memory to
 	// another process (vhost-user); given once, before any queue starts.
 	virtual void attach_memory(Iotlb & /*iotlb*/) {}
+	// The daemon's own bounce memory, where the driver's data lives, for
+	// a backend that can register it (io_uring fixed buffers); given once,
+	// before any queue opens, and outlives the backend.
+	virtual void use_fixed_memory(const BounceMemory & /*memory*/) {}
 	// [first, last] is about to be unmapped; every queue is stopped and has
 	// nothing in flight.
 	virtual void memory_invalidated(uint64_t /*first*/, uint64_t /*last*/) {}

@@ -21,7 +21,7 @@ Result<std::unique_ptr<Backend>> FileBackend::open(const DeviceSpec &spec)
 
 Result<std::unique_ptr<QueueBackend>> FileBackend::open_queue(uint32_t, uint32_t depth)
 {
-	return UringQueue::create(fd_.get(), block_device_, direct_alignment_, depth);
+	return UringQueue::create(fd_.get(), block_device_, direct_alignment_, depth, fixed_);
 }
 
 } // namespace vduse

@@ -20,11 +20,13 @@ public:
 	}
 
 	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;
+	void use_fixed_memory(const BounceMemory &memory) override { fixed_ = &memory; }
 
 private:
 	UniqueFd fd_;
 	bool block_device_;
 	uint32_t direct_alignment_; // 0: not O_DIRECT
+	const BounceMemory *fixed_ = nullptr;
 };
 
 } // namespace vduse

@@ -2,24 +2,28 @@
 
 #include "virtio/iovec.h"
 
+#include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 
 namespace vduse
 {
 
 Result<std::unique_ptr<QueueBackend>> UringQueue::create(int fd, bool block_device,
-                                                         uint32_t direct_alignment, uint32_t depth)
+                                                         uint32_t direct_alignment, uint32_t depth,
+                                                         const BounceMemory *fixed)
 {
-	auto queue = std::make_unique<UringQueue>(fd, block_device, direct_alignment, depth);
+	auto queue = std::make_unique<UringQueue>(fd, block_device, direct_alignment, depth, fixed);
 	if (auto st = queue->init(); !st)
 		return st.error();
 	return std::unique_ptr<QueueBackend>(std::move(queue));
 }
 
-UringQueue::UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth)
-        : fd_(fd), block_device_(block_device), direct_alignment_(direct_alignment), depth_(depth),
+UringQueue::UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth,
+                       const BounceMemory *fixed)
+        : fd_(fd), fixed_(fixed), block_device_(block_device), direct_alignment_(direct_alignment), depth_(depth),
           bounce_(depth), requests_(depth), pending_(depth), status_(depth), expect_(depth)
 {
 }
@@ -47,6 +51,15 @@ Status UringQueue::init()
 		return errno_error("cannot create an eventfd");
 	if (int err = io_uring_register_eventfd(&ring_, event_fd_.get()); err < 0)
 		return system_error(-err, "cannot register an eventfd with io_uring");
+	if (fixed_) {
+		iovec whole{fixed_->data(), fixed_->size()};
+		if (int err = io_uring_register_buffers(&ring_, &whole, 1); err < 0) {
+			spdlog::warn("cannot register the bounce memory as an io_uring fixed buffer: "
+			             "{}; reads and writes go without it",
+			             std::strerror(-err));
+			fixed_ = nullptr;
+		}
+	}
 	return {};
 }
 
@@ -97,6 +110,35 @@ bool UringQueue::bounce(const BlkRequest &req, uint16_t tag)
 		iov_copy_out(req.data, 0, data, req.data_len);
 	else
 		b.request = &req;
+	return true;
+}
+
+bool UringQueue::prep_data(io_uring_sqe *sqe, const BlkRequest &req, uint16_t tag)
+{
+	bool read = req.type == VIRTIO_BLK_T_IN;
+	const iovec *iov = req.data.data();
+	auto count = static_cast<unsigned>(req.data.size());
+	if (!aligned(req)) {
+		if (!bounce(req, tag))
+			return false;
+		iov = &bounce_[tag].iov;
+		count = 1;
+	} else if (fixed_ && count == 1 && fixed_->contains(iov->iov_base, iov->iov_len)) {
+		// The kernel maps a request's segments one by one into the bounce
+		// region, not side by side: only a one-segment request is one
+		// fixed read or write.
+		if (read)
+			io_uring_prep_read_fixed(sqe, fd_, iov->iov_base,
+			                         static_cast<unsigned>(iov->iov_len), req.offset, 0);
+		else
+			io_uring_prep_write_fixed(sqe, fd_, iov->iov_base,
+			                          static_cast<unsigned>(iov->iov_len), req.offset, 0);
+		return true;
+	}
+	if (read)
+		io_uring_prep_readv(sqe, fd_, iov, count, req.offset);
+	else
+		io_uring_prep_writev(sqe, fd_, iov, count, req.offset);
 	return true;
 }
 
@@ -174,22 +216,9 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 		if (!(sqe = add()))
 			return VIRTIO_BLK_S_IOERR;
 		expect_[tag] = req.data_len;
-		{
-			const iovec *iov = req.data.data();
-			auto count = static_cast<unsigned>(req.data.size());
-			if (!aligned(req)) {
-				if (!bounce(req, tag)) {
-					io_uring_prep_nop(sqe);
-					status_[tag] = VIRTIO_BLK_S_IOERR;
-					break;
-				}
-				iov = &bounce_[tag].iov;
-				count = 1;
-			}
-			if (req.type == VIRTIO_BLK_T_IN)
-				io_uring_prep_readv(sqe, fd_, iov, count, req.offset);
-			else
-				io_uring_prep_writev(sqe, fd_, iov, count, req.offset);
+		if (!prep_data(sqe, req, tag)) {
+			io_uring_prep_nop(sqe);
+			status_[tag] = VIRTIO_BLK_S_IOERR;
 		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:

@@ -3,7 +3,9 @@
 // as fdatasync, discard and write zeroes as fallocate. Nothing blocks the
 // queue's thread but the final wait when it stops. Under O_DIRECT, a read or
 // write whose buffers are not aligned as the file needs goes through an
-// aligned bounce buffer of its own.
+// aligned bounce buffer of its own. Given vdused's bounce memory, each ring
+// registers it as a fixed buffer, and a read or write of one buffer inside
+// it goes as READ_FIXED or WRITE_FIXED (no page pinning per request).
 #pragma once
 
 #include "backend.h"
@@ -19,9 +21,13 @@ class UringQueue final : public QueueBackend
 {
 public:
 	// direct_alignment: what O_DIRECT needs of buffers on fd (0: no O_DIRECT).
-	static Result<std::unique_ptr<QueueBackend>>
-	create(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth);
-	UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth);
+	// fixed: memory to register as a fixed buffer, or nullptr.
+	static Result<std::unique_ptr<QueueBackend>> create(int fd, bool block_device,
+	                                                    uint32_t direct_alignment,
+	                                                    uint32_t depth,
+	                                                    const BounceMemory *fixed = nullptr);
+	UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth,
+	           const BounceMemory *fixed);
 	~UringQueue() override;
 	UringQueue(const UringQueue &) = delete;
 	UringQueue &operator=(const UringQueue &) = delete;
@@ -63,7 +69,11 @@ private:
 	bool retry_unsupported(uint64_t data);
 	void finish_one(uint64_t data, int result, std::vector<Completion> &out);
 
+	// Prepares a read or write of the request's data; false if it cannot.
+	bool prep_data(io_uring_sqe *sqe, const BlkRequest &request, uint16_t tag);
+
 	int fd_;
+	const BounceMemory *fixed_; // registered as fixed buffer 0, or nullptr
 	bool block_device_;
 	uint32_t direct_alignment_;
 	uint32_t depth_;
