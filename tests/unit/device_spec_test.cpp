@@ -255,3 +255,60 @@ TEST(SpecJson, VhostUserFieldsRoundTrip)
 	EXPECT_EQ(g.max_sectors(false), blk_max_discard_sectors);
 	EXPECT_EQ(g.max_segments(true), blk_max_discard_seg);
 }
+
+TEST(ValidateSpec, BounceSizeAndMemory)
+{
+	auto s = good_spec();
+	s.bounce_size = 32 << 20;
+	s.bounce_memory = "hugepage";
+	EXPECT_TRUE(validate_spec(s).ok());
+	EXPECT_EQ(effective_bounce_size(s), uint64_t{32} << 20);
+	EXPECT_EQ(effective_bounce_size(good_spec()), limits::bounce_size_default);
+	s.bounce_size = 512 << 10;
+	expect_invalid(s, "bounce size 524288 is not a multiple of 4 KiB from 1 MiB to 1 GiB");
+	s.bounce_size = (uint64_t{1} << 30) + 4096;
+	expect_invalid(s, "from 1 MiB to 1 GiB");
+	s.bounce_size = (1 << 20) + 1;
+	s.bounce_memory = "default";
+	expect_invalid(s, "not a multiple of 4 KiB");
+	// Huge pages come 2 MiB at a time; shmem takes any page multiple.
+	s.bounce_size = 3 << 20;
+	EXPECT_TRUE(validate_spec(s).ok());
+	s.bounce_memory = "hugepage";
+	expect_invalid(s, "not a multiple of the 2 MiB huge page size");
+	s.bounce_memory = "auto";
+	expect_invalid(s, "not a multiple of the 2 MiB huge page size");
+	s.bounce_memory = "shmem";
+	EXPECT_TRUE(validate_spec(s).ok());
+	s.bounce_memory = "gold";
+	expect_invalid(s, "bounce memory 'gold' is not default, hugepage, shmem or auto");
+	// A VM's I/O is in its own memory.
+	s = good_spec();
+	s.driver = Driver::vhost;
+	s.bounce_memory = "shmem";
+	expect_invalid(s, "are for the virtio driver");
+	s.bounce_memory = "default";
+	s.bounce_size = 8 << 20;
+	expect_invalid(s, "are for the virtio driver");
+}
+
+TEST(SpecJson, BounceFieldsRoundTripAndOldRecordsRead)
+{
+	auto s = good_spec();
+	s.bounce_size = 128 << 20;
+	s.bounce_memory = "auto";
+	auto back = spec_from_json(spec_to_json(s));
+	ASSERT_TRUE(back.ok()) << back.error().message;
+	EXPECT_EQ(back->bounce_size, s.bounce_size);
+	EXPECT_EQ(back->bounce_memory, "auto");
+	auto old = spec_to_json(good_spec());
+	old.erase("bounce_size");
+	old.erase("bounce_memory");
+	back = spec_from_json(old);
+	ASSERT_TRUE(back.ok()) << back.error().message;
+	EXPECT_EQ(back->bounce_size, 0U);
+	EXPECT_EQ(back->bounce_memory, "default");
+	auto bad = spec_to_json(s);
+	bad["bounce_memory"] = "lots";
+	EXPECT_FALSE(spec_from_json(bad).ok());
+}

@@ -181,3 +181,18 @@ TEST(UnitDropin, NbdOverTcpAndRbdGetIpAfterTheNetwork)
 	spec.keyring = "/etc/ceph/k\nExecStartPre=/bin/evil";
 	EXPECT_FALSE(unit_dropin_text(spec, installed()).ok());
 }
+
+TEST(UnitDropin, OwnBounceMemoryMayBeLockedAndOnlyThen)
+{
+	auto spec = file_spec("/var/lib/img/a.img");
+	spec.bounce_memory = "hugepage";
+	auto text = unit_dropin_text(spec, installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(settings(*text), (std::vector<std::string>{"ReadWritePaths=\"/var/lib/img/a.img\"",
+	                                                     "LimitMEMLOCK=infinity"}));
+	spec.bounce_memory = "default";
+	spec.bounce_size = 128 << 20;
+	text = unit_dropin_text(spec, installed());
+	ASSERT_TRUE(text.ok());
+	EXPECT_EQ(text->find("LimitMEMLOCK"), std::string::npos);
+}
