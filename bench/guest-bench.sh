@@ -1,97 +1,148 @@
 #!/bin/bash
 # Runs inside the test guest (one boot): fio 4k random reads against vdused's
-# null device, qemu-storage-daemon's vduse-blk export on null-co, and the
-# kernel's vdpasim_blk, and prints one table. Emulated timings: only the
-# ratios within this table mean something.
+# null device, qemu-storage-daemon's vduse-blk export on null-co, ublksrv's
+# null target (if UBLK names its ublk binary) and the kernel's vdpasim_blk
+# (one queue: all it has), in interleaved rounds (A B C D, A B C D), a
+# warm-up run before each measured one. Prints IOPS, mean and p99 latency,
+# and CPU time per I/O: the serving process's (user + system, all threads)
+# and the whole guest's (every CPU's busy time, fio's too). Emulated
+# timings: only the ratios within this table mean something.
 source "$VTEST_LIB"
 runtime=${BENCH_RUNTIME:-5}
+rounds=${BENCH_ROUNDS:-2}
 depth=256
 results=$TMPDIR/bench-results
 : >"$results"
+hz=$(getconf CLK_TCK)
+targets=(vdused qsd)
+if [ -n "${UBLK:-}" ]; then
+	[ -x "$UBLK" ] || fail "UBLK=$UBLK is not an executable"
+	modprobe ublk_drv 2>/dev/null || true
+	targets+=(ublk)
+else
+	echo "UBLK is not set: ublksrv's null target is left out (see bench/run --help)"
+fi
+targets+=(vdpasim)
+[ -z "${BENCH_BASELINE:-}" ] || targets+=(baseline)
+points=("1 1" "1 32" "2 1" "2 32" "2 128")
 
-# measure LABEL QUEUES QD NODE
-measure() {
-	local label=$1 queues=$2 qd=$3 node=$4 out
-	out=$(fio --output-format=json --name=bench --filename="$node" --rw=randread --bs=4k \
-		--iodepth="$qd" --ioengine=io_uring --direct=1 --numjobs="$queues" --group_reporting \
-		--ramp_time=1 --runtime="$runtime" --time_based) || fail "fio on $label failed"
-	[ "$(jq '.jobs[0].error' <<<"$out")" = 0 ] || fail "fio on $label reported errors"
-	printf '%s %s %s %s %s\n' "$label" "$queues" "$qd" \
-		"$(jq '.jobs[0].read.iops | floor' <<<"$out")" \
-		"$(jq '.jobs[0].read.lat_ns.mean / 1000 | . * 10 | floor / 10' <<<"$out")" >>"$results"
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+proc_ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+
+# start_target TARGET QUEUES: sets node and pid (the serving process; empty
+# for the in-kernel vdpasim_blk), or returns 1 if TARGET has no such shape.
+start_target() {
+	local target=$1 queues=$2 out
+	pid=
+	case $target in
+	vdused | baseline)
+		local daemon=$VDUSED
+		[ "$target" = baseline ] && daemon=$BENCH_BASELINE
+		read -r _ node <<<"$(VDUSED=$daemon "$VDUSECTL" add -t null --size 1G --queues "$queues" \
+			--queue-depth $depth --name bench-vdused)"
+		pid=$(device_field bench-vdused pid)
+		;;
+	qsd)
+		qemu-storage-daemon --blockdev driver=null-co,node-name=n0,size=1073741824,read-zeroes=on \
+			--export type=vduse-blk,id=e0,node-name=n0,name=bench-qsd,writable=on,num-queues="$queues",queue-size=$depth &
+		pid=$!
+		wait_for 10 "/dev/vduse/bench-qsd" test -e /dev/vduse/bench-qsd
+		vdpa dev add name bench-qsd mgmtdev vduse
+		wait_for 10 "the qsd block device" vdpa_block_node bench-qsd
+		node=$(vdpa_block_node bench-qsd)
+		;;
+	ublk)
+		"$UBLK" add -t null -n 0 -q "$queues" -d $depth >/dev/null
+		wait_for 10 "/dev/ublkb0" test -b /dev/ublkb0
+		node=/dev/ublkb0
+		pid=$("$UBLK" list -n 0 | sed -n 's/.*daemon pid \([0-9]*\).*/\1/p')
+		;;
+	vdpasim)
+		[ "$queues" = 1 ] || return 1
+		vdpa dev add name bench-sim mgmtdev vdpasim_blk
+		wait_for 10 "the vdpasim_blk block device" vdpa_block_node bench-sim
+		node=$(vdpa_block_node bench-sim)
+		;;
+	esac
 }
 
-for queues in 1 2; do
-	read -r name node <<<"$("$VDUSECTL" add -t null --size 1G --queues $queues --queue-depth $depth --name bench-vdused)"
-	for qd in 1 32; do measure vdused $queues $qd "$node"; done
-	"$VDUSECTL" del bench-vdused
+stop_target() {
+	case $1 in
+	vdused | baseline) "$VDUSECTL" del bench-vdused ;;
+	qsd)
+		vdpa dev del bench-qsd
+		kill "$pid"
+		wait "$pid" || true
+		;;
+	ublk) "$UBLK" del -n 0 >/dev/null ;;
+	vdpasim) vdpa dev del bench-sim ;;
+	esac
+}
 
-	# shellcheck disable=SC2046
-	qemu-storage-daemon --blockdev driver=null-co,node-name=n0,size=1073741824,read-zeroes=on \
-		--export type=vduse-blk,id=e0,node-name=n0,name=bench-qsd,writable=on,num-queues=$queues,queue-size=$depth &
-	qsd=$!
-	wait_for 10 "/dev/vduse/bench-qsd" test -e /dev/vduse/bench-qsd
-	vdpa dev add name bench-qsd mgmtdev vduse
-	wait_for 10 "the qsd block device" vdpa_block_node bench-qsd
-	node=$(vdpa_block_node bench-qsd)
-	for qd in 1 32; do measure qsd $queues $qd "$node"; done
-	vdpa dev del bench-qsd
-	kill $qsd
-	wait $qsd || true
-done
+# measure TARGET ROUND QUEUES QD
+measure() {
+	local target=$1 round=$2 queues=$3 qd=$4 out t0 t1 p0 p1 ios
+	local args=(--name=bench --filename="$node" --rw=randread --bs=4k --iodepth="$qd"
+		--ioengine=io_uring --direct=1 --numjobs="$queues" --group_reporting --time_based)
+	fio "${args[@]}" --runtime=1 --output-format=json >/dev/null || fail "fio warm-up on $target failed"
+	t0=$(busy_ticks)
+	p0=$(proc_ticks "$pid")
+	out=$(fio "${args[@]}" --runtime="$runtime" --output-format=json) || fail "fio on $target failed"
+	t1=$(busy_ticks)
+	p1=$(proc_ticks "$pid")
+	[ "$(jq '.jobs[0].error' <<<"$out")" = 0 ] || fail "fio on $target reported errors"
+	ios=$(jq '.jobs[0].read.total_ios' <<<"$out")
+	[ "$ios" -gt 0 ] || fail "fio did no I/O on $target"
+	local proc_us=-
+	[ -z "$pid" ] || proc_us=$(awk "BEGIN { printf \"%.1f\", ($p1 - $p0) * 1e6 / $hz / $ios }")
+	printf '%s %s %s %s %s %s %s %s %s\n' "$target" "$round" "$queues" "$qd" \
+		"$(jq '.jobs[0].read.iops | floor' <<<"$out")" \
+		"$(jq '.jobs[0].read.lat_ns.mean / 1000 | . * 10 | floor / 10' <<<"$out")" \
+		"$(jq '.jobs[0].read.clat_ns.percentile["99.000000"] / 1000 | floor' <<<"$out")" \
+		"$proc_us" "$(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) * 1e6 / $hz / $ios }")" >>"$results"
+}
 
-# BENCH_BASELINE=PATH: another vdused (an older build) against this one, in
-# interleaved rounds, to measure what a data-path change costs or buys.
-if [ -n "${BENCH_BASELINE:-}" ]; then
+for round in $(seq "$rounds"); do
 	for queues in 1 2; do
-		for round in $(seq "${BENCH_ROUNDS:-2}"); do
-			for which in vdused baseline; do
-				daemon=$VDUSED
-				[ "$which" = baseline ] && daemon=$BENCH_BASELINE
-				read -r _ node <<<"$(VDUSED=$daemon "$VDUSECTL" add -t null --size 1G --queues $queues \
-					--queue-depth $depth --name bench-ab)"
-				for qd in 1 32; do measure "$which-r$round" $queues $qd "$node"; done
-				"$VDUSECTL" del bench-ab
+		for target in "${targets[@]}"; do
+			start_target "$target" "$queues" || continue
+			for point in "${points[@]}"; do
+				read -r q qd <<<"$point"
+				[ "$q" = "$queues" ] && measure "$target" "$round" "$queues" "$qd"
 			done
+			stop_target "$target"
 		done
 	done
-fi
-
-vdpa dev add name bench-sim mgmtdev vdpasim_blk
-wait_for 10 "the vdpasim_blk block device" vdpa_block_node bench-sim
-node=$(vdpa_block_node bench-sim)
-for qd in 1 32; do measure vdpasim_blk 1 $qd "$node"; done
-vdpa dev del bench-sim
+done
 
 echo
-echo "fio 4k randread, io_uring, direct; one job per queue; ${runtime}s each; one guest boot (TCG)"
-printf '%-7s %-3s %9s %9s %9s %9s %9s %9s %8s %8s\n' queues QD "vdused" "lat(us)" "qsd" "lat(us)" "sim_blk" "lat(us)" "vs qsd" "vs sim"
-for queues in 1 2; do
-	for qd in 1 32; do
-		read -r _ _ _ v_iops v_lat < <(grep "^vdused $queues $qd " "$results")
-		read -r _ _ _ q_iops q_lat < <(grep "^qsd $queues $qd " "$results")
-		s_iops=- s_lat=- vs_sim=-
-		if [ "$queues" = 1 ]; then
-			read -r _ _ _ s_iops s_lat < <(grep "^vdpasim_blk 1 $qd " "$results")
-			vs_sim=$(awk "BEGIN { printf \"%.0f%%\", 100 * $v_iops / $s_iops }")
-		fi
-		printf '%-7s %-3s %9s %9s %9s %9s %9s %9s %8s %8s\n' "$queues" "$qd" "$v_iops" "$v_lat" \
-			"$q_iops" "$q_lat" "$s_iops" "$s_lat" \
-			"$(awk "BEGIN { printf \"%.2fx\", $v_iops / $q_iops }")" "$vs_sim"
-	done
+echo "fio 4k randread, io_uring, direct; one job per queue; ${runtime}s each after a 1 s warm-up;"
+echo "targets interleaved in each of $rounds rounds; one guest boot (TCG, $(nproc) vCPUs)."
+echo "IOPS, mean latency (us), p99 completion latency (us), CPU us per I/O: the serving"
+echo "process's, and the whole guest's (fio and the kernel included)"
+printf '%-6s %-4s %-9s %-5s %9s %8s %8s %9s %9s\n' queues QD target round IOPS mean p99 cpu/io sys/io
+sort -k3,3n -k4,4n -k2,2n "$results" | while read -r t r q qd iops mean p99 cpu sys; do
+	printf '%-6s %-4s %-9s %-5s %9s %8s %8s %9s %9s\n' "$q" "$qd" "$t" "$r" "$iops" "$mean" "$p99" "$cpu" "$sys"
 done
-if [ -n "${BENCH_BASELINE:-}" ]; then
-	echo
-	echo "this vdused vs BENCH_BASELINE ($BENCH_BASELINE), null, interleaved rounds: IOPS (mean lat us)"
-	printf '%-7s %-3s %-6s %18s %18s %8s\n' queues QD round "this" "baseline" "ratio"
-	for queues in 1 2; do
-		for qd in 1 32; do
-			for round in $(seq "${BENCH_ROUNDS:-2}"); do
-				read -r _ _ _ a_iops a_lat < <(grep "^vdused-r$round $queues $qd " "$results")
-				read -r _ _ _ b_iops b_lat < <(grep "^baseline-r$round $queues $qd " "$results")
-				printf '%-7s %-3s %-6s %18s %18s %8s\n' "$queues" "$qd" "$round" "$a_iops ($a_lat)" \
-					"$b_iops ($b_lat)" "$(awk "BEGIN { printf \"%.2fx\", $a_iops / $b_iops }")"
-			done
+echo
+echo "vdused's IOPS over each peer's, per round (round 1 / round 2 / ...):"
+printf '%-6s %-4s' queues QD
+for t in "${targets[@]}"; do [ "$t" = vdused ] || printf ' %18s' "vs $t"; done
+echo
+for point in "${points[@]}"; do
+	read -r q qd <<<"$point"
+	printf '%-6s %-4s' "$q" "$qd"
+	for t in "${targets[@]}"; do
+		[ "$t" = vdused ] && continue
+		ratios=
+		for round in $(seq "$rounds"); do
+			a=$(awk -v r="$round" -v q="$q" -v d="$qd" '$1 == "vdused" && $2 == r && $3 == q && $4 == d {print $5}' "$results")
+			b=$(awk -v t="$t" -v r="$round" -v q="$q" -v d="$qd" '$1 == t && $2 == r && $3 == q && $4 == d {print $5}' "$results")
+			if [ -n "$a" ] && [ -n "$b" ]; then
+				ratios+="${ratios:+/}$(awk "BEGIN { printf \"%.2f\", $a / $b }")"
+			fi
 		done
+		printf ' %18s' "${ratios:--}"
 	done
-fi
+	echo
+done

@@ -47,6 +47,9 @@ _vdusectl()
 	--reconnect-timeout)
 		COMPREPLY=($(compgen -W 'forever' -- "$cur"))
 		return ;;
+	--cpus)
+		COMPREPLY=($(compgen -W 'any' -- "$cur"))
+		return ;;
 	--bounce-memory)
 		COMPREPLY=($(compgen -W 'default hugepage shmem auto' -- "$cur"))
 		return ;;
@@ -94,7 +97,7 @@ _vdusectl()
 		opts='-h --help -t --type -s --size -f --file --direct --grow --url --image
 		      --namespace --snap --id --ceph-conf --keyring --socket --reconnect-timeout -n --name -q --queues
 		      -d --queue-depth -b --block-size -r --read-only --serial --driver
-		      --bounce-size --bounce-memory -p --persistent -j --json --spec' ;;
+		      --cpus --bounce-size --bounce-memory -p --persistent -j --json --spec' ;;
 	del)
 		opts='-h --help -a --all --wait -f --force -k --keep-spec' ;;
 	list)

@@ -39,6 +39,7 @@ complete -c vdusectl -n '__fish_seen_subcommand_from add' -l ceph-conf -r -F -d 
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l keyring -r -F -d 'Ceph keyring file'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l socket -r -F -d 'vhost-user target socket'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l reconnect-timeout -x -a forever -d 'Seconds requests wait for a lost server'
+complete -c vdusectl -n '__fish_seen_subcommand_from add' -l cpus -x -a any -d 'CPUs of the queue threads'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l bounce-size -x -d 'Size of the kernel bounce buffer'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -l bounce-memory -x -a 'default hugepage shmem auto' -d 'Who supplies the bounce buffer'
 complete -c vdusectl -n '__fish_seen_subcommand_from add' -s n -l name -x -d 'Device name'

@@ -92,6 +92,7 @@ const std::vector<Column> &device_columns()
 	        {"queue_depth", "DEPTH"},
 	        {"read_only", "RO"},
 	        {"serial", "SERIAL"},
+	        {"cpus", "CPUS"},
 	        {"bounce_size", "BOUNCE-SIZE"},
 	        {"bounce_memory", "BOUNCE-MEMORY"},
 	        {"bounce_in_use", "BOUNCE-IN-USE"},
@@ -162,6 +163,7 @@ Record device_record(const DeviceReport &r)
 	rec.set("queue_depth", spec.queue_depth);
 	rec.set("read_only", spec.read_only);
 	rec.set("serial", spec.serial);
+	rec.set("cpus", spec.cpus.empty() ? "all" : spec.cpus);
 	if (spec.driver != Driver::virtio) {
 		for (const char *key :
 		     {"bounce_size", "bounce_memory", "bounce_in_use", "bounce_registered"})

@@ -4,6 +4,7 @@
 #include "verb.h"
 
 #include "backing_plan.h"
+#include "base/cpu_list.h"
 #include "base/size.h"
 #include "config.h"
 #include "device_report.h"
@@ -15,6 +16,7 @@
 #include "vduse/vduse_control.h"
 #include "worker.h"
 
+#include <algorithm>
 #include <iostream>
 #include <linux/virtio_ids.h>
 #include <memory>
@@ -138,6 +140,23 @@ Status create_vduse_device(const DeviceSpec &spec)
 	return {};
 }
 
+// --cpus: a CPU that is not online cannot take a thread.
+Status check_cpus_online(const DeviceSpec &spec)
+{
+	if (spec.cpus.empty() || spec.cpus == "any")
+		return {};
+	auto cpus = parse_cpu_list(spec.cpus);
+	if (!cpus)
+		return with_context(spec.name, cpus.error());
+	std::vector<unsigned> online = online_cpus();
+	for (unsigned cpu : *cpus) {
+		if (!std::binary_search(online.begin(), online.end(), cpu))
+			return failure(spec.name + ": CPU " + std::to_string(cpu) +
+			               " of --cpus is not online");
+	}
+	return {};
+}
+
 // --bounce-memory hugepage: vdused maps its bounce memory from 2 MiB huge
 // pages, which must be reserved beforehand (they cannot be swapped or
 // moved, so the kernel hands out only what the admin set aside).
@@ -221,6 +240,8 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 	if (auto st = validate_spec(spec); !st)
 		return report(st.error());
 	if (auto st = check_huge_pages(spec); !st)
+		return report(st.error());
+	if (auto st = check_cpus_online(spec); !st)
 		return report(st.error());
 
 	Undo undo;
@@ -351,6 +372,10 @@ Verb add_verb()
 		                       "virtio: who supplies the bounce buffer: default (the "
 		                       "kernel), hugepage, shmem (vdused) or auto (huge pages if "
 		                       "reserved, else shmem)");
+		        cmd.add_option("--cpus", add.spec.cpus,
+		                       "CPUs for the queue threads and their completions, queue i on "
+		                       "the i-th: a list like 0-3,8, or any (no pinning; default: "
+		                       "all the CPUs vdused may use)");
 		        cmd.add_flag("-p,--persistent", add.persistent,
 		                     "Also record the device under " VDUSE_PERSIST_DIR
 		                     " so that it comes back at boot");

@@ -1,5 +1,6 @@
 #include "device_server.h"
 
+#include "base/cpu_list.h"
 #include "state/bounce_status.h"
 #include "virtio/vring.h"
 
@@ -8,6 +9,10 @@
 #include <cstddef>
 #include <cstring>
 #include <endian.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#include <utility>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <poll.h>
@@ -44,6 +49,27 @@ Result<std::optional<BounceMemory>> allocate_bounce_memory(const DeviceSpec &spe
 	if (auto st = write_bounce_status(report, {memory->kind(), *size, false}); !st)
 		spdlog::warn("{}", st.error().message);
 	return std::optional<BounceMemory>(std::move(*memory));
+}
+
+// --cpus: the CPUs queue i takes the (i mod n)-th of; none if not pinned.
+std::vector<unsigned> queue_cpus(const DeviceSpec &spec)
+{
+	if (spec.cpus == "any")
+		return {};
+	if (!spec.cpus.empty()) {
+		auto listed = parse_cpu_list(spec.cpus);
+		return listed ? *listed : std::vector<unsigned>();
+	}
+	// The CPUs this process may run on (taskset, the unit's CPUAffinity=).
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	std::vector<unsigned> cpus;
+	if (::sched_getaffinity(0, sizeof(set), &set) == 0) {
+		for (unsigned cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+			if (CPU_ISSET(cpu, &set))
+				cpus.push_back(cpu);
+	}
+	return cpus;
 }
 
 } // namespace
@@ -117,6 +143,7 @@ DeviceServer::~DeviceServer()
 Status DeviceServer::open_queues()
 {
 	BlkGeometry geometry = blk_geometry(spec_);
+	queue_cpus_ = queue_cpus(spec_);
 	for (uint32_t i = 0; i < spec_.queues; ++i) {
 		if (auto st = device_.setup_queue(i, spec_.queue_depth); !st)
 			return st;
@@ -126,7 +153,9 @@ Status DeviceServer::open_queues()
 		workers_.push_back(std::make_unique<QueueWorker>(
 		        device_, i, static_cast<uint16_t>(spec_.queue_depth), std::move(*backend),
 		        geometry, tuning_.poll_window, inflight_.queue(i), hooks_, live_,
-		        stats_.queue(i)));
+		        stats_.queue(i),
+		        queue_cpus_.empty() ? std::nullopt
+		                            : std::optional<unsigned>(queue_cpus_[i % queue_cpus_.size()])));
 	}
 	return {};
 }
@@ -146,7 +175,28 @@ Status DeviceServer::start_queue(uint32_t index, bool event_idx, StartMode mode)
 		return st;
 	spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name, index, info->num,
 	              workers_[index]->last_avail());
+	if (!queue_cpus_.empty())
+		steer_completions(index, queue_cpus_[index % queue_cpus_.size()]);
 	return {};
+}
+
+void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
+{
+	// VDUSE_VQ_INJECT_IRQ queues the driver's completion work on a CPU of
+	// the queue's irq_cb_affinity, round robin (drivers/vdpa/vdpa_user/
+	// vduse_dev.c, vduse_vq_update_effective_cpu); virtio_vdpa sets it to
+	// all CPUs for a single queue when the driver starts. On the CPU of the
+	// thread that injects it, the work needs no other CPU woken. Set after
+	// the driver's own setting, at each start.
+	std::string path = "/sys/class/vduse/" + spec_.name + "/vq" + std::to_string(index) +
+	                   "/irq_cb_affinity";
+	std::string mask = cpu_mask_text(cpu);
+	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+	if (!fd || ::write(fd.get(), mask.data(), mask.size()) != static_cast<ssize_t>(mask.size())) {
+		if (!std::exchange(affinity_warned_, true))
+			spdlog::warn("{}: cannot steer queue {}'s completions to CPU {} ({}): {}",
+			             spec_.name, index, cpu, path, std::strerror(errno));
+	}
 }
 
 Status DeviceServer::start_queues(StartMode mode)

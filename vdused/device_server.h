@@ -72,6 +72,8 @@ private:
 	Status start_queue(uint32_t index, bool event_idx, StartMode mode);
 	Status start_queues(StartMode mode);
 	void stop_queues();
+	// Points the kernel's completion work for queue index at cpu.
+	void steer_completions(uint32_t index, unsigned cpu);
 
 	VduseDevice device_;
 	StatusLine &status_;
@@ -87,6 +89,8 @@ private:
 	StatsFile stats_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;
 	uint8_t device_status_ = 0; // VIRTIO_CONFIG_S_*
+	std::vector<unsigned> queue_cpus_; // queue i's CPU is [i % size]; empty: not pinned
+	bool affinity_warned_ = false;
 };
 
 } // namespace vduse

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
@@ -18,9 +19,10 @@ namespace vduse
 QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
                          std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
                          std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks,
-                         const LiveGeometry &live, LiveQueueStats &stats)
+                         const LiveGeometry &live, LiveQueueStats &stats,
+                         std::optional<unsigned> cpu)
         : device_(device), index_(index), max_size_(max_size), backend_(std::move(backend)),
-          geometry_(geometry), live_(live), stats_(stats), poll_window_(poll_window),
+          geometry_(geometry), live_(live), stats_(stats), poll_window_(poll_window), cpu_(cpu),
           log_(queue_logger(device.name(), index)), hooks_(hooks), inflight_(std::move(inflight))
 {
 }
@@ -107,6 +109,16 @@ void QueueWorker::stop()
 
 void QueueWorker::run()
 {
+	// "vq0", "vq1"...: what top -H, ps -L and perf show for the thread.
+	std::string thread_name = "vq" + std::to_string(index_);
+	(void)::pthread_setname_np(::pthread_self(), thread_name.c_str());
+	if (cpu_) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(*cpu_, &set);
+		if (int err = ::pthread_setaffinity_np(::pthread_self(), sizeof(set), &set); err != 0)
+			log_->warn("cannot run on CPU {}: {}", *cpu_, std::strerror(err));
+	}
 	log_->debug("worker running");
 	std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
 	                           {kick_fd_.get(), POLLIN, 0},

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <spdlog/logger.h>
 #include <string>
 #include <thread>
@@ -43,7 +44,7 @@ public:
 	QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max_size,
 	            std::unique_ptr<QueueBackend> backend, const BlkGeometry &geometry,
 	            std::chrono::nanoseconds poll_window, QueueLog inflight, DebugHooks &hooks,
-	            const LiveGeometry &live, LiveQueueStats &stats);
+	            const LiveGeometry &live, LiveQueueStats &stats, std::optional<unsigned> cpu);
 	~QueueWorker();
 	QueueWorker(const QueueWorker &) = delete;
 	QueueWorker &operator=(const QueueWorker &) = delete;
@@ -93,6 +94,7 @@ private:
 	const LiveGeometry &live_;
 	LiveQueueStats &stats_;
 	std::chrono::nanoseconds poll_window_;
+	std::optional<unsigned> cpu_; // the thread's CPU, if pinned
 	std::unique_ptr<IotlbCache> memory_; // the worker's own view, new at each start
 	SplitQueue queue_;
 	UniqueFd kick_fd_;

@@ -1,5 +1,6 @@
 #include "state/device_spec.h"
 
+#include "base/cpu_list.h"
 #include "base/size.h"
 
 #include <algorithm>
@@ -252,6 +253,10 @@ Status validate_spec_settings(const DeviceSpec &spec)
 		                   " is not a power of two");
 	if (auto st = validate_bounce(spec); !st)
 		return st;
+	if (!spec.cpus.empty() && spec.cpus != "any") {
+		if (auto cpus = parse_cpu_list(spec.cpus); !cpus)
+			return with_context(n, cpus.error());
+	}
 	if (spec.serial.size() > limits::serial_max)
 		return usage_error(n + ": serial '" + spec.serial + "' is longer than " +
 		                   std::to_string(limits::serial_max) + " bytes");
@@ -332,6 +337,7 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"write_zeroes_sectors", spec.write_zeroes_sectors},
 	        {"bounce_size", spec.bounce_size},
 	        {"bounce_memory", spec.bounce_memory},
+	        {"cpus", spec.cpus},
 	};
 }
 
@@ -394,6 +400,7 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		        whole_number<uint32_t>(json, "write_zeroes_sectors", 0u);
 		spec.bounce_size = whole_number<uint64_t>(json, "bounce_size", 0u);
 		spec.bounce_memory = json.value("bounce_memory", "default");
+		spec.cpus = json.value("cpus", "");
 		auto driver = parse_driver(json.at("driver").get<std::string>());
 		if (!driver)
 			return failure(driver.error().message);

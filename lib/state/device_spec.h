@@ -63,6 +63,11 @@ struct DeviceSpec {
 	// else shmem).
 	uint64_t bounce_size = 0;
 	std::string bounce_memory = "default";
+	// The CPUs queue threads run on, queue i on the i-th (round robin),
+	// with the kernel's completion work for the queue on the same CPU:
+	// "" spreads them over the CPUs vdused may use, "any" pins nothing,
+	// else a CPU list ("0-3,8").
+	std::string cpus;
 };
 
 // A byte below 0x20 or DEL: refused in URIs and paths that end up in

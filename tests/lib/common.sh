@@ -241,3 +241,15 @@ vhu_kill() {
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	rm -f "/run/vhu/$1.pid"
 }
+
+# expect_pinned NAME QUEUE CPU: vdused's thread vqQUEUE may run only on CPU,
+# and the kernel's completion work for the queue (irq_cb_affinity) too.
+expect_pinned() {
+	local name=$1 q=$2 cpu=$3 pid tid
+	pid=$(device_field "$name" pid)
+	tid=$(grep -lx "vq$q" /proc/"$pid"/task/*/comm | cut -d/ -f5)
+	[ -n "$tid" ] || fail "$name: no thread vq$q in vdused $pid"
+	expect_eq "$name: CPUs of thread vq$q" "$cpu" "$(taskset -pc "$tid" | sed 's/.*: //')"
+	expect_eq "$name: irq_cb_affinity of vq$q" "$(printf '%x' $((1 << cpu)))" \
+		"$(cat "/sys/class/vduse/$name/vq$q/irq_cb_affinity")"
+}

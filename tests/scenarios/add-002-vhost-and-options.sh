@@ -55,4 +55,28 @@ mkdir -p "$persist_dir"
 echo '{"name":"ghost0","backend":"null","size_bytes":1048576,"queues":1,"queue_depth":128,"block_size":512,"read_only":false,"driver":"virtio_vdpa"}' >"$persist_dir/ghost0.json"
 expect_eq "unpersist of a spec without a device" "ghost0 not persistent" "$("$VDUSECTL" unpersist ghost0)"
 [ ! -e "$persist_dir/ghost0.json" ] || fail "unpersist left $persist_dir/ghost0.json"
+
+# --cpus: queue threads and their completion work on the CPUs asked for.
+[ "$(nproc)" -ge 2 ] || fail "this scenario needs 2 CPUs in the guest, it has $(nproc)"
+read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --queues 2 --name cpu0)"
+expect_eq "cpus by default" all "$(device_field cpu0 cpus)"
+expect_pinned cpu0 0 0
+expect_pinned cpu0 1 1
+"$VDUSECTL" del cpu0
+read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --queues 2 --cpus 1 --name cpu1)"
+expect_pinned cpu1 0 1
+expect_pinned cpu1 1 1
+fio_check "fio on two queues pinned to CPU 1" --name=r --filename="$node" --rw=randread --bs=4k \
+	--ioengine=io_uring --iodepth=8 --direct=1 --numjobs=2 --runtime=1 --time_based
+expect_eq "cpus in show" 1 "$(device_field cpu1 cpus)"
+"$VDUSECTL" del cpu1
+read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --cpus any --name cpu2)"
+expect_eq "--cpus any: the driver's completion CPUs (all)" 3 "$(cat /sys/class/vduse/cpu2/vq0/irq_cb_affinity)"
+"$VDUSECTL" del cpu2
+expect_status "--cpus beyond the online CPUs" 1 "CPU 64 of --cpus is not online" \
+	"$VDUSECTL" add -t null --size 64M --cpus 0,64 --name cpu3
+expect_status "--cpus not a list" 2 "CPU list 'two' is not CPU numbers" \
+	"$VDUSECTL" add -t null --size 64M --cpus two --name cpu3
+expect_status "--cpus reversed" 2 "has a reversed range" \
+	"$VDUSECTL" add -t null --size 64M --cpus 1-0 --name cpu3
 expect_clean

@@ -29,6 +29,9 @@ expect_contains "list shows the unit's status" "serving $name" "$(vdusectl list 
 fio_check "fio randread through $unit" --name=r --filename="$node" --rw=randread --bs=4k \
 	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --runtime=2 --time_based
 expect_zeros "$node" $((1 << 20))
+# The hardening lets vdused pin its queue threads and steer completions.
+expect_pinned $name 0 0
+expect_pinned $name 1 1
 
 # The journal: structured fields for the device and each queue.
 journalctl --sync
