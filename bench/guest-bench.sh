@@ -15,6 +15,8 @@ results=$TMPDIR/bench-results
 : >"$results"
 hz=$(getconf CLK_TCK)
 targets=(vdused qsd)
+# BENCH_WITH_ANY=1: also vdused with --cpus any (no pinning, no steering).
+[ "${BENCH_WITH_ANY:-0}" = 1 ] && targets+=(vdused-any)
 if [ -n "${UBLK:-}" ]; then
 	[ -x "$UBLK" ] || fail "UBLK=$UBLK is not an executable"
 	modprobe ublk_drv 2>/dev/null || true
@@ -35,11 +37,12 @@ start_target() {
 	local target=$1 queues=$2 out
 	pid=
 	case $target in
-	vdused | baseline)
-		local daemon=$VDUSED
+	vdused | vdused-any | baseline)
+		local daemon=$VDUSED extra=()
 		[ "$target" = baseline ] && daemon=$BENCH_BASELINE
+		[ "$target" = vdused-any ] && extra=(--cpus any)
 		read -r _ node <<<"$(VDUSED=$daemon "$VDUSECTL" add -t null --size 1G --queues "$queues" \
-			--queue-depth $depth --name bench-vdused)"
+			--queue-depth $depth --name bench-vdused "${extra[@]}")"
 		pid=$(device_field bench-vdused pid)
 		;;
 	qsd)
@@ -68,7 +71,7 @@ start_target() {
 
 stop_target() {
 	case $1 in
-	vdused | baseline) "$VDUSECTL" del bench-vdused ;;
+	vdused | vdused-any | baseline) "$VDUSECTL" del bench-vdused ;;
 	qsd)
 		vdpa dev del bench-qsd
 		kill "$pid"

@@ -22,12 +22,12 @@ struct DeviceReport {
 	DeviceRecord record;
 	std::string bound_driver; // the vdpa driver bound now, "" if none
 	std::optional<std::string> node;
-	WorkerState worker;             // worker.running: a vdused serves it
-	bool attached = false;          // on the vdpa bus
-	std::string state;              // running, daemon-dead, detached, stale
-	std::string hint;               // what to do about a state not running, or ""
-	std::optional<LinkStatus> link; // a network backend's connection, as vdused said
-	uint64_t bounce_size = 0;       // the kernel's, or the spec's if it has no device
+	WorkerState worker;                 // worker.running: a vdused serves it
+	bool attached = false;              // on the vdpa bus
+	std::string state;                  // running, daemon-dead, detached, stale
+	std::string hint;                   // what to do about a state not running, or ""
+	std::optional<LinkStatus> link;     // a network backend's connection, as vdused said
+	uint64_t bounce_size = 0;           // the kernel's, or the spec's if it has no device
 	std::optional<BounceStatus> bounce; // vdused's bounce memory, as it said
 };
 

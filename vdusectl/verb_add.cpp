@@ -372,10 +372,11 @@ Verb add_verb()
 		                       "virtio: who supplies the bounce buffer: default (the "
 		                       "kernel), hugepage, shmem (vdused) or auto (huge pages if "
 		                       "reserved, else shmem)");
-		        cmd.add_option("--cpus", add.spec.cpus,
-		                       "CPUs for the queue threads and their completions, queue i on "
-		                       "the i-th: a list like 0-3,8, or any (no pinning; default: "
-		                       "all the CPUs vdused may use)");
+		        cmd.add_option(
+		                "--cpus", add.spec.cpus,
+		                "CPUs for the queue threads and their completions, queue i on "
+		                "the i-th: a list like 0-3,8, or any (no pinning; default: "
+		                "all the CPUs vdused may use)");
 		        cmd.add_flag("-p,--persistent", add.persistent,
 		                     "Also record the device under " VDUSE_PERSIST_DIR
 		                     " so that it comes back at boot");

@@ -10,15 +10,15 @@
 #include <cstring>
 #include <endian.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
-#include <utility>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <poll.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <utility>
 
 namespace vduse
 {
@@ -90,10 +90,9 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 	auto bounce = allocate_bounce_memory(spec, files.bounce);
 	if (!bounce)
 		return bounce.error();
-	auto server = std::make_unique<DeviceServer>(std::move(device), spec, std::move(*backend),
-	                                             tuning, std::move(*inflight),
-	                                             std::move(*stats), std::move(*bounce),
-	                                             status_line);
+	auto server = std::make_unique<DeviceServer>(
+	        std::move(device), spec, std::move(*backend), tuning, std::move(*inflight),
+	        std::move(*stats), std::move(*bounce), status_line);
 	if (server->bounce_) {
 		BounceStatus report{server->bounce_->kind(), server->bounce_->size(), false};
 		server->iotlb_.use_bounce_memory(
@@ -154,8 +153,9 @@ Status DeviceServer::open_queues()
 		        device_, i, static_cast<uint16_t>(spec_.queue_depth), std::move(*backend),
 		        geometry, tuning_.poll_window, inflight_.queue(i), hooks_, live_,
 		        stats_.queue(i),
-		        queue_cpus_.empty() ? std::nullopt
-		                            : std::optional<unsigned>(queue_cpus_[i % queue_cpus_.size()])));
+		        queue_cpus_.empty()
+		                ? std::nullopt
+		                : std::optional<unsigned>(queue_cpus_[i % queue_cpus_.size()])));
 	}
 	return {};
 }
@@ -192,7 +192,8 @@ void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
 	                   "/irq_cb_affinity";
 	std::string mask = cpu_mask_text(cpu);
 	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-	if (!fd || ::write(fd.get(), mask.data(), mask.size()) != static_cast<ssize_t>(mask.size())) {
+	if (!fd ||
+	    ::write(fd.get(), mask.data(), mask.size()) != static_cast<ssize_t>(mask.size())) {
 		if (!std::exchange(affinity_warned_, true))
 			spdlog::warn("{}: cannot steer queue {}'s completions to CPU {} ({}): {}",
 			             spec_.name, index, cpu, path, std::strerror(errno));

@@ -88,7 +88,7 @@ private:
 	LiveGeometry live_;
 	StatsFile stats_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;
-	uint8_t device_status_ = 0; // VIRTIO_CONFIG_S_*
+	uint8_t device_status_ = 0;        // VIRTIO_CONFIG_S_*
 	std::vector<unsigned> queue_cpus_; // queue i's CPU is [i % size]; empty: not pinned
 	bool affinity_warned_ = false;
 };

@@ -65,12 +65,11 @@ int serve(const Options &options)
 	tuning.debug_hooks = options.debug_hooks;
 	StatusLine status;
 	status.set_device(options.name + " is waiting for a driver");
-	auto server = DeviceServer::create(std::move(*device), record->spec, tuning,
-	                                   {state.inflight_path(options.name),
-	                                    state.link_path(options.name),
-	                                    state.stats_path(options.name),
-	                                    state.bounce_path(options.name)},
-	                                   status);
+	auto server = DeviceServer::create(
+	        std::move(*device), record->spec, tuning,
+	        {state.inflight_path(options.name), state.link_path(options.name),
+	         state.stats_path(options.name), state.bounce_path(options.name)},
+	        status);
 	if (!server) {
 		spdlog::error("{}", server.error().message);
 		sd_notifyf(0, "STATUS=%s", server.error().message.c_str());

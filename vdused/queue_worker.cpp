@@ -116,7 +116,8 @@ void QueueWorker::run()
 		cpu_set_t set;
 		CPU_ZERO(&set);
 		CPU_SET(*cpu_, &set);
-		if (int err = ::pthread_setaffinity_np(::pthread_self(), sizeof(set), &set); err != 0)
+		if (int err = ::pthread_setaffinity_np(::pthread_self(), sizeof(set), &set);
+		    err != 0)
 			log_->warn("cannot run on CPU {}: {}", *cpu_, std::strerror(err));
 	}
 	log_->debug("worker running");

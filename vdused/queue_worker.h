@@ -94,7 +94,7 @@ private:
 	const LiveGeometry &live_;
 	LiveQueueStats &stats_;
 	std::chrono::nanoseconds poll_window_;
-	std::optional<unsigned> cpu_; // the thread's CPU, if pinned
+	std::optional<unsigned> cpu_;        // the thread's CPU, if pinned
 	std::unique_ptr<IotlbCache> memory_; // the worker's own view, new at each start
 	SplitQueue queue_;
 	UniqueFd kick_fd_;

@@ -31,8 +31,8 @@ Result<std::vector<unsigned>> parse_cpu_list(std::string_view text)
 	size_t start = 0;
 	while (start <= text.size()) {
 		size_t comma = text.find(',', start);
-		std::string_view item =
-		        text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+		std::string_view item = text.substr(
+		        start, comma == std::string_view::npos ? text.npos : comma - start);
 		size_t dash = item.find('-');
 		unsigned first = 0;
 		unsigned last = 0;

@@ -170,9 +170,9 @@ Status validate_bounce(const DeviceSpec &spec)
 	if (custom && spec.driver != Driver::virtio)
 		return usage_error(n + ": --bounce-size and --bounce-memory are for the virtio "
 		                       "driver (a VM's I/O is not bounced)");
-	if (spec.bounce_size != 0 && (spec.bounce_size < limits::bounce_size_min ||
-	                              spec.bounce_size > limits::bounce_size_max ||
-	                              spec.bounce_size % 4096 != 0))
+	if (spec.bounce_size != 0 &&
+	    (spec.bounce_size < limits::bounce_size_min ||
+	     spec.bounce_size > limits::bounce_size_max || spec.bounce_size % 4096 != 0))
 		return usage_error(n + ": bounce size " + std::to_string(spec.bounce_size) +
 		                   " is not a multiple of 4 KiB from 1 MiB to 1 GiB");
 	if ((memory == "hugepage" || memory == "auto") &&

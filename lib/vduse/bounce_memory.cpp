@@ -64,8 +64,8 @@ uint64_t free_huge_pages()
 namespace
 {
 
-Result<std::pair<UniqueFd, Mapping>> map_memfd(const std::string &device, unsigned flags, uint64_t size,
-                               int map_flags)
+Result<std::pair<UniqueFd, Mapping>> map_memfd(const std::string &device, unsigned flags,
+                                               uint64_t size, int map_flags)
 {
 	std::string label = "vduse-bounce:" + device;
 	UniqueFd fd(::memfd_create(label.c_str(), MFD_CLOEXEC | flags));
@@ -73,8 +73,8 @@ Result<std::pair<UniqueFd, Mapping>> map_memfd(const std::string &device, unsign
 		return errno_error(device + ": cannot create a memfd for the bounce memory");
 	if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0)
 		return errno_error(device + ": cannot size the bounce memory to " + mib(size));
-	void *addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | map_flags, fd.get(),
-	                    0);
+	void *addr =
+	        ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | map_flags, fd.get(), 0);
 	if (addr == MAP_FAILED)
 		return errno_error(device + ": cannot map " + mib(size) + " of bounce memory");
 	return std::pair<UniqueFd, Mapping>(std::move(fd), Mapping(addr, size));

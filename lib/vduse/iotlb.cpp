@@ -3,12 +3,12 @@
 #include "base/unique_fd.h"
 
 #include <algorithm>
-#include <utility>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/vduse.h>
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
+#include <utility>
 
 namespace vduse
 {
@@ -103,9 +103,10 @@ const Iotlb::RegionView *Iotlb::bounce_region(uint64_t last, bool readable, bool
 		// (another process's was dropped in use_bounce_memory).
 		if (::ioctl(device_fd_, VDUSE_IOTLB_REG_UMEM, &umem) < 0 && errno != EEXIST) {
 			if (!std::exchange(bounce_refused_, true))
-				spdlog::error("cannot register the bounce memory with the kernel "
-				              "(VDUSE_IOTLB_REG_UMEM): {}; the kernel's pages are used",
-				              std::strerror(errno));
+				spdlog::error(
+				        "cannot register the bounce memory with the kernel "
+				        "(VDUSE_IOTLB_REG_UMEM): {}; the kernel's pages are used",
+				        std::strerror(errno));
 			return nullptr;
 		}
 		bounce_registered_ = true;

@@ -16,12 +16,13 @@ TEST(CpuList, ParsesListsAndRanges)
 
 TEST(CpuList, RefusesWhatIsNotAList)
 {
-	for (const char *bad : {"", "a", "1,", ",1", "1-", "-1", "1--2", "1 2", "+1", "8192",
-	                        "99999999999", "0x1"}) {
+	for (const char *bad :
+	     {"", "a", "1,", ",1", "1-", "-1", "1--2", "1 2", "+1", "8192", "99999999999", "0x1"}) {
 		auto cpus = parse_cpu_list(bad);
 		EXPECT_FALSE(cpus.ok()) << bad;
-		if (!cpus.ok())
+		if (!cpus.ok()) {
 			EXPECT_TRUE(cpus.error().is_usage()) << bad;
+		}
 	}
 	auto reversed = parse_cpu_list("3-1");
 	ASSERT_FALSE(reversed.ok());

@@ -188,8 +188,9 @@ TEST(UnitDropin, OwnBounceMemoryMayBeLockedAndOnlyThen)
 	spec.bounce_memory = "hugepage";
 	auto text = unit_dropin_text(spec, installed());
 	ASSERT_TRUE(text.ok());
-	EXPECT_EQ(settings(*text), (std::vector<std::string>{"ReadWritePaths=\"/var/lib/img/a.img\"",
-	                                                     "LimitMEMLOCK=infinity"}));
+	EXPECT_EQ(settings(*text),
+	          (std::vector<std::string>{"ReadWritePaths=\"/var/lib/img/a.img\"",
+	                                    "LimitMEMLOCK=infinity"}));
 	spec.bounce_memory = "default";
 	spec.bounce_size = 128 << 20;
 	text = unit_dropin_text(spec, installed());

@@ -23,8 +23,9 @@ Result<std::unique_ptr<QueueBackend>> UringQueue::create(int fd, bool block_devi
 
 UringQueue::UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth,
                        const BounceMemory *fixed)
-        : fd_(fd), fixed_(fixed), block_device_(block_device), direct_alignment_(direct_alignment), depth_(depth),
-          bounce_(depth), requests_(depth), pending_(depth), status_(depth), expect_(depth)
+        : fd_(fd), fixed_(fixed), block_device_(block_device), direct_alignment_(direct_alignment),
+          depth_(depth), bounce_(depth), requests_(depth), pending_(depth), status_(depth),
+          expect_(depth)
 {
 }
 
@@ -54,9 +55,10 @@ Status UringQueue::init()
 	if (fixed_) {
 		iovec whole{fixed_->data(), fixed_->size()};
 		if (int err = io_uring_register_buffers(&ring_, &whole, 1); err < 0) {
-			spdlog::warn("cannot register the bounce memory as an io_uring fixed buffer: "
-			             "{}; reads and writes go without it",
-			             std::strerror(-err));
+			spdlog::warn(
+			        "cannot register the bounce memory as an io_uring fixed buffer: "
+			        "{}; reads and writes go without it",
+			        std::strerror(-err));
 			fixed_ = nullptr;
 		}
 	}
@@ -129,10 +131,12 @@ bool UringQueue::prep_data(io_uring_sqe *sqe, const BlkRequest &req, uint16_t ta
 		// fixed read or write.
 		if (read)
 			io_uring_prep_read_fixed(sqe, fd_, iov->iov_base,
-			                         static_cast<unsigned>(iov->iov_len), req.offset, 0);
+			                         static_cast<unsigned>(iov->iov_len), req.offset,
+			                         0);
 		else
 			io_uring_prep_write_fixed(sqe, fd_, iov->iov_base,
-			                          static_cast<unsigned>(iov->iov_len), req.offset, 0);
+			                          static_cast<unsigned>(iov->iov_len), req.offset,
+			                          0);
 		return true;
 	}
 	if (read)
