@@ -4,9 +4,10 @@
 # null target (if UBLK names its ublk binary) and the kernel's vdpasim_blk
 # (one queue: all it has), in interleaved rounds (A B C D, A B C D), a
 # warm-up run before each measured one. Prints IOPS, mean and p99 latency,
-# and CPU time per I/O: the serving process's (user + system, all threads)
-# and the whole guest's (every CPU's busy time, fio's too). Emulated
-# timings: only the ratios within this table mean something.
+# CPU time per I/O: the serving process's (user + system, all threads) and
+# the whole guest's (every CPU's busy time, fio's too), and the guest's
+# context switches per I/O. Emulated timings: only the ratios within this
+# table mean something.
 source "$VTEST_LIB"
 runtime=${BENCH_RUNTIME:-5}
 rounds=${BENCH_ROUNDS:-2}
@@ -29,6 +30,7 @@ targets+=(vdpasim)
 points=("1 1" "1 32" "2 1" "2 32" "2 128")
 
 busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+switches() { awk '/^ctxt / {print $2}' /proc/stat; }
 proc_ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
 
 # start_target TARGET QUEUES: sets node and pid (the serving process; empty
@@ -84,25 +86,28 @@ stop_target() {
 
 # measure TARGET ROUND QUEUES QD
 measure() {
-	local target=$1 round=$2 queues=$3 qd=$4 out t0 t1 p0 p1 ios
+	local target=$1 round=$2 queues=$3 qd=$4 out t0 t1 p0 p1 c0 c1 ios
 	local args=(--name=bench --filename="$node" --rw=randread --bs=4k --iodepth="$qd"
 		--ioengine=io_uring --direct=1 --numjobs="$queues" --group_reporting --time_based)
 	fio "${args[@]}" --runtime=1 --output-format=json >/dev/null || fail "fio warm-up on $target failed"
 	t0=$(busy_ticks)
+	c0=$(switches)
 	p0=$(proc_ticks "$pid")
 	out=$(fio "${args[@]}" --runtime="$runtime" --output-format=json) || fail "fio on $target failed"
 	t1=$(busy_ticks)
+	c1=$(switches)
 	p1=$(proc_ticks "$pid")
 	[ "$(jq '.jobs[0].error' <<<"$out")" = 0 ] || fail "fio on $target reported errors"
 	ios=$(jq '.jobs[0].read.total_ios' <<<"$out")
 	[ "$ios" -gt 0 ] || fail "fio did no I/O on $target"
 	local proc_us=-
 	[ -z "$pid" ] || proc_us=$(awk "BEGIN { printf \"%.1f\", ($p1 - $p0) * 1e6 / $hz / $ios }")
-	printf '%s %s %s %s %s %s %s %s %s\n' "$target" "$round" "$queues" "$qd" \
+	printf '%s %s %s %s %s %s %s %s %s %s\n' "$target" "$round" "$queues" "$qd" \
 		"$(jq '.jobs[0].read.iops | floor' <<<"$out")" \
 		"$(jq '.jobs[0].read.lat_ns.mean / 1000 | . * 10 | floor / 10' <<<"$out")" \
 		"$(jq '.jobs[0].read.clat_ns.percentile["99.000000"] / 1000 | floor' <<<"$out")" \
-		"$proc_us" "$(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) * 1e6 / $hz / $ios }")" >>"$results"
+		"$proc_us" "$(awk "BEGIN { printf \"%.1f\", ($t1 - $t0) * 1e6 / $hz / $ios }")" \
+		"$(awk "BEGIN { printf \"%.2f\", ($c1 - $c0) / $ios }")" >>"$results"
 }
 
 for round in $(seq "$rounds"); do
@@ -122,10 +127,10 @@ echo
 echo "fio 4k randread, io_uring, direct; one job per queue; ${runtime}s each after a 1 s warm-up;"
 echo "targets interleaved in each of $rounds rounds; one guest boot (TCG, $(nproc) vCPUs)."
 echo "IOPS, mean latency (us), p99 completion latency (us), CPU us per I/O: the serving"
-echo "process's, and the whole guest's (fio and the kernel included)"
-printf '%-6s %-4s %-9s %-5s %9s %8s %8s %9s %9s\n' queues QD target round IOPS mean p99 cpu/io sys/io
-sort -k3,3n -k4,4n -k2,2n "$results" | while read -r t r q qd iops mean p99 cpu sys; do
-	printf '%-6s %-4s %-9s %-5s %9s %8s %8s %9s %9s\n' "$q" "$qd" "$t" "$r" "$iops" "$mean" "$p99" "$cpu" "$sys"
+echo "process's, and the whole guest's (fio and the kernel included); context switches per I/O"
+printf '%-6s %-4s %-9s %-5s %9s %8s %8s %9s %9s %7s\n' queues QD target round IOPS mean p99 cpu/io sys/io cs/io
+sort -k3,3n -k4,4n -k2,2n "$results" | while read -r t r q qd iops mean p99 cpu sys cs; do
+	printf '%-6s %-4s %-9s %-5s %9s %8s %8s %9s %9s %7s\n' "$q" "$qd" "$t" "$r" "$iops" "$mean" "$p99" "$cpu" "$sys" "$cs"
 done
 echo
 echo "vdused's IOPS over each peer's, per round (round 1 / round 2 / ...):"
