@@ -1,8 +1,10 @@
 #!/bin/bash
-# Usage: tests/fuzz/run.sh SOURCE-DIR BUILD-DIR [SECONDS-PER-TARGET]
+# Usage: tests/fuzz/run.sh SOURCE-DIR BUILD-DIR [SECONDS-PER-TARGET|--build-only]
 # Builds vduse-tools with clang, AddressSanitizer and UndefinedBehaviorSanitizer
 # in BUILD-DIR, runs the unit suite there, then runs every libFuzzer target in
-# tests/fuzz for SECONDS (default 60) starting from its checked-in corpus.
+# tests/fuzz for SECONDS (default 60) starting from its checked-in corpus, as
+# many at once as there are CPUs. --build-only stops after the build
+# (tools/test-all builds it so beside the guest tests).
 # Any sanitizer report, unit failure or fuzzer crash fails the run; a crash
 # leaves its input in BUILD-DIR/fuzz-artifacts. For a long soak by hand:
 #   tests/fuzz/run.sh . /tmp/fuzz 3600
@@ -21,6 +23,7 @@ echo "== building with clang and sanitizers in $build"
 mapfile -t targets < <(ninja -C "$build" -t targets all | sed -n 's%^\(tests/\(unit\|fuzz\)/[^:. ]*\): .*%\1%p')
 [ "${#targets[@]}" -gt 0 ] || { echo "FAIL: no unit or fuzz targets in $build" >&2; exit 1; }
 ninja -C "$build" "${targets[@]}" >/dev/null
+[ "$seconds" != --build-only ] || exit 0
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 echo "== unit suite under AddressSanitizer and UndefinedBehaviorSanitizer"
@@ -28,20 +31,36 @@ meson test -C "$build" --suite unit --no-rebuild --print-errorlogs \
 	$(cd "$build" && meson test --list --suite unit 2>/dev/null | sed -n 's/^vduse-tools:unit \/ \(.*_test\)$/\1/p')
 
 mkdir -p "$build/fuzz-artifacts"
-for target in "$src"/tests/fuzz/fuzz_*.cpp; do
-	name=$(basename "$target" .cpp)
-	corpus=$build/fuzz-corpus/${name#fuzz_}
+# fuzz NAME: runs one target for $seconds; its log is BUILD-DIR/NAME.log.
+fuzz() {
+	local name=$1 corpus=$build/fuzz-corpus/${1#fuzz_}
 	mkdir -p "$corpus"
-	# The checked-in seeds, and what earlier runs here found.
 	cp -n "$src/tests/fuzz/corpus/${name#fuzz_}"/* "$corpus"/
-	echo "== $name for ${seconds} s"
 	"$build/tests/fuzz/$name" -max_total_time="$seconds" -print_final_stats=1 \
-		-artifact_prefix="$build/fuzz-artifacts/$name-" "$corpus" 2>"$build/$name.log" || {
-		tail -n 60 "$build/$name.log"
-		echo "FAIL: $name crashed; the input is in $build/fuzz-artifacts"
-		exit 1
-	}
-	grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$build/$name.log" | tr '\n' ' '
-	echo
+		-artifact_prefix="$build/fuzz-artifacts/$name-" "$corpus" 2>"$build/$name.log"
+}
+names=()
+for target in "$src"/tests/fuzz/fuzz_*.cpp; do
+	names+=("$(basename "$target" .cpp)")
+done
+parallel=$(nproc)
+for ((i = 0; i < ${#names[@]}; i += parallel)); do
+	batch=("${names[@]:i:parallel}")
+	pids=()
+	for name in "${batch[@]}"; do
+		echo "== $name for ${seconds} s"
+		fuzz "$name" &
+		pids+=($!)
+	done
+	for j in "${!batch[@]}"; do
+		name=${batch[$j]}
+		if ! wait "${pids[$j]}"; then
+			kill "${pids[@]}" 2>/dev/null || true
+			tail -n 60 "$build/$name.log"
+			echo "FAIL: $name crashed; the input is in $build/fuzz-artifacts"
+			exit 1
+		fi
+		echo "$name: $(grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$build/$name.log" | tr '\n' ' ')"
+	done
 done
 echo "ok: unit suite clean under ASan and UBSan, fuzz targets ran ${seconds} s each without a crash"
