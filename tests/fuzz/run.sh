@@ -35,6 +35,7 @@ mkdir -p "$build/fuzz-artifacts"
 fuzz() {
 	local name=$1 corpus=$build/fuzz-corpus/${1#fuzz_}
 	mkdir -p "$corpus"
+	# The checked-in seeds, and what earlier runs here found.
 	cp -n "$src/tests/fuzz/corpus/${name#fuzz_}"/* "$corpus"/
 	"$build/tests/fuzz/$name" -max_total_time="$seconds" -print_final_stats=1 \
 		-artifact_prefix="$build/fuzz-artifacts/$name-" "$corpus" 2>"$build/$name.log"
