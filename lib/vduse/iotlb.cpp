@@ -8,6 +8,8 @@
 #include <linux/vduse.h>
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <utility>
 
 namespace vduse
@@ -49,7 +51,37 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	                           Mapping(addr, length), std::move(file), entry.offset});
 	if (!inserted)
 		return nullptr;
+	pos->second.view.pinnable = probe_pinning(pos->second.view, iova);
 	return &pos->second.view;
+}
+
+bool Iotlb::probe_pinning(const RegionView &view, uint64_t iova)
+{
+	// Since Linux 6.12.118 VDUSE marks its mmap of the bounce and coherent
+	// pages VM_IO (drivers/vdpa/vdpa_user/iova_domain.c, vduse_domain_mmap),
+	// and get_user_pages refuses a VM_IO mapping (mm/gup.c,
+	// check_vma_flags): O_DIRECT into it fails with EFAULT. MADV_POPULATE_*
+	// walks the same check and says EINVAL for such a mapping (or one
+	// without the access asked for: hence WRITE for a write-only region);
+	// a page that is merely not there (a bounce page not in use: SIGBUS)
+	// is EFAULT, and a pinnable page is faulted in without being changed.
+	// The page probed is the one a request is about to use.
+	if (!view.readable && !view.writable)
+		return true;
+	auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+	uint8_t *at = view.base + ((iova - view.first) & ~(page - 1));
+	int advice = view.readable ? MADV_POPULATE_READ : MADV_POPULATE_WRITE;
+	return ::madvise(at, page, advice) == 0 || errno != EINVAL;
+}
+
+void Iotlb::data_in_unpinnable_region(const RegionView &region)
+{
+	if (data_pinnable_.exchange(false, std::memory_order_relaxed))
+		spdlog::info("the kernel cannot pin its mapping of IOVA {:#x}-{:#x}, where the "
+		             "driver's data is, for direct I/O (VM_IO): the file and loop "
+		             "backends stage data through vdused's memory "
+		             "(--bounce-memory shmem or hugepage avoids the copy)",
+		             region.first, region.last);
 }
 
 std::optional<Iotlb::RegionView> Iotlb::lookup(uint64_t iova)

@@ -7,6 +7,7 @@
 #include "base/unique_fd.h"
 #include "vduse/bounce_memory.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,9 +30,20 @@ public:
 		uint8_t *base = nullptr; // host address of first
 		bool readable = false;   // the driver lets the device read it
 		bool writable = false;   // and write it
+		bool pinnable = true;    // the kernel can pin its pages (direct I/O works)
 	};
 	// The mapped region holding iova, if the kernel has one.
 	std::optional<RegionView> lookup(uint64_t iova);
+
+	// False once a request's data was found in a region whose pages the
+	// kernel cannot pin (get_user_pages), so that direct I/O (O_DIRECT,
+	// and file systems that pin even buffered I/O, such as 9p) into it
+	// fails with EFAULT; a backend then stages the data through memory of
+	// its own. Each region is probed when it is mapped (RegionView::pinnable),
+	// and a queue's IotlbCache reports the first data buffer in one that is
+	// not, before the request reaches the backend.
+	bool pinnable() const { return data_pinnable_.load(std::memory_order_relaxed); }
+	void data_in_unpinnable_region(const RegionView &region);
 
 	// A mapped region found by an address inside our mapping of it, with
 	// what another process needs to map it too (a bridge's target).
@@ -71,7 +83,12 @@ private:
 	// now if need be; nullptr if it is not the bounce region or cannot be.
 	const RegionView *bounce_region(uint64_t last, bool readable, bool writable);
 
+	// Whether the kernel can pin the pages of a region just mapped, iova
+	// being the address a request is about to use.
+	static bool probe_pinning(const RegionView &view, uint64_t iova);
+
 	int device_fd_;
+	std::atomic<bool> data_pinnable_{true};
 	std::mutex mutex_;
 	std::map<uint64_t, Region> regions_; // keyed by last address
 	const BounceMemory *bounce_ = nullptr;

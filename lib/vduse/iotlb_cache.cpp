@@ -41,6 +41,8 @@ bool IotlbCache::translate(uint64_t iova, uint64_t len, Access access, std::vect
 		const Iotlb::RegionView *r = find(iova);
 		if (!r || !allows(*r, access))
 			return false;
+		if (!r->pinnable && iotlb_.pinnable())
+			iotlb_.data_in_unpinnable_region(*r);
 		uint64_t chunk = std::min(len, r->last - iova + 1);
 		out.push_back({r->base + (iova - r->first), chunk});
 		len -= chunk;

@@ -1,5 +1,6 @@
 #include "file_backend.h"
 
+#include "daemon_log.h"
 #include "state/backing_file.h"
 #include "uring_queue.h"
 
@@ -16,12 +17,20 @@ Result<std::unique_ptr<Backend>> FileBackend::open(const DeviceSpec &spec)
 		               std::to_string(file->size) + " bytes, less than the device's " +
 		               std::to_string(spec.size_bytes));
 	return std::unique_ptr<Backend>(std::make_unique<FileBackend>(
-	        std::move(file->fd), file->block_device, file->direct_alignment));
+	        spec.name, std::move(file->fd), file->block_device, file->direct_alignment));
 }
 
-Result<std::unique_ptr<QueueBackend>> FileBackend::open_queue(uint32_t, uint32_t depth)
+Result<std::unique_ptr<QueueBackend>> FileBackend::open_queue(uint32_t index, uint32_t depth)
 {
-	return UringQueue::create(fd_.get(), block_device_, direct_alignment_, depth, fixed_);
+	UringQueue::Options options;
+	options.fd = fd_.get();
+	options.block_device = block_device_;
+	options.direct_alignment = direct_alignment_;
+	options.depth = depth;
+	options.fixed = fixed_;
+	options.memory = memory_;
+	options.log = queue_logger(device_, index);
+	return UringQueue::create(std::move(options));
 }
 
 } // namespace vduse

@@ -6,6 +6,8 @@
 #include "backend.h"
 #include "base/unique_fd.h"
 
+#include <string>
+
 namespace vduse
 {
 
@@ -13,20 +15,23 @@ class FileBackend final : public Backend
 {
 public:
 	static Result<std::unique_ptr<Backend>> open(const DeviceSpec &spec);
-	FileBackend(UniqueFd fd, bool block_device, uint32_t direct_alignment)
-	        : fd_(std::move(fd)), block_device_(block_device),
+	FileBackend(std::string device, UniqueFd fd, bool block_device, uint32_t direct_alignment)
+	        : device_(std::move(device)), fd_(std::move(fd)), block_device_(block_device),
 	          direct_alignment_(direct_alignment)
 	{
 	}
 
 	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;
 	void use_fixed_memory(const BounceMemory &memory) override { fixed_ = &memory; }
+	void attach_memory(Iotlb &iotlb) override { memory_ = &iotlb; }
 
 private:
+	std::string device_;
 	UniqueFd fd_;
 	bool block_device_;
 	uint32_t direct_alignment_; // 0: not O_DIRECT
 	const BounceMemory *fixed_ = nullptr;
+	const Iotlb *memory_ = nullptr;
 };
 
 } // namespace vduse

@@ -2,6 +2,7 @@
 
 #include "virtio/iovec.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -11,21 +12,40 @@
 namespace vduse
 {
 
-Result<std::unique_ptr<QueueBackend>> UringQueue::create(int fd, bool block_device,
-                                                         uint32_t direct_alignment, uint32_t depth,
-                                                         const BounceMemory *fixed)
+namespace
 {
-	auto queue = std::make_unique<UringQueue>(fd, block_device, direct_alignment, depth, fixed);
+
+const char *operation_name(uint32_t type)
+{
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		return "read";
+	case VIRTIO_BLK_T_OUT:
+		return "write";
+	case VIRTIO_BLK_T_FLUSH:
+		return "flush";
+	case VIRTIO_BLK_T_DISCARD:
+		return "discard";
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return "write zeroes";
+	default:
+		return "request";
+	}
+}
+
+} // namespace
+
+Result<std::unique_ptr<QueueBackend>> UringQueue::create(Options options)
+{
+	auto queue = std::make_unique<UringQueue>(std::move(options));
 	if (auto st = queue->init(); !st)
 		return st.error();
 	return std::unique_ptr<QueueBackend>(std::move(queue));
 }
 
-UringQueue::UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth,
-                       const BounceMemory *fixed)
-        : fd_(fd), fixed_(fixed), block_device_(block_device), direct_alignment_(direct_alignment),
-          depth_(depth), bounce_(depth), requests_(depth), pending_(depth), status_(depth),
-          expect_(depth)
+UringQueue::UringQueue(Options options)
+        : opt_(std::move(options)), ops_(opt_.depth),
+          failures_(opt_.log ? opt_.log : spdlog::default_logger())
 {
 }
 
@@ -42,8 +62,8 @@ Status UringQueue::init()
 	// kernel's overflow list (reap() flushes it if one ever does).
 	io_uring_params params{};
 	params.flags = IORING_SETUP_CQSIZE;
-	params.cq_entries = completion_entries(depth_);
-	unsigned entries = std::min<uint32_t>(4096, depth_ * 2);
+	params.cq_entries = completion_entries(opt_.depth);
+	unsigned entries = std::min<uint32_t>(4096, opt_.depth * 2);
 	if (int err = io_uring_queue_init_params(entries, &ring_, &params); err < 0)
 		return system_error(-err, "cannot create an io_uring");
 	ring_ready_ = true;
@@ -52,14 +72,14 @@ Status UringQueue::init()
 		return errno_error("cannot create an eventfd");
 	if (int err = io_uring_register_eventfd(&ring_, event_fd_.get()); err < 0)
 		return system_error(-err, "cannot register an eventfd with io_uring");
-	if (fixed_) {
-		iovec whole{fixed_->data(), fixed_->size()};
+	if (opt_.fixed) {
+		iovec whole{opt_.fixed->data(), opt_.fixed->size()};
 		if (int err = io_uring_register_buffers(&ring_, &whole, 1); err < 0) {
 			spdlog::warn(
 			        "cannot register the bounce memory as an io_uring fixed buffer: "
 			        "{}; reads and writes go without it",
 			        std::strerror(-err));
-			fixed_ = nullptr;
+			opt_.fixed = nullptr;
 		}
 	}
 	return {};
@@ -87,63 +107,155 @@ io_uring_sqe *UringQueue::next_sqe()
 
 bool UringQueue::aligned(const BlkRequest &req) const
 {
-	if (direct_alignment_ <= 1)
+	if (opt_.direct_alignment <= 1)
 		return true;
 	for (const iovec &v : req.data) {
-		if (reinterpret_cast<uintptr_t>(v.iov_base) % direct_alignment_ != 0 ||
-		    v.iov_len % direct_alignment_ != 0)
+		if (reinterpret_cast<uintptr_t>(v.iov_base) % opt_.direct_alignment != 0 ||
+		    v.iov_len % opt_.direct_alignment != 0)
 			return false;
 	}
 	return true;
 }
 
-bool UringQueue::bounce(const BlkRequest &req, uint16_t tag)
+bool UringQueue::must_stage(const BlkRequest &req) const
 {
-	Bounce &b = bounce_[tag];
-	void *addr = ::mmap(nullptr, req.data_len, PROT_READ | PROT_WRITE,
-	                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (addr == MAP_FAILED)
-		return false;
-	b.buffer = Mapping(addr, req.data_len);
-	auto *data = static_cast<uint8_t *>(addr);
-	b.iov = {data, req.data_len};
-	b.request = nullptr;
-	if (req.type == VIRTIO_BLK_T_OUT)
-		iov_copy_out(req.data, 0, data, req.data_len);
-	else
-		b.request = &req;
-	return true;
-}
-
-bool UringQueue::prep_data(io_uring_sqe *sqe, const BlkRequest &req, uint16_t tag)
-{
-	bool read = req.type == VIRTIO_BLK_T_IN;
-	const iovec *iov = req.data.data();
-	auto count = static_cast<unsigned>(req.data.size());
-	if (!aligned(req)) {
-		if (!bounce(req, tag))
-			return false;
-		iov = &bounce_[tag].iov;
-		count = 1;
-	} else if (fixed_ && count == 1 && fixed_->contains(iov->iov_base, iov->iov_len)) {
-		// The kernel maps a request's segments one by one into the bounce
-		// region, not side by side: only a one-segment request is one
-		// fixed read or write.
-		if (read)
-			io_uring_prep_read_fixed(sqe, fd_, iov->iov_base,
-			                         static_cast<unsigned>(iov->iov_len), req.offset,
-			                         0);
-		else
-			io_uring_prep_write_fixed(sqe, fd_, iov->iov_base,
-			                          static_cast<unsigned>(iov->iov_len), req.offset,
-			                          0);
+	if (stage_all_ || !aligned(req))
 		return true;
+	// O_DIRECT always pins; buffered I/O pins only on some file systems,
+	// which say so with EFAULT (then stage_all_).
+	return opt_.direct_alignment > 0 && opt_.memory && !opt_.memory->pinnable();
+}
+
+bool UringQueue::stage(Op &op)
+{
+	const BlkRequest &req = *op.request;
+	if (op.staging.size() < req.data_len) {
+		op.staging = Mapping();
+		void *addr = ::mmap(nullptr, req.data_len, PROT_READ | PROT_WRITE,
+		                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (addr == MAP_FAILED)
+			return false;
+		op.staging = Mapping(addr, req.data_len);
 	}
-	if (read)
-		io_uring_prep_readv(sqe, fd_, iov, count, req.offset);
-	else
-		io_uring_prep_writev(sqe, fd_, iov, count, req.offset);
+	if (req.type == VIRTIO_BLK_T_OUT)
+		iov_copy_out(req.data, 0, op.staging.data(), req.data_len);
+	op.staged = true;
+	op.staged_from = op.done;
+	op.fixed = false;
 	return true;
+}
+
+void UringQueue::prep_transfer(io_uring_sqe *sqe, uint16_t tag)
+{
+	Op &op = ops_[tag];
+	const BlkRequest &req = *op.request;
+	bool read = req.type == VIRTIO_BLK_T_IN;
+	auto offset = req.offset + op.done;
+	auto left = static_cast<unsigned>(op.expect - op.done);
+	if (op.staged || op.fixed) {
+		uint8_t *at = op.staged ? static_cast<uint8_t *>(op.staging.data())
+		                        : static_cast<uint8_t *>(req.data[0].iov_base);
+		at += op.done;
+		if (op.staged && read)
+			io_uring_prep_read(sqe, opt_.fd, at, left, offset);
+		else if (op.staged)
+			io_uring_prep_write(sqe, opt_.fd, at, left, offset);
+		else if (read)
+			io_uring_prep_read_fixed(sqe, opt_.fd, at, left, offset, 0);
+		else
+			io_uring_prep_write_fixed(sqe, opt_.fd, at, left, offset, 0);
+		return;
+	}
+	const std::vector<iovec> *iov = &req.data;
+	if (op.done > 0) {
+		// The kernel reads the iovec array when the operation is submitted:
+		// rest lives until then (the request is not resubmitted before it
+		// completes).
+		op.rest.clear();
+		iov_slice(req.data, op.done, 0, op.rest);
+		iov = &op.rest;
+	}
+	auto count = static_cast<unsigned>(iov->size());
+	if (read)
+		io_uring_prep_readv(sqe, opt_.fd, iov->data(), count, offset);
+	else
+		io_uring_prep_writev(sqe, opt_.fd, iov->data(), count, offset);
+}
+
+bool UringQueue::resubmit(uint16_t tag)
+{
+	io_uring_sqe *sqe = next_sqe();
+	if (!sqe)
+		return false;
+	io_uring_sqe_set_data64(sqe, tag);
+	prep_transfer(sqe, tag);
+	resubmitted_ = true;
+	return true;
+}
+
+void UringQueue::fail(Op &op, int err, uint64_t offset, uint64_t length)
+{
+	if (op.status == VIRTIO_BLK_S_OK)
+		op.status = err == EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
+	failures_.failed(operation_name(op.request ? op.request->type : 0), err, offset, length);
+}
+
+bool UringQueue::transfer_continues(uint16_t tag, int result)
+{
+	Op &op = ops_[tag];
+	const BlkRequest &req = *op.request;
+	uint64_t offset = req.offset + op.done;
+	uint64_t left = op.expect - op.done;
+	if (result == -EAGAIN || result == -EINTR) {
+		if (++op.stalls <= max_stalls && resubmit(tag))
+			return true;
+		fail(op, -result, offset, left);
+		return false;
+	}
+	if (result == -EFAULT && !op.staged && !op.fixed) {
+		// The kernel could not pin the driver's buffers (see the header).
+		if (!std::exchange(stage_all_, true))
+			(opt_.log ? opt_.log : spdlog::default_logger())
+			        ->info("the kernel cannot pin the driver's buffers for I/O on this file "
+			               "(EFAULT): data is staged through vdused's memory from now on");
+		if (stage(op) && resubmit(tag))
+			return true;
+		fail(op, ENOMEM, offset, left);
+		return false;
+	}
+	if (result < 0) {
+		fail(op, -result, offset, left);
+		return false;
+	}
+	if (result == 0) {
+		if (req.type != VIRTIO_BLK_T_IN) {
+			fail(op, EIO, offset, left); // a write that moves nothing never will
+			return false;
+		}
+		// The end of the file, inside the device: zeros, as a loop device reads.
+		if (op.staged) {
+			std::memset(static_cast<uint8_t *>(op.staging.data()) + op.done, 0, left);
+		} else {
+			std::vector<iovec> tail;
+			iov_slice(req.data, op.done, 0, tail);
+			iov_zero(tail);
+		}
+		op.done = op.expect;
+		return false;
+	}
+	auto moved = static_cast<uint64_t>(result);
+	if (moved > left) {
+		fail(op, EIO, offset, left);
+		return false;
+	}
+	op.done += moved;
+	op.stalls = 0;
+	if (op.done == op.expect)
+		return false;
+	if (resubmit(tag))
+		return true;
+	fail(op, EIO, offset + moved, left - moved);
+	return false;
 }
 
 int UringQueue::range_mode(const BlkRequest &req, const BlkRange &range) const
@@ -152,7 +264,7 @@ int UringQueue::range_mode(const BlkRequest &req, const BlkRange &range) const
 		// On a block device a plain punch hole means "zero out"
 		// (block/fops.c, blkdev_fallocate); NO_HIDE_STALE makes it a discard.
 		return FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
-		       (block_device_ ? FALLOC_FL_NO_HIDE_STALE : 0);
+		       (opt_.block_device ? FALLOC_FL_NO_HIDE_STALE : 0);
 	bool punch = range.unmap ? punch_zeroes_works_ : !zero_range_works_;
 	return FALLOC_FL_KEEP_SIZE | (punch ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE);
 }
@@ -162,7 +274,7 @@ bool UringQueue::retry_unsupported(uint64_t data)
 	auto tag = static_cast<uint16_t>(data & tag_mask);
 	size_t index = (data >> range_shift) & range_mask;
 	auto mode = static_cast<int>((data >> mode_shift) & 0xff);
-	const BlkRequest *req = requests_[tag];
+	const BlkRequest *req = ops_[tag].request;
 	if (!req || index >= req->ranges.size() || req->type != VIRTIO_BLK_T_WRITE_ZEROES)
 		return false;
 	// Some file systems (tmpfs) punch holes but cannot zero a range in
@@ -172,7 +284,7 @@ bool UringQueue::retry_unsupported(uint64_t data)
 	// what works.
 	if (mode & FALLOC_FL_ZERO_RANGE) {
 		zero_range_works_ = false;
-		if (block_device_ || !punch_zeroes_works_)
+		if (opt_.block_device || !punch_zeroes_works_)
 			return false;
 	} else {
 		punch_zeroes_works_ = false;
@@ -185,9 +297,9 @@ bool UringQueue::retry_unsupported(uint64_t data)
 		return false;
 	int next = range_mode(*req, range);
 	io_uring_sqe_set_data64(sqe, range_data(tag, index, next));
-	io_uring_prep_fallocate(sqe, fd_, next, static_cast<off_t>(range.offset),
+	io_uring_prep_fallocate(sqe, opt_.fd, next, static_cast<off_t>(range.offset),
 	                        static_cast<off_t>(range.length));
-	io_uring_submit(&ring_);
+	resubmitted_ = true;
 	return true;
 }
 
@@ -199,17 +311,22 @@ uint64_t UringQueue::range_data(uint16_t tag, size_t index, int mode)
 
 std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 {
-	if (tag >= depth_)
+	if (tag >= opt_.depth)
 		return VIRTIO_BLK_S_IOERR;
-	status_[tag] = VIRTIO_BLK_S_OK;
-	expect_[tag] = 0;
-	pending_[tag] = 0;
-	requests_[tag] = &req;
+	Op &op = ops_[tag];
+	op.request = &req;
+	op.status = VIRTIO_BLK_S_OK;
+	op.pending = 0;
+	op.expect = 0;
+	op.done = 0;
+	op.stalls = 0;
+	op.staged = false;
+	op.fixed = false;
 	auto add = [&](uint64_t data = 0) -> io_uring_sqe * {
 		io_uring_sqe *sqe = next_sqe();
 		if (sqe) {
 			io_uring_sqe_set_data64(sqe, data | tag);
-			++pending_[tag];
+			++op.pending;
 		}
 		return sqe;
 	};
@@ -217,18 +334,29 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 	switch (req.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
+		if (req.data_len == 0)
+			return VIRTIO_BLK_S_OK;
+		if (must_stage(req)) {
+			if (!stage(op)) {
+				fail(op, ENOMEM, req.offset, req.data_len);
+				return op.status;
+			}
+		} else if (opt_.fixed && req.data.size() == 1 &&
+		           opt_.fixed->contains(req.data[0].iov_base, req.data[0].iov_len)) {
+			// The kernel maps a request's segments one by one into the
+			// bounce region, not side by side: only a one-segment request
+			// is one fixed read or write.
+			op.fixed = true;
+		}
 		if (!(sqe = add()))
 			return VIRTIO_BLK_S_IOERR;
-		expect_[tag] = req.data_len;
-		if (!prep_data(sqe, req, tag)) {
-			io_uring_prep_nop(sqe);
-			status_[tag] = VIRTIO_BLK_S_IOERR;
-		}
+		op.expect = req.data_len;
+		prep_transfer(sqe, tag);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		if (!(sqe = add()))
 			return VIRTIO_BLK_S_IOERR;
-		io_uring_prep_fsync(sqe, fd_, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, opt_.fd, IORING_FSYNC_DATASYNC);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
@@ -240,10 +368,10 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 			int mode = range_mode(req, req.ranges[i]);
 			if (!(sqe = add(range_data(0, i, mode)))) {
 				// Ranges already queued still complete; the request fails.
-				status_[tag] = VIRTIO_BLK_S_IOERR;
+				op.status = VIRTIO_BLK_S_IOERR;
 				break;
 			}
-			io_uring_prep_fallocate(sqe, fd_, mode,
+			io_uring_prep_fallocate(sqe, opt_.fd, mode,
 			                        static_cast<off_t>(req.ranges[i].offset),
 			                        static_cast<off_t>(req.ranges[i].length));
 		}
@@ -251,8 +379,8 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 	default:
 		return VIRTIO_BLK_S_UNSUPP;
 	}
-	if (pending_[tag] == 0)
-		return status_[tag];
+	if (op.pending == 0)
+		return op.status;
 	++in_flight_;
 	return std::nullopt;
 }
@@ -265,33 +393,44 @@ void UringQueue::flush()
 void UringQueue::finish_one(uint64_t data, int result, std::vector<Completion> &out)
 {
 	auto tag = static_cast<uint16_t>(data & tag_mask);
-	if (tag >= depth_ || pending_[tag] == 0)
+	if (tag >= opt_.depth || ops_[tag].pending == 0 || !ops_[tag].request)
 		return;
-	if (result == -EOPNOTSUPP && requests_[tag] &&
-	    requests_[tag]->type == VIRTIO_BLK_T_DISCARD) {
-		discard_works_ = false;
-		result = 0;
-	}
-	if (result == -EOPNOTSUPP && retry_unsupported(data))
-		return;
-	if (status_[tag] == VIRTIO_BLK_S_OK) {
-		if (result == -EOPNOTSUPP)
-			status_[tag] = VIRTIO_BLK_S_UNSUPP;
-		else if (result < 0 ||
-		         (expect_[tag] && static_cast<uint64_t>(result) != expect_[tag]))
-			status_[tag] = VIRTIO_BLK_S_IOERR;
-	}
-	if (--pending_[tag] == 0) {
-		Bounce &b = bounce_[tag];
-		if (b.buffer.data()) {
-			if (b.request && status_[tag] == VIRTIO_BLK_S_OK)
-				iov_copy_in(b.request->data, b.buffer.data(), b.request->data_len);
-			b.request = nullptr;
-			b.buffer = Mapping();
+	Op &op = ops_[tag];
+	const BlkRequest &req = *op.request;
+	if (req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT) {
+		if (op.status == VIRTIO_BLK_S_OK && transfer_continues(tag, result))
+			return;
+	} else {
+		if (result == -EOPNOTSUPP && req.type == VIRTIO_BLK_T_DISCARD) {
+			discard_works_ = false;
+			result = 0;
 		}
-		--in_flight_;
-		out.push_back({tag, status_[tag]});
+		if (result == -EOPNOTSUPP && retry_unsupported(data))
+			return;
+		if (result < 0) {
+			size_t index = (data >> range_shift) & range_mask;
+			bool ranged = (data >> mode_shift) != 0 && index < req.ranges.size();
+			fail(op, -result, ranged ? req.ranges[index].offset : 0,
+			     ranged ? req.ranges[index].length : 0);
+		}
 	}
+	if (--op.pending > 0)
+		return;
+	if (op.staged) {
+		if (req.type == VIRTIO_BLK_T_IN && op.status == VIRTIO_BLK_S_OK) {
+			// The bytes before staged_from went straight to the driver.
+			op.rest.clear();
+			iov_slice(req.data, op.staged_from, 0, op.rest);
+			iov_copy_in(op.rest, static_cast<uint8_t *>(op.staging.data()) + op.staged_from,
+			            req.data_len - op.staged_from);
+		}
+		if (op.staging.size() > staging_kept)
+			op.staging = Mapping();
+		op.staged = false;
+	}
+	op.request = nullptr;
+	--in_flight_;
+	out.push_back({tag, op.status});
 }
 
 void UringQueue::reap(std::vector<Completion> &out, bool wait)
@@ -316,6 +455,10 @@ void UringQueue::reap(std::vector<Completion> &out, bool wait)
 			break;
 		io_uring_get_events(&ring_);
 	}
+	// What finish_one() queued again (the rest of a short transfer, a
+	// retry) goes now: the caller may wait for completions next.
+	if (std::exchange(resubmitted_, false))
+		io_uring_submit(&ring_);
 }
 
 } // namespace vduse

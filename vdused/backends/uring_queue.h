@@ -1,18 +1,29 @@
 // A queue backend over one file descriptor (regular file or block device)
-// driven by an io_uring of its own: reads and writes as readv/writev, flush
-// as fdatasync, discard and write zeroes as fallocate. Nothing blocks the
-// queue's thread but the final wait when it stops. Under O_DIRECT, a read or
-// write whose buffers are not aligned as the file needs goes through an
-// aligned bounce buffer of its own. Given vdused's bounce memory, each ring
-// registers it as a fixed buffer, and a read or write of one buffer inside
-// it goes as READ_FIXED or WRITE_FIXED (no page pinning per request).
+// driven by an io_uring of its own: reads and writes as read(v)/write(v),
+// flush as fdatasync, discard and write zeroes as fallocate. Nothing blocks
+// the queue's thread but the final wait when it stops.
+//
+// A read or write moves all its bytes or fails: a short transfer (legal on
+// any file, common on network and FUSE file systems) is resubmitted for the
+// rest, -EAGAIN and -EINTR are retried, a transfer that makes no progress
+// is an error, and a read at the end of the file returns zeros (the worker
+// has checked the request against the device's size).
+//
+// Data is staged through an aligned buffer of the queue's own when the
+// driver's buffers cannot be used directly: under O_DIRECT when they are not
+// aligned as the file needs, or when the kernel cannot pin them (EFAULT:
+// VDUSE's bounce pages on kernels that map them VM_IO, for O_DIRECT and for
+// file systems that pin even buffered I/O, such as 9p). Given vdused's own
+// bounce memory, each ring registers it as a fixed buffer, and a read or
+// write of one buffer inside it goes as READ_FIXED or WRITE_FIXED.
 #pragma once
 
 #include "backend.h"
 #include "base/mapping.h"
-#include "base/unique_fd.h"
+#include "failure_log.h"
 
 #include <liburing.h>
+#include <sys/uio.h>
 
 namespace vduse
 {
@@ -20,14 +31,17 @@ namespace vduse
 class UringQueue final : public QueueBackend
 {
 public:
-	// direct_alignment: what O_DIRECT needs of buffers on fd (0: no O_DIRECT).
-	// fixed: memory to register as a fixed buffer, or nullptr.
-	static Result<std::unique_ptr<QueueBackend>> create(int fd, bool block_device,
-	                                                    uint32_t direct_alignment,
-	                                                    uint32_t depth,
-	                                                    const BounceMemory *fixed = nullptr);
-	UringQueue(int fd, bool block_device, uint32_t direct_alignment, uint32_t depth,
-	           const BounceMemory *fixed);
+	struct Options {
+		int fd = -1;
+		bool block_device = false;
+		uint32_t direct_alignment = 0;       // what O_DIRECT needs of buffers (0: buffered)
+		uint32_t depth = 0;
+		const BounceMemory *fixed = nullptr; // to register as a fixed buffer
+		const Iotlb *memory = nullptr;       // says whether the kernel can pin it
+		std::shared_ptr<spdlog::logger> log; // the queue's
+	};
+	static Result<std::unique_ptr<QueueBackend>> create(Options options);
+	explicit UringQueue(Options options);
 	~UringQueue() override;
 	UringQueue(const UringQueue &) = delete;
 	UringQueue &operator=(const UringQueue &) = delete;
@@ -41,21 +55,41 @@ public:
 	// Completion-queue entries for a ring serving depth requests: enough
 	// for every operation of every request in flight.
 	static uint32_t completion_entries(uint32_t depth);
+	// A staging buffer at most this large stays with its tag for the next
+	// request; a larger one is unmapped when its request completes. So a
+	// queue keeps at most depth times this much (touched only as used).
+	static constexpr uint64_t staging_kept = 256 << 10;
+	// Retries of a read or write that moved nothing (-EAGAIN, -EINTR)
+	// before it fails.
+	static constexpr unsigned max_stalls = 64;
 
 private:
-	// Page-aligned (mmap), so aligned for any O_DIRECT; unmapped when the
-	// request completes (unaligned buffers are rare: only a VM makes them).
-	struct Bounce {
-		Mapping buffer;
-		iovec iov{};
-		const BlkRequest *request = nullptr; // for a read: where the data goes
+	// One request in flight.
+	struct Op {
+		const BlkRequest *request = nullptr;
+		unsigned pending = 0;     // operations not yet completed
+		uint8_t status = 0;       // first error seen
+		uint64_t expect = 0;      // bytes a read or write must move
+		uint64_t done = 0;        // bytes moved so far
+		unsigned stalls = 0;      // retries in a row without progress
+		bool fixed = false;       // READ_FIXED / WRITE_FIXED
+		bool staged = false;      // through `staging`, not the driver's buffers
+		uint64_t staged_from = 0; // the byte from which it is (EFAULT midway)
+		Mapping staging;          // page-aligned, so aligned for any O_DIRECT
+		std::vector<iovec> rest;  // the driver's buffers from `done` on
 	};
 
 	Status init();
 	io_uring_sqe *next_sqe();
 	bool aligned(const BlkRequest &request) const;
-	// Points the bounce iovec of tag at an aligned copy of the request's data.
-	bool bounce(const BlkRequest &request, uint16_t tag);
+	bool must_stage(const BlkRequest &request) const;
+	// Moves a read or write to a staging buffer (a write's data copied in).
+	bool stage(Op &op);
+	// Prepares the read or write of what op has left to move.
+	void prep_transfer(io_uring_sqe *sqe, uint16_t tag);
+	bool resubmit(uint16_t tag);
+	// A read or write's completion; false once the request is finished.
+	bool transfer_continues(uint16_t tag, int result);
 	// An operation's user data: the request's tag, and for a discard or
 	// write zeroes range its index and fallocate mode.
 	static constexpr uint64_t tag_mask = 0xffff;
@@ -67,28 +101,21 @@ private:
 	int range_mode(const BlkRequest &request, const BlkRange &range) const;
 	// A write zeroes mode the file refused: try the other; false if none is left.
 	bool retry_unsupported(uint64_t data);
+	void fail(Op &op, int err, uint64_t offset, uint64_t length);
 	void finish_one(uint64_t data, int result, std::vector<Completion> &out);
 
-	// Prepares a read or write of the request's data; false if it cannot.
-	bool prep_data(io_uring_sqe *sqe, const BlkRequest &request, uint16_t tag);
-
-	int fd_;
-	const BounceMemory *fixed_; // registered as fixed buffer 0, or nullptr
-	bool block_device_;
-	uint32_t direct_alignment_;
-	uint32_t depth_;
-	std::vector<Bounce> bounce_;               // per tag
-	std::vector<const BlkRequest *> requests_; // per tag, while in flight
-	bool zero_range_works_ = true;             // FALLOC_FL_ZERO_RANGE
-	bool punch_zeroes_works_ = true;           // FALLOC_FL_PUNCH_HOLE for write zeroes
+	Options opt_;
+	std::vector<Op> ops_; // per tag
+	FailureLog failures_;
+	bool stage_all_ = false;        // the kernel refused to pin the driver's buffers
+	bool zero_range_works_ = true;  // FALLOC_FL_ZERO_RANGE
+	bool punch_zeroes_works_ = true; // FALLOC_FL_PUNCH_HOLE for write zeroes
 	bool discard_works_ = true;
+	bool resubmitted_ = false; // reap() queued operations to submit
 	io_uring ring_{};
 	bool ring_ready_ = false;
 	UniqueFd event_fd_;
-	std::vector<uint32_t> pending_; // per tag: operations not yet completed
-	std::vector<uint8_t> status_;   // per tag: first error seen
-	std::vector<uint64_t> expect_;  // per tag: bytes a read or write must move
-	unsigned in_flight_ = 0;        // requests
+	unsigned in_flight_ = 0; // requests
 };
 
 } // namespace vduse
