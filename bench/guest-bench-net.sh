@@ -3,7 +3,7 @@
 # (BENCH_NET=nbd|rbd) against qemu-storage-daemon's vduse-blk export of the
 # same kind of server through its own nbd or rbd driver. The servers run in
 # the guest: nbdkit's memory plugin on a unix socket, or a one-node Ceph
-# cluster (../shared/vm/netstore/ceph-up.sh; one image per client, since a
+# cluster (tests/lib/ceph-cluster.sh; one image per client, since a
 # writer holds the exclusive lock). BENCH_NET=vhost-user: one
 # qemu-storage-daemon exports one image on tmpfs twice, as vduse-blk (the
 # direct path) and as vhost-user-blk bridged by vdused; the bridge's CPU is
@@ -28,8 +28,7 @@ nbd)
 	qsd_blockdev="driver=nbd,server.type=unix,server.path=/run/nbd/bench.sock,cache.direct=on"
 	;;
 rbd)
-	netstore=${VTEST_NETSTORE:-$VTEST_SRCDIR/../shared/vm/netstore}
-	RBD_SIZE=128M CEPH_CHECK=0 bash "$netstore/ceph-up.sh" >"$TMPDIR/ceph.log" 2>&1 ||
+	RBD_SIZE=128M bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph.log" 2>&1 ||
 		fail "Ceph did not start: $(tail "$TMPDIR/ceph.log")"
 	/usr/bin/python3 -c '
 import rados, rbd
@@ -139,5 +138,5 @@ for queues in 1 4; do
 		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$v" "$q" "$r" "$vc" "$qc"
 	done
 done
-[ "$net" = rbd ] && bash "$netstore/ceph-down.sh" >/dev/null 2>&1
+[ "$net" = rbd ] && bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" down >/dev/null 2>&1
 true

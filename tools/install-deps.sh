@@ -17,6 +17,8 @@ packages=(
 	# guest tests and benchmark
 	qemu-system-x86 qemu-system-common fio iproute2 util-linux e2fsprogs
 	systemd udev kmod jq coreutils procps zsh fish bash-completion
+	# the FUSE file system of the short-transfer scenario (tests/helpers)
+	libfuse3-dev fuse3
 	# the Debian package (debian/) and its check
 	debhelper fakeroot dpkg-dev lintian
 	# the servers the network backends are tested against, in the guest

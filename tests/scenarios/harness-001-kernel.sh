@@ -6,3 +6,4 @@ pass "/dev/vduse/control is a character device"
 mgmt=$(vdpa -j mgmtdev show)
 expect_contains "vdpa mgmtdev show" '"vduse"' "$mgmt"
 expect_contains "vdpa mgmtdev show" '"vdpasim_blk"' "$mgmt"
+pass "guest kernel: Linux $(uname -r)"

@@ -10,8 +10,6 @@ source "$VTEST_LIB"
 [ "$(cat /proc/1/comm)" = systemd ] || fail "PID 1 is $(cat /proc/1/comm), not systemd"
 unset VDUSED
 VDUSECTL=vdusectl
-netstore=${VTEST_NETSTORE:-$VTEST_SRCDIR/../shared/vm/netstore}
-[ -f "$netstore/ceph-up.sh" ] || fail "the Ceph recipe $netstore/ceph-up.sh is missing (../shared beside the project, or VTEST_NETSTORE)"
 ip link set lo up
 img=$(scratch_fs 1G)
 truncate -s 128M "$img/disk.img"
@@ -83,7 +81,7 @@ fio_verify nbd-tcp-systemd "$node" 4k-256k 16M
 nt_score=$(score nt)
 
 # rbd: librados under the hardened unit.
-CEPH_CHECK=0 bash "$netstore/ceph-up.sh" >"$TMPDIR/ceph-up.log" 2>&1 ||
+bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph-up.log" 2>&1 ||
 	fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
 read -r _ node <<<"$(vdusectl add -t rbd --image rbd/img0 --ceph-conf /run/ceph/ceph.conf --name rb)"
 fio_verify rbd-systemd "$node" 4k-256k 8M
@@ -96,4 +94,4 @@ pass "systemd-analyze security: local $lo_score, nbd unix $nu_score, vhost-user 
 vdusectl del lo0 nu vu nt rb
 vhu_stop vdisk
 expect_clean
-bash "$netstore/ceph-down.sh" >/dev/null 2>&1 || true
+bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" down >/dev/null 2>&1 || true

@@ -6,11 +6,8 @@
 # kill -9 of vdused during fio + recover with 0 errors, the image grown with
 # `rbd resize` and followed by `vdusectl resize`, bad input.
 source "$VTEST_LIB"
-netstore=${VTEST_NETSTORE:-$VTEST_SRCDIR/../shared/vm/netstore}
-[ -x "$netstore/ceph-up.sh" ] || [ -f "$netstore/ceph-up.sh" ] ||
-	fail "the Ceph recipe $netstore/ceph-up.sh is missing (../shared beside the project, or VTEST_NETSTORE)"
 ip link set lo up
-CEPH_CHECK=0 bash "$netstore/ceph-up.sh" >"$TMPDIR/ceph-up.log" 2>&1 ||
+bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph-up.log" 2>&1 ||
 	fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
 pass "Ceph cluster up: $(grep -i 'ready' "$TMPDIR/ceph-up.log" | tail -1)"
 conf=/run/ceph/ceph.conf
@@ -110,4 +107,4 @@ expect_status "an unknown user" 1 "cannot connect to the Ceph cluster as client.
 expect_status "a relative keyring path" 2 "'keys' is not an absolute path" \
 	"$VDUSECTL" add -t rbd --image rbd/img0 --keyring keys --name b0
 expect_clean
-bash "$netstore/ceph-down.sh" >/dev/null 2>&1 || true
+bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" down >/dev/null 2>&1 || true

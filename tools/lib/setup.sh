@@ -39,3 +39,16 @@ ensure_build() {
 	fi
 	echo "vduse-tools: compiled in $((SECONDS - start)) s" >&2
 }
+
+# ensure_kernel ROOT: exports VDUSE_TEST_KERNEL, the guest's kernel: as set,
+# or the one tests/vm/build-kernel.sh builds from Debian's current
+# linux-source-6.12 (once; cached in ~/.cache/vduse-tools), and says which
+# Linux it is, so that every run's log names the kernel it tested.
+ensure_kernel() {
+	local root=$1
+	if [ -z "${VDUSE_TEST_KERNEL:-}" ]; then
+		VDUSE_TEST_KERNEL=$("$root/tests/vm/build-kernel.sh") || return 1
+	fi
+	export VDUSE_TEST_KERNEL
+	echo "vduse-tools: the guests boot Linux $("$root/tests/vm/kernel-version.sh" "$VDUSE_TEST_KERNEL" || echo '(unknown version)') from $VDUSE_TEST_KERNEL" >&2
+}

@@ -16,7 +16,8 @@ void FailureLog::failed(const std::string &what, int err, uint64_t offset, uint6
 		            what, length, offset, std::strerror(err), err, interval.count());
 	} else if (now - kind.last >= interval) {
 		log_->error("{} more {} failures: {} (errno {}), the last of {} bytes at offset {}",
-		            kind.count - kind.logged, what, std::strerror(err), err, length, offset);
+		            kind.count - kind.logged, what, std::strerror(err), err, length,
+		            offset);
 	} else {
 		return;
 	}

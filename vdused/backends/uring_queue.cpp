@@ -216,8 +216,10 @@ bool UringQueue::transfer_continues(uint16_t tag, int result)
 		// The kernel could not pin the driver's buffers (see the header).
 		if (!std::exchange(stage_all_, true))
 			(opt_.log ? opt_.log : spdlog::default_logger())
-			        ->info("the kernel cannot pin the driver's buffers for I/O on this file "
-			               "(EFAULT): data is staged through vdused's memory from now on");
+			        ->info("the kernel cannot pin the driver's buffers for I/O on this "
+			               "file "
+			               "(EFAULT): data is staged through vdused's memory from now "
+			               "on");
 		if (stage(op) && resubmit(tag))
 			return true;
 		fail(op, ENOMEM, offset, left);
@@ -421,7 +423,8 @@ void UringQueue::finish_one(uint64_t data, int result, std::vector<Completion> &
 			// The bytes before staged_from went straight to the driver.
 			op.rest.clear();
 			iov_slice(req.data, op.staged_from, 0, op.rest);
-			iov_copy_in(op.rest, static_cast<uint8_t *>(op.staging.data()) + op.staged_from,
+			iov_copy_in(op.rest,
+			            static_cast<uint8_t *>(op.staging.data()) + op.staged_from,
 			            req.data_len - op.staged_from);
 		}
 		if (op.staging.size() > staging_kept)

@@ -34,7 +34,7 @@ public:
 	struct Options {
 		int fd = -1;
 		bool block_device = false;
-		uint32_t direct_alignment = 0;       // what O_DIRECT needs of buffers (0: buffered)
+		uint32_t direct_alignment = 0; // what O_DIRECT needs of buffers (0: buffered)
 		uint32_t depth = 0;
 		const BounceMemory *fixed = nullptr; // to register as a fixed buffer
 		const Iotlb *memory = nullptr;       // says whether the kernel can pin it
@@ -107,8 +107,8 @@ private:
 	Options opt_;
 	std::vector<Op> ops_; // per tag
 	FailureLog failures_;
-	bool stage_all_ = false;        // the kernel refused to pin the driver's buffers
-	bool zero_range_works_ = true;  // FALLOC_FL_ZERO_RANGE
+	bool stage_all_ = false;         // the kernel refused to pin the driver's buffers
+	bool zero_range_works_ = true;   // FALLOC_FL_ZERO_RANGE
 	bool punch_zeroes_works_ = true; // FALLOC_FL_PUNCH_HOLE for write zeroes
 	bool discard_works_ = true;
 	bool resubmitted_ = false; // reap() queued operations to submit
