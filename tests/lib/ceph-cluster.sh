@@ -41,7 +41,7 @@ key() { { printf '\001\000\000\000\000\000\000\000\000\000\020\000'; head -c 16 
 
 up() {
 	[ ! -e "$dir/ceph.conf" ] || die "$dir already holds a cluster (ceph-cluster.sh down first)"
-	mkdir -p "$dir"/{mon,osd,log,run}
+	mkdir -p "$dir"/{mon/a,osd/0,log,run}
 	local conf=$dir/ceph.conf
 	export CEPH_CONF=$conf
 	cat >"$conf" <<-CONF
