@@ -5,7 +5,7 @@
 # when buffered, tests/helpers/short_io_fuse.cpp): fio crc32c verification, buffered and
 # O_DIRECT, 1 and 4 queues. Then a failing backend: the first failure is in
 # vdused's log with its errno and offset, later ones are counted there and
-# in stats, not logged one by one.
+# in stats, not logged one by one. And the deepest queue that add accepts.
 source "$VTEST_LIB"
 
 # name | fio block sizes | add options
@@ -66,4 +66,12 @@ pass "stats counts $errors I/O errors"
 "$VDUSECTL" del bad
 umount /run/fuse
 wait
+
+# The deepest queue add accepts gets an io_uring (its completion ring is
+# clamped to what io_uring allows).
+img=$(scratch_fs)
+read -r _ node <<<"$("$VDUSECTL" add --name deep -t file --file "$img/deep.img" --size 64M --queue-depth 32768)"
+fio_check "queue depth 32768: random write + verify" --name=deep --filename="$node" --rw=randwrite \
+	--bs=4k --size=8M --ioengine=io_uring --iodepth=256 --direct=1 --verify=crc32c --verify_fatal=1
+"$VDUSECTL" del deep
 expect_clean

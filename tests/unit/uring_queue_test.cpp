@@ -150,6 +150,16 @@ TEST(UringQueue, FailuresAreLoggedOncePerKindAndFailTheRequest)
 	EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
 }
 
+TEST(UringQueue, TheDeepestQueueAddAcceptsGetsARing)
+{
+	TempFile file(4096);
+	UringQueue::Options options;
+	options.fd = file.fd();
+	options.depth = limits::queue_depth_max;
+	auto q = UringQueue::create(std::move(options));
+	EXPECT_TRUE(q) << (q ? "" : q.error().message);
+}
+
 TEST(FailureLog, LogsTheFirstOfAKindThenACountEveryInterval)
 {
 	std::ostringstream out;

@@ -59,9 +59,12 @@ Status UringQueue::init()
 	// Submissions: room for a full queue of reads and writes; next_sqe()
 	// submits early for requests with many discard ranges. Completions:
 	// room for every operation that can be in flight, so none waits in the
-	// kernel's overflow list (reap() flushes it if one ever does).
+	// kernel's overflow list (reap() flushes it if one ever does). Deep
+	// queues ask for more than io_uring allows (IORING_MAX_CQ_ENTRIES,
+	// io_uring/io_uring.c): CLAMP takes the most it allows instead, and the
+	// overflow list holds the rest.
 	io_uring_params params{};
-	params.flags = IORING_SETUP_CQSIZE;
+	params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 	params.cq_entries = completion_entries(opt_.depth);
 	unsigned entries = std::min<uint32_t>(4096, opt_.depth * 2);
 	if (int err = io_uring_queue_init_params(entries, &ring_, &params); err < 0)
