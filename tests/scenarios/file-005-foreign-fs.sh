@@ -25,6 +25,8 @@ check 9p-direct 4k-1M -t file --file "$share/b.img" --size 64M --queues 4 --bloc
 rm -f "$share/a.img" "$share/b.img"
 
 # A FUSE file that answers every read and write with at most 11776 bytes.
+[ -x "${SHORT_IO_FUSE:-}" ] ||
+	fail "no short-io-fuse helper (SHORT_IO_FUSE='${SHORT_IO_FUSE:-}'): the build lacked libfuse3-dev"
 grep -qw fuse /proc/filesystems ||
 	fail "the guest's kernel has no FUSE (CONFIG_FUSE_FS, in tests/vm/kernel.config)"
 chunk=11776
