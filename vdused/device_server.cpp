@@ -224,10 +224,10 @@ Status DeviceServer::start_queues(StartMode mode)
 	return {};
 }
 
-void DeviceServer::stop_queues()
+void DeviceServer::stop_queues(bool abandon)
 {
 	for (auto &worker : workers_)
-		worker->stop();
+		worker->stop(abandon);
 }
 
 Status DeviceServer::set_device_status(uint8_t status)
@@ -237,8 +237,11 @@ Status DeviceServer::set_device_status(uint8_t status)
 	bool runs = status & VIRTIO_CONFIG_S_DRIVER_OK;
 	spdlog::debug("{}: device status {:#x} -> {:#x}", spec_.name, device_status_, status);
 	device_status_ = status;
+	// A reset voids every request in flight (and must be answered within
+	// the kernel's message timeout, whatever a server does); any other
+	// status without DRIVER_OK only stops the queues.
 	if (!runs && was_running)
-		stop_queues();
+		stop_queues(status == 0);
 	if (status == 0) {
 		// A reset: the rings and everything mapped are gone.
 		for (uint32_t i = 0; i < workers_.size(); ++i) {

@@ -71,7 +71,7 @@ private:
 	Status set_device_status(uint8_t status);
 	Status start_queue(uint32_t index, bool event_idx, StartMode mode);
 	Status start_queues(StartMode mode);
-	void stop_queues();
+	void stop_queues(bool abandon = false);
 	// Points the kernel's completion work for queue index at cpu.
 	void steer_completions(uint32_t index, unsigned cpu);
 

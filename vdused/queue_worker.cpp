@@ -93,10 +93,11 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 	return {};
 }
 
-void QueueWorker::stop()
+void QueueWorker::stop(bool abandon)
 {
 	if (!running())
 		return;
+	abandon_requested_.store(abandon, std::memory_order_relaxed);
 	stop_requested_.store(true, std::memory_order_release);
 	uint64_t one = 1;
 	if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
@@ -156,9 +157,18 @@ void QueueWorker::run()
 	}
 	// Nothing may be in flight once the rings and buffers can go away.
 	bool worked = false;
+	abandoning_ = abandon_requested_.load(std::memory_order_relaxed);
+	if (abandoning_ && backend_->in_flight() > 0) {
+		log_->info("the driver reset the device with {} request(s) in flight: they are "
+		           "dropped, unanswered",
+		           backend_->in_flight());
+		backend_->abandon();
+	}
 	while (backend_->in_flight() > 0)
 		reap_backend(true, worked);
-	interrupt_if_needed();
+	if (!abandoning_)
+		interrupt_if_needed();
+	abandoning_ = false;
 }
 
 bool QueueWorker::stopping() const
@@ -312,6 +322,10 @@ void QueueWorker::finish(uint16_t head, uint8_t status)
 	Slot &slot = slots_[head];
 	slot.busy = false;
 	stats_.count_completion(status, monotonic_ns() - slot.started_ns);
+	// The driver reset the device: its memory is not ours to write (a VM
+	// may already reuse it).
+	if (abandoning_)
+		return;
 	if (slot.request.status)
 		*slot.request.status = status;
 	queue_.push(head, blk_used_length(slot.request, status));

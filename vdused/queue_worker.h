@@ -55,8 +55,11 @@ public:
 	Status start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail,
 	             StartMode mode);
 	// Stops the thread once every request in flight completed; the queue's
-	// indexes are kept.
-	void stop();
+	// indexes are kept. With abandon (a reset: the driver took its buffers
+	// back), the backend gives up the requests that wait for a server, and
+	// whatever finishes is not answered: no status byte, no used element,
+	// no interrupt.
+	void stop(bool abandon = false);
 	bool running() const { return thread_.joinable(); }
 	// The next avail index to take (what VDUSE_GET_VQ_STATE asks for).
 	uint16_t last_avail() const { return last_avail_.load(std::memory_order_acquire); }
@@ -101,7 +104,9 @@ private:
 	UniqueFd stop_fd_;
 	std::thread thread_;
 	std::atomic<bool> stop_requested_{false};
-	std::string broken_; // why the queue stopped taking requests; empty: healthy
+	std::atomic<bool> abandon_requested_{false};
+	bool abandoning_ = false; // the worker thread's: finish() answers nothing
+	std::string broken_;      // why the queue stopped taking requests; empty: healthy
 	std::atomic<uint16_t> last_avail_{0};
 	DescriptorChain chain_;        // reused: no allocation per request
 	std::vector<Slot> slots_;      // requests by descriptor head

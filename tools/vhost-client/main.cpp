@@ -86,6 +86,16 @@ int run(int argc, char **argv)
 	                  "the device completes reads later (file, loop): test a head offered "
 	                  "twice");
 
+	OutageOptions oo;
+	auto *outage = app.add_subcommand(
+	        "outage", "writes in flight that cannot finish, then a reset: answered at once, "
+	                  "and the memory left alone");
+	outage->add_option("-n,--requests", oo.requests, "writes in flight (default 8)");
+	outage->add_option("--hold", oo.hold, "seconds before the reset (default 2)");
+	outage->add_option("--watch", oo.watch, "seconds to watch afterwards (default 5)");
+	outage->add_option("--reset-limit-ms", oo.reset_limit_ms,
+	                   "longest acceptable reset (default 5000)");
+
 	auto *show = app.add_subcommand("info", "the device's features and configuration");
 
 	try {
@@ -140,6 +150,8 @@ int run(int argc, char **argv)
 		rc = run_verify(**session, vo);
 	else if (*bench)
 		rc = run_bench(**session, bo);
+	else if (*outage)
+		rc = run_outage(**session, oo);
 	else
 		rc = run_hostile(**session, ho);
 	// Leave the device reset, as a VMM does when it goes.

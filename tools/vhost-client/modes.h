@@ -43,6 +43,14 @@ struct HostileOptions {
 };
 int run_hostile(BlkSession &session, const HostileOptions &options);
 
+struct OutageOptions {
+	uint32_t requests = 8;           // writes in flight at the reset (queue 0)
+	double hold = 2;                 // seconds between submitting and resetting
+	double watch = 5;                // seconds to watch the memory after the reset
+	long long reset_limit_ms = 5000; // the reset must be answered within this
+};
+int run_outage(BlkSession &session, const OutageOptions &options);
+
 // Fills a block with the pattern of (block number, generation); 0: zeros.
 void fill_pattern(uint8_t *dst, uint32_t bytes, uint64_t block, uint32_t generation);
 

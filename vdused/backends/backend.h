@@ -39,6 +39,14 @@ public:
 	// if any is in flight.
 	virtual void reap(std::vector<Completion> & /*out*/, bool /*wait*/) {}
 	virtual unsigned in_flight() const { return 0; }
+	// The driver reset the device: every request in flight is void and its
+	// buffers are the driver's again. A backend whose requests can wait
+	// for a server that is gone finishes those now (any status: nobody
+	// answers them), so that the reset is answered in time; it must not
+	// touch their buffers afterwards. Requests already with a live server
+	// finish as they would. Called once by the worker as it stops, before
+	// it reaps what is left.
+	virtual void abandon() {}
 };
 
 class Backend

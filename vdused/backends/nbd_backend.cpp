@@ -30,10 +30,12 @@ public:
 	}
 
 	std::optional<uint8_t> submit(const BlkRequest &request, uint16_t tag) override;
+	void abandon() override;
 
 private:
 	struct Slot : SplitRequest {
 		const BlkRequest *request = nullptr;
+		std::atomic<bool> cancelled{false}; // the driver reset the device
 		std::vector<NbdOp> ops;
 		std::vector<uint8_t> bounce; // a read or write of several buffers
 		bool bounced = false;
@@ -57,6 +59,7 @@ void NbdQueue::add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t le
 	op.length = length;
 	op.buffer = buffer;
 	op.flags = flags;
+	op.cancelled = &slot.cancelled;
 	op.done = [this, &slot](int error) { slot.operation_done(error, mailbox()); };
 }
 
@@ -66,6 +69,7 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 		return VIRTIO_BLK_S_IOERR;
 	Slot &slot = slots_[tag];
 	slot.request = &req;
+	slot.cancelled.store(false, std::memory_order_relaxed);
 	slot.ops.clear();
 	slot.bounced = false;
 	switch (req.type) {
@@ -112,6 +116,16 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 	for (NbdOp &op : slot.ops)
 		connection_.submit(op);
 	return std::nullopt;
+}
+
+// Ops held for a server that is gone never touched their buffers and are
+// done now; ops on the wire end when the connection is severed under them
+// (NbdConnection::cancel), however the server is doing.
+void NbdQueue::abandon()
+{
+	for (Slot &slot : slots_)
+		slot.cancelled.store(true, std::memory_order_release);
+	connection_.cancel();
 }
 
 void NbdQueue::finished(Completion &completion)

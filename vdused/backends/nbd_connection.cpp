@@ -4,6 +4,7 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <utility>
 
 namespace vduse
@@ -69,6 +70,8 @@ void NbdConnection::submit(NbdOp &op)
 	if (!handle_ || refresh_wanted_) {
 		if (failed_)
 			op.done(EIO);
+		else if (op.is_cancelled())
+			op.done(ECANCELED);
 		else
 			held_.push_back(&op);
 		return;
@@ -94,11 +97,39 @@ int NbdConnection::on_reply(void *user_data, int *error)
 {
 	auto *op = static_cast<NbdOp *>(user_data);
 	NbdConnection *self = std::exchange(op->connection, nullptr);
-	if (connection_error(*error) && !self->stopping_.load())
+	if (connection_error(*error) && op->is_cancelled())
+		op->done(ECANCELED);
+	else if (connection_error(*error) && !self->stopping_.load())
 		self->held_.push_back(op);
 	else
 		op->done(*error);
 	return 1;
+}
+
+void NbdConnection::cancel()
+{
+	std::lock_guard lock(mutex_);
+	std::vector<NbdOp *> cancelled;
+	std::erase_if(held_, [&](NbdOp *op) {
+		if (!op->is_cancelled())
+			return false;
+		cancelled.push_back(op);
+		return true;
+	});
+	for (NbdOp *op : cancelled)
+		op->done(ECANCELED);
+	if (!handle_)
+		return;
+	int on_wire = nbd_aio_in_flight(handle_.get());
+	int fd = nbd_aio_get_fd(handle_.get());
+	if (on_wire <= 0 || fd < 0)
+		return;
+	log_->info("connection {} to {}: severed with {} request(s) on the wire, for a reset",
+	           settings_.index, settings_.uri, on_wire);
+	// The connection's thread sees the end of the stream, and libnbd fails
+	// what was on the wire with ENOTCONN (on_reply).
+	(void)::shutdown(fd, SHUT_RDWR);
+	wake();
 }
 
 void NbdConnection::issue(NbdOp &op)
@@ -130,7 +161,10 @@ void NbdConnection::issue(NbdOp &op)
 	op.connection = nullptr;
 	int error = nbd_get_errno();
 	if (nbd_aio_is_dead(h) || nbd_aio_is_closed(h) || connection_error(error)) {
-		held_.push_back(&op);
+		if (op.is_cancelled())
+			op.done(ECANCELED);
+		else
+			held_.push_back(&op);
 		lost(nbd_last_error());
 		return;
 	}
@@ -254,7 +288,9 @@ void NbdConnection::connect_once(clock::time_point &next_try, std::chrono::milli
 	std::vector<NbdOp *> held;
 	held.swap(held_);
 	for (NbdOp *op : held) {
-		if (handle_)
+		if (op->is_cancelled())
+			op->done(ECANCELED);
+		else if (handle_)
 			issue(*op);
 		else
 			held_.push_back(op);

@@ -37,6 +37,13 @@ struct NbdOp {
 	// the errno the server answered; the op may be reused after it.
 	std::function<void(int error)> done;
 	NbdConnection *connection = nullptr; // set while the connection has it
+	// Set by the op's owner when the driver took the buffers back: the op
+	// is not held for a server any more but done with ECANCELED.
+	const std::atomic<bool> *cancelled = nullptr;
+	bool is_cancelled() const
+	{
+		return cancelled && cancelled->load(std::memory_order_acquire);
+	}
 };
 
 class NbdConnection
@@ -65,6 +72,15 @@ public:
 	// Fails if no new connection comes within timeout (the connection
 	// goes on trying as it would after a loss).
 	Result<uint64_t> refresh(std::chrono::milliseconds timeout);
+	// Any thread, when the driver reset the device: the held ops whose
+	// owner cancelled them are done now with ECANCELED. If commands are on
+	// the wire, the connection is severed (shutdown of its socket, as if
+	// the server had gone): a server that stopped answering cannot hold the
+	// reset, and no reply can land in a buffer after libnbd failed its
+	// command (ENOTCONN). Cancelled ops are then done, never sent again;
+	// the others are held and sent on the next connection, as after any
+	// loss.
+	void cancel();
 
 private:
 	void run();

@@ -1,0 +1,78 @@
+// outage: what a VM that reboots while its storage is away does to the
+// device. Submits writes that the device cannot finish now (the scenario has
+// stopped the server), waits, and resets the device with them in flight. The
+// reset must be answered at once (the kernel's VDUSE message timeout is 30
+// s; past it the device is broken for good), and afterwards the device must
+// never touch the driver's memory again: no status byte written, nothing
+// added to the used ring, even when the server comes back meanwhile.
+#include "modes.h"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace vduse::client
+{
+
+int run_outage(BlkSession &session, const OutageOptions &options)
+{
+	using clock = std::chrono::steady_clock;
+	DriverRing &ring = session.ring(0);
+	std::mt19937_64 rng(1);
+	uint32_t count = std::min<uint32_t>(options.requests, session.options().depth);
+	for (uint16_t k = 0; k < count; ++k) {
+		Slot &slot = session.slot(0, k);
+		fill_pattern(slot.data, 4096, k, 1);
+		BlkCommand cmd{VIRTIO_BLK_T_OUT, uint64_t{k} * 8, slot.data, 4096};
+		if (!session.submit(0, k, cmd, Layout::simple, rng)) {
+			(void)std::printf("outage: the ring took only %u requests\n", k);
+			return 1;
+		}
+	}
+	ring.force_kick();
+	std::this_thread::sleep_for(std::chrono::duration<double>(options.hold));
+	unsigned answered = 0;
+	while (ring.next_used())
+		++answered;
+	(void)std::printf("outage: %u of %u writes answered before the reset\n", answered, count);
+	auto start = clock::now();
+	Status reset = session.device().reset();
+	auto ms =
+	        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
+	if (!reset) {
+		(void)std::printf("outage: FAIL: the reset failed after %lld ms: %s\n",
+		                  static_cast<long long>(ms), reset.error().message.c_str());
+		return 1;
+	}
+	(void)std::printf("outage: the reset was answered in %lld ms\n",
+	                  static_cast<long long>(ms));
+	if (ms > options.reset_limit_ms) {
+		(void)std::printf("outage: FAIL: more than %lld ms\n",
+		                  static_cast<long long>(options.reset_limit_ms));
+		return 1;
+	}
+	auto until = clock::now() + std::chrono::duration<double>(options.watch);
+	while (clock::now() < until) {
+		for (uint16_t k = 0; k < count; ++k) {
+			if (*session.slot(0, k).answer != stale_status) {
+				(void)std::printf(
+				        "outage: FAIL: the device wrote the status of write %u "
+				        "(%#x) after the reset\n",
+				        k, *session.slot(0, k).answer);
+				return 1;
+			}
+		}
+		if (ring.next_used()) {
+			(void)std::printf(
+			        "outage: FAIL: the device used a descriptor after the reset\n");
+			return 1;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	}
+	(void)std::printf(
+	        "outage: nothing touched the driver's memory for %.1f s after the reset\n",
+	        options.watch);
+	return 0;
+}
+
+} // namespace vduse::client
