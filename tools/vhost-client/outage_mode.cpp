@@ -19,7 +19,8 @@ int run_outage(BlkSession &session, const OutageOptions &options)
 	using clock = std::chrono::steady_clock;
 	DriverRing &ring = session.ring(0);
 	std::mt19937_64 rng(1);
-	uint32_t count = std::min<uint32_t>(options.requests, session.options().depth);
+	auto count = static_cast<uint16_t>(
+	        std::min<uint32_t>(options.requests, session.options().depth));
 	for (uint16_t k = 0; k < count; ++k) {
 		Slot &slot = session.slot(0, k);
 		fill_pattern(slot.data, 4096, k, 1);
