@@ -133,12 +133,15 @@ bool UringQueue::stage(Op &op)
 {
 	const BlkRequest &req = *op.request;
 	if (op.staging.size() < req.data_len) {
-		op.staging = Mapping();
-		void *addr = ::mmap(nullptr, req.data_len, PROT_READ | PROT_WRITE,
+		release_staging(op);
+		// In steps of 64 KiB, so that a buffer serves the next requests too.
+		uint64_t size = (req.data_len + 0xffff) & ~uint64_t{0xffff};
+		void *addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
 		                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (addr == MAP_FAILED)
 			return false;
-		op.staging = Mapping(addr, req.data_len);
+		op.staging = Mapping(addr, size);
+		staging_bytes_ += size;
 	}
 	if (req.type == VIRTIO_BLK_T_OUT)
 		iov_copy_out(req.data, 0, op.staging.data(), req.data_len);
@@ -146,6 +149,12 @@ bool UringQueue::stage(Op &op)
 	op.staged_from = op.done;
 	op.fixed = false;
 	return true;
+}
+
+void UringQueue::release_staging(Op &op)
+{
+	staging_bytes_ -= op.staging.size();
+	op.staging = Mapping();
 }
 
 void UringQueue::prep_transfer(io_uring_sqe *sqe, uint16_t tag)
@@ -430,8 +439,8 @@ void UringQueue::finish_one(uint64_t data, int result, std::vector<Completion> &
 			            static_cast<uint8_t *>(op.staging.data()) + op.staged_from,
 			            req.data_len - op.staged_from);
 		}
-		if (op.staging.size() > staging_kept)
-			op.staging = Mapping();
+		if (op.staging.size() > staging_kept || staging_bytes_ > staging_kept_total)
+			release_staging(op);
 		op.staged = false;
 	}
 	op.request = nullptr;

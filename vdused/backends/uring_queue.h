@@ -55,10 +55,13 @@ public:
 	// Completion-queue entries for a ring serving depth requests: enough
 	// for every operation of every request in flight.
 	static uint32_t completion_entries(uint32_t depth);
-	// A staging buffer at most this large stays with its tag for the next
-	// request; a larger one is unmapped when its request completes. So a
-	// queue keeps at most depth times this much (touched only as used).
-	static constexpr uint64_t staging_kept = 256 << 10;
+	// A staging buffer at most this large (Linux's largest request, 1280
+	// KiB by default, fits) stays with its tag for the next request, as
+	// long as the queue keeps no more than staging_kept_total in all; a
+	// larger one, or one past that, is unmapped when its request
+	// completes. A new mapping costs a page fault per page at first use.
+	static constexpr uint64_t staging_kept = 2 << 20;
+	static constexpr uint64_t staging_kept_total = 64 << 20;
 	// Retries of a read or write that moved nothing (-EAGAIN, -EINTR)
 	// before it fails.
 	static constexpr unsigned max_stalls = 64;
@@ -85,6 +88,7 @@ private:
 	bool must_stage(const BlkRequest &request) const;
 	// Moves a read or write to a staging buffer (a write's data copied in).
 	bool stage(Op &op);
+	void release_staging(Op &op);
 	// Prepares the read or write of what op has left to move.
 	void prep_transfer(io_uring_sqe *sqe, uint16_t tag);
 	bool resubmit(uint16_t tag);
@@ -112,6 +116,7 @@ private:
 	bool punch_zeroes_works_ = true; // FALLOC_FL_PUNCH_HOLE for write zeroes
 	bool discard_works_ = true;
 	bool resubmitted_ = false; // reap() queued operations to submit
+	uint64_t staging_bytes_ = 0; // mapped by the ops' staging buffers
 	io_uring ring_{};
 	bool ring_ready_ = false;
 	UniqueFd event_fd_;
