@@ -115,7 +115,7 @@ private:
 	bool zero_range_works_ = true;   // FALLOC_FL_ZERO_RANGE
 	bool punch_zeroes_works_ = true; // FALLOC_FL_PUNCH_HOLE for write zeroes
 	bool discard_works_ = true;
-	bool resubmitted_ = false; // reap() queued operations to submit
+	bool resubmitted_ = false;   // reap() queued operations to submit
 	uint64_t staging_bytes_ = 0; // mapped by the ops' staging buffers
 	io_uring ring_{};
 	bool ring_ready_ = false;
