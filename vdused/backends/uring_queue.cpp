@@ -33,6 +33,14 @@ const char *operation_name(uint32_t type)
 	}
 }
 
+// Options whose log is the daemon's when no queue logger was given.
+UringQueue::Options with_log(UringQueue::Options options)
+{
+	if (!options.log)
+		options.log = spdlog::default_logger();
+	return options;
+}
+
 } // namespace
 
 Result<std::unique_ptr<QueueBackend>> UringQueue::create(Options options)
@@ -44,8 +52,7 @@ Result<std::unique_ptr<QueueBackend>> UringQueue::create(Options options)
 }
 
 UringQueue::UringQueue(Options options)
-        : opt_(std::move(options)), ops_(opt_.depth),
-          failures_(opt_.log ? opt_.log : spdlog::default_logger())
+        : opt_(with_log(std::move(options))), ops_(opt_.depth), failures_(opt_.log)
 {
 }
 
@@ -147,7 +154,6 @@ bool UringQueue::stage(Op &op)
 		iov_copy_out(req.data, 0, op.staging.data(), req.data_len);
 	op.staged = true;
 	op.staged_from = op.done;
-	op.fixed = false;
 	return true;
 }
 
@@ -227,11 +233,9 @@ bool UringQueue::transfer_continues(uint16_t tag, int result)
 	if (result == -EFAULT && !op.staged && !op.fixed) {
 		// The kernel could not pin the driver's buffers (see the header).
 		if (!std::exchange(stage_all_, true))
-			(opt_.log ? opt_.log : spdlog::default_logger())
-			        ->info("the kernel cannot pin the driver's buffers for I/O on this "
-			               "file "
-			               "(EFAULT): data is staged through vdused's memory from now "
-			               "on");
+			opt_.log->info(
+			        "the kernel cannot pin the driver's buffers for I/O on this file "
+			        "(EFAULT): data is staged through vdused's memory from now on");
 		if (stage(op) && resubmit(tag))
 			return true;
 		fail(op, ENOMEM, offset, left);
