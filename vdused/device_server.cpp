@@ -4,6 +4,7 @@
 #include "state/bounce_status.h"
 #include "virtio/vring.h"
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <cstddef>
@@ -230,6 +231,24 @@ void DeviceServer::stop_queues(bool abandon)
 		worker->stop(abandon);
 }
 
+unsigned DeviceServer::detached_requests() const
+{
+	unsigned count = 0;
+	for (const auto &worker : workers_)
+		count += worker->detached_requests();
+	return count;
+}
+
+void DeviceServer::release_fences_when_done()
+{
+	if (!iotlb_.fenced() || detached_requests() > 0)
+		return;
+	iotlb_.release_fences();
+	spdlog::info("{}: the requests left running after a reset finished; their memory "
+	             "is released",
+	             spec_.name);
+}
+
 Status DeviceServer::set_device_status(uint8_t status)
 {
 	uint8_t old_status = device_status_;
@@ -249,7 +268,13 @@ Status DeviceServer::set_device_status(uint8_t status)
 			inflight_.queue(i).reset(0);
 		}
 		backend_->memory_invalidated(0, UINT64_MAX);
-		iotlb_.invalidate(0, UINT64_MAX);
+		unsigned detached = detached_requests();
+		if (detached > 0)
+			spdlog::warn("{}: {} request(s) left running in the backend after the "
+			             "reset: the memory they may still write into is fenced "
+			             "until they finish",
+			             spec_.name, detached);
+		iotlb_.invalidate(0, UINT64_MAX, detached > 0);
 		// Registered again at the next driver's first I/O.
 		iotlb_.release_bounce_memory();
 		status_.set_device(spec_.name + " is reset, waiting for a driver");
@@ -346,11 +371,16 @@ Status DeviceServer::run(int signal_fd, const std::function<void()> &on_reload)
 	// thread: a control thread stuck anywhere gets the daemon restarted.
 	uint64_t watchdog_usec = 0;
 	bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
-	int timeout_ms = watchdog ? static_cast<int>(watchdog_usec / 2000) : -1;
+	int watchdog_ms = watchdog ? static_cast<int>(watchdog_usec / 2000) : -1;
 	std::array<pollfd, 2> fds{{{device_.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}}};
 	for (;;) {
 		if (watchdog)
 			sd_notify(0, "WATCHDOG=1");
+		release_fences_when_done();
+		// Fenced memory is looked at every second until it can go.
+		int timeout_ms = watchdog_ms;
+		if (iotlb_.fenced())
+			timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
 		if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
 			if (errno == EINTR)
 				continue;

@@ -72,6 +72,10 @@ private:
 	Status start_queue(uint32_t index, bool event_idx, StartMode mode);
 	Status start_queues(StartMode mode);
 	void stop_queues(bool abandon = false);
+	// Requests a reset left running in the backends (QueueBackend::detached).
+	unsigned detached_requests() const;
+	// Unmaps the memory fenced at a reset once nothing can write into it.
+	void release_fences_when_done();
 	// Points the kernel's completion work for queue index at cpu.
 	void steer_completions(uint32_t index, unsigned cpu);
 

@@ -163,6 +163,10 @@ void QueueWorker::run()
 		           "dropped, unanswered",
 		           backend_->in_flight());
 		backend_->abandon();
+		if (unsigned left = backend_->detached(); left > 0)
+			log_->info("{} of them cannot be taken back from the backend: they run on, "
+			           "unanswered",
+			           left);
 	}
 	while (backend_->in_flight() > 0)
 		reap_backend(true, worked);

@@ -61,6 +61,8 @@ public:
 	// no interrupt.
 	void stop(bool abandon = false);
 	bool running() const { return thread_.joinable(); }
+	// Any thread: requests the last abandon left running (QueueBackend::detached).
+	unsigned detached_requests() const { return backend_->detached(); }
 	// The next avail index to take (what VDUSE_GET_VQ_STATE asks for).
 	uint16_t last_avail() const { return last_avail_.load(std::memory_order_acquire); }
 	void set_last_avail(uint16_t index) { last_avail_.store(index, std::memory_order_release); }

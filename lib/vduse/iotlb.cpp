@@ -119,6 +119,8 @@ const Iotlb::RegionView *Iotlb::bounce_region(uint64_t last, bool readable, bool
 	if (::ioctl(device_fd_, VDUSE_IOTLB_GET_INFO, &info) < 0 ||
 	    !(info.capability & VDUSE_IOVA_CAP_UMEM) || info.last != last)
 		return nullptr;
+	if (bounce_fenced_)
+		return nullptr;
 	if (last + 1 != bounce_->size()) {
 		if (!std::exchange(bounce_refused_, true))
 			spdlog::error("the bounce region is {} bytes, the bounce memory {}: the "
@@ -198,14 +200,47 @@ void Iotlb::release_bounce_memory()
 		on_bounce_change_(false);
 }
 
-void Iotlb::invalidate(uint64_t first, uint64_t last)
+void Iotlb::invalidate(uint64_t first, uint64_t last, bool fence)
 {
 	std::lock_guard lock(mutex_);
 	for (auto it = regions_.lower_bound(first); it != regions_.end();) {
 		if (it->second.view.first > last)
 			break;
+		Mapping &mapping = it->second.mapping;
+		if (fence && !mapping.data()) {
+			bounce_fenced_ = true; // the daemon's own bounce memory
+		} else if (fence) {
+			// MAP_FIXED replaces the shared mapping atomically: a late
+			// write lands in the anonymous pages, never in the driver's.
+			void *addr = ::mmap(mapping.data(), mapping.size(), PROT_READ | PROT_WRITE,
+			                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+			                    -1, 0);
+			if (addr == MAP_FAILED) {
+				// Nothing may write there now: no access at all.
+				spdlog::error(
+				        "cannot fence IOVA region {:#x}-{:#x} ({}): it is made "
+				        "inaccessible instead",
+				        it->second.view.first, it->second.view.last,
+				        std::strerror(errno));
+				(void)::mprotect(mapping.data(), mapping.size(), PROT_NONE);
+			}
+			fences_.push_back(std::move(mapping));
+		}
 		it = regions_.erase(it);
 	}
+}
+
+bool Iotlb::fenced()
+{
+	std::lock_guard lock(mutex_);
+	return bounce_fenced_ || !fences_.empty();
+}
+
+void Iotlb::release_fences()
+{
+	std::lock_guard lock(mutex_);
+	fences_.clear();
+	bounce_fenced_ = false;
 }
 
 } // namespace vduse

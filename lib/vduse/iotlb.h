@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace vduse
 {
@@ -56,7 +57,16 @@ public:
 
 	// Unmaps every region overlapping [first, last]. The caller guarantees that
 	// no queue worker uses a pointer into them any more.
-	void invalidate(uint64_t first, uint64_t last);
+	//
+	// With fence, something (a request a reset left running in a library)
+	// may still write through pointers into them: each of our mappings is
+	// replaced in place by private anonymous memory that takes those writes
+	// and is unmapped by release_fences(), and the daemon's bounce memory is
+	// not registered again until then (the kernel's pages serve the bounce
+	// region meanwhile). The driver's memory is never written again.
+	void invalidate(uint64_t first, uint64_t last, bool fence = false);
+	bool fenced();
+	void release_fences();
 
 	// The daemon's own bounce memory (virtio_vdpa only): the bounce region
 	// is served from it once registered with VDUSE_IOTLB_REG_UMEM, which
@@ -94,6 +104,8 @@ private:
 	const BounceMemory *bounce_ = nullptr;
 	bool bounce_registered_ = false;
 	bool bounce_refused_ = false; // said once why it cannot be used
+	bool bounce_fenced_ = false;  // not to be registered until release_fences()
+	std::vector<Mapping> fences_; // anonymous memory where our mappings were
 	std::function<void(bool)> on_bounce_change_;
 };
 

@@ -91,6 +91,8 @@ int run(int argc, char **argv)
 	        "outage", "writes in flight that cannot finish, then a reset: answered at once, "
 	                  "and the memory left alone");
 	outage->add_option("-n,--requests", oo.requests, "writes in flight (default 8)");
+	outage->add_flag("--reads", oo.reads,
+	                 "every other request a read, whose buffer must stay untouched");
 	outage->add_option("--hold", oo.hold, "seconds before the reset (default 2)");
 	outage->add_option("--watch", oo.watch, "seconds to watch afterwards (default 5)");
 	outage->add_option("--reset-limit-ms", oo.reset_limit_ms,

@@ -45,6 +45,7 @@ int run_hostile(BlkSession &session, const HostileOptions &options);
 
 struct OutageOptions {
 	uint32_t requests = 8;           // writes in flight at the reset (queue 0)
+	bool reads = false;              // every other request a read
 	double hold = 2;                 // seconds between submitting and resetting
 	double watch = 5;                // seconds to watch the memory after the reset
 	long long reset_limit_ms = 5000; // the reset must be answered within this

@@ -1,5 +1,6 @@
 // outage: what a VM that reboots while its storage is away does to the
-// device. Submits writes that the device cannot finish now (the scenario has
+// device. Submits writes (and with --reads, reads) that the device cannot
+// finish now (the scenario has
 // stopped the server), waits, and resets the device with them in flight. The
 // reset must be answered at once (the kernel's VDUSE message timeout is 30
 // s; past it the device is broken for good), and afterwards the device must
@@ -9,10 +10,18 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace vduse::client
 {
+
+namespace
+{
+constexpr uint8_t read_sentinel = 0x5a;
+}
 
 int run_outage(BlkSession &session, const OutageOptions &options)
 {
@@ -21,10 +30,17 @@ int run_outage(BlkSession &session, const OutageOptions &options)
 	std::mt19937_64 rng(1);
 	auto count = static_cast<uint16_t>(
 	        std::min<uint32_t>(options.requests, session.options().depth));
+	// With reads, every other request reads into a buffer filled with
+	// read_sentinel, which must still be there after the reset.
+	auto is_read = [&](uint16_t k) { return options.reads && k % 2 == 1; };
 	for (uint16_t k = 0; k < count; ++k) {
 		Slot &slot = session.slot(0, k);
-		fill_pattern(slot.data, 4096, k, 1);
-		BlkCommand cmd{VIRTIO_BLK_T_OUT, uint64_t{k} * 8, slot.data, 4096};
+		if (is_read(k))
+			std::memset(slot.data, read_sentinel, 4096);
+		else
+			fill_pattern(slot.data, 4096, k, 1);
+		BlkCommand cmd{is_read(k) ? uint32_t{VIRTIO_BLK_T_IN} : uint32_t{VIRTIO_BLK_T_OUT},
+		               uint64_t{k} * 8, slot.data, 4096};
 		if (!session.submit(0, k, cmd, Layout::simple, rng)) {
 			(void)std::printf("outage: the ring took only %u requests\n", k);
 			return 1;
@@ -35,7 +51,21 @@ int run_outage(BlkSession &session, const OutageOptions &options)
 	unsigned answered = 0;
 	while (ring.next_used())
 		++answered;
-	(void)std::printf("outage: %u of %u writes answered before the reset\n", answered, count);
+	// What has no status yet is what the reset voids and must stay untouched.
+	std::vector<bool> void_after_reset(count);
+	std::string held;
+	for (uint16_t k = 0; k < count; ++k) {
+		void_after_reset[k] = *session.slot(0, k).answer == stale_status;
+		if (void_after_reset[k])
+			held += (held.empty() ? "" : ",") + std::to_string(k) +
+			        (is_read(k) ? "r" : "w");
+	}
+	(void)std::printf("outage: %u of %u requests answered before the reset; held: %s\n",
+	                  answered, count, held.empty() ? "none" : held.c_str());
+	if (held.empty()) {
+		(void)std::printf("outage: FAIL: nothing was held for the reset to void\n");
+		return 1;
+	}
 	auto start = clock::now();
 	Status reset = session.device().reset();
 	auto ms =
@@ -55,11 +85,22 @@ int run_outage(BlkSession &session, const OutageOptions &options)
 	auto until = clock::now() + std::chrono::duration<double>(options.watch);
 	while (clock::now() < until) {
 		for (uint16_t k = 0; k < count; ++k) {
-			if (*session.slot(0, k).answer != stale_status) {
+			if (!void_after_reset[k])
+				continue;
+			const Slot &slot = session.slot(0, k);
+			if (*slot.answer != stale_status) {
 				(void)std::printf(
-				        "outage: FAIL: the device wrote the status of write %u "
-				        "(%#x) after the reset\n",
-				        k, *session.slot(0, k).answer);
+				        "outage: FAIL: the device wrote the status of request "
+				        "%u (%#x) after the reset\n",
+				        k, *slot.answer);
+				return 1;
+			}
+			if (is_read(k) && (slot.data[0] != read_sentinel ||
+			                   std::memcmp(slot.data, slot.data + 1, 4095) != 0)) {
+				(void)std::printf(
+				        "outage: FAIL: the device wrote the data of read %u "
+				        "after the reset\n",
+				        k);
 				return 1;
 			}
 		}

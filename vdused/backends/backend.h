@@ -44,9 +44,14 @@ public:
 	// for a server that is gone finishes those now (any status: nobody
 	// answers them), so that the reset is answered in time; it must not
 	// touch their buffers afterwards. Requests already with a live server
-	// finish as they would. Called once by the worker as it stops, before
-	// it reaps what is left.
+	// finish as they would. A backend whose library cannot take a request
+	// back (librbd) leaves it running, detached from the queue, and counts
+	// it in detached() until it finishes: the device server fences the
+	// memory such requests may still write into (Iotlb::invalidate). Called
+	// once by the worker as it stops, before it reaps what is left.
 	virtual void abandon() {}
+	// Any thread: requests abandon() left running that have not finished.
+	virtual unsigned detached() const { return 0; }
 };
 
 class Backend

@@ -15,13 +15,18 @@ Result<std::unique_ptr<CompletionMailbox>> CompletionMailbox::create()
 	return std::make_unique<CompletionMailbox>(std::move(event));
 }
 
-void CompletionMailbox::post(uint16_t tag, uint8_t status)
+void CompletionMailbox::post(uint32_t key, uint8_t status, uint64_t generation)
 {
 	bool first = false;
 	{
 		std::lock_guard lock(mutex_);
-		first = posted_.empty();
-		posted_.push_back({tag, status});
+		first = posted_.empty() && retired_done_.empty();
+		if (generation != generation_.load(std::memory_order_relaxed)) {
+			retired_done_.push_back(key);
+			retired_running_.fetch_sub(1, std::memory_order_acq_rel);
+		} else {
+			posted_.push_back({key, status});
+		}
 	}
 	// The worker takes everything at once: one wake-up per batch.
 	if (first) {
@@ -30,13 +35,27 @@ void CompletionMailbox::post(uint16_t tag, uint8_t status)
 	}
 }
 
-void CompletionMailbox::take(std::vector<Completion> &out)
+void CompletionMailbox::take(std::vector<Posted> &out, std::vector<uint32_t> &retired)
 {
 	uint64_t count;
 	(void)!::read(event_.get(), &count, sizeof(count));
 	std::lock_guard lock(mutex_);
 	out.insert(out.end(), posted_.begin(), posted_.end());
 	posted_.clear();
+	retired.insert(retired.end(), retired_done_.begin(), retired_done_.end());
+	retired_done_.clear();
+}
+
+void CompletionMailbox::retire(unsigned in_flight)
+{
+	std::lock_guard lock(mutex_);
+	// Posted but not taken: finished, so only their keys come back.
+	for (const Posted &p : posted_)
+		retired_done_.push_back(p.key);
+	in_flight -= static_cast<unsigned>(posted_.size());
+	posted_.clear();
+	retired_running_.fetch_add(in_flight, std::memory_order_acq_rel);
+	generation_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void CompletionMailbox::wait() const
@@ -51,21 +70,28 @@ void SplitRequest::operation_done(int error, CompletionMailbox &mailbox)
 	if (error != 0)
 		error_.store(error, std::memory_order_relaxed);
 	if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-		mailbox.post(tag, error_.load(std::memory_order_relaxed) == 0 ? VIRTIO_BLK_S_OK
-		                                                              : VIRTIO_BLK_S_IOERR);
+		mailbox.post(key,
+		             error_.load(std::memory_order_relaxed) == 0 ? VIRTIO_BLK_S_OK
+		                                                         : VIRTIO_BLK_S_IOERR,
+		             generation);
 }
 
 void MailboxQueue::reap(std::vector<Completion> &out, bool wait)
 {
-	size_t first = out.size();
-	mailbox_->take(out);
-	while (wait && in_flight_ > 0 && out.size() == first) {
+	posted_.clear();
+	retired_.clear();
+	mailbox_->take(posted_, retired_);
+	while (wait && in_flight_ > 0 && posted_.empty()) {
 		mailbox_->wait();
-		mailbox_->take(out);
+		mailbox_->take(posted_, retired_);
 	}
-	for (size_t i = first; i < out.size(); ++i)
-		finished(out[i]);
-	in_flight_ -= static_cast<unsigned>(out.size() - first);
+	for (uint32_t key : retired_)
+		retired_finished(key);
+	for (const CompletionMailbox::Posted &p : posted_) {
+		Completion &c = out.emplace_back(Completion{tag_of(p.key), p.status});
+		finished(c);
+	}
+	in_flight_ -= static_cast<unsigned>(posted_.size());
 }
 
 } // namespace vduse

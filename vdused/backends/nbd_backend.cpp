@@ -26,7 +26,7 @@ public:
 	          max_request_(max_request)
 	{
 		for (uint32_t tag = 0; tag < depth; ++tag)
-			slots_[tag].tag = static_cast<uint16_t>(tag);
+			slots_[tag].key = tag;
 	}
 
 	std::optional<uint8_t> submit(const BlkRequest &request, uint16_t tag) override;
@@ -111,7 +111,7 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 	if (slot.ops.empty())
 		return VIRTIO_BLK_S_OK;
 	// Every op is in place before the first can complete.
-	slot.expect(static_cast<unsigned>(slot.ops.size()));
+	slot.expect(static_cast<unsigned>(slot.ops.size()), mailbox().generation());
 	started();
 	for (NbdOp &op : slot.ops)
 		connection_.submit(op);

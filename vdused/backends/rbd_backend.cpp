@@ -2,7 +2,10 @@
 
 #include "completion_mailbox.h"
 
+#include <chrono>
+#include <deque>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace vduse
 {
@@ -14,28 +17,70 @@ class RbdQueue final : public MailboxQueue
 {
 public:
 	RbdQueue(std::unique_ptr<CompletionMailbox> mailbox, rbd_image_t image, uint32_t depth)
-	        : MailboxQueue(std::move(mailbox)), image_(image), slots_(depth)
+	        : MailboxQueue(std::move(mailbox)), image_(image)
 	{
-		for (uint32_t tag = 0; tag < depth; ++tag) {
-			slots_[tag].tag = static_cast<uint16_t>(tag);
-			slots_[tag].queue = this;
-		}
+		for (uint32_t key = 0; key < depth; ++key)
+			add_slot();
 	}
+	~RbdQueue() override;
 
 	std::optional<uint8_t> submit(const BlkRequest &request, uint16_t tag) override;
+	void abandon() override;
 
 private:
 	struct Slot : SplitRequest {
 		RbdQueue *queue = nullptr;
+		uint16_t tag = 0; // the virtio request's
 	};
 	static void on_complete(rbd_completion_t completion, void *arg);
 	// Starts one librbd operation for slot; returns false if librbd refused it.
 	template <typename Start>
 	bool start(Slot &slot, Start start_operation);
+	void add_slot();
+	uint16_t tag_of(uint32_t key) override;
+	void retired_finished(uint32_t key) override { free_.push_back(key); }
 
 	rbd_image_t image_;
-	std::vector<Slot> slots_;
+	// Slots are taken from free_ per request, not by tag: a request that a
+	// reset left running in librbd keeps its slot (librbd's callback holds
+	// it) while the next driver session reuses the tag. The deque keeps
+	// the slots where they are as it grows by what resets left running.
+	std::deque<Slot> slots_;
+	std::vector<uint32_t> free_;
 };
+
+void RbdQueue::add_slot()
+{
+	Slot &slot = slots_.emplace_back();
+	slot.key = static_cast<uint32_t>(slots_.size() - 1);
+	slot.queue = this;
+	free_.push_back(slot.key);
+}
+
+uint16_t RbdQueue::tag_of(uint32_t key)
+{
+	free_.push_back(key);
+	return slots_[key].tag;
+}
+
+// librbd has no way to cancel an operation: the requests that wait for an
+// OSD are left running, their completions void, and the memory they would
+// read into is fenced by the device server (see docs/ARCHITECTURE.md).
+void RbdQueue::abandon()
+{
+	retire_in_flight();
+}
+
+// Closing the image waits for what librbd still runs; so does this, so that
+// no callback finds its slot gone.
+RbdQueue::~RbdQueue()
+{
+	while (detached() > 0) {
+		std::vector<Completion> ignored;
+		reap(ignored, false);
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+}
 
 void RbdQueue::on_complete(rbd_completion_t completion, void *arg)
 {
@@ -61,16 +106,18 @@ bool RbdQueue::start(Slot &slot, Start start_operation)
 
 std::optional<uint8_t> RbdQueue::submit(const BlkRequest &req, uint16_t tag)
 {
-	if (tag >= slots_.size())
-		return VIRTIO_BLK_S_IOERR;
-	Slot &slot = slots_[tag];
+	if (free_.empty())
+		add_slot();
+	Slot &slot = slots_[free_.back()];
 	unsigned operations = 1;
 	if (req.type == VIRTIO_BLK_T_DISCARD || req.type == VIRTIO_BLK_T_WRITE_ZEROES) {
 		operations = static_cast<unsigned>(req.ranges.size());
 		if (operations == 0)
 			return VIRTIO_BLK_S_OK;
 	}
-	slot.expect(operations);
+	free_.pop_back();
+	slot.tag = tag;
+	slot.expect(operations, mailbox().generation());
 	started();
 	// An operation librbd refused counts as failed; the others still finish.
 	auto refused = [&] { slot.operation_done(EIO, mailbox()); };

@@ -1,0 +1,66 @@
+#!/bin/bash
+# A VM reboots while its Ceph cluster holds I/O: an rbd device bound to
+# vhost_vdpa has reads and writes waiting in librbd when the OSDs are paused
+# (`ceph osd pause`), and the driver (the project's vhost client, as a VMM
+# would) resets the device. librbd cannot cancel an operation, so the reset
+# must not wait for them: it is answered at once, and when the cluster comes
+# back and librbd finishes the reads, their data lands in fenced memory, not
+# in the driver's (the client watches its buffers). vdused keeps running and
+# releases the fence once librbd is done; the next driver session verifies;
+# del leaves nothing behind.
+source "$VTEST_LIB"
+ip link set lo up
+bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph-up.log" 2>&1 ||
+	fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
+conf=/run/ceph/ceph.conf
+export CEPH_CONF=$conf
+# librbd's cache would answer the writes (and cached reads) itself while
+# the OSDs are paused: without it every request waits for the cluster.
+cp "$conf" "$TMPDIR/nocache.conf"
+printf '[client]\n\trbd cache = false\n' >>"$TMPDIR/nocache.conf"
+read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$TMPDIR/nocache.conf" \
+	--driver vhost --name rout)"
+pid=$(device_field rout pid)
+"$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify before the pause: $(cat "$TMPDIR/client.log")"
+pass "verify before the pause"
+
+# outage_reset LABEL: reads and writes held by the paused cluster, then a
+# reset; the cluster comes back 8 s later, while the client still watches.
+outage_reset() {
+	ceph --conf "$conf" osd pause >/dev/null 2>&1 || fail "ceph osd pause"
+	sleep 1 # until librbd has the map that says so
+	(sleep 8 && ceph --conf "$conf" osd unpause >/dev/null 2>&1) &
+	local unpause=$!
+	"$VHOST_CLIENT" -d "$node" outage --reads --requests 8 --hold 2 --watch 12 \
+		>"$TMPDIR/outage.log" 2>&1 || {
+		ceph --conf "$conf" osd unpause >/dev/null 2>&1
+		fail "$1: $(cat "$TMPDIR/outage.log")"
+	}
+	wait "$unpause" || fail "ceph osd unpause"
+	pass "$1: $(grep 'answered before' "$TMPDIR/outage.log")"
+	pass "$1: $(grep 'answered in' "$TMPDIR/outage.log")"
+	pass "$1: $(grep 'nothing touched' "$TMPDIR/outage.log")"
+}
+outage_reset "paused OSDs"
+expect_eq "vdused's pid across the reset" "$pid" "$(device_field rout pid)"
+grep -q 'left running in the backend' /run/vduse/rout.log ||
+	fail "vdused's log does not say what it left running: $(tail -5 /run/vduse/rout.log)"
+wait_for 10 "vdused to release the fenced memory" grep -q 'their memory is released' /run/vduse/rout.log
+pass "vdused: $(grep 'their memory is released' /run/vduse/rout.log | tail -1 | sed 's/.*rout: //')"
+"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify after the pause and the reset: $(cat "$TMPDIR/client.log")"
+pass "verify after the pause and the reset"
+
+# Twice more in a row: slots and fences are reused, not piled up.
+outage_reset "second pause"
+outage_reset "third pause"
+wait_for 10 "the fence to go" sh -c "[ \$(grep -c 'their memory is released' /run/vduse/rout.log) -ge 3 ]"
+"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify after three resets: $(cat "$TMPDIR/client.log")"
+pass "verify after three paused resets"
+expect_eq "vdused's pid at the end" "$pid" "$(device_field rout pid)"
+
+"$VDUSECTL" del rout
+expect_clean
+bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" down >/dev/null 2>&1 || true
