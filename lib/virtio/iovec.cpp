@@ -33,16 +33,21 @@ size_t iov_copy_out(const std::vector<iovec> &iov, size_t offset, void *dst, siz
 	return copied;
 }
 
-size_t iov_copy_in(const std::vector<iovec> &iov, const void *src, size_t len)
+size_t iov_copy_in(const std::vector<iovec> &iov, size_t offset, const void *src, size_t len)
 {
 	const auto *in = static_cast<const uint8_t *>(src);
 	size_t copied = 0;
 	for (const auto &v : iov) {
 		if (copied == len)
 			break;
-		size_t n = std::min(v.iov_len, len - copied);
-		std::memcpy(v.iov_base, in + copied, n);
+		if (offset >= v.iov_len) {
+			offset -= v.iov_len;
+			continue;
+		}
+		size_t n = std::min(v.iov_len - offset, len - copied);
+		std::memcpy(static_cast<uint8_t *>(v.iov_base) + offset, in + copied, n);
 		copied += n;
+		offset = 0;
 	}
 	return copied;
 }

@@ -27,10 +27,10 @@ public:
 		int fd = ::mkstemp(pattern.data());
 		EXPECT_GE(fd, 0);
 		path_ = pattern;
-		for (size_t i = 0; i < size; ++i) {
-			auto byte = static_cast<uint8_t>(i * 7 + 1);
-			EXPECT_EQ(::write(fd, &byte, 1), 1);
-		}
+		std::vector<uint8_t> bytes(size);
+		for (size_t i = 0; i < size; ++i)
+			bytes[i] = static_cast<uint8_t>(i * 7 + 1);
+		EXPECT_EQ(::write(fd, bytes.data(), size), static_cast<ssize_t>(size));
 		::close(fd);
 		fd_ = ::open(path_.c_str(), flags | O_CLOEXEC);
 		EXPECT_GE(fd_, 0);
@@ -126,6 +126,84 @@ TEST(UringQueue, UnalignedWriteIsStagedAndLandsWhole)
 	std::vector<uint8_t> back(8192);
 	ASSERT_EQ(::pread(file.fd(), back.data(), back.size(), 4096), 8192);
 	EXPECT_TRUE(std::equal(back.begin(), back.end(), data.begin() + 1));
+}
+
+// A request larger than the staging window, as a hostile driver may send
+// (seg_max x size_max): staged window after window, read and written whole.
+TEST(UringQueue, ALargeStagedRequestGoesThroughWindowAfterWindow)
+{
+	constexpr size_t size = 7 * UringQueue::staging_window + 4096;
+	TempFile file(size + 65536);
+	std::ostringstream log;
+	auto q = queue(file.fd(), capture(log), 512);
+	// Segments of 1 MiB at odd addresses: staged.
+	std::vector<uint8_t> memory(size + 1);
+	auto segments = [&] {
+		std::vector<iovec> iov;
+		for (size_t at = 0; at < size; at += 1u << 20)
+			iov.push_back(
+			        {memory.data() + 1 + at, std::min<size_t>(1u << 20, size - at)});
+		return iov;
+	};
+	BlkRequest req;
+	req.type = VIRTIO_BLK_T_IN;
+	req.offset = 65536;
+	req.data = segments();
+	req.data_len = size;
+	ASSERT_EQ(run(*q, req), VIRTIO_BLK_S_OK);
+	for (size_t i = 0; i < size; ++i)
+		ASSERT_EQ(memory[1 + i], static_cast<uint8_t>((req.offset + i) * 7 + 1)) << i;
+	for (size_t i = 0; i < size; ++i)
+		memory[1 + i] = static_cast<uint8_t>(i ^ 0xa5);
+	req.type = VIRTIO_BLK_T_OUT;
+	ASSERT_EQ(run(*q, req), VIRTIO_BLK_S_OK);
+	std::vector<uint8_t> back(size);
+	ASSERT_EQ(::pread(file.fd(), back.data(), size, 65536), static_cast<ssize_t>(size));
+	EXPECT_TRUE(std::equal(back.begin(), back.end(), memory.begin() + 1));
+	EXPECT_LE(static_cast<UringQueue &>(*q).staging_bytes(), UringQueue::staging_window);
+	EXPECT_EQ(log.str(), "");
+}
+
+// Many of the largest requests at once: the staging buffers never map more
+// than the budget; the requests past it wait and are all served.
+TEST(UringQueue, StagingMemoryStaysWithinTheBudgetWhateverIsAsked)
+{
+	constexpr uint32_t depth = 64;
+	constexpr size_t size = 4u << 20; // 64 x 4 MiB asked: 256 MiB
+	TempFile file(size);
+	std::ostringstream log;
+	UringQueue::Options options;
+	options.fd = file.fd();
+	options.direct_alignment = 512;
+	options.depth = depth;
+	options.log = capture(log);
+	auto created = UringQueue::create(std::move(options));
+	ASSERT_TRUE(created);
+	auto &q = static_cast<UringQueue &>(**created);
+	std::vector<uint8_t> memory(size + 1);
+	std::vector<BlkRequest> reqs(depth);
+	for (uint16_t tag = 0; tag < depth; ++tag) {
+		BlkRequest &req = reqs[tag];
+		req.type = VIRTIO_BLK_T_IN;
+		req.offset = 0;
+		for (size_t at = 0; at < size; at += 1u << 20)
+			req.data.push_back({memory.data() + 1 + at, 1u << 20});
+		req.data_len = size;
+		ASSERT_FALSE(q.submit(req, tag));
+	}
+	q.flush();
+	uint64_t most = q.staging_bytes();
+	std::vector<Completion> done;
+	while (done.size() < depth) {
+		q.reap(done, true);
+		most = std::max(most, q.staging_bytes());
+	}
+	EXPECT_LE(most, UringQueue::staging_budget);
+	for (const Completion &c : done)
+		EXPECT_EQ(c.status, VIRTIO_BLK_S_OK) << c.tag;
+	for (size_t i = 0; i < size; i += 4099)
+		ASSERT_EQ(memory[1 + i], static_cast<uint8_t>(i * 7 + 1)) << i;
+	EXPECT_EQ(log.str(), "");
 }
 
 TEST(UringQueue, FailuresAreLoggedOncePerKindAndFailTheRequest)

@@ -98,6 +98,18 @@ int run(int argc, char **argv)
 	outage->add_option("--reset-limit-ms", oo.reset_limit_ms,
 	                   "longest acceptable reset (default 5000)");
 
+	FloodOptions fo;
+	auto *flood = app.add_subcommand(
+	        "flood", "the largest requests the device allows, kept in flight (with the "
+	                 "same driver memory under every segment)");
+	flood->add_option("-n,--requests", fo.requests, "requests in flight (default 32)");
+	flood->add_option("--segments", fo.segments, "segments per request (default seg_max)");
+	flood->add_flag("--write", fo.write, "writes instead of reads");
+	flood->add_flag("--unaligned", fo.unaligned, "data at an odd address");
+	flood->add_option("-t,--seconds", fo.seconds, "seconds of new requests (default 10)");
+	flood->add_option("--drain", fo.drain_seconds,
+	                  "seconds the requests then in flight may take (default 60)");
+
 	auto *show = app.add_subcommand("info", "the device's features and configuration");
 
 	try {
@@ -154,6 +166,8 @@ int run(int argc, char **argv)
 		rc = run_bench(**session, bo);
 	else if (*outage)
 		rc = run_outage(**session, oo);
+	else if (*flood)
+		rc = run_flood(**session, fo);
 	else
 		rc = run_hostile(**session, ho);
 	// Leave the device reset, as a VMM does when it goes.

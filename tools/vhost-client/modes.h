@@ -52,6 +52,16 @@ struct OutageOptions {
 };
 int run_outage(BlkSession &session, const OutageOptions &options);
 
+struct FloodOptions {
+	uint32_t requests = 32;      // in flight (queue 0)
+	uint32_t segments = 0;       // per request; 0: the device's seg_max
+	bool write = false;          // writes instead of reads
+	bool unaligned = false;      // data at an odd address
+	double seconds = 10;         // of new requests
+	unsigned drain_seconds = 60; // then the ones in flight must finish
+};
+int run_flood(BlkSession &session, const FloodOptions &options);
+
 // Fills a block with the pattern of (block number, generation); 0: zeros.
 void fill_pattern(uint8_t *dst, uint32_t bytes, uint64_t block, uint32_t generation);
 

@@ -88,10 +88,12 @@ void MailboxQueue::reap(std::vector<Completion> &out, bool wait)
 	for (uint32_t key : retired_)
 		retired_finished(key);
 	for (const CompletionMailbox::Posted &p : posted_) {
-		Completion &c = out.emplace_back(Completion{tag_of(p.key), p.status});
-		finished(c);
+		Completion c{tag_of(p.key), p.status};
+		if (!finished(c))
+			continue;
+		out.push_back(c);
+		--in_flight_;
 	}
-	in_flight_ -= static_cast<unsigned>(posted_.size());
 }
 
 } // namespace vduse

@@ -104,7 +104,9 @@ protected:
 	virtual void retired_finished(uint32_t /*key*/) {}
 	// Called in the worker for each request reaped, before it is completed
 	// (e.g. to copy a read out of a bounce buffer). May change the status.
-	virtual void finished(Completion & /*completion*/) {}
+	// False: the request goes on (it started its next part) and stays in
+	// flight.
+	virtual bool finished(Completion & /*completion*/) { return true; }
 	// Counts a request started that will be posted.
 	void started() { ++in_flight_; }
 	// Every request in flight is void from now on (see CompletionMailbox).

@@ -5,6 +5,7 @@
 #include "virtio/iovec.h"
 
 #include <cerrno>
+#include <deque>
 #include <spdlog/spdlog.h>
 
 namespace vduse
@@ -16,6 +17,17 @@ namespace
 // NBD requests carry 32-bit lengths, and servers limit reads and writes
 // further; 32 MiB is what libnbd allows when the server names no maximum.
 constexpr uint64_t default_max_request = 32u << 20;
+
+// A request in several buffers is gathered into one of the queue's own
+// (libnbd reads and writes one buffer), at most gather_chunk bytes at a
+// time: a larger request is carried out chunk after chunk. The buffers of
+// a queue hold at most gather_budget bytes together, kept by their slots
+// for the next request, taken back from idle slots when another needs
+// room; a request that finds no room waits for some. So a driver that asks
+// for the largest requests the device allows (seg_max x size_max, 254
+// MiB) gets them served without the queue holding more than this.
+constexpr uint64_t gather_chunk = 2u << 20;
+constexpr uint64_t gather_budget = 64u << 20;
 
 class NbdQueue final : public MailboxQueue
 {
@@ -37,17 +49,30 @@ private:
 		const BlkRequest *request = nullptr;
 		std::atomic<bool> cancelled{false}; // the driver reset the device
 		std::vector<NbdOp> ops;
-		std::vector<uint8_t> bounce; // a read or write of several buffers
-		bool bounced = false;
+		std::vector<uint8_t> bounce; // gathered data, gather_chunk at most
+		bool gathering = false;      // a gathered request owns the bounce buffer
+		uint64_t gathered = 0;       // of its data, done by the chunks before
+		uint64_t chunk = 0;          // bytes of the chunk in flight
 	};
 
 	void add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t length, void *buffer,
 	            uint32_t flags);
-	void finished(Completion &completion) override;
+	// Hands the slot's ops to the connection.
+	void start_ops(Slot &slot);
+	// Gathers the next chunk of a request in several buffers and starts it.
+	void start_chunk(Slot &slot);
+	// Makes the slot's bounce buffer at least bytes long within the
+	// budget, taking buffers back from idle slots; false if no room.
+	bool reserve_bounce(Slot &slot, uint64_t bytes);
+	// Starts the gathered requests that wait for room, in order.
+	void start_waiting();
+	bool finished(Completion &completion) override;
 
 	NbdConnection &connection_;
 	std::vector<Slot> slots_;
 	uint64_t max_request_;
+	uint64_t bounce_bytes_ = 0;    // held by every slot's bounce buffer
+	std::deque<uint16_t> waiting_; // tags of gathered requests without room
 };
 
 void NbdQueue::add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t length, void *buffer,
@@ -63,6 +88,60 @@ void NbdQueue::add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t le
 	op.done = [this, &slot](int error) { slot.operation_done(error, mailbox()); };
 }
 
+void NbdQueue::start_ops(Slot &slot)
+{
+	// Every op is in place before the first can complete.
+	slot.expect(static_cast<unsigned>(slot.ops.size()), mailbox().generation());
+	for (NbdOp &op : slot.ops)
+		connection_.submit(op);
+}
+
+bool NbdQueue::reserve_bounce(Slot &slot, uint64_t bytes)
+{
+	if (slot.bounce.size() >= bytes)
+		return true;
+	uint64_t growth = bytes - slot.bounce.size();
+	for (Slot &other : slots_) {
+		if (bounce_bytes_ + growth <= gather_budget)
+			break;
+		if (&other == &slot || other.gathering || other.bounce.empty())
+			continue;
+		bounce_bytes_ -= other.bounce.size();
+		std::vector<uint8_t>().swap(other.bounce);
+	}
+	if (bounce_bytes_ + growth > gather_budget)
+		return false;
+	slot.bounce.resize(bytes);
+	bounce_bytes_ += growth;
+	return true;
+}
+
+void NbdQueue::start_chunk(Slot &slot)
+{
+	const BlkRequest &req = *slot.request;
+	bool read = req.type == VIRTIO_BLK_T_IN;
+	slot.chunk = std::min(gather_chunk, req.data_len - slot.gathered);
+	if (!read)
+		iov_copy_out(req.data, slot.gathered, slot.bounce.data(), slot.chunk);
+	slot.ops.clear();
+	for (uint64_t done = 0; done < slot.chunk; done += max_request_)
+		add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write,
+		       req.offset + slot.gathered + done, std::min(max_request_, slot.chunk - done),
+		       slot.bounce.data() + done, 0);
+	start_ops(slot);
+}
+
+void NbdQueue::start_waiting()
+{
+	while (!waiting_.empty()) {
+		Slot &slot = slots_[waiting_.front()];
+		if (!reserve_bounce(slot, std::min(gather_chunk, slot.request->data_len)))
+			return;
+		waiting_.pop_front();
+		start_chunk(slot);
+	}
+}
+
 std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 {
 	if (tag >= slots_.size())
@@ -71,21 +150,25 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 	slot.request = &req;
 	slot.cancelled.store(false, std::memory_order_relaxed);
 	slot.ops.clear();
-	slot.bounced = false;
 	switch (req.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
+		if (req.data.size() > 1) {
+			slot.gathering = true;
+			slot.gathered = 0;
+			slot.chunk = 0;
+			started();
+			// Behind others that wait, or until there is room.
+			if (!waiting_.empty() ||
+			    !reserve_bounce(slot, std::min(gather_chunk, req.data_len))) {
+				waiting_.push_back(tag);
+				return std::nullopt;
+			}
+			start_chunk(slot);
+			return std::nullopt;
+		}
 		bool read = req.type == VIRTIO_BLK_T_IN;
 		auto *base = static_cast<uint8_t *>(req.data.front().iov_base);
-		// libnbd reads and writes one buffer: a request in several is
-		// gathered into the slot's own.
-		if (req.data.size() > 1) {
-			slot.bounce.resize(req.data_len);
-			if (!read)
-				iov_copy_out(req.data, 0, slot.bounce.data(), req.data_len);
-			base = slot.bounce.data();
-			slot.bounced = true;
-		}
 		for (uint64_t done = 0; done < req.data_len; done += max_request_)
 			add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write,
 			       req.offset + done, std::min(max_request_, req.data_len - done),
@@ -110,30 +193,45 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 	}
 	if (slot.ops.empty())
 		return VIRTIO_BLK_S_OK;
-	// Every op is in place before the first can complete.
-	slot.expect(static_cast<unsigned>(slot.ops.size()), mailbox().generation());
 	started();
-	for (NbdOp &op : slot.ops)
-		connection_.submit(op);
+	start_ops(slot);
 	return std::nullopt;
 }
 
 // Ops held for a server that is gone never touched their buffers and are
 // done now; ops on the wire end when the connection is severed under them
-// (NbdConnection::cancel), however the server is doing.
+// (NbdConnection::cancel), however the server is doing. Requests waiting
+// for gather room never started: they are done at once.
 void NbdQueue::abandon()
 {
 	for (Slot &slot : slots_)
 		slot.cancelled.store(true, std::memory_order_release);
+	for (uint16_t tag : waiting_) {
+		Slot &slot = slots_[tag];
+		slot.expect(1, mailbox().generation());
+		slot.operation_done(ECANCELED, mailbox());
+	}
+	waiting_.clear();
 	connection_.cancel();
 }
 
-void NbdQueue::finished(Completion &completion)
+bool NbdQueue::finished(Completion &completion)
 {
 	Slot &slot = slots_[completion.tag];
-	if (slot.bounced && completion.status == VIRTIO_BLK_S_OK &&
-	    slot.request->type == VIRTIO_BLK_T_IN)
-		iov_copy_in(slot.request->data, slot.bounce.data(), slot.request->data_len);
+	if (slot.gathering) {
+		const BlkRequest &req = *slot.request;
+		if (completion.status == VIRTIO_BLK_S_OK && req.type == VIRTIO_BLK_T_IN)
+			iov_copy_in(req.data, slot.gathered, slot.bounce.data(), slot.chunk);
+		slot.gathered += slot.chunk;
+		if (completion.status == VIRTIO_BLK_S_OK && slot.gathered < req.data_len &&
+		    !slot.cancelled.load(std::memory_order_acquire)) {
+			start_chunk(slot);
+			return false;
+		}
+		slot.gathering = false;
+		start_waiting();
+	}
+	return true;
 }
 
 } // namespace

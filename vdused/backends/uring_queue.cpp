@@ -136,31 +136,63 @@ bool UringQueue::must_stage(const BlkRequest &req) const
 	return opt_.direct_alignment > 0 && opt_.memory && !opt_.memory->pinnable();
 }
 
-bool UringQueue::stage(Op &op)
+UringQueue::Staged UringQueue::stage(Op &op)
 {
 	const BlkRequest &req = *op.request;
-	if (op.staging.size() < req.data_len) {
+	uint64_t window = std::min(staging_window, op.expect - op.done);
+	// In steps of 64 KiB, so that a buffer serves the next requests too.
+	uint64_t size = (window + 0xffff) & ~uint64_t{0xffff};
+	if (op.staging.size() < size) {
 		release_staging(op);
-		// In steps of 64 KiB, so that a buffer serves the next requests too.
-		uint64_t size = (req.data_len + 0xffff) & ~uint64_t{0xffff};
+		if (!make_room(size))
+			return Staged::no_room;
 		void *addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
 		                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (addr == MAP_FAILED)
-			return false;
+			return Staged::failed;
 		op.staging = Mapping(addr, size);
 		staging_bytes_ += size;
 	}
+	op.window_from = op.done;
+	op.window_len = window;
 	if (req.type == VIRTIO_BLK_T_OUT)
-		iov_copy_out(req.data, 0, op.staging.data(), req.data_len);
+		iov_copy_out(req.data, op.done, op.staging.data(), window);
 	op.staged = true;
-	op.staged_from = op.done;
-	return true;
+	return Staged::yes;
+}
+
+bool UringQueue::make_room(uint64_t bytes)
+{
+	for (Op &idle : ops_) {
+		if (staging_bytes_ + bytes <= staging_budget)
+			return true;
+		if (!idle.staged && idle.staging.size() > 0)
+			release_staging(idle);
+	}
+	return staging_bytes_ + bytes <= staging_budget;
 }
 
 void UringQueue::release_staging(Op &op)
 {
 	staging_bytes_ -= op.staging.size();
 	op.staging = Mapping();
+}
+
+void UringQueue::start_waiting(std::vector<Completion> &out)
+{
+	while (!waiting_.empty()) {
+		uint16_t tag = waiting_.front();
+		Op &op = ops_[tag];
+		Staged staged = stage(op);
+		if (staged == Staged::no_room)
+			return;
+		waiting_.pop_front();
+		op.waiting = false;
+		if (staged == Staged::yes && resubmit(tag))
+			continue;
+		fail(op, ENOMEM, op.request->offset + op.done, op.expect - op.done);
+		complete(tag, out);
+	}
 }
 
 void UringQueue::prep_transfer(io_uring_sqe *sqe, uint16_t tag)
@@ -170,10 +202,14 @@ void UringQueue::prep_transfer(io_uring_sqe *sqe, uint16_t tag)
 	bool read = req.type == VIRTIO_BLK_T_IN;
 	auto offset = req.offset + op.done;
 	auto left = static_cast<unsigned>(op.expect - op.done);
+	if (op.staged) {
+		// What is left of the window.
+		left = static_cast<unsigned>(op.window_from + op.window_len - op.done);
+	}
 	if (op.staged || op.fixed) {
-		uint8_t *at = op.staged ? static_cast<uint8_t *>(op.staging.data())
-		                        : static_cast<uint8_t *>(req.data[0].iov_base);
-		at += op.done;
+		uint8_t *at = op.staged ? static_cast<uint8_t *>(op.staging.data()) +
+		                                  (op.done - op.window_from)
+		                        : static_cast<uint8_t *>(req.data[0].iov_base) + op.done;
 		if (op.staged && read)
 			io_uring_prep_read(sqe, opt_.fd, at, left, offset);
 		else if (op.staged)
@@ -236,7 +272,14 @@ bool UringQueue::transfer_continues(uint16_t tag, int result)
 			opt_.log->info(
 			        "the kernel cannot pin the driver's buffers for I/O on this file "
 			        "(EFAULT): data is staged through vdused's memory from now on");
-		if (stage(op) && resubmit(tag))
+		Staged staged = stage(op);
+		if (staged == Staged::no_room) {
+			// Resubmitted by start_waiting; pending stays as it is.
+			op.waiting = true;
+			waiting_.push_back(tag);
+			return true;
+		}
+		if (staged == Staged::yes && resubmit(tag))
 			return true;
 		fail(op, ENOMEM, offset, left);
 		return false;
@@ -251,13 +294,17 @@ bool UringQueue::transfer_continues(uint16_t tag, int result)
 			return false;
 		}
 		// The end of the file, inside the device: zeros, as a loop device reads.
+		uint64_t zero_from = op.done;
 		if (op.staged) {
-			std::memset(static_cast<uint8_t *>(op.staging.data()) + op.done, 0, left);
-		} else {
-			std::vector<iovec> tail;
-			iov_slice(req.data, op.done, 0, tail);
-			iov_zero(tail);
+			uint64_t window_end = op.window_from + op.window_len;
+			std::memset(static_cast<uint8_t *>(op.staging.data()) +
+			                    (op.done - op.window_from),
+			            0, window_end - op.done);
+			zero_from = window_end; // the window itself is copied at the end
 		}
+		std::vector<iovec> tail;
+		iov_slice(req.data, zero_from, 0, tail);
+		iov_zero(tail);
 		op.done = op.expect;
 		return false;
 	}
@@ -270,6 +317,16 @@ bool UringQueue::transfer_continues(uint16_t tag, int result)
 	op.stalls = 0;
 	if (op.done == op.expect)
 		return false;
+	if (op.staged && op.done == op.window_from + op.window_len) {
+		// The window is through: a read's bytes go to the driver, and the
+		// next window comes in (a write's data copied in).
+		if (req.type == VIRTIO_BLK_T_IN)
+			iov_copy_in(req.data, op.window_from, op.staging.data(), op.window_len);
+		op.window_from = op.done;
+		op.window_len = std::min(staging_window, op.expect - op.done);
+		if (req.type == VIRTIO_BLK_T_OUT)
+			iov_copy_out(req.data, op.done, op.staging.data(), op.window_len);
+	}
 	if (resubmit(tag))
 		return true;
 	fail(op, EIO, offset + moved, left - moved);
@@ -339,6 +396,7 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 	op.done = 0;
 	op.stalls = 0;
 	op.staged = false;
+	op.waiting = false;
 	op.fixed = false;
 	auto add = [&](uint64_t data = 0) -> io_uring_sqe * {
 		io_uring_sqe *sqe = next_sqe();
@@ -354,10 +412,20 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 	case VIRTIO_BLK_T_OUT:
 		if (req.data_len == 0)
 			return VIRTIO_BLK_S_OK;
+		op.expect = req.data_len;
 		if (must_stage(req)) {
-			if (!stage(op)) {
+			// Behind the others that wait, or until there is room.
+			Staged staged = waiting_.empty() ? stage(op) : Staged::no_room;
+			if (staged == Staged::failed) {
 				fail(op, ENOMEM, req.offset, req.data_len);
 				return op.status;
+			}
+			if (staged == Staged::no_room) {
+				op.waiting = true;
+				op.pending = 1; // resubmitted by start_waiting
+				waiting_.push_back(tag);
+				++in_flight_;
+				return std::nullopt;
 			}
 		} else if (opt_.fixed && req.data.size() == 1 &&
 		           opt_.fixed->contains(req.data[0].iov_base, req.data[0].iov_len)) {
@@ -368,7 +436,6 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 		}
 		if (!(sqe = add()))
 			return VIRTIO_BLK_S_IOERR;
-		op.expect = req.data_len;
 		prep_transfer(sqe, tag);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
@@ -434,19 +501,22 @@ void UringQueue::finish_one(uint64_t data, int result, std::vector<Completion> &
 	}
 	if (--op.pending > 0)
 		return;
-	if (op.staged) {
-		if (req.type == VIRTIO_BLK_T_IN && op.status == VIRTIO_BLK_S_OK) {
-			// The bytes before staged_from went straight to the driver.
-			op.rest.clear();
-			iov_slice(req.data, op.staged_from, 0, op.rest);
-			iov_copy_in(op.rest,
-			            static_cast<uint8_t *>(op.staging.data()) + op.staged_from,
-			            req.data_len - op.staged_from);
-		}
-		if (op.staging.size() > staging_kept || staging_bytes_ > staging_kept_total)
-			release_staging(op);
+	bool staged = op.staged;
+	if (staged) {
+		// The windows before this one went to the driver as they were
+		// through (and the bytes before the first, straight).
+		if (req.type == VIRTIO_BLK_T_IN && op.status == VIRTIO_BLK_S_OK)
+			iov_copy_in(req.data, op.window_from, op.staging.data(), op.window_len);
 		op.staged = false;
 	}
+	complete(tag, out);
+	if (staged)
+		start_waiting(out);
+}
+
+void UringQueue::complete(uint16_t tag, std::vector<Completion> &out)
+{
+	Op &op = ops_[tag];
 	op.request = nullptr;
 	--in_flight_;
 	out.push_back({tag, op.status});

@@ -22,6 +22,7 @@
 #include "base/mapping.h"
 #include "failure_log.h"
 
+#include <deque>
 #include <liburing.h>
 #include <sys/uio.h>
 
@@ -55,13 +56,19 @@ public:
 	// Completion-queue entries for a ring serving depth requests: enough
 	// for every operation of every request in flight.
 	static uint32_t completion_entries(uint32_t depth);
-	// A staging buffer at most this large (Linux's largest request, 1280
-	// KiB by default, fits) stays with its tag for the next request, as
-	// long as the queue keeps no more than staging_kept_total in all; a
-	// larger one, or one past that, is unmapped when its request
-	// completes. A new mapping costs a page fault per page at first use.
-	static constexpr uint64_t staging_kept = 2 << 20;
-	static constexpr uint64_t staging_kept_total = 64 << 20;
+	// A staged request moves through a buffer of at most staging_window
+	// bytes (Linux's largest request, 1280 KiB by default, fits), window
+	// after window; a larger one (up to seg_max x size_max, 254 MiB) takes
+	// several turns. The buffers stay with their tags for the next
+	// requests (a new mapping costs a page fault per page at first use),
+	// and all of a queue's together map at most staging_budget bytes:
+	// idle tags give theirs back when another needs room, and a request
+	// that finds none waits for a staged one to finish. So what a driver
+	// asks for never sets what vdused holds.
+	static constexpr uint64_t staging_window = 2 << 20;
+	static constexpr uint64_t staging_budget = 64 << 20;
+	// Bytes mapped by the staging buffers now (for tests).
+	uint64_t staging_bytes() const { return staging_bytes_; }
 	// Retries of a read or write that moved nothing (-EAGAIN, -EINTR)
 	// before it fails.
 	static constexpr unsigned max_stalls = 64;
@@ -77,18 +84,27 @@ private:
 		unsigned stalls = 0;      // retries in a row without progress
 		bool fixed = false;       // READ_FIXED / WRITE_FIXED
 		bool staged = false;      // through `staging`, not the driver's buffers
-		uint64_t staged_from = 0; // the byte from which it is (EFAULT midway)
-		Mapping staging;          // page-aligned, so aligned for any O_DIRECT
-		std::vector<iovec> rest;  // the driver's buffers from `done` on
+		bool waiting = false;     // for staging room, with nothing submitted
+		uint64_t window_from = 0; // the request's bytes `staging` holds now
+		uint64_t window_len = 0;
+		Mapping staging;         // page-aligned, so aligned for any O_DIRECT
+		std::vector<iovec> rest; // the driver's buffers from `done` on
 	};
 
 	Status init();
 	io_uring_sqe *next_sqe();
 	bool aligned(const BlkRequest &request) const;
 	bool must_stage(const BlkRequest &request) const;
-	// Moves a read or write to a staging buffer (a write's data copied in).
-	bool stage(Op &op);
+	// Moves what a read or write has left (from `done`) to a staging
+	// buffer, its first window (a write's data copied in).
+	enum class Staged { yes, no_room, failed };
+	Staged stage(Op &op);
+	// Unmaps idle tags' buffers until bytes more fit the budget.
+	bool make_room(uint64_t bytes);
 	void release_staging(Op &op);
+	// Starts the requests that wait for staging room, in order.
+	void start_waiting(std::vector<Completion> &out);
+	void complete(uint16_t tag, std::vector<Completion> &out);
 	// Prepares the read or write of what op has left to move.
 	void prep_transfer(io_uring_sqe *sqe, uint16_t tag);
 	bool resubmit(uint16_t tag);
@@ -115,8 +131,9 @@ private:
 	bool zero_range_works_ = true;   // FALLOC_FL_ZERO_RANGE
 	bool punch_zeroes_works_ = true; // FALLOC_FL_PUNCH_HOLE for write zeroes
 	bool discard_works_ = true;
-	bool resubmitted_ = false;   // reap() queued operations to submit
-	uint64_t staging_bytes_ = 0; // mapped by the ops' staging buffers
+	bool resubmitted_ = false;     // reap() queued operations to submit
+	uint64_t staging_bytes_ = 0;   // mapped by the ops' staging buffers
+	std::deque<uint16_t> waiting_; // tags waiting for staging room
 	io_uring ring_{};
 	bool ring_ready_ = false;
 	UniqueFd event_fd_;
