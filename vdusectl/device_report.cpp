@@ -81,6 +81,7 @@ const std::vector<Column> &device_columns()
 	        {"source", "SOURCE"},
 	        {"connection", "CONNECTION"},
 	        {"reconnect_timeout", "RECONNECT-TIMEOUT"},
+	        {"io_timeout", "IO-TIMEOUT"},
 	        {"target_features", "TARGET-FEATURES"},
 	        {"file", "FILE"},
 	        {"mode", "MODE"},
@@ -140,6 +141,12 @@ Record device_record(const DeviceReport &r)
 		rec.set("reconnect_timeout", "forever");
 	else
 		rec.set("reconnect_timeout", spec.reconnect_timeout_s);
+	if (spec.backend != "nbd")
+		rec.set("io_timeout", nullptr);
+	else if (spec.io_timeout_s == 0)
+		rec.set("io_timeout", "forever");
+	else
+		rec.set("io_timeout", spec.io_timeout_s);
 	if (spec.backend == "vhost-user") {
 		std::string names;
 		for (const std::string &f : vhost_user_feature_names(spec.vhost_user_features))

@@ -43,6 +43,24 @@ std::string first_free_name(const StateDir &state)
 	}
 }
 
+// A timeout as typed: whole seconds (1 to a year) or "forever" (0).
+Result<uint32_t> parse_timeout(const std::string &label, const std::string &option,
+                               const std::string &text)
+{
+	constexpr unsigned long max_seconds = 365UL * 86400; // a year
+	if (text == "forever")
+		return 0u;
+	try {
+		size_t used = 0;
+		unsigned long v = std::stoul(text, &used);
+		if (used == text.size() && v > 0 && v <= max_seconds && text.front() != '-')
+			return static_cast<uint32_t>(v);
+	} catch (const std::exception &) {
+	}
+	return usage_error(label + ": " + option + " '" + text +
+	                   "' is not a number of seconds (1 to 31536000) or 'forever'");
+}
+
 // What the command line alone decides: every error here is a usage error,
 // found before the state directory is locked or any device is looked at.
 // Sets size to the parsed --size (0 if not given).
@@ -73,27 +91,22 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 	bool local = spec.backend == "null" || spec.backend == "file" || spec.backend == "loop";
 	if (!options.reconnect_timeout.empty() && local)
 		return usage_error(label + ": --reconnect-timeout is for the nbd and rbd backends");
-	constexpr unsigned long max_reconnect_timeout = 365UL * 86400; // a year
 	if (!options.reconnect_timeout.empty()) {
-		if (options.reconnect_timeout == "forever") {
-			spec.reconnect_timeout_s = 0;
-		} else {
-			try {
-				size_t used = 0;
-				unsigned long v = std::stoul(options.reconnect_timeout, &used);
-				if (used != options.reconnect_timeout.size() || v == 0 ||
-				    v > max_reconnect_timeout ||
-				    options.reconnect_timeout.front() == '-')
-					throw std::invalid_argument("range");
-				spec.reconnect_timeout_s = static_cast<uint32_t>(v);
-			} catch (const std::exception &) {
-				return usage_error(
-				        label + ": --reconnect-timeout '" +
-				        options.reconnect_timeout +
-				        "' is not a number of seconds (1 to 31536000) or "
-				        "'forever'");
-			}
-		}
+		auto seconds =
+		        parse_timeout(label, "--reconnect-timeout", options.reconnect_timeout);
+		if (!seconds)
+			return seconds.error();
+		spec.reconnect_timeout_s = *seconds;
+	}
+	if (!options.io_timeout.empty() && spec.backend != "nbd")
+		return usage_error(label + ": --io-timeout is for the nbd backend");
+	if (!options.io_timeout.empty()) {
+		auto seconds = parse_timeout(label, "--io-timeout", options.io_timeout);
+		if (!seconds)
+			return seconds.error();
+		spec.io_timeout_s = *seconds;
+	} else if (spec.backend == "nbd" && !options.restoring) {
+		spec.io_timeout_s = nbd_default_io_timeout_s;
 	}
 	if (!options.bounce_size.empty()) {
 		auto parsed = parse_size(options.bounce_size);
@@ -347,6 +360,9 @@ Verb add_verb()
 		        cmd.add_option("--reconnect-timeout", add.reconnect_timeout,
 		                       "nbd, rbd: seconds requests wait for a lost connection "
 		                       "before they fail (default: forever)");
+		        cmd.add_option("--io-timeout", add.io_timeout,
+		                       "nbd: seconds requests on the wire may go without a reply "
+		                       "before the connection is made again (default: 30)");
 		        cmd.add_option("-n,--name", add.spec.name,
 		                       "Device name (default: the first free vduseN)");
 		        cmd.add_option("-q,--queues", add.spec.queues,

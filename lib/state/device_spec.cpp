@@ -226,6 +226,8 @@ Status validate_spec_settings(const DeviceSpec &spec)
 		                       "--keyring are for the rbd backend");
 	if (!is_network_backend(spec) && spec.reconnect_timeout_s != 0)
 		return usage_error(n + ": --reconnect-timeout is for the nbd and rbd backends");
+	if (spec.backend != "nbd" && spec.io_timeout_s != 0)
+		return usage_error(n + ": --io-timeout is for the nbd backend");
 	if (spec.backend == "nbd") {
 		if (auto st = validate_nbd(spec); !st)
 			return st;
@@ -329,6 +331,7 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"ceph_conf", spec.ceph_conf},
 	        {"keyring", spec.keyring},
 	        {"reconnect_timeout_s", spec.reconnect_timeout_s},
+	        {"io_timeout_s", spec.io_timeout_s},
 	        {"socket", spec.socket},
 	        {"vhost_user_features", spec.vhost_user_features},
 	        {"discard_segments", spec.discard_segments},
@@ -390,6 +393,10 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		spec.ceph_conf = json.value("ceph_conf", "");
 		spec.keyring = json.value("keyring", "");
 		spec.reconnect_timeout_s = whole_number<uint32_t>(json, "reconnect_timeout_s", 0u);
+		// Records written before it get the default.
+		spec.io_timeout_s = whole_number<uint32_t>(
+		        json, "io_timeout_s",
+		        spec.backend == "nbd" ? nbd_default_io_timeout_s : 0u);
 		spec.socket = json.value("socket", "");
 		spec.vhost_user_features = whole_number<uint64_t>(json, "vhost_user_features", 0u);
 		spec.discard_segments = whole_number<uint32_t>(json, "discard_segments", 0u);

@@ -56,6 +56,9 @@ struct DeviceSpec {
 	// nbd, rbd: how long requests wait for a lost connection to come back
 	// before they fail; 0 waits for ever.
 	uint32_t reconnect_timeout_s = 0;
+	// nbd: how long requests on the wire may go without any reply before
+	// the connection is taken for dead and made again; 0 waits for ever.
+	uint32_t io_timeout_s = 0;
 	// The kernel's bounce buffer (virtio driver): its size in bytes (0: the
 	// kernel's default, 64 MiB) and who supplies its memory: "default"
 	// (the kernel), "hugepage" or "shmem" (vdused, registered with
@@ -76,6 +79,9 @@ bool has_control_character(const std::string &text);
 
 // Backends that reach their data over the network (nbd, rbd).
 bool is_network_backend(const DeviceSpec &spec);
+// The nbd backend's io_timeout_s when add is not told (what Linux's nbd
+// driver waits too).
+inline constexpr uint32_t nbd_default_io_timeout_s = 30;
 // Backends whose data lives in another process or host, asked at add and
 // not at restore: the network ones and vhost-user.
 bool is_remote_backend(const DeviceSpec &spec);

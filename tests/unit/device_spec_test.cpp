@@ -188,6 +188,22 @@ TEST(ValidateSpec, NetworkOptionsBelongToTheirBackend)
 	s = good_spec();
 	s.reconnect_timeout_s = 5;
 	expect_invalid(s, "--reconnect-timeout is for the nbd and rbd backends");
+	s = rbd_spec("rbd/img0");
+	s.io_timeout_s = 5;
+	expect_invalid(s, "--io-timeout is for the nbd backend");
+}
+
+TEST(SpecJson, AnNbdRecordWithoutAnIoTimeoutGetsTheDefault)
+{
+	auto s = good_spec();
+	s.backend = "nbd";
+	s.url = "nbd://h/";
+	s.io_timeout_s = 7;
+	auto json = spec_to_json(s);
+	EXPECT_EQ(spec_from_json(json)->io_timeout_s, 7u);
+	json.erase("io_timeout_s");
+	EXPECT_EQ(spec_from_json(json)->io_timeout_s, nbd_default_io_timeout_s);
+	EXPECT_EQ(spec_from_json(spec_to_json(good_spec()))->io_timeout_s, 0u);
 }
 
 TEST(SpecJson, NetworkFieldsRoundTripAndOldRecordsRead)

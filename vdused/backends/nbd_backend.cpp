@@ -249,8 +249,11 @@ NbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file,
 	auto backend = std::make_unique<NbdBackend>(link_file, count, status);
 	auto log = spdlog::default_logger();
 	for (size_t i = 0; i < count; ++i) {
-		NbdConnection::Settings settings{spec.url,
-		                                 std::chrono::seconds(spec.reconnect_timeout_s), i};
+		NbdConnection::Settings settings;
+		settings.uri = spec.url;
+		settings.reconnect_timeout = std::chrono::seconds(spec.reconnect_timeout_s);
+		settings.io_timeout = std::chrono::seconds(spec.io_timeout_s);
+		settings.index = i;
 		backend->connections_.push_back(
 		        std::make_unique<NbdConnection>(settings, backend->reporter_, log));
 		if (auto st = backend->connections_.back()->start(); !st)

@@ -97,6 +97,7 @@ int NbdConnection::on_reply(void *user_data, int *error)
 {
 	auto *op = static_cast<NbdOp *>(user_data);
 	NbdConnection *self = std::exchange(op->connection, nullptr);
+	self->last_progress_ = clock::now();
 	if (connection_error(*error) && op->is_cancelled())
 		op->done(ECANCELED);
 	else if (connection_error(*error) && !self->stopping_.load())
@@ -121,15 +122,44 @@ void NbdConnection::cancel()
 	if (!handle_)
 		return;
 	int on_wire = nbd_aio_in_flight(handle_.get());
-	int fd = nbd_aio_get_fd(handle_.get());
-	if (on_wire <= 0 || fd < 0)
+	if (on_wire <= 0)
 		return;
 	log_->info("connection {} to {}: severed with {} request(s) on the wire, for a reset",
 	           settings_.index, settings_.uri, on_wire);
+	sever();
+}
+
+void NbdConnection::sever()
+{
+	int fd = nbd_aio_get_fd(handle_.get());
+	if (fd < 0)
+		return;
 	// The connection's thread sees the end of the stream, and libnbd fails
 	// what was on the wire with ENOTCONN (on_reply).
 	(void)::shutdown(fd, SHUT_RDWR);
 	wake();
+}
+
+int NbdConnection::check_replies()
+{
+	if (!handle_ || settings_.io_timeout.count() == 0)
+		return -1;
+	int on_wire = nbd_aio_in_flight(handle_.get());
+	if (on_wire <= 0)
+		return -1;
+	auto quiet = clock::now() - last_progress_;
+	if (quiet < settings_.io_timeout) {
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+		        settings_.io_timeout - quiet);
+		return static_cast<int>(left.count()) + 1;
+	}
+	log_->warn("connection {} to {}: no reply for {} s with {} request(s) on the wire; "
+	           "severing it and connecting again",
+	           settings_.index, settings_.uri, settings_.io_timeout.count(), on_wire);
+	sever();
+	// Counted again from now: the severed socket ends at the next poll.
+	last_progress_ = clock::now();
+	return -1;
 }
 
 void NbdConnection::issue(NbdOp &op)
@@ -137,6 +167,9 @@ void NbdConnection::issue(NbdOp &op)
 	op.connection = this;
 	nbd_completion_callback cb{on_reply, &op, nullptr};
 	nbd_handle *h = handle_.get();
+	// The wire was idle: the wait for a reply starts now.
+	if (nbd_aio_in_flight(h) <= 0)
+		last_progress_ = clock::now();
 	int64_t cookie = -1;
 	switch (op.kind) {
 	case NbdOp::Kind::read:
@@ -300,8 +333,10 @@ void NbdConnection::connect_once(clock::time_point &next_try, std::chrono::milli
 void NbdConnection::drive()
 {
 	pollfd fds[2] = {{-1, 0, 0}, {wake_fd_.get(), POLLIN, 0}};
+	int timeout_ms = -1;
 	{
 		std::lock_guard lock(mutex_);
+		timeout_ms = check_replies();
 		if (!handle_)
 			return;
 		fds[0].fd = nbd_aio_get_fd(handle_.get());
@@ -310,7 +345,7 @@ void NbdConnection::drive()
 		        static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
 		                           ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0));
 	}
-	if (::poll(fds, 2, -1) < 0) {
+	if (::poll(fds, 2, timeout_ms) < 0) {
 		if (errno != EINTR)
 			log_->error("poll: {}", std::strerror(errno));
 		return;

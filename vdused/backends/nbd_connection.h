@@ -52,7 +52,11 @@ public:
 	struct Settings {
 		std::string uri;
 		std::chrono::seconds reconnect_timeout{0}; // 0: for ever
-		size_t index = 0;                          // for the reporter and the log
+		// Commands on the wire with no reply for this long: the server
+		// is taken for gone (stopped, or its host unreachable without a
+		// word), the connection severed and made again. 0: for ever.
+		std::chrono::seconds io_timeout{0};
+		size_t index = 0; // for the reporter and the log
 	};
 	NbdConnection(Settings settings, LinkReporter &reporter,
 	              std::shared_ptr<spdlog::logger> log);
@@ -100,6 +104,12 @@ private:
 	void close_for_refresh();
 	// With mutex_ held: closes the connection; the thread connects again.
 	void drop_handle();
+	// With mutex_ held: how long drive() may wait (-1: no limit), and the
+	// connection severed if commands went without a reply for io_timeout.
+	int check_replies();
+	// With mutex_ held: shuts the socket down under libnbd, which then
+	// fails what was on the wire with ENOTCONN (on_reply).
+	void sever();
 
 	Settings settings_;
 	LinkReporter &reporter_;
@@ -115,7 +125,10 @@ private:
 	std::chrono::steady_clock::time_point down_since_;
 	bool ever_connected_ = false;
 	bool refresh_wanted_ = false; // hold commands; reconnect when idle
-	uint64_t generation_ = 0;     // bumps at every new connection
+	// The last reply, or when the wire went from idle to busy: what
+	// Settings::io_timeout counts from.
+	std::chrono::steady_clock::time_point last_progress_;
+	uint64_t generation_ = 0; // bumps at every new connection
 	std::condition_variable connected_;
 };
 
