@@ -44,6 +44,9 @@ _vdusectl()
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
+	--socket-owner)
+		COMPREPLY=($(compgen -u -- "$cur"))
+		return ;;
 	--reconnect-timeout | --io-timeout)
 		COMPREPLY=($(compgen -W 'forever' -- "$cur"))
 		return ;;
@@ -64,7 +67,7 @@ _vdusectl()
 		return ;;
 	-o | --output)
 		local fields='name state hint node driver bound_driver pid unit unit_state status restarts
-		              persistent backend source connection reconnect_timeout io_timeout target_features file mode direct size_bytes block_size
+		              persistent backend source connection reconnect_timeout io_timeout socket_owner target_features file mode direct size_bytes block_size
 		              physical_block_size queues queue_depth read_only serial'
 		local prefix=''
 		[[ $cur == *,* ]] && prefix=${cur%,*},
@@ -95,7 +98,7 @@ _vdusectl()
 		return ;;
 	add)
 		opts='-h --help -t --type -s --size -f --file --direct --grow --url --image
-		      --namespace --snap --id --ceph-conf --keyring --socket --reconnect-timeout --io-timeout -n --name -q --queues
+		      --namespace --snap --id --ceph-conf --keyring --socket --reconnect-timeout --io-timeout --socket-owner -n --name -q --queues
 		      -d --queue-depth -b --block-size -r --read-only --serial --driver
 		      --cpus --bounce-size --bounce-memory -p --persistent -j --json --spec' ;;
 	del)

@@ -17,6 +17,7 @@ struct AddOptions {
 	bool grow = false;             // let --size grow an existing image file
 	std::string reconnect_timeout; // as typed: seconds or "forever"; may be empty
 	std::string io_timeout;        // as typed: seconds or "forever"; may be empty
+	std::string socket_owner;      // as typed: a user name or uid; may be empty
 	std::string bounce_size;       // as typed; may be empty
 	bool block_size_given = false;
 	bool persistent = false; // also write the spec to the persistent directory

@@ -1,6 +1,7 @@
 #include "device_report.h"
 
 #include "base/size.h"
+#include "base/socket_peer.h"
 #include "remote/vhost_user_client.h"
 #include "vdpa/vdpa_sysfs.h"
 #include "vduse/bounce_memory.h"
@@ -82,6 +83,7 @@ const std::vector<Column> &device_columns()
 	        {"connection", "CONNECTION"},
 	        {"reconnect_timeout", "RECONNECT-TIMEOUT"},
 	        {"io_timeout", "IO-TIMEOUT"},
+	        {"socket_owner", "SOCKET-OWNER"},
 	        {"target_features", "TARGET-FEATURES"},
 	        {"file", "FILE"},
 	        {"mode", "MODE"},
@@ -147,6 +149,10 @@ Record device_record(const DeviceReport &r)
 		rec.set("io_timeout", "forever");
 	else
 		rec.set("io_timeout", spec.io_timeout_s);
+	if (spec.socket_owner_uid)
+		rec.set("socket_owner", describe_user(*spec.socket_owner_uid));
+	else
+		rec.set("socket_owner", nullptr);
 	if (spec.backend == "vhost-user") {
 		std::string names;
 		for (const std::string &f : vhost_user_feature_names(spec.vhost_user_features))

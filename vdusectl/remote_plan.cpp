@@ -1,5 +1,6 @@
 #include "remote_plan.h"
 
+#include "base/socket_peer.h"
 #include "remote/nbd_client.h"
 #include "remote/rbd_client.h"
 #include "remote/vhost_user_client.h"
@@ -32,9 +33,11 @@ Status choose_size(DeviceSpec &spec, uint64_t given, uint64_t remote, const std:
 Status plan_nbd(AddOptions &options, uint64_t size)
 {
 	DeviceSpec &spec = options.spec;
-	auto h = nbd_connect_with_timeout(spec.url, 10s);
+	auto h = nbd_connect_with_timeout(spec.url, 10s, spec.socket_owner_uid);
 	if (!h)
 		return with_context(spec.name, h.error());
+	if (!spec.socket_owner_uid && serves_over_unix_socket(spec))
+		spec.socket_owner_uid = unix_peer_uid(nbd_aio_get_fd(h->get()));
 	NbdExportInfo info = nbd_export_info(h->get());
 	if (info.min_block > 4096)
 		return failure(spec.name + ": the server's minimum block size " +
@@ -80,9 +83,11 @@ Status plan_rbd(AddOptions &options, uint64_t size)
 Status plan_vhost_user(AddOptions &options, uint64_t size)
 {
 	DeviceSpec &spec = options.spec;
-	auto client = VhostUserClient::connect(spec.socket, 5s);
+	auto client = VhostUserClient::connect(spec.socket, 5s, spec.socket_owner_uid);
 	if (!client)
 		return with_context(spec.name, client.error());
+	if (!spec.socket_owner_uid)
+		spec.socket_owner_uid = unix_peer_uid(client->fd());
 	const VhostUserTarget &target = client->target();
 	const virtio_blk_config &config = target.config;
 	std::string what = "the vhost-user target at " + spec.socket;

@@ -1,6 +1,8 @@
 // vdusectl add: create the VDUSE device, start its vdused, attach it to the
 // vdpa bus, bind the requested driver and wait for the node.
 #include "add_device.h"
+
+#include "base/socket_peer.h"
 #include "verb.h"
 
 #include "backing_plan.h"
@@ -97,6 +99,12 @@ Status check_arguments(AddOptions &options, uint64_t &size)
 		if (!seconds)
 			return seconds.error();
 		spec.reconnect_timeout_s = *seconds;
+	}
+	if (!options.socket_owner.empty()) {
+		auto uid = parse_user(options.socket_owner);
+		if (!uid)
+			return with_context(label, uid.error());
+		spec.socket_owner_uid = *uid;
 	}
 	if (!options.io_timeout.empty() && spec.backend != "nbd")
 		return usage_error(label + ": --io-timeout is for the nbd backend");
@@ -360,6 +368,9 @@ Verb add_verb()
 		        cmd.add_option("--reconnect-timeout", add.reconnect_timeout,
 		                       "nbd, rbd: seconds requests wait for a lost connection "
 		                       "before they fail (default: forever)");
+		        cmd.add_option("--socket-owner", add.socket_owner,
+		                       "vhost-user, nbd+unix: the user the server must run as "
+		                       "(default: the one serving the socket now)");
 		        cmd.add_option("--io-timeout", add.io_timeout,
 		                       "nbd: seconds requests on the wire may go without a reply "
 		                       "before the connection is made again (default: 30)");

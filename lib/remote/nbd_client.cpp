@@ -1,5 +1,7 @@
 #include "remote/nbd_client.h"
 
+#include "base/socket_peer.h"
+
 #include <cerrno>
 
 namespace vduse
@@ -12,7 +14,8 @@ std::string nbd_last_error()
 }
 
 Result<NbdHandle> nbd_connect_with_timeout(const std::string &uri,
-                                           std::chrono::milliseconds timeout)
+                                           std::chrono::milliseconds timeout,
+                                           std::optional<uid_t> owner)
 {
 	NbdHandle h(nbd_create());
 	if (!h)
@@ -27,6 +30,11 @@ Result<NbdHandle> nbd_connect_with_timeout(const std::string &uri,
 	nbd_set_uri_allow_local_file(h.get(), true);
 	if (nbd_aio_connect_uri(h.get(), uri.c_str()) < 0)
 		return fail(nbd_last_error());
+	// A unix socket is connected at once (the handshake comes next).
+	if (owner) {
+		if (auto st = check_socket_peer(nbd_aio_get_fd(h.get()), *owner, uri); !st)
+			return st.error();
+	}
 	using clock = std::chrono::steady_clock;
 	auto deadline = clock::now() + timeout;
 	while (nbd_aio_is_connecting(h.get())) {

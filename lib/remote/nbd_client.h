@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <libnbd.h>
 #include <memory>
+#include <optional>
 #include <string>
+#include <sys/types.h>
 
 namespace vduse
 {
@@ -35,9 +37,11 @@ struct NbdExportInfo {
 std::string nbd_last_error();
 
 // Connects to URI and completes the handshake, or fails within timeout
-// naming the URI and libnbd's reason.
+// naming the URI and libnbd's reason. With owner, a server on a unix socket
+// must run as that user (or root), checked before the handshake.
 Result<NbdHandle> nbd_connect_with_timeout(const std::string &uri,
-                                           std::chrono::milliseconds timeout);
+                                           std::chrono::milliseconds timeout,
+                                           std::optional<uid_t> owner = std::nullopt);
 
 NbdExportInfo nbd_export_info(nbd_handle *h);
 

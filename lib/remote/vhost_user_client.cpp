@@ -1,5 +1,7 @@
 #include "remote/vhost_user_client.h"
 
+#include "base/socket_peer.h"
+
 #include "virtio/vring.h"
 
 #include <array>
@@ -133,7 +135,8 @@ Error VhostUserClient::error(const std::string &what) const
 }
 
 Result<VhostUserClient> VhostUserClient::connect(const std::string &path,
-                                                 std::chrono::milliseconds timeout)
+                                                 std::chrono::milliseconds timeout,
+                                                 std::optional<uid_t> owner)
 {
 	struct stat st {
 	};
@@ -153,6 +156,12 @@ Result<VhostUserClient> VhostUserClient::connect(const std::string &path,
 		return system_error(errno,
 		                    "cannot connect to the vhost-user target at " + path +
 		                            (errno == ECONNREFUSED ? " (is it running?)" : ""));
+	if (owner) {
+		if (auto peer =
+		            check_socket_peer(fd.get(), *owner, "the vhost-user socket " + path);
+		    !peer)
+			return peer.error();
+	}
 	return over(std::move(fd), path, timeout);
 }
 

@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <linux/virtio_blk.h>
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace vduse
@@ -68,8 +70,11 @@ class VhostUserClient
 public:
 	// Connects to the socket at path and negotiates; each answer is awaited
 	// at most `timeout`. Errors name the path and what went wrong.
+	// With owner, the target must run as that user (or root), checked
+	// before anything is sent.
 	static Result<VhostUserClient> connect(const std::string &path,
-	                                       std::chrono::milliseconds timeout);
+	                                       std::chrono::milliseconds timeout,
+	                                       std::optional<uid_t> owner = std::nullopt);
 	// Negotiates over a connected socket (tests, fuzzing); label names the
 	// target in errors.
 	static Result<VhostUserClient> over(UniqueFd socket, const std::string &label,

@@ -228,6 +228,10 @@ Status validate_spec_settings(const DeviceSpec &spec)
 		return usage_error(n + ": --reconnect-timeout is for the nbd and rbd backends");
 	if (spec.backend != "nbd" && spec.io_timeout_s != 0)
 		return usage_error(n + ": --io-timeout is for the nbd backend");
+	if (spec.socket_owner_uid && !serves_over_unix_socket(spec))
+		return usage_error(n +
+		                   ": --socket-owner is for the vhost-user backend and nbd over "
+		                   "a unix socket (nbd+unix://)");
 	if (spec.backend == "nbd") {
 		if (auto st = validate_nbd(spec); !st)
 			return st;
@@ -304,9 +308,16 @@ BlkGeometry blk_geometry(const DeviceSpec &spec)
 	return g;
 }
 
+bool serves_over_unix_socket(const DeviceSpec &spec)
+{
+	return spec.backend == "vhost-user" ||
+	       (spec.backend == "nbd" &&
+	        starts_with_any(spec.url, {"nbd+unix://", "nbds+unix://"}));
+}
+
 nlohmann::json spec_to_json(const DeviceSpec &spec)
 {
-	return {
+	nlohmann::json json{
 	        {"name", spec.name},
 	        {"backend", spec.backend},
 	        {"size_bytes", spec.size_bytes},
@@ -342,6 +353,9 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"bounce_memory", spec.bounce_memory},
 	        {"cpus", spec.cpus},
 	};
+	if (spec.socket_owner_uid)
+		json["socket_owner_uid"] = *spec.socket_owner_uid;
+	return json;
 }
 
 namespace
@@ -394,6 +408,8 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		spec.keyring = json.value("keyring", "");
 		spec.reconnect_timeout_s = whole_number<uint32_t>(json, "reconnect_timeout_s", 0u);
 		// Records written before it get the default.
+		if (json.contains("socket_owner_uid"))
+			spec.socket_owner_uid = whole_number<uint32_t>(json, "socket_owner_uid");
 		spec.io_timeout_s = whole_number<uint32_t>(
 		        json, "io_timeout_s",
 		        spec.backend == "nbd" ? nbd_default_io_timeout_s : 0u);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,11 @@ struct DeviceSpec {
 	// bridge uses of those it offered at add.
 	std::string socket;
 	uint64_t vhost_user_features = 0;
+	// vhost-user, and nbd over a unix socket: the user the server must run
+	// as (SO_PEERCRED; root is always accepted), recorded at add from the
+	// server then or --socket-owner. None: not checked (records from
+	// before it, TCP).
+	std::optional<uint32_t> socket_owner_uid;
 	// Per-request limits of discard and write zeroes when the backend has
 	// smaller ones than vdused's (a vhost-user target's config); 0: vdused's.
 	uint32_t discard_segments = 0;
@@ -79,6 +85,8 @@ bool has_control_character(const std::string &text);
 
 // Backends that reach their data over the network (nbd, rbd).
 bool is_network_backend(const DeviceSpec &spec);
+// vhost-user, or nbd over a unix socket: the server's user can be checked.
+bool serves_over_unix_socket(const DeviceSpec &spec);
 // The nbd backend's io_timeout_s when add is not told (what Linux's nbd
 // driver waits too).
 inline constexpr uint32_t nbd_default_io_timeout_s = 30;

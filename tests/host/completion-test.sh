@@ -55,7 +55,7 @@ expect "4096 512" vdusectl add -b ""
 expect "--persistent" vdusectl add --pers
 expect "--all" vdusectl del --a
 expect "--help --json --no-legend --output" vdusectl list --
-expect "node,serial node,size_bytes node,source node,state node,status" vdusectl list -o node,s
+expect "node,serial node,size_bytes node,socket_owner node,source node,state node,status" vdusectl list -o node,s
 expect "--json=short" vdusectl show --json=s
 expect "short" vdusectl list --json = s
 expect "--load" vdusectl check --l

@@ -193,6 +193,24 @@ TEST(ValidateSpec, NetworkOptionsBelongToTheirBackend)
 	expect_invalid(s, "--io-timeout is for the nbd backend");
 }
 
+TEST(SpecJson, SocketOwnerRoundTripsAndBelongsToUnixSockets)
+{
+	auto s = good_spec();
+	s.backend = "nbd";
+	s.url = "nbd+unix:///?socket=/run/n.sock";
+	s.socket_owner_uid = 65534;
+	EXPECT_TRUE(validate_spec(s).ok());
+	auto back = spec_from_json(spec_to_json(s));
+	ASSERT_TRUE(back.ok()) << back.error().message;
+	EXPECT_EQ(back->socket_owner_uid, 65534u);
+	auto json = spec_to_json(s);
+	json.erase("socket_owner_uid");
+	EXPECT_FALSE(spec_from_json(json)->socket_owner_uid);
+	s.url = "nbd://host/";
+	expect_invalid(s,
+	               "--socket-owner is for the vhost-user backend and nbd over a unix socket");
+}
+
 TEST(SpecJson, AnNbdRecordWithoutAnIoTimeoutGetsTheDefault)
 {
 	auto s = good_spec();

@@ -253,6 +253,7 @@ NbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file,
 		settings.uri = spec.url;
 		settings.reconnect_timeout = std::chrono::seconds(spec.reconnect_timeout_s);
 		settings.io_timeout = std::chrono::seconds(spec.io_timeout_s);
+		settings.socket_owner = spec.socket_owner_uid;
 		settings.index = i;
 		backend->connections_.push_back(
 		        std::make_unique<NbdConnection>(settings, backend->reporter_, log));

@@ -298,16 +298,20 @@ void NbdConnection::connect_once(clock::time_point &next_try, std::chrono::milli
 		(void)!::read(wake_fd_.get(), &count, sizeof(count));
 		return;
 	}
-	auto h = nbd_connect_with_timeout(settings_.uri, connect_timeout);
+	auto h = nbd_connect_with_timeout(settings_.uri, connect_timeout, settings_.socket_owner);
 	if (!h) {
-		if (backoff == backoff_first)
-			log_->warn("connection {}: {}; retrying", settings_.index,
-			           h.error().message);
+		// Each new reason once (a server that is down, then a socket
+		// served by the wrong user, ...).
+		if (h.error().message != last_failure_) {
+			last_failure_ = h.error().message;
+			log_->warn("connection {}: {}; retrying", settings_.index, last_failure_);
+		}
 		next_try = clock::now() + backoff;
 		backoff = std::min<std::chrono::milliseconds>(backoff * 2, backoff_max);
 		return;
 	}
 	backoff = backoff_first;
+	last_failure_.clear();
 	std::lock_guard lock(mutex_);
 	handle_ = std::move(*h);
 	failed_ = false;

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <spdlog/logger.h>
 #include <string>
 #include <thread>
@@ -56,6 +57,8 @@ public:
 		// is taken for gone (stopped, or its host unreachable without a
 		// word), the connection severed and made again. 0: for ever.
 		std::chrono::seconds io_timeout{0};
+		// A server on a unix socket must run as this user (or root).
+		std::optional<uid_t> socket_owner;
 		size_t index = 0; // for the reporter and the log
 	};
 	NbdConnection(Settings settings, LinkReporter &reporter,
@@ -117,6 +120,7 @@ private:
 	UniqueFd wake_fd_;
 	std::thread thread_;
 	std::atomic<bool> stopping_{false};
+	std::string last_failure_; // the thread's: why the last connect failed, logged once
 
 	std::mutex mutex_;
 	NbdHandle handle_;          // null while disconnected

@@ -61,11 +61,12 @@ void VhostUserLink::run()
 		{
 			std::lock_guard lock(mutex_);
 			if (!client_) {
-				if (auto st = connect_locked(); !st) {
-					if (!logged_down_)
-						spdlog::warn("{}: {}; retrying", spec_.name,
-						             st.error().message);
-					logged_down_ = true;
+				// Each new reason once (a target that is down, then a
+				// socket served by the wrong user, ...).
+				if (auto st = connect_locked();
+				    !st && st.error().message != last_failure_) {
+					last_failure_ = st.error().message;
+					spdlog::warn("{}: {}; retrying", spec_.name, last_failure_);
 				}
 			}
 			if (client_)
@@ -92,7 +93,7 @@ void VhostUserLink::run()
 
 Status VhostUserLink::connect_locked()
 {
-	auto client = VhostUserClient::connect(spec_.socket, 5s);
+	auto client = VhostUserClient::connect(spec_.socket, 5s, spec_.socket_owner_uid);
 	if (!client)
 		return client.error();
 	const VhostUserTarget &target = client->target();
@@ -115,7 +116,7 @@ Status VhostUserLink::connect_locked()
 	reporter_.report(0, LinkState::connected);
 	spdlog::info("{}: connected to the vhost-user target at {}{}", spec_.name, spec_.socket,
 	             generation > 1 ? " again" : "");
-	logged_down_ = false;
+	last_failure_.clear();
 	wake_queues_locked();
 	return {};
 }
@@ -138,7 +139,6 @@ void VhostUserLink::drop_locked(const std::string &why)
 	client_.reset();
 	connected_.store(false, std::memory_order_release);
 	reporter_.report(0, LinkState::reconnecting);
-	logged_down_ = true;
 }
 
 void VhostUserLink::fail_locked(const std::string &why)

@@ -100,7 +100,7 @@ private:
 	std::atomic<uint64_t> generation_{0};
 	std::atomic<bool> connected_{false};
 	std::atomic<uint64_t> version_{0};
-	bool logged_down_ = false;
+	std::string last_failure_; // the last reason a connection failed, logged once
 };
 
 } // namespace vduse

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Random faults, one after another and together, under fio verify on NBD
+# storage: the server killed and restarted, the server stopped and
+# continued, vdused killed (-9) and recovered, vdused stopped and
+# continued, and the server killed with vdused killed while it is away.
+# At the end: 0 fio errors, every block read back, vdused's memory flat.
+# CI runs it for SOAK_SECONDS=90; the long form is by hand, e.g.
+#   tests/vm/run-in-guest --timeout 2400 --env SOAK_SECONDS=1800 \
+#     --env VDUSECTL=... --env VDUSED=... tests/scenarios/soak-001-faults.sh
+# SOAK_SEED repeats a run's sequence of faults.
+source "$VTEST_LIB"
+seconds=${SOAK_SECONDS:-90}
+seed=${SOAK_SEED:-$(date +%s)}
+RANDOM=$seed
+pass "soak for $seconds s, seed $seed"
+img=$(scratch_fs)
+truncate -s 256M "$img/disk.img"
+nbd_start disk file "$img/disk.img"
+url="nbd+unix:///?socket=/run/nbd/disk.sock"
+read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$url" --queues 2 --io-timeout 5 --name soak0)"
+fio --name=soak --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
+	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
+	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$seconds" \
+	--output-format=json --output="$TMPDIR/soak.json" >"$TMPDIR/soak.out" 2>&1 &
+fio_pid=$!
+
+server_pid() { cat /run/nbd/disk.pid; }
+vdused_pid() { device_field soak0 pid; }
+kill_vdused() {
+	local pid
+	pid=$(vdused_pid)
+	kill -9 "$pid"
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+recover() {
+	"$VDUSECTL" recover soak0 >/dev/null || fail "recover: $(tail -5 /run/vduse/soak0.log)"
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+declare -A first_rss
+faults=0
+end=$((SECONDS + seconds - 8))
+sleep 3
+while [ "$SECONDS" -lt "$end" ]; do
+	pause=$((1 + RANDOM % 3))
+	case $((RANDOM % 5)) in
+	0) what="server killed for $pause s"
+		nbd_kill disk; sleep "$pause"; nbd_start disk file "$img/disk.img" ;;
+	1) what="server stopped for $pause s"
+		kill -STOP "$(server_pid)"; sleep "$pause"; kill -CONT "$(server_pid)" ;;
+	2) what="vdused killed and recovered"
+		kill_vdused; recover ;;
+	3) what="vdused stopped for $pause s"
+		kill -STOP "$(vdused_pid)"; sleep "$pause"; kill -CONT "$(vdused_pid)" ;;
+	4) what="server killed, vdused killed and recovered meanwhile"
+		nbd_kill disk; sleep 1; kill_vdused; recover; sleep "$pause"
+		nbd_start disk file "$img/disk.img" ;;
+	esac
+	faults=$((faults + 1))
+	kill -0 "$fio_pid" 2>/dev/null || break
+	pid=$(vdused_pid)
+	rss=$(rss_kb "$pid")
+	[ -n "${first_rss[$pid]:-}" ] || first_rss[$pid]=$rss
+	echo "fault $faults at $SECONDS s: $what (vdused $pid, RSS $rss kB)"
+	sleep $((2 + RANDOM % 3))
+done
+wait "$fio_pid" || fail "fio failed under the faults: $(tail -20 "$TMPDIR/soak.out") $(cat "$TMPDIR/soak.json")"
+out=$(sed -n '/^{/,$p' "$TMPDIR/soak.json")
+expect_eq "fio errors under $faults faults" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+pass "fio wrote $(jq '[.jobs[].write.total_ios] | add' <<<"$out") verified blocks under $faults faults"
+pid=$(vdused_pid)
+rss=$(rss_kb "$pid")
+growth=$(((rss - ${first_rss[$pid]:-$rss}) / 1024))
+[ "$growth" -le 16 ] || fail "vdused $pid grew by $growth MiB during the soak"
+pass "vdused $pid: RSS $((rss / 1024)) MiB at the end, $growth MiB more than after its first fault"
+fio_check "read back all 128 MiB after the soak" --name=check --filename="$node" --rw=read --size=128M \
+	--ioengine=io_uring --iodepth=16 --direct=1 --bs=64k
+"$VDUSECTL" del soak0
+expect_clean
