@@ -66,6 +66,13 @@ private:
 	bool reserve_bounce(Slot &slot, uint64_t bytes);
 	// Starts the gathered requests that wait for room, in order.
 	void start_waiting();
+	// The largest read or write to send: the server's maximum block size
+	// if it names one below ours.
+	uint64_t request_limit() const
+	{
+		uint64_t server = connection_.max_request();
+		return server > 0 && server < max_request_ ? server : max_request_;
+	}
 	bool finished(Completion &completion) override;
 
 	NbdConnection &connection_;
@@ -124,9 +131,10 @@ void NbdQueue::start_chunk(Slot &slot)
 	if (!read)
 		iov_copy_out(req.data, slot.gathered, slot.bounce.data(), slot.chunk);
 	slot.ops.clear();
-	for (uint64_t done = 0; done < slot.chunk; done += max_request_)
+	uint64_t limit = request_limit();
+	for (uint64_t done = 0; done < slot.chunk; done += limit)
 		add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write,
-		       req.offset + slot.gathered + done, std::min(max_request_, slot.chunk - done),
+		       req.offset + slot.gathered + done, std::min(limit, slot.chunk - done),
 		       slot.bounce.data() + done, 0);
 	start_ops(slot);
 }
@@ -169,10 +177,11 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 		}
 		bool read = req.type == VIRTIO_BLK_T_IN;
 		auto *base = static_cast<uint8_t *>(req.data.front().iov_base);
-		for (uint64_t done = 0; done < req.data_len; done += max_request_)
+		uint64_t limit = request_limit();
+		for (uint64_t done = 0; done < req.data_len; done += limit)
 			add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write,
-			       req.offset + done, std::min(max_request_, req.data_len - done),
-			       base + done, 0);
+			       req.offset + done, std::min(limit, req.data_len - done), base + done,
+			       0);
 		break;
 	}
 	case VIRTIO_BLK_T_FLUSH:

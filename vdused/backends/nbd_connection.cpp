@@ -314,6 +314,7 @@ void NbdConnection::connect_once(clock::time_point &next_try, std::chrono::milli
 	last_failure_.clear();
 	std::lock_guard lock(mutex_);
 	handle_ = std::move(*h);
+	max_request_.store(nbd_export_info(handle_.get()).max_request, std::memory_order_relaxed);
 	failed_ = false;
 	refresh_wanted_ = false;
 	++generation_;

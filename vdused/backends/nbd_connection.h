@@ -88,6 +88,9 @@ public:
 	// the others are held and sent on the next connection, as after any
 	// loss.
 	void cancel();
+	// Any thread: the largest read or write the server takes (its
+	// maximum block size, learnt at each connection); 0: it named none.
+	uint64_t max_request() const { return max_request_.load(std::memory_order_relaxed); }
 
 private:
 	void run();
@@ -120,6 +123,7 @@ private:
 	UniqueFd wake_fd_;
 	std::thread thread_;
 	std::atomic<bool> stopping_{false};
+	std::atomic<uint64_t> max_request_{0};
 	std::string last_failure_; // the thread's: why the last connect failed, logged once
 
 	std::mutex mutex_;
