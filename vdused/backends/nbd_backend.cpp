@@ -49,10 +49,11 @@ private:
 		const BlkRequest *request = nullptr;
 		std::atomic<bool> cancelled{false}; // the driver reset the device
 		std::vector<NbdOp> ops;
-		std::vector<uint8_t> bounce; // gathered data, gather_chunk at most
-		bool gathering = false;      // a gathered request owns the bounce buffer
-		uint64_t gathered = 0;       // of its data, done by the chunks before
-		uint64_t chunk = 0;          // bytes of the chunk in flight
+		std::vector<uint8_t> bounce;  // gathered data, gather_chunk at most
+		bool gathering = false;       // a gathered request owns the slot
+		bool chunk_in_flight = false; // its bounce buffer is with the connection
+		uint64_t gathered = 0;        // of its data, done by the chunks before
+		uint64_t chunk = 0;           // bytes of the chunk in flight
 	};
 
 	void add_op(Slot &slot, NbdOp::Kind kind, uint64_t offset, uint64_t length, void *buffer,
@@ -111,7 +112,9 @@ bool NbdQueue::reserve_bounce(Slot &slot, uint64_t bytes)
 	for (Slot &other : slots_) {
 		if (bounce_bytes_ + growth <= gather_budget)
 			break;
-		if (&other == &slot || other.gathering || other.bounce.empty())
+		// A slot waiting for room holds a buffer it does not use yet:
+		// taking it back too means the waiting can never block each other.
+		if (&other == &slot || other.chunk_in_flight || other.bounce.empty())
 			continue;
 		bounce_bytes_ -= other.bounce.size();
 		std::vector<uint8_t>().swap(other.bounce);
@@ -128,6 +131,7 @@ void NbdQueue::start_chunk(Slot &slot)
 	const BlkRequest &req = *slot.request;
 	bool read = req.type == VIRTIO_BLK_T_IN;
 	slot.chunk = std::min(gather_chunk, req.data_len - slot.gathered);
+	slot.chunk_in_flight = true;
 	if (!read)
 		iov_copy_out(req.data, slot.gathered, slot.bounce.data(), slot.chunk);
 	slot.ops.clear();
@@ -228,6 +232,7 @@ bool NbdQueue::finished(Completion &completion)
 {
 	Slot &slot = slots_[completion.tag];
 	if (slot.gathering) {
+		slot.chunk_in_flight = false;
 		const BlkRequest &req = *slot.request;
 		if (completion.status == VIRTIO_BLK_S_OK && req.type == VIRTIO_BLK_T_IN)
 			iov_copy_in(req.data, slot.gathered, slot.bounce.data(), slot.chunk);
