@@ -75,8 +75,10 @@ out=$(sed -n '/^{/,$p' "$TMPDIR/soak.json")
 expect_eq "fio errors under $faults faults" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
 pass "fio wrote $(jq '[.jobs[].write.total_ios] | add' <<<"$out") verified blocks under $faults faults"
 # Memory: never past the ceiling (2 queues x 64 MiB of gather buffers, plus
-# the process), and flat once warm: the longest-lived vdused's RSS after its
-# second fault (its buffers filled by then) against its last.
+# the process), and flat once warm: the gather buffers fill up over the
+# first minutes (the 30-minute run went from 44 to 65.5 MiB over 6 faults,
+# then stayed at 65.5), so the longest-lived vdused's RSS halfway through
+# its life is compared with its last.
 most=0 longest=
 for p in "${!samples[@]}"; do
 	read -ra s <<<"${samples[$p]}"
@@ -85,9 +87,10 @@ for p in "${!samples[@]}"; do
 done
 if [ "$most" -ge 3 ]; then
 	read -ra s <<<"${samples[$longest]}"
-	growth=$(((s[-1] - s[1]) / 1024))
-	[ "$growth" -le 8 ] || fail "vdused $longest grew by $growth MiB over ${#s[@]} faults: ${samples[$longest]} kB"
-	pass "vdused $longest: RSS $((s[1] / 1024)) MiB after its second fault, $((s[-1] / 1024)) MiB after its last (${#s[@]} faults)"
+	half=$((${#s[@]} / 2))
+	growth=$(((s[-1] - s[half]) / 1024))
+	[ "$growth" -le 8 ] || fail "vdused $longest grew by $growth MiB over the second half of its ${#s[@]} faults: ${samples[$longest]} kB"
+	pass "vdused $longest: RSS $((s[half] / 1024)) MiB halfway through its ${#s[@]} faults, $((s[-1] / 1024)) MiB after its last"
 else
 	pass "no vdused lived through 3 faults: memory checked against the ceiling only"
 fi
