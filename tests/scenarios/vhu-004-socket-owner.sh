@@ -104,6 +104,10 @@ pass "the held write landed in the real server's image"
 "$VDUSECTL" del own1
 kill "$(cat /run/vo/n.pid)"
 
+# Nothing of the other users' may outlive the scenario.
+pkill -9 -u 1 || true
+pkill -9 -u 65534 || true
+wait 2>/dev/null || true
 expect_status "socket owner for a file device" 2 "--socket-owner is for the vhost-user backend" \
 	"$VDUSECTL" add -t file --file "$img/nbd.img" --socket-owner nobody --name b0
 expect_status "an unknown socket owner" 2 "--socket-owner 'nosuchuser' is not a user" \
