@@ -187,7 +187,6 @@ void UringQueue::start_waiting(std::vector<Completion> &out)
 		if (staged == Staged::no_room)
 			return;
 		waiting_.pop_front();
-		op.waiting = false;
 		if (staged == Staged::yes && resubmit(tag))
 			continue;
 		fail(op, ENOMEM, op.request->offset + op.done, op.expect - op.done);
@@ -275,7 +274,6 @@ bool UringQueue::transfer_continues(uint16_t tag, int result)
 		Staged staged = stage(op);
 		if (staged == Staged::no_room) {
 			// Resubmitted by start_waiting; pending stays as it is.
-			op.waiting = true;
 			waiting_.push_back(tag);
 			return true;
 		}
@@ -396,7 +394,6 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 	op.done = 0;
 	op.stalls = 0;
 	op.staged = false;
-	op.waiting = false;
 	op.fixed = false;
 	auto add = [&](uint64_t data = 0) -> io_uring_sqe * {
 		io_uring_sqe *sqe = next_sqe();
@@ -421,7 +418,6 @@ std::optional<uint8_t> UringQueue::submit(const BlkRequest &req, uint16_t tag)
 				return op.status;
 			}
 			if (staged == Staged::no_room) {
-				op.waiting = true;
 				op.pending = 1; // resubmitted by start_waiting
 				waiting_.push_back(tag);
 				++in_flight_;

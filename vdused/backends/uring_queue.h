@@ -84,7 +84,6 @@ private:
 		unsigned stalls = 0;      // retries in a row without progress
 		bool fixed = false;       // READ_FIXED / WRITE_FIXED
 		bool staged = false;      // through `staging`, not the driver's buffers
-		bool waiting = false;     // for staging room, with nothing submitted
 		uint64_t window_from = 0; // the request's bytes `staging` holds now
 		uint64_t window_len = 0;
 		Mapping staging;         // page-aligned, so aligned for any O_DIRECT
