@@ -4,6 +4,7 @@
 
 #include "force_delete.h"
 #include "node_users.h"
+#include "reset_responder.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
 #include "vduse/vduse_control.h"
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace vduse
@@ -46,13 +48,21 @@ Status delete_device(Context &ctx, const std::string &name, const DelOptions &op
 	if (vdpa_device_exists(name)) {
 		// DEV_DEL resets the device: a daemon must answer, or the kernel
 		// waits for msg_timeout and marks the device broken.
+		std::optional<ResetResponder> responder;
 		if (!worker_state(*record).running) {
 			// A daemon only to answer the reset of the detach: the
 			// requests a dead one left are dropped with the device, so
 			// its in-flight log (corrupt, perhaps) must not be taken over.
 			ctx.state.remove_inflight(name);
-			if (auto st = start_worker(ctx, *record, 30s); !st)
-				return st;
+			if (auto st = start_worker(ctx, *record, 30s); !st) {
+				// A device the kernel marked broken cannot be served,
+				// but its reset is not waited for either: detach it
+				// all the same, answering here whatever still comes.
+				spdlog::warn("{}; detaching the device without it", st.error().message);
+				(void)stop_worker(ctx, *record, 10s);
+				if (auto started = ResetResponder::start(name))
+					responder.emplace(std::move(*started));
+			}
 		}
 		auto netlink = VdpaNetlink::connect();
 		if (!netlink)

@@ -228,6 +228,8 @@ Status DeviceServer::start_queues(StartMode mode)
 void DeviceServer::stop_queues(bool abandon)
 {
 	for (auto &worker : workers_)
+		worker->request_stop(abandon);
+	for (auto &worker : workers_)
 		worker->stop(abandon);
 }
 
@@ -403,9 +405,13 @@ Status DeviceServer::run(int signal_fd, const std::function<void()> &on_reload)
 			spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(signo));
 			return {};
 		}
-		if (fds[0].revents & (POLLERR | POLLHUP))
-			return failure(spec_.name + ": the kernel reports the device broken (a "
-			                            "message was not answered in time)");
+		if (fds[0].revents & (POLLERR | POLLHUP)) {
+			// drivers/vdpa/vdpa_user/vduse_dev.c: a message not answered
+			// within msg_timeout marks the device broken for good.
+			Error broken = failure(spec_.name + ": " + broken_device_text);
+			broken.code = EPERM;
+			return broken;
+		}
 		if (fds[0].revents & POLLIN) {
 			if (auto st = handle_message(); !st)
 				return st;

@@ -21,6 +21,15 @@
 namespace vduse
 {
 
+// What a device the kernel gave up on is: every ioctl on it fails with EPERM
+// from then on (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_dev_ioctl), and no
+// daemon can serve it again.
+inline constexpr const char *broken_device_text =
+        "the kernel marked the device broken (a message was not answered within its "
+        "timeout); no daemon can serve it again: vdusectl del removes it";
+// vdused's exit status then; the unit does not restart it (RestartPreventExitStatus).
+inline constexpr int exit_device_broken = 3;
+
 class DeviceServer
 {
 public:

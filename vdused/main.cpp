@@ -7,6 +7,7 @@
 #include "state/state_dir.h"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -71,6 +72,12 @@ int serve(const Options &options)
 	         state.stats_path(options.name), state.bounce_path(options.name)},
 	        status);
 	if (!server) {
+		if (server.error().code == EPERM) {
+			std::string broken = options.name + ": " + broken_device_text;
+			spdlog::error("{} ({})", broken, server.error().message);
+			sd_notifyf(0, "STATUS=%s", broken.c_str());
+			return exit_device_broken;
+		}
 		spdlog::error("{}", server.error().message);
 		sd_notifyf(0, "STATUS=%s", server.error().message.c_str());
 		return 1;
@@ -114,7 +121,8 @@ int serve(const Options &options)
 	sd_notify(0, "STOPPING=1");
 	if (!st) {
 		spdlog::error("{}", st.error().message);
-		return 1;
+		sd_notifyf(0, "STATUS=%s", st.error().message.c_str());
+		return st.error().code == EPERM ? exit_device_broken : 1;
 	}
 	return 0;
 }

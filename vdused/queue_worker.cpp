@@ -93,15 +93,22 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 	return {};
 }
 
-void QueueWorker::stop(bool abandon)
+void QueueWorker::request_stop(bool abandon)
 {
-	if (!running())
+	if (!running() || stopping())
 		return;
 	abandon_requested_.store(abandon, std::memory_order_relaxed);
 	stop_requested_.store(true, std::memory_order_release);
 	uint64_t one = 1;
 	if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
 		log_->error("cannot wake the worker: {}", std::strerror(errno));
+}
+
+void QueueWorker::stop(bool abandon)
+{
+	if (!running())
+		return;
+	request_stop(abandon);
 	thread_.join();
 	(void)device_.set_kick_fd(index_, VDUSE_EVENTFD_DEASSIGN);
 	kick_fd_.reset();

@@ -60,6 +60,10 @@ public:
 	// whatever finishes is not answered: no status byte, no used element,
 	// no interrupt.
 	void stop(bool abandon = false);
+	// The first half of stop(): asks the thread to stop and returns. The
+	// control thread asks every queue first, so that queues that wait for a
+	// backend (a reset's bounded wait) wait together, not one after another.
+	void request_stop(bool abandon);
 	bool running() const { return thread_.joinable(); }
 	// Any thread: requests the last abandon left running (QueueBackend::detached).
 	unsigned detached_requests() const { return backend_->detached(); }

@@ -5,7 +5,13 @@
 #include <charconv>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+// Linux 6.5 (include/uapi/asm-generic/socket.h); Debian 12's headers predate it.
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 namespace vduse
 {
@@ -22,6 +28,21 @@ std::optional<uid_t> unix_peer_uid(int fd)
 	if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.pid == 0)
 		return std::nullopt;
 	return cred.uid;
+}
+
+UniqueFd unix_peer_pidfd(int fd)
+{
+	int pidfd = -1;
+	socklen_t len = sizeof(pidfd);
+	// The kernel's reference to the peer: no pid to be reused in between.
+	if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0)
+		return UniqueFd(pidfd);
+	// Older kernels: the pid from SO_PEERCRED, alive while it serves us.
+	ucred cred{};
+	socklen_t cred_len = sizeof(cred);
+	if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.pid <= 0)
+		return {};
+	return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0)));
 }
 
 Status check_socket_peer(int fd, uid_t owner, const std::string &what)

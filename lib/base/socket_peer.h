@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 #include <optional>
 #include <string>
@@ -17,6 +18,12 @@ namespace vduse
 // unix socket (its credentials when it called listen()); nullopt if fd is
 // not a connected unix socket.
 std::optional<uid_t> unix_peer_uid(int fd);
+
+// A pidfd of the process at the other end of a connected unix socket: it
+// becomes readable when that process has exited, and with it every mapping
+// of memory it was handed. Empty if the peer is not known (another PID
+// namespace, not a unix socket).
+UniqueFd unix_peer_pidfd(int fd);
 
 // Accepts a peer running as owner or as root; fd not a unix socket: ok.
 // what names the socket in the error.

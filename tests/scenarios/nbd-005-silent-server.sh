@@ -38,6 +38,21 @@ pass "vdused: $(grep 'restored; resubmitting' /run/vduse/silent0.log | tail -1 |
 kill -9 "$hung"
 fio_check "read back after the silent server" --name=check --filename="$node" --rw=read --size=64M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --bs=64k
+
+# The server hangs while the wire is idle, and then one read comes: its
+# deadline starts with it (before, the connection's thread slept without
+# one and the read waited for ever; the CI once met that under fio).
+severed=$(grep -c 'no reply for 5 s' /run/vduse/silent0.log)
+hung=$(cat /run/nbd/disk.pid)
+kill -STOP "$hung"
+nbd_start disk file "$img/disk.img"
+sleep 1
+timeout 30 dd if="$node" of=/dev/null bs=4k count=1 skip=99 iflag=direct 2>"$TMPDIR/dd.err" ||
+	fail "a read after the server hung on an idle wire did not finish in 30 s: $(cat "$TMPDIR/dd.err")"
+[ "$(grep -c 'no reply for 5 s' /run/vduse/silent0.log)" -gt "$severed" ] ||
+	fail "the read finished without the silent connection being severed: $(tail -3 /run/vduse/silent0.log)"
+pass "a read on an idle wire to a hung server: severed after 5 s, answered by the replacement"
+kill -9 "$hung"
 "$VDUSECTL" del silent0
 
 expect_status "io timeout on a file device" 2 "--io-timeout is for the nbd backend" \

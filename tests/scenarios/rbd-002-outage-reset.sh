@@ -1,7 +1,7 @@
 #!/bin/bash
 # A VM reboots while its Ceph cluster holds I/O: an rbd device bound to
 # vhost_vdpa has reads and writes waiting in librbd when the OSDs are paused
-# (`ceph osd pause`), and the driver (the project's vhost client, as a VMM
+# (`ceph osd pause`, or the OSD process stopped), and the driver (the project's vhost client, as a VMM
 # would) resets the device. librbd cannot cancel an operation, so the reset
 # must not wait for them: it is answered at once, and when the cluster comes
 # back and librbd finishes the reads, their data lands in fenced memory, not
@@ -25,19 +25,26 @@ pid=$(device_field rout pid)
 	fail "verify before the pause: $(cat "$TMPDIR/client.log")"
 pass "verify before the pause"
 
-# outage_reset LABEL: reads and writes held by the paused cluster, then a
-# reset; the cluster comes back 8 s later, while the client still watches.
+pause() { ceph --conf "$conf" osd pause >/dev/null 2>&1 && sleep 1; } # until librbd has the map
+unpause() { ceph --conf "$conf" osd unpause >/dev/null 2>&1; }
+osd_pid=$(cat /run/ceph/run/osd.0.pid)
+stop_osd() { kill -STOP "$osd_pid"; }
+continue_osd() { kill -CONT "$osd_pid"; }
+
+# outage_reset LABEL [HOLD RESUME]: reads and writes held by the cluster
+# (HOLD: paused OSDs by default), then a reset; the cluster comes back
+# (RESUME) 8 s later, while the client still watches.
 outage_reset() {
-	ceph --conf "$conf" osd pause >/dev/null 2>&1 || fail "ceph osd pause"
-	sleep 1 # until librbd has the map that says so
-	(sleep 8 && ceph --conf "$conf" osd unpause >/dev/null 2>&1) &
-	local unpause=$!
+	local hold=${2:-pause} resume=${3:-unpause}
+	$hold || fail "$1: $hold"
+	(sleep 8 && $resume) &
+	local resumer=$!
 	"$VHOST_CLIENT" -d "$node" outage --reads --requests 8 --hold 2 --watch 12 \
 		>"$TMPDIR/outage.log" 2>&1 || {
-		ceph --conf "$conf" osd unpause >/dev/null 2>&1
+		$resume
 		fail "$1: $(cat "$TMPDIR/outage.log")"
 	}
-	wait "$unpause" || fail "ceph osd unpause"
+	wait "$resumer" || fail "$1: $resume"
 	pass "$1: $(grep 'answered before' "$TMPDIR/outage.log")"
 	pass "$1: $(grep 'answered in' "$TMPDIR/outage.log")"
 	pass "$1: $(grep 'nothing touched' "$TMPDIR/outage.log")"
@@ -52,9 +59,10 @@ pass "vdused: $(grep 'their memory is released' /run/vduse/rout.log | tail -1 | 
 	fail "verify after the pause and the reset: $(cat "$TMPDIR/client.log")"
 pass "verify after the pause and the reset"
 
-# Twice more in a row: slots and fences are reused, not piled up.
+# Twice more in a row: slots and fences are reused, not piled up; the
+# third time the OSD process itself is stopped (SIGSTOP), not paused.
 outage_reset "second pause"
-outage_reset "third pause"
+outage_reset "stopped OSD" stop_osd continue_osd
 wait_for 10 "the fence to go" sh -c "[ \$(grep -c 'their memory is released' /run/vduse/rout.log) -ge 3 ]"
 "$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after three resets: $(cat "$TMPDIR/client.log")"

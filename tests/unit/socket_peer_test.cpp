@@ -2,8 +2,12 @@
 // refusal of a server run by another user is a guest scenario (vhu-004).
 #include "base/socket_peer.h"
 
+#include <csignal>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace vduse
@@ -23,6 +27,56 @@ TEST(SocketPeer, AUnixSocketNamesItsPeersUserAndAPipeNone)
 	ASSERT_EQ(::pipe(pipe_fds), 0);
 	EXPECT_FALSE(unix_peer_uid(pipe_fds[0]));
 	EXPECT_TRUE(check_socket_peer(pipe_fds[0], 12345, "a pipe").ok());
+	::close(pipe_fds[0]);
+	::close(pipe_fds[1]);
+}
+
+bool exited(const UniqueFd &pidfd)
+{
+	pollfd fd{pidfd.get(), POLLIN, 0};
+	return ::poll(&fd, 1, 0) == 1;
+}
+
+// The bridge drops a reset's requests once the target's process is gone
+// (vhost_user_link.cpp): the pidfd must be the listener's, and turn
+// readable when it exits, not before.
+TEST(SocketPeer, ThePeersPidfdTellsWhenTheListenerHasExited)
+{
+	int ready[2];
+	ASSERT_EQ(::pipe(ready), 0);
+	std::string path = ::testing::TempDir() + "peer-pidfd-" + std::to_string(::getpid());
+	::unlink(path.c_str());
+	sockaddr_un addr{};
+	addr.sun_family = AF_UNIX;
+	ASSERT_LT(path.size(), sizeof(addr.sun_path));
+	path.copy(addr.sun_path, path.size());
+	pid_t child = ::fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+		if (::bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) < 0 ||
+		    ::listen(listener, 1) < 0)
+			::_exit(1);
+		(void)!::write(ready[1], "x", 1);
+		for (;;)
+			::pause();
+	}
+	char byte;
+	ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+	::close(ready[0]);
+	::close(ready[1]);
+	UniqueFd client(::socket(AF_UNIX, SOCK_STREAM, 0));
+	ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
+	UniqueFd pidfd = unix_peer_pidfd(client.get());
+	ASSERT_TRUE(pidfd);
+	EXPECT_FALSE(exited(pidfd));
+	::kill(child, SIGKILL);
+	::waitpid(child, nullptr, 0);
+	EXPECT_TRUE(exited(pidfd));
+	::unlink(path.c_str());
+	int pipe_fds[2];
+	ASSERT_EQ(::pipe(pipe_fds), 0);
+	EXPECT_FALSE(unix_peer_pidfd(pipe_fds[0]));
 	::close(pipe_fds[0]);
 	::close(pipe_fds[1]);
 }

@@ -76,11 +76,15 @@ void NbdConnection::submit(NbdOp &op)
 			held_.push_back(&op);
 		return;
 	}
+	bool wire_was_idle = nbd_aio_in_flight(handle_.get()) <= 0;
 	issue(op);
 	check_alive();
 	// libnbd sends what it can at once; the rest waits for POLLOUT, which
-	// the thread polls for only if told.
-	if (handle_ && (nbd_aio_get_direction(handle_.get()) & LIBNBD_AIO_DIRECTION_WRITE))
+	// the thread polls for only if told. A wire that was idle starts the
+	// reply deadline, which the thread, asleep without one, must take up
+	// (else a server that stops answering then is waited for for ever).
+	if (handle_ && ((nbd_aio_get_direction(handle_.get()) & LIBNBD_AIO_DIRECTION_WRITE) ||
+	                (wire_was_idle && settings_.io_timeout.count() > 0)))
 		wake();
 }
 

@@ -1,5 +1,7 @@
 #include "vhost_user_link.h"
 
+#include "base/socket_peer.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -13,6 +15,11 @@ namespace vduse
 {
 
 using namespace std::chrono_literals;
+
+namespace
+{
+constexpr size_t max_past_targets = 16;
+}
 
 VhostUserLink::VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter)
         : spec_(spec), reporter_(reporter)
@@ -110,6 +117,10 @@ Status VhostUserLink::connect_locked()
 	for (Region &r : regions_)
 		if (auto st = client->add_region(r.region); !st)
 			return st;
+	{
+		std::lock_guard targets(targets_mutex_);
+		current_target_ = unix_peer_pidfd(client->fd());
+	}
 	client_ = std::move(*client);
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -138,6 +149,14 @@ void VhostUserLink::drop_locked(const std::string &why)
 	             spec_.name, spec_.socket, why);
 	client_.reset();
 	connected_.store(false, std::memory_order_release);
+	{
+		std::lock_guard targets(targets_mutex_);
+		past_targets_.push_back(std::move(current_target_));
+		// The same process served several connections (we dropped
+		// them): its latest pidfd is enough.
+		if (past_targets_.size() > max_past_targets)
+			past_targets_.erase(past_targets_.begin());
+	}
 	reporter_.report(0, LinkState::reconnecting);
 }
 
@@ -156,6 +175,47 @@ void VhostUserLink::lost(uint64_t generation)
 	// The thread sees the hang-up and reconnects.
 	if (client_ && generation == generation_.load(std::memory_order_acquire))
 		(void)::shutdown(client_->fd(), SHUT_RDWR);
+}
+
+bool VhostUserLink::targets_may_write()
+{
+	if (connected())
+		return true;
+	std::lock_guard lock(targets_mutex_);
+	std::erase_if(past_targets_, [](const UniqueFd &pidfd) {
+		pollfd fd{pidfd.get(), POLLIN, 0};
+		return pidfd && ::poll(&fd, 1, 0) == 1;
+	});
+	return !past_targets_.empty();
+}
+
+void VhostUserLink::forget_unknown_targets()
+{
+	std::lock_guard lock(targets_mutex_);
+	std::erase_if(past_targets_, [](const UniqueFd &pidfd) { return !pidfd; });
+}
+
+bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &shadow)
+{
+	std::lock_guard lock(mutex_);
+	auto old = std::find_if(regions_.begin(), regions_.end(), [&](const Region &r) {
+		return r.shadow && r.region.guest_address == shadow.guest_address;
+	});
+	if (old == regions_.end() || !client_ ||
+	    generation != generation_.load(std::memory_order_acquire))
+		return false;
+	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true, nullptr};
+	r.region.fd = r.file.get();
+	if (auto st = client_->remove_region(old->region); !st) {
+		fail_locked(st.error().message);
+		return false;
+	}
+	*old = std::move(r);
+	if (auto st = client_->add_region(old->region); !st) {
+		fail_locked(st.error().message);
+		return false;
+	}
+	return true;
 }
 
 bool VhostUserLink::start_vring(uint64_t generation, const VhostUserVring &vring)

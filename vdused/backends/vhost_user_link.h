@@ -45,6 +45,7 @@ public:
 	Status start();
 	void attach_memory(Iotlb &iotlb) { iotlb_ = &iotlb; }
 	const std::string &device_name() const { return spec_.name; }
+	const std::string &socket_path() const { return spec_.socket; }
 
 	// Registers a queue's own memory (rings, headers) and the eventfd the
 	// target signals; both are handed over at every connection.
@@ -56,6 +57,10 @@ public:
 	// Bumps when regions are removed: cached GuestRanges are stale.
 	uint64_t regions_version() const { return version_.load(std::memory_order_acquire); }
 
+	// Hands the connection of `generation` a queue's new shadow memory in
+	// place of its old one (same guest address), and keeps it for the next
+	// connections; false if that connection is gone or refused it.
+	bool replace_shadow(uint64_t generation, const VhostUserRegion &shadow);
 	// Sets up a vring on the connection of `generation`; false if that
 	// connection is gone (a new one will come and wake the queue).
 	bool start_vring(uint64_t generation, const VhostUserVring &vring);
@@ -67,6 +72,14 @@ public:
 	// A queue's kick or message failed: drop the connection (the thread
 	// reconnects).
 	void lost(uint64_t generation);
+	// Whether a target the requests were sent to may still read or write
+	// the driver's memory: the connection is up, or a process that served
+	// an earlier one has not exited (a target cannot be made to give a
+	// request back; once its process is gone, so are its mappings).
+	bool targets_may_write();
+	// A reset waited as long as it can for them: targets whose process is
+	// not known (another PID namespace) are not waited for again.
+	void forget_unknown_targets();
 
 private:
 	struct Region {
@@ -101,6 +114,12 @@ private:
 	std::atomic<bool> connected_{false};
 	std::atomic<uint64_t> version_{0};
 	std::string last_failure_; // the last reason a connection failed, logged once
+	// Pidfds of the processes that served the connections (unix_peer_pidfd):
+	// the current one's, and those of earlier ones not known to have exited;
+	// an empty one where the process is not known.
+	std::mutex targets_mutex_;
+	UniqueFd current_target_;
+	std::vector<UniqueFd> past_targets_;
 };
 
 } // namespace vduse

@@ -3,6 +3,7 @@
 #include "daemon_log.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <linux/virtio_blk.h>
 #include <poll.h>
@@ -24,6 +25,12 @@ constexpr size_t align_up(size_t n, size_t a)
 // most blk_seg_max + 2 descriptors (blk_request.cpp); a buffer that crosses
 // IOTLB regions becomes two, so leave room for that.
 constexpr uint32_t indirect_descriptors = 2 * blk_seg_max + 4;
+
+// How long a reset waits for a live target to answer the requests it has:
+// the queues wait together, well inside the kernel's 30 s message timeout
+// (drivers/vdpa/vdpa_user/vduse_dev.c, msg_timeout), past which the
+// device is broken for good.
+constexpr std::chrono::seconds reset_wait{8};
 
 uint16_t load_acquire(const uint16_t *p)
 {
@@ -60,30 +67,62 @@ VhostUserQueue::open(VhostUserLink &link, const DeviceSpec &spec, uint32_t index
 {
 	Layout l = layout(depth, blk_geometry(spec));
 	std::string label = spec.name + ": queue " + std::to_string(index);
-	UniqueFd memory(::memfd_create(("vdused-vhost-user-" + std::to_string(index)).c_str(),
-	                               MFD_CLOEXEC));
+	auto memory = shadow_memory(index, l.total);
 	if (!memory)
-		return with_context(label, errno_error("memfd_create"));
-	if (::ftruncate(memory.get(), static_cast<off_t>(l.total)) < 0)
-		return with_context(label, errno_error("cannot size the ring memory"));
-	void *addr = ::mmap(nullptr, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, memory.get(), 0);
-	if (addr == MAP_FAILED)
-		return with_context(label, errno_error("cannot map the ring memory"));
-	Mapping mapping(addr, l.total);
+		return with_context(label, memory.error());
 	UniqueFd kick(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	UniqueFd call(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!kick || !call)
 		return with_context(label, errno_error("cannot create eventfds"));
-	auto queue = std::make_unique<VhostUserQueue>(link, index, l, std::move(memory),
-	                                              std::move(mapping), std::move(kick),
+	auto queue = std::make_unique<VhostUserQueue>(link, index, l, std::move(memory->first),
+	                                              std::move(memory->second), std::move(kick),
 	                                              std::move(call));
-	VhostUserRegion shadow;
-	shadow.guest_address = queue->guest_base_;
-	shadow.size = l.total;
-	shadow.user_address = reinterpret_cast<uint64_t>(addr);
-	shadow.fd = queue->memory_.get();
-	link.add_queue(index, shadow, queue->call_.get());
+	link.add_queue(index, queue->shadow_region(), queue->call_.get());
 	return std::unique_ptr<QueueBackend>(std::move(queue));
+}
+
+Result<std::pair<UniqueFd, Mapping>> VhostUserQueue::shadow_memory(uint32_t index, size_t size)
+{
+	UniqueFd memory(::memfd_create(("vdused-vhost-user-" + std::to_string(index)).c_str(),
+	                               MFD_CLOEXEC));
+	if (!memory)
+		return errno_error("memfd_create");
+	if (::ftruncate(memory.get(), static_cast<off_t>(size)) < 0)
+		return errno_error("cannot size the ring memory");
+	void *addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memory.get(), 0);
+	if (addr == MAP_FAILED)
+		return errno_error("cannot map the ring memory");
+	return std::pair{std::move(memory), Mapping(addr, size)};
+}
+
+VhostUserRegion VhostUserQueue::shadow_region() const
+{
+	VhostUserRegion shadow;
+	shadow.guest_address = guest_base_;
+	shadow.size = layout_.total;
+	shadow.user_address = reinterpret_cast<uint64_t>(mapping_.data());
+	shadow.fd = memory_.get();
+	return shadow;
+}
+
+bool VhostUserQueue::renew_shadow(uint64_t generation)
+{
+	auto memory = shadow_memory(index_, layout_.total);
+	if (!memory) {
+		log_->warn("cannot make new ring memory: {}", memory.error().message);
+		return false;
+	}
+	std::swap(memory_, memory->first);
+	std::swap(mapping_, memory->second);
+	if (!link_.replace_shadow(generation, shadow_region())) {
+		std::swap(memory_, memory->first);
+		std::swap(mapping_, memory->second);
+		return false;
+	}
+	// The old memory stays with the target that may still write it.
+	log_->info("new ring memory for the new connection: the target torn down at the reset "
+	           "keeps the old");
+	return true;
 }
 
 VhostUserQueue::VhostUserQueue(VhostUserLink &link, uint32_t index, const Layout &layout,
@@ -252,8 +291,17 @@ void VhostUserQueue::harvest(std::vector<Completion> &out)
 
 void VhostUserQueue::restart(std::vector<Completion> &out)
 {
-	harvest(out);
 	uint64_t generation = link_.generation();
+	if (generation == torn_down_)
+		return;
+	harvest(out);
+	// A target we tore down while it held requests may still write its
+	// answers into the old ring: the new connection gets new memory.
+	if (torn_down_ != 0) {
+		if (!renew_shadow(generation))
+			return;
+		torn_down_ = 0;
+	}
 	std::memset(at(0), 0, layout_.slots);
 	avail_idx_ = 0;
 	last_used_ = 0;
@@ -286,6 +334,74 @@ void VhostUserQueue::restart(std::vector<Completion> &out)
 	if (again > 0)
 		log_->info("{} request(s) sent to the target again", again);
 	flush();
+}
+
+void VhostUserQueue::abandon()
+{
+	unsigned never_sent = 0;
+	unsigned sent = 0;
+	for (size_t i = 0; i < slots_.size(); ++i) {
+		if (slots_[i].state == SlotState::held) {
+			slots_[i].state = SlotState::idle;
+			--in_flight_;
+			failed_.push_back({static_cast<uint16_t>(i), VIRTIO_BLK_S_IOERR});
+			++never_sent;
+		} else if (slots_[i].state == SlotState::sent) {
+			++sent;
+		}
+	}
+	if (never_sent > 0)
+		log_->info("{} request(s) never sent to a target are dropped", never_sent);
+	if (sent == 0)
+		return;
+	// The target reads and writes the driver's buffers itself, through
+	// the memory it was handed, and vhost-user has no message that takes
+	// a request back: what it has may land until it answers or its
+	// process exits. Wait for that, but answer the kernel in time.
+	using clock = std::chrono::steady_clock;
+	auto start = clock::now();
+	auto deadline = start + reset_wait;
+	bool gave_up = false;
+	for (;;) {
+		harvest(failed_);
+		if (in_flight_ == 0 || !link_.targets_may_write())
+			break;
+		if (clock::now() >= deadline) {
+			gave_up = true;
+			break;
+		}
+		pollfd fd{call_.get(), POLLIN, 0};
+		(void)::poll(&fd, 1, 50);
+		uint64_t count;
+		(void)!::read(call_.get(), &count, sizeof(count));
+	}
+	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+	unsigned left = in_flight_;
+	for (size_t i = 0; i < slots_.size(); ++i) {
+		if (slots_[i].state != SlotState::sent)
+			continue;
+		slots_[i].state = SlotState::idle;
+		--in_flight_;
+		failed_.push_back({static_cast<uint16_t>(i), VIRTIO_BLK_S_IOERR});
+	}
+	if (gave_up) {
+		// Its ring still holds them: a later request in the same slot
+		// must not take their answer. A new connection starts a new ring.
+		link_.lost(generation_);
+		link_.forget_unknown_targets();
+		torn_down_ = generation_;
+		generation_ = 0;
+		log_->error("the target at {} kept {} request(s) for {} ms after the reset: the "
+		            "connection is torn down and the reset answered; vhost-user cannot "
+		            "take a request back, so a target that resumes may still carry them "
+		            "out, reads into memory the driver owns again",
+		            link_.socket_path(), left, ms.count());
+	} else if (left > 0) {
+		log_->info("{} request(s) the target had are dropped: its process is gone ({} ms)",
+		           left, ms.count());
+	} else {
+		log_->info("the target answered what it had in {} ms", ms.count());
+	}
 }
 
 void VhostUserQueue::reap(std::vector<Completion> &out, bool wait)

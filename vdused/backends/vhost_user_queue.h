@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <spdlog/logger.h>
+#include <utility>
 #include <vector>
 
 namespace vduse
@@ -29,7 +30,14 @@ public:
 	void flush() override;
 	int completion_fd() const override { return call_.get(); }
 	void reap(std::vector<Completion> &out, bool wait) override;
-	unsigned in_flight() const override { return in_flight_; }
+	unsigned in_flight() const override
+	{
+		return in_flight_ + static_cast<unsigned>(failed_.size());
+	}
+	// Requests never sent are failed at once; requests a target has are
+	// waited for while a target that may still write into their buffers
+	// lives, up to reset_wait, then the connection is torn down.
+	void abandon() override;
 
 	struct Layout {
 		uint32_t depth = 0;
@@ -62,6 +70,10 @@ private:
 	// was sent to the old one or held.
 	void restart(std::vector<Completion> &out);
 	void harvest(std::vector<Completion> &out);
+	static Result<std::pair<UniqueFd, Mapping>> shadow_memory(uint32_t index, size_t size);
+	VhostUserRegion shadow_region() const;
+	// Swaps in new shadow memory, handed to the connection of generation.
+	bool renew_shadow(uint64_t generation);
 	std::optional<uint64_t> guest_address(const void *address, uint64_t length);
 	uint8_t *at(size_t offset) { return static_cast<uint8_t *>(mapping_.data()) + offset; }
 	uint64_t guest_of(size_t offset) const { return guest_base_ + offset; }
@@ -79,11 +91,17 @@ private:
 	std::vector<GuestRange> ranges_; // cached from the link
 	uint64_t ranges_version_ = 0;
 	uint64_t generation_ = 0; // of the connection the ring is set up on
+	// A connection a reset gave up on while its target held requests: not
+	// used again, and the next one gets new shadow memory.
+	uint64_t torn_down_ = 0;
 	uint16_t avail_idx_ = 0;
 	uint16_t last_used_ = 0;
 	bool pending_kick_ = false;
-	unsigned in_flight_ = 0;
-	std::vector<Completion> failed_; // failed when posted again
+	unsigned in_flight_ = 0; // held or sent
+	// Finished but not yet reaped (failed when posted again, or given up
+	// at a reset); in_flight() counts them, so a stopping worker reaps
+	// them and a later driver session never sees them.
+	std::vector<Completion> failed_;
 	uint64_t bad_used_ = 0;
 };
 
