@@ -58,7 +58,8 @@ Status delete_device(Context &ctx, const std::string &name, const DelOptions &op
 				// A device the kernel marked broken cannot be served,
 				// but its reset is not waited for either: detach it
 				// all the same, answering here whatever still comes.
-				spdlog::warn("{}; detaching the device without it", st.error().message);
+				spdlog::warn("{}; detaching the device without it",
+				             st.error().message);
 				(void)stop_worker(ctx, *record, 10s);
 				if (auto started = ResetResponder::start(name))
 					responder.emplace(std::move(*started));
