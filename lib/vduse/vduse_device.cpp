@@ -115,9 +115,18 @@ Result<std::optional<vduse_dev_request>> VduseDevice::read_request() const
 Status VduseDevice::write_response(const vduse_dev_response &response) const
 {
 	ssize_t n = ::write(fd(), &response, sizeof(response));
-	if (n != static_cast<ssize_t>(sizeof(response)))
-		return errno_error(name_ + ": cannot answer the kernel");
-	return {};
+	if (n == static_cast<ssize_t>(sizeof(response)))
+		return {};
+	if (n < 0 && errno == ENOENT) {
+		// drivers/vdpa/vdpa_user/vduse_dev.c: the message is no longer
+		// waited for, which only a timeout does, and that marked the
+		// device broken; EPERM says so, as for every later ioctl.
+		Error late = failure(name_ + ": the answer to a message came after the kernel's "
+		                             "timeout");
+		late.code = EPERM;
+		return late;
+	}
+	return errno_error(name_ + ": cannot answer the kernel");
 }
 
 } // namespace vduse

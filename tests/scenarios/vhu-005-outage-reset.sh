@@ -52,7 +52,9 @@ grep -q 'the connection is torn down' $log ||
 	fail "vdused's log does not say it tore the connection down: $(tail -20 $log)"
 pass "vdused logged: $(grep 'the connection is torn down' $log | tail -1 | sed 's/.*queue/queue/' | cut -c1-100)..."
 kill -CONT "$target"
-wait_for 30 "the bridge to connect to the continued target" connected
+if ! (wait_for 30 "the bridge to connect to the continued target" connected); then
+	fail "not connected again: $(tail -15 $log; tail -5 /run/vhu/disk.log)"
+fi
 "$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the stopped target: $(cat "$TMPDIR/client.log")"
 pass "verify after the stopped target and the reset"

@@ -65,16 +65,25 @@ void VhostUserLink::run()
 	auto backoff = 50ms;
 	for (;;) {
 		int socket = -1;
+		bool connected_now = false;
 		{
 			std::lock_guard lock(mutex_);
-			if (!client_) {
-				// Each new reason once (a target that is down, then a
-				// socket served by the wrong user, ...).
-				if (auto st = connect_locked();
-				    !st && st.error().message != last_failure_) {
-					last_failure_ = st.error().message;
-					spdlog::warn("{}: {}; retrying", spec_.name, last_failure_);
-				}
+			connected_now = client_.has_value();
+			if (connected_now)
+				socket = client_->fd();
+		}
+		if (!connected_now) {
+			// The handshake waits for the target (up to 5 s for one that
+			// is stopped): not under mutex_, which the control thread
+			// needs to answer the kernel in time (UPDATE_IOTLB, reset).
+			auto client = VhostUserClient::connect(spec_.socket, 5s, spec_.socket_owner_uid);
+			std::lock_guard lock(mutex_);
+			// Each new reason once (a target that is down, then a
+			// socket served by the wrong user, ...).
+			Status st = client ? connect_locked(std::move(*client)) : Status(client.error());
+			if (!st && st.error().message != last_failure_) {
+				last_failure_ = st.error().message;
+				spdlog::warn("{}: {}; retrying", spec_.name, last_failure_);
 			}
 			if (client_)
 				socket = client_->fd();
@@ -98,11 +107,9 @@ void VhostUserLink::run()
 	}
 }
 
-Status VhostUserLink::connect_locked()
+Status VhostUserLink::connect_locked(VhostUserClient connection)
 {
-	auto client = VhostUserClient::connect(spec_.socket, 5s, spec_.socket_owner_uid);
-	if (!client)
-		return client.error();
+	std::optional<VhostUserClient> client(std::move(connection));
 	const VhostUserTarget &target = client->target();
 	uint64_t capacity = target.config.capacity;
 	if (capacity < spec_.size_bytes / 512)

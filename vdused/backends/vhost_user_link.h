@@ -93,8 +93,8 @@ private:
 		int call_fd;
 	};
 	void run();
-	// Connects and hands everything over; under mutex_.
-	Status connect_locked();
+	// Takes a new connection and hands everything over; under mutex_.
+	Status connect_locked(VhostUserClient connection);
 	void wake_queues_locked();
 	// The thread's: closes the connection.
 	void drop_locked(const std::string &why);
