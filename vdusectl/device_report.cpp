@@ -51,6 +51,11 @@ DeviceReport device_report(const DeviceRecord &record, const StateDir &state)
 		         "vdusectl del " +
 		         name + " forgets it" +
 		         (record.persistent ? "; vdusectl restore recreates it from its spec" : "");
+	} else if (!r.worker.running && device_broken(name)) {
+		r.state = "broken";
+		r.hint = "the kernel gave up on the device (a message was not answered in time); "
+		         "no daemon can serve it again: vdusectl del " +
+		         name + ", then add it again";
 	} else if (!r.worker.running) {
 		r.state = "daemon-dead";
 		r.hint = "vdusectl recover " + name + " starts a new daemon without losing I/O";

@@ -49,7 +49,9 @@ Status delete_device(Context &ctx, const std::string &name, const DelOptions &op
 		// DEV_DEL resets the device: a daemon must answer, or the kernel
 		// waits for msg_timeout and marks the device broken.
 		std::optional<ResetResponder> responder;
-		if (!worker_state(*record).running) {
+		// A broken device's reset is not sent, let alone waited for
+		// (vduse_dev_msg_sync): no daemon is needed to detach it.
+		if (!worker_state(*record).running && !device_broken(name)) {
 			// A daemon only to answer the reset of the detach: the
 			// requests a dead one left are dropped with the device, so
 			// its in-flight log (corrupt, perhaps) must not be taken over.

@@ -91,6 +91,18 @@ std::string device_node_path(const std::string &name)
 	return "/dev/vduse/" + name;
 }
 
+bool device_broken(const std::string &name)
+{
+	// O_RDWR is exclusive: EBUSY while a daemon serves the device.
+	int fd = ::open(device_node_path(name).c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	uint64_t features = 0;
+	bool broken = ::ioctl(fd, VDUSE_DEV_GET_FEATURES, &features) < 0 && errno == EPERM;
+	::close(fd);
+	return broken;
+}
+
 bool device_exists(const std::string &name)
 {
 	return ::access(("/sys/class/vduse/" + name).c_str(), F_OK) == 0 ||

@@ -47,4 +47,11 @@ Status destroy_vduse_device(const std::string &name);
 std::string device_node_path(const std::string &name);
 bool device_exists(const std::string &name);
 
+// Whether the kernel gave up on NAME: a message not answered within its
+// timeout marks a device broken for good, and every ioctl on it then fails
+// with EPERM (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_dev_ioctl). Asks
+// only when no daemon holds the device (false when one does, or if it
+// cannot be opened).
+bool device_broken(const std::string &name);
+
 } // namespace vduse

@@ -2,8 +2,9 @@
 # A device the kernel gave up on: vdused frozen (SIGSTOP) while a driver
 # opens the device, so a VDUSE message is not answered within the kernel's
 # 30 s and the device is marked broken for good. Once vdused runs again it
-# says so and exits; `del` (without --force) then removes the device and
-# everything vdusectl made for it, and the name serves a new device.
+# says so and exits; show says "broken" and what to do, recover refuses it,
+# and `del` (without --force) removes the device and everything vdusectl
+# made for it; the name then serves a new device.
 source "$VTEST_LIB"
 read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --driver vhost --name bk0)"
 pid=$(device_field bk0 pid)
@@ -16,14 +17,18 @@ t1=$(date +%s)
 pass "the driver's session failed after $((t1 - t0)) s: $(tail -1 "$TMPDIR/client.log")"
 kill -CONT "$pid"
 wait_for 15 "vdused $pid to exit on the broken device" sh -c "! kill -0 $pid 2>/dev/null"
-expect_contains "vdused's log" "the kernel reports the device broken" "$(cat /run/vduse/bk0.log)"
-"$VDUSECTL" show bk0 >"$TMPDIR/show.txt" 2>&1 || true
-pass "show of the broken device: $(tr '\n' ' ' <"$TMPDIR/show.txt" | cut -c1-200)"
+expect_contains "vdused's log" "the kernel marked the device broken" "$(cat /run/vduse/bk0.log)"
+expect_eq "state of the broken device" broken "$(device_field bk0 state)"
+expect_contains "its hint" "vdusectl del bk0, then add it again" "$(device_field bk0 hint)"
+expect_status "recover of the broken device" 1 "bk0: the kernel gave up on the device" \
+	"$VDUSECTL" recover bk0
+t0=$(date +%s)
 out=$("$VDUSECTL" del bk0 2>&1) || fail "del of the broken device failed: $out"
-pass "del of the broken device: ${out:-no output}"
+expect_eq "what del of the broken device says" "" "$out"
+pass "del of the broken device took $(($(date +%s) - t0)) s"
 expect_clean
 read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --driver vhost --name bk0)"
-"$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
+"$VHOST_CLIENT" -d "$node" verify -t 2 --null >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify on a new bk0: $(cat "$TMPDIR/client.log")"
 pass "the name serves a new device"
 "$VDUSECTL" del bk0
