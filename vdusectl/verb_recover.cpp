@@ -38,10 +38,12 @@ int replace_worker(Context &ctx, const std::string &name, Replace how, const cha
 		return report(
 		        {ENODEV, name + ": the VDUSE device is gone; del it and add it again"});
 	if (!worker_state(*record).running && device_broken(name))
-		return report({EPERM, name + ": the kernel gave up on the device (a message was not "
-		                             "answered in time); no daemon can serve it again: "
-		                             "vdusectl del " +
-		                             name + ", then add it again"});
+		return report(
+		        {EPERM, name +
+		                        ": the kernel gave up on the device (a message was not "
+		                        "answered in time); no daemon can serve it again: "
+		                        "vdusectl del " +
+		                        name + ", then add it again"});
 	// restart: a stopped vdused completes what it had taken first
 	// (QueueWorker::stop), so its successor has nothing to resubmit.
 	if (how == Replace::dead_only) {

@@ -76,11 +76,13 @@ void VhostUserLink::run()
 			// The handshake waits for the target (up to 5 s for one that
 			// is stopped): not under mutex_, which the control thread
 			// needs to answer the kernel in time (UPDATE_IOTLB, reset).
-			auto client = VhostUserClient::connect(spec_.socket, 5s, spec_.socket_owner_uid);
+			auto client =
+			        VhostUserClient::connect(spec_.socket, 5s, spec_.socket_owner_uid);
 			std::lock_guard lock(mutex_);
 			// Each new reason once (a target that is down, then a
 			// socket served by the wrong user, ...).
-			Status st = client ? connect_locked(std::move(*client)) : Status(client.error());
+			Status st = client ? connect_locked(std::move(*client))
+			                   : Status(client.error());
 			if (!st && st.error().message != last_failure_) {
 				last_failure_ = st.error().message;
 				spdlog::warn("{}: {}; retrying", spec_.name, last_failure_);
