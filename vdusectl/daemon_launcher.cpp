@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -64,6 +66,38 @@ std::string last_log_line(const fs::path &log)
 	::_exit(127);
 }
 
+struct Notification {
+	pid_t sender = 0; // 0 if the kernel attached no credentials
+	std::string text;
+};
+
+// One datagram from the notification socket, with its sender's pid.
+std::optional<Notification> receive_notification(int fd)
+{
+	std::array<char, 4096> buf{};
+	alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(ucred))> control{};
+	iovec iov{buf.data(), buf.size()};
+	msghdr msg{};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.data();
+	msg.msg_controllen = control.size();
+	ssize_t got = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (got < 0)
+		return std::nullopt;
+	Notification n;
+	n.text.assign(buf.data(), static_cast<size_t>(got));
+	for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+			ucred cred{};
+			std::memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			n.sender = cred.pid;
+		}
+	}
+	return n;
+}
+
 } // namespace
 
 std::string find_vdused()
@@ -100,6 +134,11 @@ Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool 
 	auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + abstract.size());
 	if (::bind(sock.get(), reinterpret_cast<sockaddr *>(&addr), len) < 0)
 		return errno_error("cannot bind the notification socket");
+	// Anyone can send to an abstract socket: the kernel attaches each
+	// sender's credentials, and only our child's READY counts.
+	int on = 1;
+	if (::setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+		return errno_error("cannot ask for the senders' credentials");
 
 	pid_t pid = ::fork();
 	if (pid < 0)
@@ -108,6 +147,7 @@ Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool 
 		exec_daemon(path, state, name, "@" + abstract, verbose);
 
 	UniqueFd pidfd = open_pidfd(pid);
+	bool warned = false;
 	auto deadline = std::chrono::steady_clock::now() + timeout;
 	for (;;) {
 		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -123,11 +163,20 @@ Result<pid_t> start_daemon(const StateDir &state, const std::string &name, bool 
 		               static_cast<int>(std::min<int64_t>(left.count(), 100)));
 		if (n < 0 && errno != EINTR)
 			return errno_error("poll");
-		char buf[4096];
-		ssize_t got;
-		while ((got = ::recv(sock.get(), buf, sizeof(buf) - 1, 0)) > 0) {
-			std::string msg(buf, static_cast<size_t>(got));
-			if (msg.find("READY=1") != std::string::npos)
+		for (;;) {
+			auto message = receive_notification(sock.get());
+			if (!message)
+				break;
+			if (message->sender != pid) {
+				if (!warned)
+					spdlog::warn(
+					        "{}: ignoring a notification from pid {}, not from "
+					        "the vdused started (pid {})",
+					        name, message->sender, pid);
+				warned = true;
+				continue;
+			}
+			if (message->text.find("READY=1") != std::string::npos)
 				return pid;
 		}
 		int status = 0;
