@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <utility>
 
@@ -36,6 +37,19 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	if (bounce_ && entry.start == 0) {
 		if (const RegionView *view = bounce_region(entry.last, readable, writable))
 			return view;
+	}
+	// A VMM's memory file shorter than the region it mapped (a memfd
+	// truncated, or never sized): a touch past its end is SIGBUS, which
+	// would kill vdused. Such a region is not mapped; its requests fail.
+	if (struct stat st{}; ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+	    (static_cast<uint64_t>(st.st_size) < entry.offset ||
+	     static_cast<uint64_t>(st.st_size) - entry.offset < length)) {
+		if (!std::exchange(short_file_said_, true))
+			spdlog::warn("IOVA region {:#x}-{:#x} runs past the end of the driver's "
+			             "memory file ({} bytes from offset {}, of {}): not mapped, its "
+			             "requests fail (logged once)",
+			             entry.start, entry.last, length, entry.offset, st.st_size);
+		return nullptr;
 	}
 	int prot = (readable ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
 	void *addr = ::mmap(nullptr, length, prot, MAP_SHARED, file.get(),

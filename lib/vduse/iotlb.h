@@ -105,6 +105,7 @@ private:
 	bool bounce_registered_ = false;
 	bool bounce_refused_ = false; // said once why it cannot be used
 	bool bounce_fenced_ = false;  // not to be registered until release_fences()
+	bool short_file_said_ = false; // a region past its file's end, logged once
 	std::vector<Mapping> fences_; // anonymous memory where our mappings were
 	std::function<void(bool)> on_bounce_change_;
 };

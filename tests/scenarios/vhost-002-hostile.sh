@@ -1,8 +1,8 @@
 #!/bin/bash
 # A hostile driver on the vhost path: malformed rings and requests from
 # vduse-vhost-client's hostile mode, on a file device (asynchronous backend,
-# 4 KiB blocks). Each case is answered as the virtio spec says or stops the
-# queue until a reset; the daemon and a second device stay up and serve
+# 4 KiB blocks), then on a null device. Each case is answered as the virtio
+# spec says or stops the queue until a reset; both daemons stay up and serve
 # verified I/O afterwards.
 source "$VTEST_LIB"
 img=$(scratch_fs)
@@ -29,6 +29,20 @@ expect_contains "the daemon log says why a queue stopped" \
 	"has no status byte to answer in; the queue is stopped until the driver resets the device" "$(cat "$log")"
 expect_contains "the daemon log names a corrupt avail ring" "the driver corrupted the avail ring" "$(cat "$log")"
 expect_contains "the daemon log refuses DRIVER_OK for a ring it cannot map" "DRIVER_OK refused" "$(cat "$log")"
+
+expect_contains "the daemon log refuses memory past its file's end" \
+	"runs past the end of the driver's memory file" "$(cat "$log")"
+
+# The same cases on the null device, whose reads are written by vdused
+# itself (a buffer past the end of the VMM's memory file was SIGBUS, and
+# the daemon died, before the file's size was checked).
+bpid=$("$VDUSECTL" show bystander --json | jq -r .pid)
+rc=0
+out=$("$VHOST_CLIENT" -d "$other" hostile 2>&1) || rc=$?
+[ "$rc" = 0 ] || fail "hostile cases on the null device: vduse-vhost-client exited $rc: $out"
+expect_contains "no case failed on the null device" ", 0 failed," "$out"
+expect_contains "the null device" "data-past-the-memory-file-end (answered) pass" "$(tr -s ' ' <<<"$out")"
+kill -0 "$bpid" || fail "vdused $bpid of the null device is gone"
 
 out=$("$VHOST_CLIENT" -d "$node" verify -t 2 2>&1) || fail "verified I/O after the hostile cases: $out"
 pass "verified I/O on the attacked device after the hostile cases"

@@ -59,6 +59,7 @@ public:
 
 	BlkSession &s_;
 	std::mt19937_64 rng_;
+	std::vector<DriverMemory> extra_; // memory of cases, kept while the device may map it
 
 	DriverRing &ring() { return s_.ring(0); }
 	Slot &slot(uint16_t k = 0) { return s_.slot(0, k); }
@@ -370,6 +371,26 @@ std::vector<Case> cases(bool async_backend)
 		         Offered o;
 		         o.status = h.slot().status;
 		         o.head = h.chain({{h.iova(t), 48, vring::desc_f_indirect}});
+		         h.offer(o.head);
+		         return o;
+	         }},
+	        {"data-past-the-memory-file-end", Outcome::answered, VIRTIO_BLK_S_IOERR,
+	         [](Hostile &h) -> std::variant<Offered, std::string> {
+		         // A VMM whose memfd is shorter than the region it maps: the
+		         // read's buffer lies past the file's end (SIGBUS to touch).
+		         constexpr uint64_t alias = 0x5000000000;
+		         constexpr size_t region = 1u << 20;
+		         auto memory = DriverMemory::create(region, alias);
+		         if (!memory)
+			         return memory.error().message;
+		         if (auto st = memory->truncate_file(4096); !st)
+			         return st.error().message;
+		         if (auto st = h.s_.device().map(alias, region, memory->base(),
+		                                         VHOST_ACCESS_RW, 0);
+		             !st)
+			         return st.error().message;
+		         h.extra_.push_back(std::move(*memory));
+		         Offered o = h.read_request(0, alias + region / 2, h.s_.block_size());
 		         h.offer(o.head);
 		         return o;
 	         }},

@@ -26,6 +26,13 @@ Result<DriverMemory> DriverMemory::create(size_t bytes, uint64_t iova_base)
 	return DriverMemory(std::move(fd), Mapping(addr, bytes), iova_base);
 }
 
+Status DriverMemory::truncate_file(size_t bytes) const
+{
+	if (::ftruncate(fd_.get(), static_cast<off_t>(bytes)) < 0)
+		return errno_error("cannot truncate the driver memory to " + std::to_string(bytes));
+	return {};
+}
+
 Result<VhostVdpaDevice> VhostVdpaDevice::open(const std::string &path)
 {
 	UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));

@@ -36,6 +36,9 @@ public:
 	{
 		return reinterpret_cast<T *>(base() + offset);
 	}
+	// Shrinks the memory file under the mapping (a VMM that truncates its
+	// memfd): touching past the new end is SIGBUS, here and for the device.
+	Status truncate_file(size_t bytes) const;
 
 private:
 	DriverMemory(UniqueFd fd, Mapping mapping, uint64_t iova_base)
