@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <csignal>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <thread>
@@ -27,8 +28,23 @@ struct Options {
 	bool debug_hooks = false;
 };
 
+// Each IOTLB entry the driver uses keeps an fd (vduse/iotlb.h), and a VMM
+// may cut its memory into a thousand entries or more: take the hard limit
+// (vdused polls, it never uses select()).
+void raise_fd_limit()
+{
+	rlimit limit{};
+	if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		if (::setrlimit(RLIMIT_NOFILE, &limit) < 0)
+			spdlog::warn("cannot raise the open file limit to {}: {}", limit.rlim_max,
+			             std::strerror(errno));
+	}
+}
+
 int serve(const Options &options)
 {
+	raise_fd_limit();
 	StateDir state(options.state_dir.empty() ? StateDir::default_root()
 	                                         : std::filesystem::path(options.state_dir));
 	auto record = state.read(options.name);

@@ -42,13 +42,14 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	// truncated, or never sized): a touch past its end is SIGBUS, which
 	// would kill vdused. Such a region is not mapped; its requests fail.
 	if (struct stat st{}; ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) &&
-	    (static_cast<uint64_t>(st.st_size) < entry.offset ||
-	     static_cast<uint64_t>(st.st_size) - entry.offset < length)) {
+	                      (static_cast<uint64_t>(st.st_size) < entry.offset ||
+	                       static_cast<uint64_t>(st.st_size) - entry.offset < length)) {
 		if (!std::exchange(short_file_said_, true))
-			spdlog::warn("IOVA region {:#x}-{:#x} runs past the end of the driver's "
-			             "memory file ({} bytes from offset {}, of {}): not mapped, its "
-			             "requests fail (logged once)",
-			             entry.start, entry.last, length, entry.offset, st.st_size);
+			spdlog::warn(
+			        "IOVA region {:#x}-{:#x} runs past the end of the driver's "
+			        "memory file ({} bytes from offset {}, of {}): not mapped, its "
+			        "requests fail (logged once)",
+			        entry.start, entry.last, length, entry.offset, st.st_size);
 		return nullptr;
 	}
 	int prot = (readable ? PROT_READ : 0) | (writable ? PROT_WRITE : 0);
@@ -121,6 +122,21 @@ std::optional<Iotlb::SharedRegion> Iotlb::find_mapped(const void *address)
 		}
 	}
 	return std::nullopt;
+}
+
+std::optional<Iotlb::SharedRegion> Iotlb::find_iova(uint64_t iova)
+{
+	std::lock_guard lock(mutex_);
+	const RegionView *v = region_for(iova);
+	if (!v)
+		return std::nullopt;
+	auto it = regions_.find(v->last);
+	if (it == regions_.end() || it->second.view.base != v->base)
+		return std::nullopt; // the daemon's own bounce memory: not a file region
+	int fd = ::fcntl(it->second.file.get(), F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return std::nullopt;
+	return SharedRegion{*v, UniqueFd(fd), it->second.offset};
 }
 
 const Iotlb::RegionView *Iotlb::bounce_region(uint64_t last, bool readable, bool writable)

@@ -54,6 +54,9 @@ public:
 		uint64_t offset = 0; // of view.first in file
 	};
 	std::optional<SharedRegion> find_mapped(const void *address);
+	// The region holding iova, mapped if it was not yet; nullopt if the
+	// kernel has none there.
+	std::optional<SharedRegion> find_iova(uint64_t iova);
 
 	// Unmaps every region overlapping [first, last]. The caller guarantees that
 	// no queue worker uses a pointer into them any more.
@@ -103,10 +106,10 @@ private:
 	std::map<uint64_t, Region> regions_; // keyed by last address
 	const BounceMemory *bounce_ = nullptr;
 	bool bounce_registered_ = false;
-	bool bounce_refused_ = false; // said once why it cannot be used
-	bool bounce_fenced_ = false;  // not to be registered until release_fences()
+	bool bounce_refused_ = false;  // said once why it cannot be used
+	bool bounce_fenced_ = false;   // not to be registered until release_fences()
 	bool short_file_said_ = false; // a region past its file's end, logged once
-	std::vector<Mapping> fences_; // anonymous memory where our mappings were
+	std::vector<Mapping> fences_;  // anonymous memory where our mappings were
 	std::function<void(bool)> on_bounce_change_;
 };
 

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 namespace vduse
 {
@@ -50,7 +51,7 @@ Status VhostUserLink::start()
 void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd)
 {
 	std::lock_guard lock(mutex_);
-	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true, nullptr};
+	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true};
 	r.region.fd = r.file.get();
 	if (client_) {
 		if (auto st = client_->add_region(r.region); !st)
@@ -130,6 +131,7 @@ Status VhostUserLink::connect_locked(VhostUserClient connection)
 		std::lock_guard targets(targets_mutex_);
 		current_target_ = unix_peer_pidfd(client->fd());
 	}
+	max_slots_ = target.max_mem_slots;
 	client_ = std::move(*client);
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -213,7 +215,7 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 	if (old == regions_.end() || !client_ ||
 	    generation != generation_.load(std::memory_order_acquire))
 		return false;
-	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true, nullptr};
+	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true};
 	r.region.fd = r.file.get();
 	if (auto st = client_->remove_region(old->region); !st) {
 		fail_locked(st.error().message);
@@ -239,46 +241,114 @@ bool VhostUserLink::start_vring(uint64_t generation, const VhostUserVring &vring
 	return true;
 }
 
+namespace
+{
+
+bool same_file(int a, int b)
+{
+	struct stat sa {
+	};
+	struct stat sb {
+	};
+	return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+// IOTLB entries joined into one target region at most: a VM's memory in
+// small entries would otherwise take more memory slots than a target has
+// (libvhost-user: 32 in QEMU 7.2).
+constexpr unsigned max_joined_entries = 65536;
+
+} // namespace
+
 std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64_t length)
 {
 	std::lock_guard lock(mutex_);
-	const auto *p = static_cast<const uint8_t *>(address);
-	auto contains = [&](const Region &r) {
-		return p >= r.base && static_cast<uint64_t>(p - r.base) <= r.region.size &&
-		       length <= r.region.size - static_cast<uint64_t>(p - r.base);
-	};
-	for (const Region &r : regions_)
-		if (!r.shadow && contains(r))
-			return GuestRange{r.base, r.region.size, r.region.guest_address};
 	if (!iotlb_)
 		return std::nullopt;
 	auto shared = iotlb_->find_mapped(address);
 	if (!shared)
 		return std::nullopt;
 	const Iotlb::RegionView &view = shared->view;
-	Region r;
-	r.region.guest_address = view.first;
-	r.region.size = view.last - view.first + 1;
-	r.region.user_address = reinterpret_cast<uint64_t>(view.base);
-	r.region.mmap_offset = shared->offset;
-	r.file = std::move(shared->file);
-	r.region.fd = r.file.get();
-	r.base = view.base;
-	if (!contains(r))
+	const auto *p = static_cast<const uint8_t *>(address);
+	uint64_t entry_size = view.last - view.first + 1;
+	auto into = static_cast<uint64_t>(p - view.base);
+	if (into > entry_size || length > entry_size - into)
 		return std::nullopt;
+	// The queue turns its pointers into IOVAs by IOTLB entry.
+	GuestRange entry{view.base, entry_size, view.first};
+	uint64_t iova = view.first + into;
+	auto covers = [&](const Region &r, uint64_t first, uint64_t last) {
+		return !r.shadow && r.region.guest_address <= first &&
+		       last <= r.region.guest_address + r.region.size - 1;
+	};
+	auto overlaps = [&](uint64_t first, uint64_t last) {
+		return std::any_of(regions_.begin(), regions_.end(), [&](const Region &r) {
+			return !r.shadow && r.region.guest_address <= last &&
+			       first <= r.region.guest_address + r.region.size - 1;
+		});
+	};
+	for (const Region &r : regions_)
+		if (covers(r, iova, iova + (length > 0 ? length - 1 : 0)))
+			return entry;
 	if (view.last >= shadow_guest_base) {
 		spdlog::error(
 		        "{}: IOVA region {:#x}-{:#x} overlaps the bridge's own rings at {:#x}",
 		        spec_.name, view.first, view.last, shadow_guest_base);
 		return std::nullopt;
 	}
+	// One region for the run of entries around it that map one file
+	// contiguously, as a VM's memory does, however the IOTLB cuts it.
+	uint64_t first = view.first;
+	uint64_t last = view.last;
+	uint64_t offset = shared->offset;
+	UniqueFd file = std::move(shared->file);
+	auto joins = [&](const Iotlb::SharedRegion &next) {
+		return next.view.readable == view.readable && next.view.writable == view.writable &&
+		       same_file(next.file.get(), file.get()) &&
+		       !overlaps(next.view.first, next.view.last);
+	};
+	for (unsigned n = 0; n < max_joined_entries && last + 1 < shadow_guest_base; ++n) {
+		auto next = iotlb_->find_iova(last + 1);
+		if (!next || next->offset != offset + (last - first + 1) || !joins(*next))
+			break;
+		last = next->view.last;
+	}
+	for (unsigned n = 0; n < max_joined_entries && first > 0; ++n) {
+		auto prev = iotlb_->find_iova(first - 1);
+		if (!prev || prev->offset + (prev->view.last - prev->view.first + 1) != offset ||
+		    !joins(*prev))
+			break;
+		first = prev->view.first;
+		offset = prev->offset;
+	}
+	size_t driver_regions = static_cast<size_t>(std::count_if(
+	        regions_.begin(), regions_.end(), [](const Region &r) { return !r.shadow; }));
+	if (max_slots_ > 0 && regions_.size() >= max_slots_) {
+		if (!std::exchange(slots_full_said_, true))
+			spdlog::error(
+			        "{}: the vhost-user target at {} takes {} memory regions and has "
+			        "them all ({} of the driver's memory): a request in IOVA "
+			        "{:#x}-{:#x} fails (logged once)",
+			        spec_.name, spec_.socket, max_slots_, driver_regions, first, last);
+		return std::nullopt;
+	}
+	Region r;
+	r.region.guest_address = first;
+	r.region.size = last - first + 1;
+	// Only the rings are found by user address, and they are in the
+	// queues' own regions: an address no mapping of ours has keeps a
+	// target from ever confusing the two.
+	r.region.user_address = driver_user_base + first;
+	r.region.mmap_offset = offset;
+	r.file = std::move(file);
+	r.region.fd = r.file.get();
 	if (client_) {
 		if (auto st = client_->add_region(r.region); !st)
 			fail_locked(st.error().message);
 	}
-	GuestRange range{view.base, r.region.size, view.first};
 	regions_.push_back(std::move(r));
-	return range;
+	return entry;
 }
 
 void VhostUserLink::invalidate(uint64_t first, uint64_t last)

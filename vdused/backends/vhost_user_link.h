@@ -26,6 +26,9 @@ namespace vduse
 // vhost_vdpa), and checked against every region anyway.
 inline constexpr uint64_t shadow_guest_base = uint64_t{1} << 56;
 inline constexpr uint64_t shadow_guest_stride = uint64_t{1} << 36; // per queue
+// The user address the target is told for the driver's memory: IOVA + this,
+// above any address of a process (the target finds rings by user address).
+inline constexpr uint64_t driver_user_base = uint64_t{1} << 62;
 
 struct GuestRange {
 	const uint8_t *base = nullptr; // our mapping
@@ -86,7 +89,6 @@ private:
 		VhostUserRegion region;
 		UniqueFd file; // kept: REM_MEM_REG sends it again
 		bool shadow = false;
-		const uint8_t *base = nullptr; // our mapping (region.user_address)
 	};
 	struct Queue {
 		uint32_t index;
@@ -113,7 +115,9 @@ private:
 	std::atomic<uint64_t> generation_{0};
 	std::atomic<bool> connected_{false};
 	std::atomic<uint64_t> version_{0};
-	std::string last_failure_; // the last reason a connection failed, logged once
+	std::string last_failure_;     // the last reason a connection failed, logged once
+	uint32_t max_slots_ = 0;       // the target's memory slots (0: not said)
+	bool slots_full_said_ = false; // logged once
 	// Pidfds of the processes that served the connections (unix_peer_pidfd):
 	// the current one's, and those of earlier ones not known to have exited;
 	// an empty one where the process is not known.

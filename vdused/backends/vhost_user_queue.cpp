@@ -134,7 +134,7 @@ VhostUserQueue::VhostUserQueue(VhostUserLink &link, uint32_t index, const Layout
 {
 }
 
-std::optional<uint64_t> VhostUserQueue::guest_address(const void *address, uint64_t length)
+std::optional<GuestRange> VhostUserQueue::guest_range(const void *address)
 {
 	uint64_t version = link_.regions_version();
 	if (version != ranges_version_) {
@@ -143,17 +143,16 @@ std::optional<uint64_t> VhostUserQueue::guest_address(const void *address, uint6
 	}
 	const auto *p = static_cast<const uint8_t *>(address);
 	auto inside = [&](const GuestRange &r) {
-		return p >= r.base && static_cast<uint64_t>(p - r.base) <= r.size &&
-		       length <= r.size - static_cast<uint64_t>(p - r.base);
+		return p >= r.base && static_cast<uint64_t>(p - r.base) < r.size;
 	};
 	for (const GuestRange &r : ranges_)
 		if (inside(r))
-			return r.guest + static_cast<uint64_t>(p - r.base);
-	auto range = link_.guest_range(address, length);
+			return r;
+	auto range = link_.guest_range(address, 1);
 	if (!range || !inside(*range))
 		return std::nullopt;
 	ranges_.push_back(*range);
-	return range->guest + static_cast<uint64_t>(p - range->base);
+	return range;
 }
 
 std::optional<uint8_t> VhostUserQueue::submit(const BlkRequest &request, uint16_t tag)
@@ -197,19 +196,34 @@ std::optional<uint8_t> VhostUserQueue::post(uint16_t tag)
 	table[n++] = {guest_of(slot), sizeof(header), 0, 0};
 	if (req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT) {
 		uint16_t flags = req.type == VIRTIO_BLK_T_IN ? vring::desc_f_write : 0;
-		if (req.data.size() + 2 > layout_.max_descriptors) {
-			log_->warn("a request in {} buffers is more than the bridge forwards ({})",
-			           req.data.size(), layout_.max_descriptors - 2);
-			return VIRTIO_BLK_S_IOERR;
-		}
+		// A buffer is cut where its IOTLB entries meet: two entries next
+		// to each other in our address space need not be in IOVA.
 		for (const iovec &v : req.data) {
-			auto guest = guest_address(v.iov_base, v.iov_len);
-			if (!guest) {
-				log_->error("a buffer at {} is not in memory the target was given",
-				            v.iov_base);
-				return VIRTIO_BLK_S_IOERR;
+			const auto *p = static_cast<const uint8_t *>(v.iov_base);
+			size_t left = v.iov_len;
+			while (left > 0) {
+				auto range = guest_range(p);
+				if (!range) {
+					log_->error(
+					        "a buffer at {} is not in memory the target was "
+					        "given",
+					        static_cast<const void *>(p));
+					return VIRTIO_BLK_S_IOERR;
+				}
+				if (n + 2 > layout_.max_descriptors) {
+					log_->warn(
+					        "a request in more than {} pieces is more than the "
+					        "bridge forwards",
+					        layout_.max_descriptors - 2);
+					return VIRTIO_BLK_S_IOERR;
+				}
+				auto into = static_cast<uint64_t>(p - range->base);
+				size_t piece = std::min<uint64_t>(left, range->size - into);
+				table[n++] = {range->guest + into, static_cast<uint32_t>(piece),
+				              flags, 0};
+				p += piece;
+				left -= piece;
 			}
-			table[n++] = {*guest, static_cast<uint32_t>(v.iov_len), flags, 0};
 		}
 	} else if (req.type == VIRTIO_BLK_T_DISCARD || req.type == VIRTIO_BLK_T_WRITE_ZEROES) {
 		if (req.ranges.size() > layout_.max_ranges)

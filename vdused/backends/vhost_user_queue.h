@@ -74,7 +74,8 @@ private:
 	VhostUserRegion shadow_region() const;
 	// Swaps in new shadow memory, handed to the connection of generation.
 	bool renew_shadow(uint64_t generation);
-	std::optional<uint64_t> guest_address(const void *address, uint64_t length);
+	// The IOTLB entry holding address, as the target knows it.
+	std::optional<GuestRange> guest_range(const void *address);
 	uint8_t *at(size_t offset) { return static_cast<uint8_t *>(mapping_.data()) + offset; }
 	uint64_t guest_of(size_t offset) const { return guest_base_ + offset; }
 
