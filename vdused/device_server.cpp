@@ -327,6 +327,15 @@ Status DeviceServer::handle_message()
 	case VDUSE_UPDATE_IOTLB: {
 		// Workers hold pointers into the mappings: stop them while unmapping
 		// and let them map the rings again.
+		// A new memory table that leaves what we mapped as it was (a VMM
+		// that adds a region; the kernel says "everything changed") stops
+		// nothing: requests that wait for a server keep waiting, and the
+		// kernel is answered at once.
+		if (iotlb_.unchanged(req.iova.start, req.iova.last)) {
+			spdlog::debug("{}: IOTLB update {:#x}-{:#x}: what is mapped is unchanged",
+			              spec_.name, req.iova.start, req.iova.last);
+			break;
+		}
 		bool running = device_status_ & VIRTIO_CONFIG_S_DRIVER_OK;
 		if (running)
 			stop_queues();

@@ -124,6 +124,44 @@ std::optional<Iotlb::SharedRegion> Iotlb::find_mapped(const void *address)
 	return std::nullopt;
 }
 
+bool Iotlb::same_file(int a, int b)
+{
+	struct stat sa {
+	};
+	struct stat sb {
+	};
+	return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+bool Iotlb::unchanged(uint64_t first, uint64_t last)
+{
+	std::lock_guard lock(mutex_);
+	if (!fences_.empty())
+		return false;
+	for (const auto &[end, region] : regions_) {
+		const RegionView &v = region.view;
+		if (v.last < first || v.first > last)
+			continue;
+		if (!region.file)
+			return false; // the daemon's own bounce memory: not asked
+		vduse_iotlb_entry entry{};
+		entry.start = v.first;
+		entry.last = v.first;
+		int fd = ::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry);
+		if (fd < 0)
+			return false;
+		UniqueFd file(fd);
+		bool readable = entry.perm & VDUSE_ACCESS_RO;
+		bool writable = entry.perm & VDUSE_ACCESS_WO;
+		if (entry.start != v.first || entry.last != v.last ||
+		    entry.offset != region.offset || readable != v.readable ||
+		    writable != v.writable || !same_file(file.get(), region.file.get()))
+			return false;
+	}
+	return true;
+}
+
 std::optional<Iotlb::SharedRegion> Iotlb::find_iova(uint64_t iova)
 {
 	std::lock_guard lock(mutex_);

@@ -68,6 +68,15 @@ public:
 	// not registered again until then (the kernel's pages serve the bounce
 	// region meanwhile). The driver's memory is never written again.
 	void invalidate(uint64_t first, uint64_t last, bool fence = false);
+	// Whether every region mapped here that overlaps [first, last] is still
+	// the kernel's, unchanged (same IOVAs, file, offset and access). The
+	// kernel announces every new memory table of a VMM as a change of the
+	// whole range (drivers/vdpa/vdpa_user/vduse_dev.c, vduse_vdpa_set_map),
+	// though a VMM that adds or removes a region leaves the others as they
+	// were: those need not stop the queues.
+	bool unchanged(uint64_t first, uint64_t last);
+	// Whether two fds are the same file.
+	static bool same_file(int a, int b);
 	bool fenced();
 	void release_fences();
 

@@ -6,7 +6,9 @@
 # (which breaks the device for good); nothing touches the driver's memory
 # afterwards, even when the server returns meanwhile; vdused keeps running;
 # the next driver session verifies its data; del leaves nothing behind.
-# Then a server that stops answering (SIGSTOP) with the writes on the wire.
+# Then the same outage with an IOTLB change instead of a reset (a VMM that
+# adds memory), and a server that stops answering (SIGSTOP) with the writes
+# on the wire.
 source "$VTEST_LIB"
 img=$(scratch_fs)
 truncate -s 64M "$img/disk.img"
@@ -37,6 +39,25 @@ wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show out0 --json=short 
 "$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the outage: $(cat "$TMPDIR/client.log")"
 pass "verify after the outage and the reset"
+
+# A VMM that adds memory while the server is away: its new memory table
+# reaches vdused as a change of every IOTLB entry (vduse_vdpa_set_map). What
+# vdused mapped is unchanged, so the change is answered at once, not after
+# the held requests (before: when the server came back, or never); the
+# requests finish with OK once the server is back.
+nbd_kill disk
+(sleep 8 && nbd_start disk --threads 1 file "$img/disk.img") &
+restart=$!
+"$VHOST_CLIENT" -d "$node" outage --reads --requests 8 --hold 2 --iotlb-change --watch 25 \
+	--reset-limit-ms 2000 >"$TMPDIR/outage.log" 2>&1 ||
+	fail "the outage and the IOTLB change: $(cat "$TMPDIR/outage.log")"
+pass "$(grep 'IOTLB change was answered in' "$TMPDIR/outage.log")"
+pass "$(grep 'held requests finished' "$TMPDIR/outage.log")"
+wait "$restart" || fail "nbdkit did not start again"
+expect_eq "vdused's pid across the IOTLB change" "$pid" "$(device_field out0 pid)"
+"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify after the IOTLB change: $(cat "$TMPDIR/client.log")"
+pass "verify after the outage and the IOTLB change"
 
 # A server that stops answering without closing the connection (SIGSTOP):
 # the writes are on the wire. The reset severs the connection rather than

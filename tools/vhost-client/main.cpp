@@ -97,6 +97,9 @@ int run(int argc, char **argv)
 	outage->add_option("--watch", oo.watch, "seconds to watch afterwards (default 5)");
 	outage->add_option("--reset-limit-ms", oo.reset_limit_ms,
 	                   "longest acceptable reset (default 5000)");
+	outage->add_flag("--iotlb-change", oo.iotlb_change,
+	                 "add an IOTLB entry instead of resetting: answered at once, and the "
+	                 "held requests finish with OK within --watch");
 
 	FloodOptions fo;
 	auto *flood = app.add_subcommand(

@@ -49,6 +49,10 @@ struct OutageOptions {
 	double hold = 2;                 // seconds between submitting and resetting
 	double watch = 5;                // seconds to watch the memory after the reset
 	long long reset_limit_ms = 5000; // the reset must be answered within this
+	// Instead of a reset, a new memory table (an IOTLB entry added, as a VMM
+	// that adds memory): answered at once, and the held requests finish
+	// with OK once the server is back (within watch).
+	bool iotlb_change = false;
 };
 int run_outage(BlkSession &session, const OutageOptions &options);
 

@@ -6,6 +6,7 @@
 // s; past it the device is broken for good), and afterwards the device must
 // never touch the driver's memory again: no status byte written, nothing
 // added to the used ring, even when the server comes back meanwhile.
+#include "linux_vhost.h"
 #include "modes.h"
 
 #include <chrono>
@@ -22,6 +23,63 @@ namespace
 {
 constexpr uint8_t read_sentinel = 0x5a;
 }
+
+namespace
+{
+
+// A new memory table while the requests are held: the device must answer
+// it without waiting for them, and finish them when the server is back.
+int iotlb_change(BlkSession &session, const OutageOptions &options, uint16_t count)
+{
+	using clock = std::chrono::steady_clock;
+	constexpr uint64_t alias = 0x4000000000;
+	auto start = clock::now();
+	Status mapped = session.device().map(alias, 1u << 20, session.spare(), VHOST_ACCESS_RW, 0);
+	auto ms =
+	        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
+	if (!mapped) {
+		(void)std::printf("outage: FAIL: the IOTLB change failed after %lld ms: %s\n",
+		                  static_cast<long long>(ms), mapped.error().message.c_str());
+		return 1;
+	}
+	(void)std::printf("outage: the IOTLB change was answered in %lld ms\n",
+	                  static_cast<long long>(ms));
+	if (ms > options.reset_limit_ms) {
+		(void)std::printf("outage: FAIL: more than %lld ms\n",
+		                  static_cast<long long>(options.reset_limit_ms));
+		return 1;
+	}
+	DriverRing &ring = session.ring(0);
+	auto until = clock::now() + std::chrono::duration<double>(options.watch);
+	auto finished = [&] {
+		for (uint16_t k = 0; k < count; ++k)
+			if (*session.slot(0, k).answer == stale_status)
+				return false;
+		return true;
+	};
+	while (!finished() && clock::now() < until) {
+		while (ring.next_used()) {
+		}
+		(void)ring.wait_call(50);
+	}
+	for (uint16_t k = 0; k < count; ++k) {
+		uint8_t status = *session.slot(0, k).answer;
+		if (status != VIRTIO_BLK_S_OK) {
+			(void)std::printf(
+			        "outage: FAIL: request %u %s (status %#x) %.1f s after the "
+			        "IOTLB change\n",
+			        k, status == stale_status ? "is not answered" : "failed", status,
+			        options.watch);
+			return 1;
+		}
+	}
+	(void)std::printf("outage: the %u held requests finished with OK after the IOTLB "
+	                  "change\n",
+	                  count);
+	return 0;
+}
+
+} // namespace
 
 int run_outage(BlkSession &session, const OutageOptions &options)
 {
@@ -66,6 +124,8 @@ int run_outage(BlkSession &session, const OutageOptions &options)
 		(void)std::printf("outage: FAIL: nothing was held for the reset to void\n");
 		return 1;
 	}
+	if (options.iotlb_change)
+		return iotlb_change(session, options, count);
 	auto start = clock::now();
 	Status reset = session.device().reset();
 	auto ms =

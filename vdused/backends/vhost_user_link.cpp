@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 namespace vduse
 {
@@ -244,16 +243,6 @@ bool VhostUserLink::start_vring(uint64_t generation, const VhostUserVring &vring
 namespace
 {
 
-bool same_file(int a, int b)
-{
-	struct stat sa {
-	};
-	struct stat sb {
-	};
-	return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
 // IOTLB entries joined into one target region at most: a VM's memory in
 // small entries would otherwise take more memory slots than a target has
 // (libvhost-user: 32 in QEMU 7.2).
@@ -305,7 +294,7 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64
 	UniqueFd file = std::move(shared->file);
 	auto joins = [&](const Iotlb::SharedRegion &next) {
 		return next.view.readable == view.readable && next.view.writable == view.writable &&
-		       same_file(next.file.get(), file.get()) &&
+		       Iotlb::same_file(next.file.get(), file.get()) &&
 		       !overlaps(next.view.first, next.view.last);
 	};
 	for (unsigned n = 0; n < max_joined_entries && last + 1 < shadow_guest_base; ++n) {
