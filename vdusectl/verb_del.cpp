@@ -4,7 +4,6 @@
 
 #include "force_delete.h"
 #include "node_users.h"
-#include "reset_responder.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
 #include "vduse/vduse_control.h"
@@ -12,7 +11,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace vduse
@@ -48,7 +46,6 @@ Status delete_device(Context &ctx, const std::string &name, const DelOptions &op
 	if (vdpa_device_exists(name)) {
 		// DEV_DEL resets the device: a daemon must answer, or the kernel
 		// waits for msg_timeout and marks the device broken.
-		std::optional<ResetResponder> responder;
 		// A broken device's reset is not sent, let alone waited for
 		// (vduse_dev_msg_sync): no daemon is needed to detach it.
 		if (!worker_state(*record).running && !device_broken(name)) {
@@ -56,16 +53,8 @@ Status delete_device(Context &ctx, const std::string &name, const DelOptions &op
 			// requests a dead one left are dropped with the device, so
 			// its in-flight log (corrupt, perhaps) must not be taken over.
 			ctx.state.remove_inflight(name);
-			if (auto st = start_worker(ctx, *record, 30s); !st) {
-				// A device the kernel marked broken cannot be served,
-				// but its reset is not waited for either: detach it
-				// all the same, answering here whatever still comes.
-				spdlog::warn("{}; detaching the device without it",
-				             st.error().message);
-				(void)stop_worker(ctx, *record, 10s);
-				if (auto started = ResetResponder::start(name))
-					responder.emplace(std::move(*started));
-			}
+			if (auto st = start_worker(ctx, *record, 30s); !st)
+				return st;
 		}
 		auto netlink = VdpaNetlink::connect();
 		if (!netlink)
