@@ -1,5 +1,6 @@
 #include "daemon_launcher.h"
 
+#include "base/pidfd.h"
 #include "base/unique_fd.h"
 #include "config.h"
 
@@ -25,11 +26,6 @@ namespace vduse
 
 namespace
 {
-
-UniqueFd open_pidfd(pid_t pid)
-{
-	return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-}
 
 std::string last_log_line(const fs::path &log)
 {

@@ -1,11 +1,12 @@
 #include "base/socket_peer.h"
 
+#include "base/pidfd.h"
+
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <pwd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 // Linux 6.5 (include/uapi/asm-generic/socket.h); Debian 12's headers predate it.
@@ -42,7 +43,7 @@ UniqueFd unix_peer_pidfd(int fd)
 	socklen_t cred_len = sizeof(cred);
 	if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.pid <= 0)
 		return {};
-	return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0)));
+	return open_pidfd(cred.pid);
 }
 
 Status check_socket_peer(int fd, uid_t owner, const std::string &what)

@@ -1,5 +1,7 @@
 #include "vduse/vduse_control.h"
 
+#include "base/unique_fd.h"
+
 #include <cstring>
 #include <fcntl.h>
 #include <linux/vduse.h>
@@ -94,13 +96,11 @@ std::string device_node_path(const std::string &name)
 bool device_broken(const std::string &name)
 {
 	// O_RDWR is exclusive: EBUSY while a daemon serves the device.
-	int fd = ::open(device_node_path(name).c_str(), O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	UniqueFd fd(::open(device_node_path(name).c_str(), O_RDWR | O_CLOEXEC));
+	if (!fd)
 		return false;
 	uint64_t features = 0;
-	bool broken = ::ioctl(fd, VDUSE_DEV_GET_FEATURES, &features) < 0 && errno == EPERM;
-	::close(fd);
-	return broken;
+	return ::ioctl(fd.get(), VDUSE_DEV_GET_FEATURES, &features) < 0 && errno == EPERM;
 }
 
 bool device_exists(const std::string &name)

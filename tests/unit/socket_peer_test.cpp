@@ -1,10 +1,10 @@
 // Who serves a unix socket (SO_PEERCRED), and --socket-owner's parsing. The
 // refusal of a server run by another user is a guest scenario (vhu-004).
+#include "base/pidfd.h"
 #include "base/socket_peer.h"
 
 #include <csignal>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -29,12 +29,6 @@ TEST(SocketPeer, AUnixSocketNamesItsPeersUserAndAPipeNone)
 	EXPECT_TRUE(check_socket_peer(pipe_fds[0], 12345, "a pipe").ok());
 	::close(pipe_fds[0]);
 	::close(pipe_fds[1]);
-}
-
-bool exited(const UniqueFd &pidfd)
-{
-	pollfd fd{pidfd.get(), POLLIN, 0};
-	return ::poll(&fd, 1, 0) == 1;
 }
 
 // The bridge drops a reset's requests once the target's process is gone
@@ -69,10 +63,10 @@ TEST(SocketPeer, ThePeersPidfdTellsWhenTheListenerHasExited)
 	ASSERT_EQ(::connect(client.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
 	UniqueFd pidfd = unix_peer_pidfd(client.get());
 	ASSERT_TRUE(pidfd);
-	EXPECT_FALSE(exited(pidfd));
+	EXPECT_FALSE(process_exited(pidfd));
 	::kill(child, SIGKILL);
 	::waitpid(child, nullptr, 0);
-	EXPECT_TRUE(exited(pidfd));
+	EXPECT_TRUE(process_exited(pidfd));
 	::unlink(path.c_str());
 	int pipe_fds[2];
 	ASSERT_EQ(::pipe(pipe_fds), 0);

@@ -1,5 +1,6 @@
 #include "vhost_user_link.h"
 
+#include "base/pidfd.h"
 #include "base/socket_peer.h"
 
 #include <algorithm>
@@ -192,10 +193,7 @@ bool VhostUserLink::targets_may_write()
 	if (connected())
 		return true;
 	std::lock_guard lock(targets_mutex_);
-	std::erase_if(past_targets_, [](const UniqueFd &pidfd) {
-		pollfd fd{pidfd.get(), POLLIN, 0};
-		return pidfd && ::poll(&fd, 1, 0) == 1;
-	});
+	std::erase_if(past_targets_, [](const UniqueFd &pidfd) { return process_exited(pidfd); });
 	return !past_targets_.empty();
 }
 
