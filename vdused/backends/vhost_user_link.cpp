@@ -48,11 +48,17 @@ Status VhostUserLink::start()
 	return {};
 }
 
+VhostUserLink::Region VhostUserLink::shadow_copy(const VhostUserRegion &shadow)
+{
+	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true};
+	r.region.fd = r.file.get();
+	return r;
+}
+
 void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd)
 {
 	std::lock_guard lock(mutex_);
-	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true};
-	r.region.fd = r.file.get();
+	Region r = shadow_copy(shadow);
 	if (client_) {
 		if (auto st = client_->add_region(r.region); !st)
 			fail_locked(st.error().message);
@@ -110,10 +116,9 @@ void VhostUserLink::run()
 	}
 }
 
-Status VhostUserLink::connect_locked(VhostUserClient connection)
+Status VhostUserLink::connect_locked(VhostUserClient client)
 {
-	std::optional<VhostUserClient> client(std::move(connection));
-	const VhostUserTarget &target = client->target();
+	const VhostUserTarget &target = client.target();
 	uint64_t capacity = target.config.capacity;
 	if (capacity < spec_.size_bytes / 512)
 		return failure("the vhost-user target at " + spec_.socket + " now has " +
@@ -122,17 +127,17 @@ Status VhostUserLink::connect_locked(VhostUserClient connection)
 	if (!target.has(VIRTIO_BLK_F_MQ) && spec_.queues > 1)
 		return failure("the vhost-user target at " + spec_.socket +
 		               " no longer serves several queues");
-	if (auto st = client->set_features(vhost_user_wanted_features(target.features)); !st)
+	if (auto st = client.set_features(vhost_user_wanted_features(target.features)); !st)
 		return st;
 	for (Region &r : regions_)
-		if (auto st = client->add_region(r.region); !st)
+		if (auto st = client.add_region(r.region); !st)
 			return st;
 	{
 		std::lock_guard targets(targets_mutex_);
-		current_target_ = unix_peer_pidfd(client->fd());
+		current_target_ = unix_peer_pidfd(client.fd());
 	}
 	max_slots_ = target.max_mem_slots;
-	client_ = std::move(*client);
+	client_ = std::move(client);
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
 	reporter_.report(0, LinkState::connected);
@@ -212,8 +217,7 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 	if (old == regions_.end() || !client_ ||
 	    generation != generation_.load(std::memory_order_acquire))
 		return false;
-	Region r{shadow, UniqueFd(::fcntl(shadow.fd, F_DUPFD_CLOEXEC, 0)), true};
-	r.region.fd = r.file.get();
+	Region r = shadow_copy(shadow);
 	if (auto st = client_->remove_region(old->region); !st) {
 		fail_locked(st.error().message);
 		return false;
@@ -248,7 +252,7 @@ constexpr unsigned max_joined_entries = 65536;
 
 } // namespace
 
-std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64_t length)
+std::optional<GuestRange> VhostUserLink::guest_range(const void *address)
 {
 	std::lock_guard lock(mutex_);
 	if (!iotlb_)
@@ -257,17 +261,13 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64
 	if (!shared)
 		return std::nullopt;
 	const Iotlb::RegionView &view = shared->view;
-	const auto *p = static_cast<const uint8_t *>(address);
-	uint64_t entry_size = view.last - view.first + 1;
-	auto into = static_cast<uint64_t>(p - view.base);
-	if (into > entry_size || length > entry_size - into)
-		return std::nullopt;
 	// The queue turns its pointers into IOVAs by IOTLB entry.
-	GuestRange entry{view.base, entry_size, view.first};
-	uint64_t iova = view.first + into;
-	auto covers = [&](const Region &r, uint64_t first, uint64_t last) {
-		return !r.shadow && r.region.guest_address <= first &&
-		       last <= r.region.guest_address + r.region.size - 1;
+	GuestRange entry{view.base, view.last - view.first + 1, view.first};
+	uint64_t iova = view.first +
+	                static_cast<uint64_t>(static_cast<const uint8_t *>(address) - view.base);
+	auto covers = [&](const Region &r) {
+		return !r.shadow && r.region.guest_address <= iova &&
+		       iova <= r.region.guest_address + r.region.size - 1;
 	};
 	auto overlaps = [&](uint64_t first, uint64_t last) {
 		return std::any_of(regions_.begin(), regions_.end(), [&](const Region &r) {
@@ -275,9 +275,8 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64
 			       first <= r.region.guest_address + r.region.size - 1;
 		});
 	};
-	for (const Region &r : regions_)
-		if (covers(r, iova, iova + (length > 0 ? length - 1 : 0)))
-			return entry;
+	if (std::any_of(regions_.begin(), regions_.end(), covers))
+		return entry;
 	if (view.last >= shadow_guest_base) {
 		spdlog::error(
 		        "{}: IOVA region {:#x}-{:#x} overlaps the bridge's own rings at {:#x}",
@@ -309,9 +308,9 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address, uint64
 		first = prev->view.first;
 		offset = prev->offset;
 	}
-	size_t driver_regions = static_cast<size_t>(std::count_if(
-	        regions_.begin(), regions_.end(), [](const Region &r) { return !r.shadow; }));
 	if (max_slots_ > 0 && regions_.size() >= max_slots_) {
+		auto driver_regions = std::count_if(regions_.begin(), regions_.end(),
+		                                    [](const Region &r) { return !r.shadow; });
 		if (!std::exchange(slots_full_said_, true))
 			spdlog::error(
 			        "{}: the vhost-user target at {} takes {} memory regions and has "

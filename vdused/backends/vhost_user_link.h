@@ -67,10 +67,10 @@ public:
 	// Sets up a vring on the connection of `generation`; false if that
 	// connection is gone (a new one will come and wake the queue).
 	bool start_vring(uint64_t generation, const VhostUserVring &vring);
-	// The region holding the driver's buffer at [address, address + length)
-	// of our mapping, handed to the target if new; nullopt if it is not
-	// IOTLB memory (a bug) or cannot be shared.
-	std::optional<GuestRange> guest_range(const void *address, uint64_t length);
+	// The IOTLB entry holding address of our mapping, its file region
+	// handed to the target if new (joined with the entries around it);
+	// nullopt if it is not IOTLB memory (a bug) or cannot be shared.
+	std::optional<GuestRange> guest_range(const void *address);
 	void invalidate(uint64_t first, uint64_t last);
 	// A queue's kick or message failed: drop the connection (the thread
 	// reconnects).
@@ -96,7 +96,10 @@ private:
 	};
 	void run();
 	// Takes a new connection and hands everything over; under mutex_.
-	Status connect_locked(VhostUserClient connection);
+	Status connect_locked(VhostUserClient client);
+	// A queue's own memory as kept here (the fd duplicated: the queue may
+	// replace its memory).
+	static Region shadow_copy(const VhostUserRegion &shadow);
 	void wake_queues_locked();
 	// The thread's: closes the connection.
 	void drop_locked(const std::string &why);

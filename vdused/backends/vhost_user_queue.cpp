@@ -148,7 +148,7 @@ std::optional<GuestRange> VhostUserQueue::guest_range(const void *address)
 	for (const GuestRange &r : ranges_)
 		if (inside(r))
 			return r;
-	auto range = link_.guest_range(address, 1);
+	auto range = link_.guest_range(address);
 	if (!range || !inside(*range))
 		return std::nullopt;
 	ranges_.push_back(*range);
@@ -297,10 +297,15 @@ void VhostUserQueue::harvest(std::vector<Completion> &out)
 		uint8_t status = *at(layout_.slots + layout_.slot_stride * id + 16);
 		if (status > VIRTIO_BLK_S_UNSUPP)
 			status = VIRTIO_BLK_S_IOERR;
-		slots_[id].state = SlotState::idle;
-		--in_flight_;
-		out.push_back({static_cast<uint16_t>(id), status});
+		finish(static_cast<uint16_t>(id), status, out);
 	}
+}
+
+void VhostUserQueue::finish(uint16_t tag, uint8_t status, std::vector<Completion> &out)
+{
+	slots_[tag].state = SlotState::idle;
+	--in_flight_;
+	out.push_back({tag, status});
 }
 
 void VhostUserQueue::restart(std::vector<Completion> &out)
@@ -337,13 +342,10 @@ void VhostUserQueue::restart(std::vector<Completion> &out)
 		if (slot.state == SlotState::idle)
 			continue;
 		++again;
-		if (auto status = post(tag)) {
-			slot.state = SlotState::idle;
-			--in_flight_;
-			out.push_back({tag, *status});
-		} else {
+		if (auto status = post(tag))
+			finish(tag, *status, out);
+		else
 			slot.state = SlotState::sent;
-		}
 	}
 	if (again > 0)
 		log_->info("{} request(s) sent to the target again", again);
@@ -356,9 +358,7 @@ void VhostUserQueue::abandon()
 	unsigned sent = 0;
 	for (size_t i = 0; i < slots_.size(); ++i) {
 		if (slots_[i].state == SlotState::held) {
-			slots_[i].state = SlotState::idle;
-			--in_flight_;
-			failed_.push_back({static_cast<uint16_t>(i), VIRTIO_BLK_S_IOERR});
+			finish(static_cast<uint16_t>(i), VIRTIO_BLK_S_IOERR, failed_);
 			++never_sent;
 		} else if (slots_[i].state == SlotState::sent) {
 			++sent;
@@ -391,13 +391,9 @@ void VhostUserQueue::abandon()
 	}
 	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
 	unsigned left = in_flight_;
-	for (size_t i = 0; i < slots_.size(); ++i) {
-		if (slots_[i].state != SlotState::sent)
-			continue;
-		slots_[i].state = SlotState::idle;
-		--in_flight_;
-		failed_.push_back({static_cast<uint16_t>(i), VIRTIO_BLK_S_IOERR});
-	}
+	for (size_t i = 0; i < slots_.size(); ++i)
+		if (slots_[i].state == SlotState::sent)
+			finish(static_cast<uint16_t>(i), VIRTIO_BLK_S_IOERR, failed_);
 	if (gave_up) {
 		// Its ring still holds them: a later request in the same slot
 		// must not take their answer. A new connection starts a new ring.

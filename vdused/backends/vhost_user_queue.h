@@ -70,6 +70,8 @@ private:
 	// was sent to the old one or held.
 	void restart(std::vector<Completion> &out);
 	void harvest(std::vector<Completion> &out);
+	// The request in slot tag is done (status), off in_flight_, into out.
+	void finish(uint16_t tag, uint8_t status, std::vector<Completion> &out);
 	static Result<std::pair<UniqueFd, Mapping>> shadow_memory(uint32_t index, size_t size);
 	VhostUserRegion shadow_region() const;
 	// Swaps in new shadow memory, handed to the connection of generation.
