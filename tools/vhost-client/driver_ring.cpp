@@ -87,10 +87,15 @@ void DriverRing::release_chain(uint16_t head)
 	}
 }
 
-void DriverRing::publish(uint16_t head)
+void DriverRing::place(uint16_t head)
 {
 	avail_[2 + (avail_shadow_ % size_)] = head;
 	++avail_shadow_;
+}
+
+void DriverRing::publish(uint16_t head)
+{
+	place(head);
 	std::atomic_ref<uint16_t>(avail_[1]).store(avail_shadow_, std::memory_order_release);
 }
 

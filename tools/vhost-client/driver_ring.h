@@ -40,6 +40,8 @@ public:
 
 	// Makes head available (does not kick).
 	void publish(uint16_t head);
+	// Puts head in the avail ring without making the index visible.
+	void place(uint16_t head);
 	// Kicks unless the device asked not to be.
 	void kick();
 	void force_kick();

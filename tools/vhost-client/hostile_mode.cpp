@@ -193,12 +193,15 @@ std::vector<Case> cases(bool async_backend)
 	         }},
 	        {"avail-index-jump", Outcome::stopped, 0,
 	         [](Hostile &h) -> std::variant<Offered, std::string> {
+		         // The entry and the jumped index become visible at once: a
+		         // device polling the ring never sees the request alone.
 		         Offered o = h.poisoned_read(0);
-		         h.ring().publish(o.head);
+		         h.ring().place(o.head);
 		         uint16_t idx =
 		                 static_cast<uint16_t>(h.ring().shadow_avail() + h.ring().size());
 		         h.ring().set_shadow_avail(idx);
-		         *h.ring().avail_idx() = idx;
+		         std::atomic_ref<uint16_t>(*h.ring().avail_idx())
+		                 .store(idx, std::memory_order_release);
 		         h.ring().force_kick();
 		         return o;
 	         }},
