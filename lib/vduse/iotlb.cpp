@@ -16,6 +16,14 @@
 namespace vduse
 {
 
+UniqueFd Iotlb::kernel_entry(uint64_t iova, vduse_iotlb_entry &entry) const
+{
+	entry = {};
+	entry.start = iova;
+	entry.last = iova;
+	return UniqueFd(::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry));
+}
+
 const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 {
 	auto it = regions_.lower_bound(iova);
@@ -23,12 +31,9 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 		return &it->second.view;
 
 	vduse_iotlb_entry entry{};
-	entry.start = iova;
-	entry.last = iova;
-	int fd = ::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry);
-	if (fd < 0)
+	UniqueFd file = kernel_entry(iova, entry);
+	if (!file)
 		return nullptr;
-	UniqueFd file(fd);
 	if (entry.last < entry.start || entry.start > iova || entry.last < iova)
 		return nullptr;
 	uint64_t length = entry.last - entry.start + 1;
@@ -114,12 +119,8 @@ std::optional<Iotlb::SharedRegion> Iotlb::find_mapped(const void *address)
 	const auto *p = static_cast<const uint8_t *>(address);
 	for (const auto &[last, region] : regions_) {
 		const RegionView &v = region.view;
-		if (p >= v.base && p - v.base <= static_cast<ptrdiff_t>(v.last - v.first)) {
-			int fd = ::fcntl(region.file.get(), F_DUPFD_CLOEXEC, 0);
-			if (fd < 0)
-				return std::nullopt;
-			return SharedRegion{v, UniqueFd(fd), region.offset};
-		}
+		if (p >= v.base && p - v.base <= static_cast<ptrdiff_t>(v.last - v.first))
+			return share(region);
 	}
 	return std::nullopt;
 }
@@ -146,12 +147,9 @@ bool Iotlb::unchanged(uint64_t first, uint64_t last)
 		if (!region.file)
 			return false; // the daemon's own bounce memory: not asked
 		vduse_iotlb_entry entry{};
-		entry.start = v.first;
-		entry.last = v.first;
-		int fd = ::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry);
-		if (fd < 0)
+		UniqueFd file = kernel_entry(v.first, entry);
+		if (!file)
 			return false;
-		UniqueFd file(fd);
 		bool readable = entry.perm & VDUSE_ACCESS_RO;
 		bool writable = entry.perm & VDUSE_ACCESS_WO;
 		if (entry.start != v.first || entry.last != v.last ||
@@ -171,10 +169,15 @@ std::optional<Iotlb::SharedRegion> Iotlb::find_iova(uint64_t iova)
 	auto it = regions_.find(v->last);
 	if (it == regions_.end() || it->second.view.base != v->base)
 		return std::nullopt; // the daemon's own bounce memory: not a file region
-	int fd = ::fcntl(it->second.file.get(), F_DUPFD_CLOEXEC, 0);
+	return share(it->second);
+}
+
+std::optional<Iotlb::SharedRegion> Iotlb::share(const Region &region)
+{
+	int fd = ::fcntl(region.file.get(), F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return std::nullopt;
-	return SharedRegion{*v, UniqueFd(fd), it->second.offset};
+	return SharedRegion{region.view, UniqueFd(fd), region.offset};
 }
 
 const Iotlb::RegionView *Iotlb::bounce_region(uint64_t last, bool readable, bool writable)

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <linux/vduse.h>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -99,6 +100,11 @@ private:
 		UniqueFd file;
 		uint64_t offset = 0;
 	};
+	// The kernel's IOTLB entry holding iova into entry, and its file; an
+	// empty fd if there is none.
+	UniqueFd kernel_entry(uint64_t iova, vduse_iotlb_entry &entry) const;
+	// region with a duplicate of its fd, for another process to map.
+	static std::optional<SharedRegion> share(const Region &region);
 	// The region holding iova, mapped on first use; nullptr if the kernel has none.
 	const RegionView *region_for(uint64_t iova);
 	// The bounce region [0, last] served from the daemon's memory, registered
