@@ -182,6 +182,24 @@ fio_verify() {
 		--numjobs=2 --offset_increment="$size" --verify=crc32c --verify_backlog=64 --verify_fatal=1
 }
 
+# ceph_up: the one-node Ceph cluster of tests/lib/ceph-cluster.sh on the
+# loopback; sets conf (its ceph.conf) and exports CEPH_CONF.
+ceph_up() {
+	ip link set lo up
+	bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph-up.log" 2>&1 ||
+		fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
+	conf=/run/ceph/ceph.conf
+	export CEPH_CONF=$conf
+}
+
+# ceph_nocache_conf: a copy of $conf with librbd's cache off (its path), so
+# that every request waits for the cluster.
+ceph_nocache_conf() {
+	cp "$conf" "$TMPDIR/nocache.conf"
+	printf '[client]\n\trbd cache = false\n' >>"$TMPDIR/nocache.conf"
+	echo "$TMPDIR/nocache.conf"
+}
+
 # nbd_start NAME NBDKIT-ARGS...: an nbdkit server on the unix socket
 # /run/nbd/NAME.sock (with --port P in the arguments, on 127.0.0.1:P instead),
 # its pid in /run/nbd/NAME.pid. nbdkit listens before it returns.

@@ -6,12 +6,8 @@
 # kill -9 of vdused during fio + recover with 0 errors, the image grown with
 # `rbd resize` and followed by `vdusectl resize`, bad input.
 source "$VTEST_LIB"
-ip link set lo up
-bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph-up.log" 2>&1 ||
-	fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
+ceph_up
 pass "Ceph cluster up: $(grep -i 'ready' "$TMPDIR/ceph-up.log" | tail -1)"
-conf=/run/ceph/ceph.conf
-export CEPH_CONF=$conf
 
 # rbd_read OFFSET LENGTH FILE: bytes of rbd/img0 read with librbd (read-only).
 rbd_read() {

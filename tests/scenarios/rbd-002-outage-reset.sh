@@ -9,16 +9,10 @@
 # releases the fence once librbd is done; the next driver session verifies;
 # del leaves nothing behind.
 source "$VTEST_LIB"
-ip link set lo up
-bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph-up.log" 2>&1 ||
-	fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
-conf=/run/ceph/ceph.conf
-export CEPH_CONF=$conf
+ceph_up
 # librbd's cache would answer the writes (and cached reads) itself while
 # the OSDs are paused: without it every request waits for the cluster.
-cp "$conf" "$TMPDIR/nocache.conf"
-printf '[client]\n\trbd cache = false\n' >>"$TMPDIR/nocache.conf"
-read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$TMPDIR/nocache.conf" \
+read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$(ceph_nocache_conf)" \
 	--driver vhost --name rout)"
 pid=$(device_field rout pid)
 "$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||

@@ -6,15 +6,9 @@
 # ready once the cluster answers again (opening the image reads it), and
 # fio finishes with 0 errors; everything reads back.
 source "$VTEST_LIB"
-ip link set lo up
-bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" up >"$TMPDIR/ceph-up.log" 2>&1 ||
-	fail "the Ceph cluster did not start: $(tail -20 "$TMPDIR/ceph-up.log")"
-conf=/run/ceph/ceph.conf
-export CEPH_CONF=$conf
+ceph_up
 # Without librbd's cache every write waits for the cluster.
-cp "$conf" "$TMPDIR/nocache.conf"
-printf '[client]\n\trbd cache = false\n' >>"$TMPDIR/nocache.conf"
-read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$TMPDIR/nocache.conf" \
+read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$(ceph_nocache_conf)" \
 	--name rc0)"
 fio --name=pause --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --numjobs=2 --offset_increment=64M \
