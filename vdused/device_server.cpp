@@ -213,6 +213,7 @@ Status DeviceServer::start_queues(StartMode mode)
 			// learns of this one when its requests get no answer.
 			if (mode == StartMode::resume) {
 				spdlog::error("{}", st.error().message);
+				workers_[i]->discard_in_flight();
 				continue;
 			}
 			// A queue that cannot be served must not be answered as
@@ -225,12 +226,12 @@ Status DeviceServer::start_queues(StartMode mode)
 	return {};
 }
 
-void DeviceServer::stop_queues(bool abandon)
+void DeviceServer::stop_queues(StopMode mode)
 {
 	for (auto &worker : workers_)
-		worker->request_stop(abandon);
+		worker->request_stop(mode);
 	for (auto &worker : workers_)
-		worker->stop(abandon);
+		worker->stop(mode);
 }
 
 unsigned DeviceServer::detached_requests() const
@@ -241,9 +242,26 @@ unsigned DeviceServer::detached_requests() const
 	return count;
 }
 
+unsigned DeviceServer::requests_before_remap() const
+{
+	unsigned count = 0;
+	for (const auto &worker : workers_)
+		count += worker->requests_before_remap();
+	return count;
+}
+
 void DeviceServer::release_fences_when_done()
 {
-	if (!iotlb_.fenced() || detached_requests() > 0)
+	// A request detached at a reset may write into either.
+	if (detached_requests() > 0)
+		return;
+	if (iotlb_.retired() && requests_before_remap() == 0) {
+		iotlb_.release_retired();
+		spdlog::info("{}: the requests in flight across an IOTLB change finished; the "
+		             "memory they used is released",
+		             spec_.name);
+	}
+	if (!iotlb_.fenced())
 		return;
 	iotlb_.release_fences();
 	spdlog::info("{}: the requests left running after a reset finished; their memory "
@@ -262,7 +280,7 @@ Status DeviceServer::set_device_status(uint8_t status)
 	// the kernel's message timeout, whatever a server does); any other
 	// status without DRIVER_OK only stops the queues.
 	if (!runs && was_running)
-		stop_queues(status == 0);
+		stop_queues(status == 0 ? StopMode::abandon : StopMode::drain);
 	if (status == 0) {
 		// A reset: the rings and everything mapped are gone.
 		for (uint32_t i = 0; i < workers_.size(); ++i) {
@@ -270,13 +288,16 @@ Status DeviceServer::set_device_status(uint8_t status)
 			inflight_.queue(i).reset(0);
 		}
 		backend_->memory_invalidated(0, UINT64_MAX);
+		release_fences_when_done();
 		unsigned detached = detached_requests();
 		if (detached > 0)
 			spdlog::warn("{}: {} request(s) left running in the backend after the "
 			             "reset: the memory they may still write into is fenced "
 			             "until they finish",
 			             spec_.name, detached);
-		iotlb_.invalidate(0, UINT64_MAX, detached > 0);
+		iotlb_.invalidate(0, UINT64_MAX,
+		                  detached > 0 ? Iotlb::Invalidation::fence
+		                               : Iotlb::Invalidation::unmap);
 		// Registered again at the next driver's first I/O.
 		iotlb_.release_bounce_memory();
 		status_.set_device(spec_.name + " is reset, waiting for a driver");
@@ -324,34 +345,48 @@ Status DeviceServer::handle_message()
 			resp.result = VDUSE_REQ_RESULT_FAILED;
 		}
 		break;
-	case VDUSE_UPDATE_IOTLB: {
-		// Workers hold pointers into the mappings: stop them while unmapping
-		// and let them map the rings again.
-		// A new memory table that leaves what we mapped as it was (a VMM
-		// that adds a region; the kernel says "everything changed") stops
-		// nothing: requests that wait for a server keep waiting, and the
-		// kernel is answered at once.
-		if (iotlb_.unchanged(req.iova.start, req.iova.last)) {
-			spdlog::debug("{}: IOTLB update {:#x}-{:#x}: what is mapped is unchanged",
-			              spec_.name, req.iova.start, req.iova.last);
-			break;
-		}
-		bool running = device_status_ & VIRTIO_CONFIG_S_DRIVER_OK;
-		if (running)
-			stop_queues();
-		backend_->memory_invalidated(req.iova.start, req.iova.last);
-		iotlb_.invalidate(req.iova.start, req.iova.last);
-		if (running) {
-			if (auto st = start_queues(StartMode::resume); !st)
-				spdlog::error("{}", st.error().message);
-		}
+	case VDUSE_UPDATE_IOTLB:
+		update_iotlb(req.iova.start, req.iova.last);
 		break;
-	}
 	default:
 		spdlog::warn("{}: unknown message type {} from the kernel", spec_.name, req.type);
 		resp.result = VDUSE_REQ_RESULT_FAILED;
 	}
 	return device_.write_response(resp);
+}
+
+void DeviceServer::update_iotlb(uint64_t first, uint64_t last)
+{
+	release_fences_when_done();
+	bool running = device_status_ & VIRTIO_CONFIG_S_DRIVER_OK;
+	// A new memory table that leaves what we mapped as it was (a VMM that
+	// adds a region; the kernel says "everything changed") stops nothing:
+	// requests that wait for a server keep waiting, and the kernel is
+	// answered at once. A queue whose rings were not mapped before may be
+	// now.
+	if (iotlb_.unchanged(first, last)) {
+		spdlog::debug("{}: IOTLB update {:#x}-{:#x}: what is mapped is unchanged",
+		              spec_.name, first, last);
+		if (running && std::any_of(workers_.begin(), workers_.end(),
+		                           [](const auto &w) { return !w->running(); }))
+			(void)start_queues(StartMode::resume);
+		return;
+	}
+	// Workers hold pointers into the mappings: stop them while unmapping and
+	// let them map the rings again. The requests in flight go on where the
+	// backend allows it: their mappings are kept until they finish, so that
+	// the kernel is answered at once whatever a server does.
+	bool survive = backend_->requests_survive_remap();
+	if (running)
+		stop_queues(survive ? StopMode::pause : StopMode::drain);
+	backend_->memory_invalidated(first, last);
+	iotlb_.invalidate(first, last,
+	                  requests_before_remap() > 0 ? Iotlb::Invalidation::retire
+	                                              : Iotlb::Invalidation::unmap);
+	if (running) {
+		if (auto st = start_queues(StartMode::resume); !st)
+			spdlog::error("{}", st.error().message);
+	}
 }
 
 Status DeviceServer::resize(uint64_t size_bytes)
@@ -388,9 +423,9 @@ Status DeviceServer::run(int signal_fd, const std::function<void()> &on_reload)
 		if (watchdog)
 			sd_notify(0, "WATCHDOG=1");
 		release_fences_when_done();
-		// Fenced memory is looked at every second until it can go.
+		// Fenced and retired memory is looked at every second until it can go.
 		int timeout_ms = watchdog_ms;
-		if (iotlb_.fenced())
+		if (iotlb_.fenced() || iotlb_.retired())
 			timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
 		if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
 			if (errno == EINTR)

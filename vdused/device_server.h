@@ -80,11 +80,17 @@ private:
 	Status set_device_status(uint8_t status);
 	Status start_queue(uint32_t index, bool event_idx, StartMode mode);
 	Status start_queues(StartMode mode);
-	void stop_queues(bool abandon = false);
+	void stop_queues(StopMode mode = StopMode::drain);
 	// Requests a reset left running in the backends (QueueBackend::detached).
 	unsigned detached_requests() const;
-	// Unmaps the memory fenced at a reset once nothing can write into it.
+	// Requests taken before the last IOTLB change still in flight
+	// (QueueWorker::requests_before_remap).
+	unsigned requests_before_remap() const;
+	// Unmaps the memory fenced at a reset, and the mappings an IOTLB change
+	// retired, once nothing can write into them.
 	void release_fences_when_done();
+	// VDUSE_UPDATE_IOTLB: [first, last] changed.
+	void update_iotlb(uint64_t first, uint64_t last);
 	// Points the kernel's completion work for queue index at cpu.
 	void steer_completions(uint32_t index, unsigned cpu);
 

@@ -3,6 +3,7 @@
 #include "daemon_log.h"
 #include "virtio/iovec.h"
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <cstring>
@@ -77,7 +78,14 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 		           last_avail, queue_.used_idx(), resubmit_.size(),
 		           takeover->fixed_pending ? " (one completion was already published)"
 		                                   : "");
-	slots_.assign(rings.size, Slot{});
+	// After a pause the requests it left in flight are answered by this
+	// run (VDUSE changes a ring's size only across a reset).
+	bool paused =
+	        std::any_of(slots_.begin(), slots_.end(), [](const Slot &s) { return s.busy; });
+	if (mode != StartMode::resume || !paused || slots_.size() != rings.size) {
+		slots_.assign(rings.size, Slot{});
+		before_remap_.store(0, std::memory_order_release);
+	}
 	kick_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	stop_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (!kick_fd_ || !stop_fd_)
@@ -93,22 +101,23 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 	return {};
 }
 
-void QueueWorker::request_stop(bool abandon)
+void QueueWorker::request_stop(StopMode mode)
 {
 	if (!running() || stopping())
 		return;
-	abandon_requested_.store(abandon, std::memory_order_relaxed);
+	stop_mode_.store(mode, std::memory_order_relaxed);
 	stop_requested_.store(true, std::memory_order_release);
 	uint64_t one = 1;
-	if (::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
+	// discard_in_flight()'s thread has no stop eventfd and needs none.
+	if (stop_fd_ && ::write(stop_fd_.get(), &one, sizeof(one)) != sizeof(one))
 		log_->error("cannot wake the worker: {}", std::strerror(errno));
 }
 
-void QueueWorker::stop(bool abandon)
+void QueueWorker::stop(StopMode mode)
 {
 	if (!running())
 		return;
-	request_stop(abandon);
+	request_stop(mode);
 	thread_.join();
 	(void)device_.set_kick_fd(index_, VDUSE_EVENTFD_DEASSIGN);
 	kick_fd_.reset();
@@ -162,13 +171,33 @@ void QueueWorker::run()
 			interrupt_if_needed();
 		}
 	}
+	StopMode mode = stop_mode_.load(std::memory_order_relaxed);
+	if (mode == StopMode::pause) {
+		// What is in flight stays with the backend, and with the slots.
+		interrupt_if_needed();
+		unsigned busy = 0;
+		for (Slot &slot : slots_) {
+			slot.before_remap = slot.busy;
+			busy += slot.busy ? 1 : 0;
+		}
+		before_remap_.store(busy, std::memory_order_release);
+		if (busy > 0)
+			log_->info("paused for an IOTLB change with {} request(s) in flight: they "
+			           "go on",
+			           busy);
+		return;
+	}
+	settle(mode == StopMode::abandon ? "the driver reset the device" : nullptr);
+}
+
+void QueueWorker::settle(const char *abandon_reason)
+{
 	// Nothing may be in flight once the rings and buffers can go away.
 	bool worked = false;
-	abandoning_ = abandon_requested_.load(std::memory_order_relaxed);
+	abandoning_ = abandon_reason != nullptr;
 	if (abandoning_ && backend_->in_flight() > 0) {
-		log_->info("the driver reset the device with {} request(s) in flight: they are "
-		           "dropped, unanswered",
-		           backend_->in_flight());
+		log_->info("{} with {} request(s) in flight: they are dropped, unanswered",
+		           abandon_reason, backend_->in_flight());
 		backend_->abandon();
 		if (unsigned left = backend_->detached(); left > 0)
 			log_->info("{} of them cannot be taken back from the backend: they run on, "
@@ -180,6 +209,23 @@ void QueueWorker::run()
 	if (!abandoning_)
 		interrupt_if_needed();
 	abandoning_ = false;
+	// What abandon() detached is not the queue's any more.
+	for (Slot &slot : slots_) {
+		slot.busy = false;
+		slot.before_remap = false;
+	}
+	before_remap_.store(0, std::memory_order_release);
+}
+
+void QueueWorker::discard_in_flight()
+{
+	if (running() ||
+	    std::none_of(slots_.begin(), slots_.end(), [](const Slot &s) { return s.busy; }))
+		return;
+	thread_ = std::thread([this] {
+		settle("the queue cannot run again after the IOTLB change (its rings are not "
+		       "mapped)");
+	});
 }
 
 bool QueueWorker::stopping() const
@@ -332,6 +378,8 @@ void QueueWorker::finish(uint16_t head, uint8_t status)
 {
 	Slot &slot = slots_[head];
 	slot.busy = false;
+	if (std::exchange(slot.before_remap, false))
+		before_remap_.fetch_sub(1, std::memory_order_release);
 	stats_.count_completion(status, monotonic_ns() - slot.started_ns);
 	// The driver reset the device: its memory is not ours to write (a VM
 	// may already reuse it).

@@ -37,6 +37,21 @@ struct LiveGeometry {
 	std::atomic<uint64_t> capacity_sectors{0};
 };
 
+// How a worker stops.
+enum class StopMode {
+	// Once every request in flight completed (the queue's indexes are kept).
+	drain,
+	// A reset: the driver took its buffers back. The backend gives up the
+	// requests that wait for a server, and whatever finishes is not
+	// answered: no status byte, no used element, no interrupt.
+	abandon,
+	// An IOTLB change: the thread stops taking requests and leaves those in
+	// flight with the backend; a start in StartMode::resume answers them.
+	// Their buffers are pointers into mappings the device server keeps
+	// (Iotlb::Invalidation::retire) until requests_before_remap() is 0.
+	pause,
+};
+
 class QueueWorker
 {
 public:
@@ -54,19 +69,25 @@ public:
 	// and is ignored by the other modes.
 	Status start(Iotlb &iotlb, const RingAddresses &rings, bool event_idx, uint16_t last_avail,
 	             StartMode mode);
-	// Stops the thread once every request in flight completed; the queue's
-	// indexes are kept. With abandon (a reset: the driver took its buffers
-	// back), the backend gives up the requests that wait for a server, and
-	// whatever finishes is not answered: no status byte, no used element,
-	// no interrupt.
-	void stop(bool abandon = false);
+	// Stops the thread (see StopMode).
+	void stop(StopMode mode = StopMode::drain);
 	// The first half of stop(): asks the thread to stop and returns. The
 	// control thread asks every queue first, so that queues that wait for a
 	// backend (a reset's bounded wait) wait together, not one after another.
-	void request_stop(bool abandon);
+	void request_stop(StopMode mode);
+	// After a pause whose start() failed: the requests left in flight are
+	// given up (as at a reset) on a thread of their own, so that a later
+	// session never sees them answered. stop() joins it.
+	void discard_in_flight();
 	bool running() const { return thread_.joinable(); }
 	// Any thread: requests the last abandon left running (QueueBackend::detached).
 	unsigned detached_requests() const { return backend_->detached(); }
+	// Any thread: requests in flight that were taken before the last pause
+	// (their buffers may be in mappings an IOTLB change retired).
+	unsigned requests_before_remap() const
+	{
+		return before_remap_.load(std::memory_order_acquire);
+	}
 	// The next avail index to take (what VDUSE_GET_VQ_STATE asks for).
 	uint16_t last_avail() const { return last_avail_.load(std::memory_order_acquire); }
 	void set_last_avail(uint16_t index) { last_avail_.store(index, std::memory_order_release); }
@@ -75,10 +96,14 @@ private:
 	struct Slot {
 		BlkRequest request;
 		bool busy = false;
-		uint64_t started_ns = 0; // CLOCK_MONOTONIC when it was taken
+		bool before_remap = false; // taken before the last pause
+		uint64_t started_ns = 0;   // CLOCK_MONOTONIC when it was taken
 	};
 
 	void run();
+	// Ends a run: waits for what is in flight; with abandon_reason (logged),
+	// gives the backend's requests up first and answers nothing.
+	void settle(const char *abandon_reason);
 	// Serves the avail ring until it stays idle for the poll window (then
 	// re-enables kicks), the queue breaks or a stop is requested.
 	void serve();
@@ -110,7 +135,8 @@ private:
 	UniqueFd stop_fd_;
 	std::thread thread_;
 	std::atomic<bool> stop_requested_{false};
-	std::atomic<bool> abandon_requested_{false};
+	std::atomic<StopMode> stop_mode_{StopMode::drain};
+	std::atomic<unsigned> before_remap_{0};
 	bool abandoning_ = false; // the worker thread's: finish() answers nothing
 	std::string broken_;      // why the queue stopped taking requests; empty: healthy
 	std::atomic<uint16_t> last_avail_{0};

@@ -271,32 +271,42 @@ void Iotlb::release_bounce_memory()
 		on_bounce_change_(false);
 }
 
-void Iotlb::invalidate(uint64_t first, uint64_t last, bool fence)
+void Iotlb::fence(Mapping mapping, uint64_t first, uint64_t last)
+{
+	// MAP_FIXED replaces the shared mapping atomically: a late write lands
+	// in the anonymous pages, never in the driver's.
+	void *addr = ::mmap(mapping.data(), mapping.size(), PROT_READ | PROT_WRITE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (addr == MAP_FAILED) {
+		// Nothing may write there now: no access at all.
+		spdlog::error("cannot fence IOVA region {:#x}-{:#x} ({}): it is made inaccessible "
+		              "instead",
+		              first, last, std::strerror(errno));
+		(void)::mprotect(mapping.data(), mapping.size(), PROT_NONE);
+	}
+	fences_.push_back(std::move(mapping));
+}
+
+void Iotlb::invalidate(uint64_t first, uint64_t last, Invalidation how)
 {
 	std::lock_guard lock(mutex_);
+	if (how == Invalidation::unmap) {
+		retired_.clear();
+	} else if (how == Invalidation::fence) {
+		for (Mapping &mapping : retired_)
+			fence(std::move(mapping), 0, 0);
+		retired_.clear();
+	}
 	for (auto it = regions_.lower_bound(first); it != regions_.end();) {
 		if (it->second.view.first > last)
 			break;
 		Mapping &mapping = it->second.mapping;
-		if (fence && !mapping.data()) {
+		if (how == Invalidation::fence && !mapping.data())
 			bounce_fenced_ = true; // the daemon's own bounce memory
-		} else if (fence) {
-			// MAP_FIXED replaces the shared mapping atomically: a late
-			// write lands in the anonymous pages, never in the driver's.
-			void *addr = ::mmap(mapping.data(), mapping.size(), PROT_READ | PROT_WRITE,
-			                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-			                    -1, 0);
-			if (addr == MAP_FAILED) {
-				// Nothing may write there now: no access at all.
-				spdlog::error(
-				        "cannot fence IOVA region {:#x}-{:#x} ({}): it is made "
-				        "inaccessible instead",
-				        it->second.view.first, it->second.view.last,
-				        std::strerror(errno));
-				(void)::mprotect(mapping.data(), mapping.size(), PROT_NONE);
-			}
-			fences_.push_back(std::move(mapping));
-		}
+		else if (how == Invalidation::fence)
+			fence(std::move(mapping), it->second.view.first, it->second.view.last);
+		else if (how == Invalidation::retire && mapping.data())
+			retired_.push_back(std::move(mapping));
 		it = regions_.erase(it);
 	}
 }
@@ -312,6 +322,18 @@ void Iotlb::release_fences()
 	std::lock_guard lock(mutex_);
 	fences_.clear();
 	bounce_fenced_ = false;
+}
+
+bool Iotlb::retired()
+{
+	std::lock_guard lock(mutex_);
+	return !retired_.empty();
+}
+
+void Iotlb::release_retired()
+{
+	std::lock_guard lock(mutex_);
+	retired_.clear();
 }
 
 } // namespace vduse

@@ -59,16 +59,28 @@ public:
 	// kernel has none there.
 	std::optional<SharedRegion> find_iova(uint64_t iova);
 
-	// Unmaps every region overlapping [first, last]. The caller guarantees that
-	// no queue worker uses a pointer into them any more.
-	//
-	// With fence, something (a request a reset left running in a library)
-	// may still write through pointers into them: each of our mappings is
-	// replaced in place by private anonymous memory that takes those writes
-	// and is unmapped by release_fences(), and the daemon's bounce memory is
-	// not registered again until then (the kernel's pages serve the bounce
-	// region meanwhile). The driver's memory is never written again.
-	void invalidate(uint64_t first, uint64_t last, bool fence = false);
+	// What becomes of our mappings of the regions an invalidation drops.
+	enum class Invalidation {
+		// Unmapped. The caller guarantees that nothing uses a pointer into
+		// them any more (nor into those retire kept: they go too).
+		unmap,
+		// Something (a request a reset left running in a library) may
+		// still write through pointers into them: each is replaced in place
+		// by private anonymous memory that takes those writes and is
+		// unmapped by release_fences(), and the daemon's bounce memory is
+		// not registered again until then (the kernel's pages serve the
+		// bounce region meanwhile). The driver's memory is never written
+		// again. What retire kept is fenced too.
+		fence,
+		// Requests the driver still waits for (an IOTLB change while they
+		// are in flight) use pointers into them: they stay mapped as they
+		// are, out of reach of lookups, until release_retired(). Their
+		// data and status byte reach the file the driver gave at the time
+		// it made the request, as a DMA started before the change would.
+		retire,
+	};
+	// Drops every region overlapping [first, last] from the IOTLB.
+	void invalidate(uint64_t first, uint64_t last, Invalidation how = Invalidation::unmap);
 	// Whether every region mapped here that overlaps [first, last] is still
 	// the kernel's, unchanged (same IOVAs, file, offset and access). The
 	// kernel announces every new memory table of a VMM as a change of the
@@ -80,6 +92,8 @@ public:
 	static bool same_file(int a, int b);
 	bool fenced();
 	void release_fences();
+	bool retired();
+	void release_retired();
 
 	// The daemon's own bounce memory (virtio_vdpa only): the bounce region
 	// is served from it once registered with VDUSE_IOTLB_REG_UMEM, which
@@ -114,6 +128,9 @@ private:
 	// Whether the kernel can pin the pages of a region just mapped, iova
 	// being the address a request is about to use.
 	static bool probe_pinning(const RegionView &view, uint64_t iova);
+	// Replaces mapping (of IOVAs first..last) by anonymous memory, in place,
+	// and keeps it in fences_.
+	void fence(Mapping mapping, uint64_t first, uint64_t last);
 
 	int device_fd_;
 	std::atomic<bool> data_pinnable_{true};
@@ -125,6 +142,7 @@ private:
 	bool bounce_fenced_ = false;   // not to be registered until release_fences()
 	bool short_file_said_ = false; // a region past its file's end, logged once
 	std::vector<Mapping> fences_;  // anonymous memory where our mappings were
+	std::vector<Mapping> retired_; // mappings of regions an IOTLB change dropped
 	std::function<void(bool)> on_bounce_change_;
 };
 

@@ -7,7 +7,7 @@
 # afterwards, even when the server returns meanwhile; vdused keeps running;
 # the next driver session verifies its data; del leaves nothing behind.
 # Then the same outage with an IOTLB change instead of a reset (a VMM that
-# adds memory), and a server that stops answering (SIGSTOP) with the writes
+# adds memory, or one that announces its memory again), and a server that stops answering (SIGSTOP) with the writes
 # on the wire.
 source "$VTEST_LIB"
 img=$(scratch_fs)
@@ -40,24 +40,40 @@ wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show out0 --json=short 
 	fail "verify after the outage: $(cat "$TMPDIR/client.log")"
 pass "verify after the outage and the reset"
 
+# iotlb_outage FLAG WHAT: the server killed, 8 requests held, then the
+# client's IOTLB change FLAG; answered at once, the held requests finish
+# with OK once the server is back (8 s later), and the next session verifies.
+iotlb_outage() {
+	nbd_kill disk
+	(sleep 8 && nbd_start disk --threads 1 file "$img/disk.img") &
+	restart=$!
+	"$VHOST_CLIENT" -d "$node" outage --reads --requests 8 --hold 2 "$1" --watch 25 \
+		--reset-limit-ms 2000 >"$TMPDIR/outage.log" 2>&1 ||
+		fail "the outage and $2: $(cat "$TMPDIR/outage.log")"
+	pass "$2: $(grep 'IOTLB change was answered in' "$TMPDIR/outage.log")"
+	pass "$2: $(grep 'held requests finished' "$TMPDIR/outage.log")"
+	wait "$restart" || fail "nbdkit did not start again"
+	expect_eq "vdused's pid across $2" "$pid" "$(device_field out0 pid)"
+	"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+		fail "verify after $2: $(cat "$TMPDIR/client.log")"
+	pass "verify after the outage and $2"
+}
+
 # A VMM that adds memory while the server is away: its new memory table
 # reaches vdused as a change of every IOTLB entry (vduse_vdpa_set_map). What
 # vdused mapped is unchanged, so the change is answered at once, not after
-# the held requests (before: when the server came back, or never); the
-# requests finish with OK once the server is back.
-nbd_kill disk
-(sleep 8 && nbd_start disk --threads 1 file "$img/disk.img") &
-restart=$!
-"$VHOST_CLIENT" -d "$node" outage --reads --requests 8 --hold 2 --iotlb-change --watch 25 \
-	--reset-limit-ms 2000 >"$TMPDIR/outage.log" 2>&1 ||
-	fail "the outage and the IOTLB change: $(cat "$TMPDIR/outage.log")"
-pass "$(grep 'IOTLB change was answered in' "$TMPDIR/outage.log")"
-pass "$(grep 'held requests finished' "$TMPDIR/outage.log")"
-wait "$restart" || fail "nbdkit did not start again"
-expect_eq "vdused's pid across the IOTLB change" "$pid" "$(device_field out0 pid)"
-"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
-	fail "verify after the IOTLB change: $(cat "$TMPDIR/client.log")"
-pass "verify after the outage and the IOTLB change"
+# the held requests (before: when the server came back, or never).
+iotlb_outage --iotlb-change "the added memory"
+
+# The same, but the new memory table announces all the memory again in
+# entries of another size (a VMM whose memory sections merged or split):
+# every region vdused mapped changed, including those the held requests'
+# buffers are in. The change is answered at once (before: after 7 s, when
+# the server came back); the held requests finish into the mappings vdused
+# kept for them (the same memory file), and those go once they finished.
+iotlb_outage --iotlb-remap "the remapped memory"
+grep -q 'IOTLB change finished; the memory they used is released' /run/vduse/out0.log ||
+	fail "vdused's log does not say it released the memory kept across the change"
 
 # A server that stops answering without closing the connection (SIGSTOP):
 # the writes are on the wire. The reset severs the connection rather than

@@ -100,6 +100,10 @@ int run(int argc, char **argv)
 	outage->add_flag("--iotlb-change", oo.iotlb_change,
 	                 "add an IOTLB entry instead of resetting: answered at once, and the "
 	                 "held requests finish with OK within --watch");
+	outage->add_flag("--iotlb-remap", oo.iotlb_remap,
+	                 "like --iotlb-change, but announce all the driver memory again in "
+	                 "entries of another size: every region the device mapped changes")
+	        ->excludes("--iotlb-change");
 
 	FloodOptions fo;
 	auto *flood = app.add_subcommand(

@@ -53,6 +53,7 @@ struct OutageOptions {
 	// that adds memory): answered at once, and the held requests finish
 	// with OK once the server is back (within watch).
 	bool iotlb_change = false;
+	bool iotlb_remap = false;
 };
 int run_outage(BlkSession &session, const OutageOptions &options);
 

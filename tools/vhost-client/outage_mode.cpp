@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,12 +30,23 @@ namespace
 
 // A new memory table while the requests are held: the device must answer
 // it without waiting for them, and finish them when the server is back.
-int iotlb_change(BlkSession &session, const OutageOptions &options, uint16_t count)
+// Either one more entry (what the device mapped is unchanged) or, with
+// remap, all the memory again in entries of another size (every region the
+// device mapped changes, though the memory behind them does not).
+int iotlb_change(BlkSession &session, const OutageOptions &options, uint16_t count,
+                 const std::function<bool(uint16_t)> &is_read)
 {
 	using clock = std::chrono::steady_clock;
 	constexpr uint64_t alias = 0x4000000000;
 	auto start = clock::now();
-	Status mapped = session.device().map(alias, 1u << 20, session.spare(), VHOST_ACCESS_RW, 0);
+	DriverMemory &memory = session.memory();
+	Status mapped =
+	        options.iotlb_remap
+	                ? session.device().remap(memory.iova_base(), memory.size(), memory.base(),
+	                                         VHOST_ACCESS_RW,
+	                                         session.options().iotlb_chunk == 0 ? 1u << 20 : 0)
+	                : session.device().map(alias, 1u << 20, session.spare(), VHOST_ACCESS_RW,
+	                                       0);
 	auto ms =
 	        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
 	if (!mapped) {
@@ -70,6 +82,14 @@ int iotlb_change(BlkSession &session, const OutageOptions &options, uint16_t cou
 			        "IOTLB change\n",
 			        k, status == stale_status ? "is not answered" : "failed", status,
 			        options.watch);
+			return 1;
+		}
+		const uint8_t *data = session.slot(0, k).data;
+		if (is_read(k) && data[0] == read_sentinel &&
+		    std::memcmp(data, data + 1, 4095) == 0) {
+			(void)std::printf("outage: FAIL: read %u finished with OK but its data did "
+			                  "not arrive\n",
+			                  k);
 			return 1;
 		}
 	}
@@ -124,8 +144,8 @@ int run_outage(BlkSession &session, const OutageOptions &options)
 		(void)std::printf("outage: FAIL: nothing was held for the reset to void\n");
 		return 1;
 	}
-	if (options.iotlb_change)
-		return iotlb_change(session, options, count);
+	if (options.iotlb_change || options.iotlb_remap)
+		return iotlb_change(session, options, count, is_read);
 	auto start = clock::now();
 	Status reset = session.device().reset();
 	auto ms =

@@ -129,10 +129,26 @@ Status VhostVdpaDevice::iotlb_message(uint8_t type, uint64_t iova, uint64_t size
 Status VhostVdpaDevice::map(uint64_t iova, uint64_t size, const void *uaddr, uint8_t perm,
                             uint64_t chunk)
 {
+	return map_batch(false, iova, size, uaddr, perm, chunk);
+}
+
+Status VhostVdpaDevice::remap(uint64_t iova, uint64_t size, const void *uaddr, uint8_t perm,
+                              uint64_t chunk)
+{
+	return map_batch(true, iova, size, uaddr, perm, chunk);
+}
+
+Status VhostVdpaDevice::map_batch(bool invalidate_first, uint64_t iova, uint64_t size,
+                                  const void *uaddr, uint8_t perm, uint64_t chunk)
+{
 	if (chunk == 0)
 		chunk = size;
 	if (auto st = iotlb_message(VHOST_IOTLB_BATCH_BEGIN, 0, 0, 0, 0); !st)
 		return st;
+	if (invalidate_first) {
+		if (auto st = iotlb_message(VHOST_IOTLB_INVALIDATE, iova, size, 0, 0); !st)
+			return st;
+	}
 	auto addr = reinterpret_cast<uint64_t>(uaddr);
 	for (uint64_t done = 0; done < size; done += chunk) {
 		uint64_t len = std::min(chunk, size - done);

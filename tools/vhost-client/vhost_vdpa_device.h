@@ -75,6 +75,10 @@ public:
 	// one batch of entries of at most chunk bytes each (0: one entry).
 	Status map(uint64_t iova, uint64_t size, const void *uaddr, uint8_t perm, uint64_t chunk);
 	Status unmap(uint64_t iova, uint64_t size);
+	// The same range dropped and announced again in entries of chunk
+	// bytes, in one batch (one memory table for the device, as a VMM's
+	// memory listener sends when its sections change).
+	Status remap(uint64_t iova, uint64_t size, const void *uaddr, uint8_t perm, uint64_t chunk);
 	Status setup_vring(const VringSetup &vring);
 	// DRIVER_OK; fails if the device does not take it (status read back).
 	Status driver_ok();
@@ -87,6 +91,8 @@ private:
 	{
 	}
 	Status set_status(uint8_t status);
+	Status map_batch(bool invalidate_first, uint64_t iova, uint64_t size, const void *uaddr,
+	                 uint8_t perm, uint64_t chunk);
 	// Sets bit on top of the status; fails, saying the device `refused`, if
 	// reading the status back lacks it.
 	Status add_status(uint8_t bit, const char *refused);

@@ -67,9 +67,16 @@ public:
 	// a backend that can register it (io_uring fixed buffers); given once,
 	// before any queue opens, and outlives the backend.
 	virtual void use_fixed_memory(const BounceMemory & /*memory*/) {}
-	// [first, last] is about to be unmapped; every queue is stopped and has
-	// nothing in flight.
+	// [first, last] is about to be unmapped; every queue is stopped. Unless
+	// requests_survive_remap(), nothing is in flight.
 	virtual void memory_invalidated(uint64_t /*first*/, uint64_t /*last*/) {}
+	// Whether requests in flight go on across an IOTLB change, their
+	// buffers in the mappings the device server keeps for them
+	// (Iotlb::Invalidation::retire), so that the change is answered at once
+	// whatever a server does. False for a backend that has handed those
+	// mappings' files to another process (vhost-user): its queues are
+	// drained before the regions go.
+	virtual bool requests_survive_remap() const { return true; }
 	// For a backend whose size lives on its server (nbd, rbd): the size
 	// there now, learnt so that requests up to it are served once this
 	// returns. What `vdusectl resize NAME` follows. On the control thread,

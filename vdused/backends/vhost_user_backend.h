@@ -33,6 +33,7 @@ public:
 	{
 		link_->invalidate(first, last);
 	}
+	bool requests_survive_remap() const override { return false; }
 
 private:
 	DeviceSpec spec_;
