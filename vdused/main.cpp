@@ -5,6 +5,7 @@
 #include "device_server.h"
 #include "state/resize_ack.h"
 #include "state/state_dir.h"
+#include "vduse/memory_faults.h"
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -45,6 +46,9 @@ void raise_fd_limit()
 int serve(const Options &options)
 {
 	raise_fd_limit();
+	// A VMM that shrinks its memory file under us stops the queues, not the
+	// daemon.
+	MemoryFaults::instance().install();
 	StateDir state(options.state_dir.empty() ? StateDir::default_root()
 	                                         : std::filesystem::path(options.state_dir));
 	auto record = state.read(options.name);

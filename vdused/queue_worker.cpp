@@ -1,6 +1,7 @@
 #include "queue_worker.h"
 
 #include "daemon_log.h"
+#include "vduse/memory_faults.h"
 #include "virtio/iovec.h"
 
 #include <algorithm>
@@ -95,8 +96,11 @@ Status QueueWorker::start(Iotlb &iotlb, const RingAddresses &rings, bool event_i
 	set_last_avail(last_avail);
 	stop_requested_.store(false, std::memory_order_relaxed);
 	// Only a reset mends a queue the driver broke, not an IOTLB update.
-	if (mode != StartMode::resume)
+	if (mode != StartMode::resume) {
 		broken_.clear();
+		memory_lost_ = false;
+	}
+	memory_faults_seen_ = MemoryFaults::instance().count();
 	thread_ = std::thread([this] { run(); });
 	return {};
 }
@@ -285,8 +289,25 @@ void QueueWorker::resubmit_recovered()
 	backend_->flush();
 }
 
+bool QueueWorker::memory_lost()
+{
+	uint64_t faults = MemoryFaults::instance().count();
+	if (faults != memory_faults_seen_) {
+		memory_faults_seen_ = faults;
+		if (!memory_lost_ && broken_.empty())
+			break_queue(spdlog::fmt_lib::format(
+			        "the driver's memory at IOVA {:#x} is gone (SIGBUS: "
+			        "the file behind its IOTLB region was shrunk)",
+			        MemoryFaults::instance().last_iova()));
+		memory_lost_ = true;
+	}
+	return memory_lost_;
+}
+
 void QueueWorker::take_available(bool &worked)
 {
+	if (memory_lost())
+		return;
 	bool took = false;
 	// At most a ring's worth per round: the driver may refill it as fast
 	// as we take.
@@ -382,8 +403,8 @@ void QueueWorker::finish(uint16_t head, uint8_t status)
 		before_remap_.fetch_sub(1, std::memory_order_release);
 	stats_.count_completion(status, monotonic_ns() - slot.started_ns);
 	// The driver reset the device: its memory is not ours to write (a VM
-	// may already reuse it).
-	if (abandoning_)
+	// may already reuse it). Or it is gone.
+	if (abandoning_ || memory_lost())
 		return;
 	if (slot.request.status)
 		*slot.request.status = status;

@@ -113,6 +113,10 @@ private:
 	bool stopping() const;
 	// The driver broke the protocol: take nothing more until a reset.
 	void break_queue(std::string reason);
+	// Whether the driver's memory went missing under this run (a SIGBUS
+	// that MemoryFaults took); the first time, breaks the queue. Nothing is
+	// answered afterwards: the status bytes may be what is gone.
+	bool memory_lost();
 	// Completes what the backend finished; sets worked if any.
 	void reap_backend(bool wait, bool &worked);
 	void start_request(const DescriptorChain &chain);
@@ -137,8 +141,10 @@ private:
 	std::atomic<bool> stop_requested_{false};
 	std::atomic<StopMode> stop_mode_{StopMode::drain};
 	std::atomic<unsigned> before_remap_{0};
-	bool abandoning_ = false; // the worker thread's: finish() answers nothing
-	std::string broken_;      // why the queue stopped taking requests; empty: healthy
+	bool abandoning_ = false;         // the worker thread's: finish() answers nothing
+	std::string broken_;              // why the queue stopped taking requests; empty: healthy
+	uint64_t memory_faults_seen_ = 0; // MemoryFaults::count() at the start or last look
+	bool memory_lost_ = false;
 	std::atomic<uint16_t> last_avail_{0};
 	DescriptorChain chain_;        // reused: no allocation per request
 	std::vector<Slot> slots_;      // requests by descriptor head

@@ -68,7 +68,8 @@ const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 	auto [pos, inserted] = regions_.emplace(
 	        entry.last, Region{RegionView{entry.start, entry.last, static_cast<uint8_t *>(addr),
 	                                      readable, writable},
-	                           Mapping(addr, length), std::move(file), entry.offset});
+	                           Mapping(addr, length), std::move(file), entry.offset,
+	                           MemoryFaults::instance().watch(addr, length, entry.start)});
 	if (!inserted)
 		return nullptr;
 	pos->second.view.pinnable = probe_pinning(pos->second.view, iova);
@@ -225,7 +226,7 @@ const Iotlb::RegionView *Iotlb::bounce_region(uint64_t last, bool readable, bool
 		return nullptr;
 	auto [pos, inserted] = regions_.emplace(
 	        last, Region{RegionView{0, last, bounce_->data(), readable, writable}, Mapping(),
-	                     UniqueFd(fd), 0});
+	                     UniqueFd(fd), 0, MemoryFaults::Watch()});
 	if (!inserted)
 		return nullptr;
 	return &pos->second.view;
@@ -293,8 +294,8 @@ void Iotlb::invalidate(uint64_t first, uint64_t last, Invalidation how)
 	if (how == Invalidation::unmap) {
 		retired_.clear();
 	} else if (how == Invalidation::fence) {
-		for (Mapping &mapping : retired_)
-			fence(std::move(mapping), 0, 0);
+		for (Region &region : retired_)
+			fence(std::move(region.mapping), region.view.first, region.view.last);
 		retired_.clear();
 	}
 	for (auto it = regions_.lower_bound(first); it != regions_.end();) {
@@ -306,7 +307,7 @@ void Iotlb::invalidate(uint64_t first, uint64_t last, Invalidation how)
 		else if (how == Invalidation::fence)
 			fence(std::move(mapping), it->second.view.first, it->second.view.last);
 		else if (how == Invalidation::retire && mapping.data())
-			retired_.push_back(std::move(mapping));
+			retired_.push_back(std::move(it->second));
 		it = regions_.erase(it);
 	}
 }

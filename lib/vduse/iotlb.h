@@ -6,6 +6,7 @@
 #include "base/mapping.h"
 #include "base/unique_fd.h"
 #include "vduse/bounce_memory.h"
+#include "vduse/memory_faults.h"
 
 #include <atomic>
 #include <cstdint>
@@ -113,6 +114,7 @@ private:
 		Mapping mapping;
 		UniqueFd file;
 		uint64_t offset = 0;
+		MemoryFaults::Watch watch; // goes before the mapping
 	};
 	// The kernel's IOTLB entry holding iova into entry, and its file; an
 	// empty fd if there is none.
@@ -142,7 +144,7 @@ private:
 	bool bounce_fenced_ = false;   // not to be registered until release_fences()
 	bool short_file_said_ = false; // a region past its file's end, logged once
 	std::vector<Mapping> fences_;  // anonymous memory where our mappings were
-	std::vector<Mapping> retired_; // mappings of regions an IOTLB change dropped
+	std::vector<Region> retired_;  // regions an IOTLB change dropped, still mapped
 	std::function<void(bool)> on_bounce_change_;
 };
 

@@ -42,6 +42,11 @@ out=$("$VHOST_CLIENT" -d "$other" hostile 2>&1) || rc=$?
 [ "$rc" = 0 ] || fail "hostile cases on the null device: vduse-vhost-client exited $rc: $out"
 expect_contains "no case failed on the null device" ", 0 failed," "$out"
 expect_contains "the null device" "data-past-the-memory-file-end (answered) pass" "$(tr -s ' ' <<<"$out")"
+# A memory file shrunk after vdused mapped it: its touch is SIGBUS, which
+# killed the daemon before; now the queue stops until the reset.
+expect_contains "the null device" "memory-file-shrunk-after-mapping (stopped) pass" "$(tr -s ' ' <<<"$out")"
+expect_contains "the null device's log says why its queue stopped" \
+	"is gone (SIGBUS: the file behind its IOTLB region was shrunk)" "$(cat /run/vduse/bystander.log)"
 kill -0 "$bpid" || fail "vdused $bpid of the null device is gone"
 
 out=$("$VHOST_CLIENT" -d "$node" verify -t 2 2>&1) || fail "verified I/O after the hostile cases: $out"

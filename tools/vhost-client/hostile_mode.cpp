@@ -418,6 +418,39 @@ std::vector<Case> cases(bool async_backend)
 		         return o;
 	         }},
 	};
+	// A VMM that shrinks its memory file after the device mapped it: the
+	// device's next touch past the new end faults (SIGBUS; with direct I/O
+	// the kernel says EFAULT, and the data is staged and copied by the
+	// device). The queue must stop, and the device never die.
+	list.push_back({"memory-file-shrunk-after-mapping", Outcome::stopped, 0,
+	                [](Hostile &h) -> std::variant<Offered, std::string> {
+		                constexpr uint64_t alias = 0x5800000000;
+		                constexpr size_t region = 1u << 20;
+		                auto memory = DriverMemory::create(region, alias);
+		                if (!memory)
+			                return memory.error().message;
+		                if (auto st = h.s_.device().map(alias, region, memory->base(),
+		                                                VHOST_ACCESS_RW, 0);
+		                    !st)
+			                return st.error().message;
+		                // Whole when the device maps it: the first read works.
+		                Offered first =
+		                        h.read_request(0, alias + region / 2, h.s_.block_size());
+		                h.offer(first.head);
+		                uint32_t len = 0;
+		                if (!h.wait_for(first.head, 3000, len) ||
+		                    *first.status != VIRTIO_BLK_S_OK) {
+			                first.problem = "the read before the file shrank failed";
+			                return first;
+		                }
+		                if (auto st = memory->truncate_file(4096); !st)
+			                return st.error().message;
+		                h.extra_.push_back(std::move(*memory));
+		                Offered o =
+		                        h.read_request(0, alias + region / 2, h.s_.block_size());
+		                h.offer(o.head);
+		                return o;
+	                }});
 	if (async_backend)
 		list.push_back({"head-offered-twice", Outcome::stopped, 0,
 		                [](Hostile &h) -> std::variant<Offered, std::string> {
