@@ -7,7 +7,8 @@
 # back and librbd finishes the reads, their data lands in fenced memory, not
 # in the driver's (the client watches its buffers). vdused keeps running and
 # releases the fence once librbd is done; the next driver session verifies;
-# del leaves nothing behind.
+# del leaves nothing behind. Then the monitor killed and restarted around a
+# reset, and an IOTLB change (not a reset) while librbd holds requests.
 source "$VTEST_LIB"
 ceph_up
 # librbd's cache would answer the writes (and cached reads) itself while
@@ -61,6 +62,36 @@ wait_for 10 "the fence to go" sh -c "[ \$(grep -c 'their memory is released' /ru
 "$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after three resets: $(cat "$TMPDIR/client.log")"
 pass "verify after three paused resets"
+
+# The monitor killed (-9) as well as the OSD stopped, then the monitor
+# started again: librbd finds its new session, the reset is answered at once
+# meanwhile, and the next session verifies.
+mon_pid=$(cat /run/ceph/run/mon.a.pid)
+stop_mon_and_osd() { kill -9 "$mon_pid" && stop_osd; }
+restart_mon_and_osd() { ceph-mon -i a >>"$TMPDIR/mon-restart.log" 2>&1 && continue_osd; }
+outage_reset "monitor killed, OSD stopped" stop_mon_and_osd restart_mon_and_osd
+"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify after the monitor's restart: $(cat "$TMPDIR/client.log")"
+pass "verify after the monitor's restart and the reset"
+
+# An IOTLB change that touches the memory of the requests librbd holds
+# (the VMM announces its memory again): answered at once, and librbd's
+# reads land in the memory the driver gave when it made them, through the
+# mappings vdused keeps for them.
+pause || fail "the pause for the IOTLB change"
+(sleep 8 && unpause) &
+resumer=$!
+"$VHOST_CLIENT" -d "$node" outage --reads --requests 8 --hold 2 --iotlb-remap --watch 25 \
+	--reset-limit-ms 2000 >"$TMPDIR/outage.log" 2>&1 || {
+	unpause
+	fail "the remapped memory during the pause: $(cat "$TMPDIR/outage.log")"
+}
+wait "$resumer" || fail "unpause"
+pass "remap: $(grep 'IOTLB change was answered in' "$TMPDIR/outage.log")"
+pass "remap: $(grep 'held requests finished' "$TMPDIR/outage.log")"
+"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify after the remapped memory: $(cat "$TMPDIR/client.log")"
+pass "verify after the pause and the remapped memory"
 expect_eq "vdused's pid at the end" "$pid" "$(device_field rout pid)"
 
 "$VDUSECTL" del rout
