@@ -7,8 +7,9 @@
 # afterwards, even when the server returns meanwhile; vdused keeps running;
 # the next driver session verifies its data; del leaves nothing behind.
 # Then the same outage with an IOTLB change instead of a reset (a VMM that
-# adds memory, or one that announces its memory again), and a server that stops answering (SIGSTOP) with the writes
-# on the wire.
+# adds memory, or one that announces its memory again), a server that stops
+# answering (SIGSTOP) with the writes on the wire, and the hostile driver's
+# cases while the server is away.
 source "$VTEST_LIB"
 img=$(scratch_fs)
 truncate -s 64M "$img/disk.img"
@@ -93,6 +94,20 @@ wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show out0 --json=short 
 "$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the stopped server: $(cat "$TMPDIR/client.log")"
 pass "verify after the stopped server and the reset"
+
+# A hostile driver while the server is away: every case of vhost-002 that
+# does not need the server's answer, each followed by a good request held
+# for the server and a reset that voids it (answered within 5 s).
+nbd_kill disk
+rc=0
+out=$("$VHOST_CLIENT" -d "$node" hostile --async-backend --server-down 2>&1) || rc=$?
+[ "$rc" = 0 ] || fail "hostile cases with the server down: $out"
+pass "server down: $(grep '^hostile:' <<<"$out")"
+nbd_start disk --threads 1 file "$img/disk.img"
+wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show out0 --json=short | jq -e '.connection == \"connected\"'"
+"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify after the hostile cases: $(cat "$TMPDIR/client.log")"
+pass "verify after the hostile cases with the server down"
 expect_eq "vdused's pid at the end" "$pid" "$(device_field out0 pid)"
 
 "$VDUSECTL" del out0

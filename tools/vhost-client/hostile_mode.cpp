@@ -55,9 +55,10 @@ struct Offered {
 class Hostile
 {
 public:
-	explicit Hostile(BlkSession &s) : s_(s), rng_(42) {}
+	Hostile(BlkSession &s, bool server_down) : s_(s), server_down_(server_down), rng_(42) {}
 
 	BlkSession &s_;
+	bool server_down_; // good requests are held, not answered
 	std::mt19937_64 rng_;
 	std::vector<DriverMemory> extra_; // memory of cases, kept while the device may map it
 
@@ -143,14 +144,20 @@ public:
 		return false;
 	}
 	// A good 4 KiB read at sector 0; true if it completes with OK.
-	bool normal_request(int ms)
+	bool normal_request(int ms) { return offer_normal_request(ms) == VIRTIO_BLK_S_OK; }
+	// The same with the server down: true if it stays unanswered for ms
+	// (it reached the backend, which holds it).
+	bool held_request(int ms) { return offer_normal_request(ms) == no_answer; }
+	static constexpr int no_answer = -1;
+	// Offers the good read; its status, or no_answer after ms.
+	int offer_normal_request(int ms)
 	{
 		Slot &good = slot(1);
 		header(good.header, VIRTIO_BLK_T_IN, 0);
 		*good.status = stale_status;
 		auto ids = ring().alloc(3);
 		if (!ids)
-			return false;
+			return VIRTIO_BLK_S_IOERR;
 		uint16_t h = (*ids)[0];
 		ring().desc((*ids)[0]) = {iova(good.header), 16, vring::desc_f_next, (*ids)[1]};
 		ring().desc((*ids)[1]) = {iova(good.data), s_.block_size(),
@@ -158,7 +165,7 @@ public:
 		ring().desc((*ids)[2]) = {iova(good.status), 1, vring::desc_f_write, 0};
 		offer(h);
 		uint32_t len = 0;
-		return wait_for(h, ms, len) && *good.status == VIRTIO_BLK_S_OK;
+		return wait_for(h, ms, len) ? *good.status : no_answer;
 	}
 };
 
@@ -424,6 +431,9 @@ std::vector<Case> cases(bool async_backend)
 	// device). The queue must stop, and the device never die.
 	list.push_back({"memory-file-shrunk-after-mapping", Outcome::stopped, 0,
 	                [](Hostile &h) -> std::variant<Offered, std::string> {
+		                if (h.server_down_)
+			                return std::string(
+			                        "its first read needs the server, which is down");
 		                constexpr uint64_t alias = 0x5800000000;
 		                constexpr size_t region = 1u << 20;
 		                auto memory = DriverMemory::create(region, alias);
@@ -487,10 +497,30 @@ bool untouched(const Offered &o)
 	return true;
 }
 
-// One case; returns "" if it behaved as expected, else what went wrong.
-std::string run_case(BlkSession &s, const Case &c, bool &not_applicable)
+// Resets the device; with the server down (a good request held), the
+// reset must be answered within the limit. Returns what went wrong, or "".
+std::string timed_restart(BlkSession &s, const HostileOptions &options)
 {
-	Hostile h(s);
+	auto start = Clock::now();
+	if (auto st = s.restart(); !st)
+		return "reset: " + st.error().message;
+	auto ms =
+	        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+	if (options.server_down && ms > options.reset_limit_ms)
+		return "the reset with a request held for the server took " + std::to_string(ms) +
+		       " ms";
+	return "";
+}
+
+// One case; returns "" if it behaved as expected, else what went wrong.
+std::string run_case(BlkSession &s, const Case &c, const HostileOptions &options,
+                     bool &not_applicable)
+{
+	if (options.server_down && c.expect == Outcome::answered && c.status == VIRTIO_BLK_S_OK) {
+		not_applicable = true;
+		return "its answer comes from the server, which is down";
+	}
+	Hostile h(s, options.server_down);
 	auto built = c.run(h);
 	if (auto *why = std::get_if<std::string>(&built)) {
 		not_applicable = true;
@@ -512,8 +542,11 @@ std::string run_case(BlkSession &s, const Case &c, bool &not_applicable)
 			problem = "used length " + std::to_string(len) + ", expected 1";
 		else if (!untouched(o))
 			problem = "a data buffer was written";
-		else if (!h.normal_request(3000))
-			problem = "a normal request after it did not complete";
+		else if (options.server_down ? !h.held_request(1000) : !h.normal_request(3000))
+			problem = options.server_down
+			                  ? "a normal request after it was answered with the "
+			                    "server down"
+			                  : "a normal request after it did not complete";
 		return problem;
 	}
 	if (answered)
@@ -524,10 +557,10 @@ std::string run_case(BlkSession &s, const Case &c, bool &not_applicable)
 		return "a data buffer was written";
 	if (h.normal_request(1000))
 		return "the queue went on serving";
-	if (auto st = s.restart(); !st)
-		return "reset: " + st.error().message;
-	if (!h.normal_request(3000))
-		return "after a reset, a normal request did not complete";
+	if (auto reset_problem = timed_restart(s, options); !reset_problem.empty())
+		return reset_problem;
+	if (options.server_down ? !h.held_request(1000) : !h.normal_request(3000))
+		return "after a reset, a normal request was not served";
 	return "";
 }
 
@@ -546,7 +579,7 @@ std::string expect_refused(BlkSession &s, const BlkSession::RingOverride &ring,
 		(void)std::printf("    refused: %s\n", st.error().message.c_str());
 	if (auto again = s.restart(); !again)
 		return problem + (problem.empty() ? "" : "; ") + "reset: " + again.error().message;
-	Hostile h(s);
+	Hostile h(s, false);
 	if (problem.empty() && !h.normal_request(3000))
 		problem = "after a reset, a normal request did not complete";
 	return problem;
@@ -627,7 +660,7 @@ std::string flood_during_iotlb_update(BlkSession &s)
 	flood.join();
 	if (problem.empty())
 		problem = flood_error;
-	Hostile h(s);
+	Hostile h(s, false);
 	if (problem.empty() && !h.normal_request(3000))
 		problem = "a normal request after the flood did not complete";
 	return problem;
@@ -637,7 +670,8 @@ std::string flood_during_iotlb_update(BlkSession &s)
 
 int run_hostile(BlkSession &s, const HostileOptions &o)
 {
-	std::vector<Case> list = cases(o.async_backend);
+	// A head offered twice needs the first offer answered.
+	std::vector<Case> list = cases(o.async_backend && !o.server_down);
 	std::vector<std::pair<std::string, std::function<std::string(BlkSession &)>>> ring_cases = {
 	        {"ring-larger-than-maximum", ring_larger_than_max},
 	        {"rings-unmapped", rings_unmapped},
@@ -670,11 +704,11 @@ int run_hostile(BlkSession &s, const HostileOptions &o)
 			continue;
 		matched = true;
 		bool na = false;
-		std::string problem = run_case(s, c, na);
+		std::string problem = run_case(s, c, o, na);
 		report(std::string(c.name) + " (" + outcome_name(c.expect) + ")", problem, na);
 		// Every case starts from a freshly reset device.
-		if (auto st = s.restart(); !st) {
-			report("reset after " + std::string(c.name), st.error().message, false);
+		if (auto why = timed_restart(s, o); !why.empty()) {
+			report("reset after " + std::string(c.name), why, false);
 			break;
 		}
 	}
@@ -682,7 +716,11 @@ int run_hostile(BlkSession &s, const HostileOptions &o)
 		if (!o.only.empty() && o.only != name)
 			continue;
 		matched = true;
-		report(name, fn(s), false);
+		// Each ends with requests that the server must answer.
+		if (o.server_down)
+			report(name, "it needs the server, which is down", true);
+		else
+			report(name, fn(s), false);
 	}
 	if (!matched) {
 		(void)std::fprintf(stderr, "hostile: no case named '%s' (see --list)\n",

@@ -40,6 +40,12 @@ struct HostileOptions {
 	// The backend completes reads later (file, loop): a head offered twice
 	// is still in flight at the second offer.
 	bool async_backend = false;
+	// The device's server is down (nbd, rbd): good requests are held, not
+	// answered. Cases that need an answer from the server are not
+	// applicable; after each case a good request is left held, and every
+	// reset, which voids it, must be answered within reset_limit_ms.
+	bool server_down = false;
+	long long reset_limit_ms = 5000;
 };
 int run_hostile(BlkSession &session, const HostileOptions &options);
 
