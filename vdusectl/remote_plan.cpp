@@ -132,6 +132,13 @@ Status plan_vhost_user(AddOptions &options, uint64_t size)
 		spec.write_zeroes_sectors = config.max_write_zeroes_sectors;
 		spec.write_zeroes = config.max_write_zeroes_sectors > 0;
 	}
+	// What the target takes per request, if less than vdused's: the driver
+	// is told, so that it never sends more (qemu-storage-daemon: 126
+	// segments; a size_max of 0 means none).
+	if (target.has(VIRTIO_BLK_F_SEG_MAX) && config.seg_max > 0)
+		spec.seg_max = std::min(config.seg_max, blk_seg_max);
+	if (target.has(VIRTIO_BLK_F_SIZE_MAX) && config.size_max > 0)
+		spec.size_max = std::min(std::max<uint32_t>(config.size_max, 4096), blk_size_max);
 	spec.vhost_user_features = vhost_user_wanted_features(target.features);
 	if (config.capacity > UINT64_MAX / 512)
 		return failure(spec.name + ": " + what + " reports a capacity of " +

@@ -305,6 +305,8 @@ BlkGeometry blk_geometry(const DeviceSpec &spec)
 	g.discard_sectors = spec.discard_sectors;
 	g.write_zeroes_segments = spec.write_zeroes_segments;
 	g.write_zeroes_sectors = spec.write_zeroes_sectors;
+	g.seg_max = spec.seg_max;
+	g.size_max = spec.size_max;
 	return g;
 }
 
@@ -349,6 +351,8 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"discard_sectors", spec.discard_sectors},
 	        {"write_zeroes_segments", spec.write_zeroes_segments},
 	        {"write_zeroes_sectors", spec.write_zeroes_sectors},
+	        {"seg_max", spec.seg_max},
+	        {"size_max", spec.size_max},
 	        {"bounce_size", spec.bounce_size},
 	        {"bounce_memory", spec.bounce_memory},
 	        {"cpus", spec.cpus},
@@ -421,6 +425,8 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		        whole_number<uint32_t>(json, "write_zeroes_segments", 0u);
 		spec.write_zeroes_sectors =
 		        whole_number<uint32_t>(json, "write_zeroes_sectors", 0u);
+		spec.seg_max = whole_number<uint32_t>(json, "seg_max", 0u);
+		spec.size_max = whole_number<uint32_t>(json, "size_max", 0u);
 		spec.bounce_size = whole_number<uint64_t>(json, "bounce_size", 0u);
 		spec.bounce_memory = json.value("bounce_memory", "default");
 		spec.cpus = json.value("cpus", "");

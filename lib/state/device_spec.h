@@ -59,6 +59,11 @@ struct DeviceSpec {
 	uint32_t discard_sectors = 0;
 	uint32_t write_zeroes_segments = 0;
 	uint32_t write_zeroes_sectors = 0;
+	// Data segments per request (seg_max) and bytes per segment (size_max)
+	// when the backend has smaller limits than vdused's (a vhost-user
+	// target's config); 0: vdused's.
+	uint32_t seg_max = 0;
+	uint32_t size_max = 0;
 	// nbd, rbd: how long requests wait for a lost connection to come back
 	// before they fail; 0 waits for ever.
 	uint32_t reconnect_timeout_s = 0;

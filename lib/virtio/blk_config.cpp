@@ -29,6 +29,16 @@ uint32_t BlkGeometry::max_sectors(bool zeroes) const
 	return limit(zeroes ? write_zeroes_sectors : discard_sectors, blk_max_discard_sectors);
 }
 
+uint32_t BlkGeometry::data_segments() const
+{
+	return limit(seg_max, blk_seg_max);
+}
+
+uint32_t BlkGeometry::segment_bytes() const
+{
+	return limit(size_max, blk_size_max);
+}
+
 uint64_t blk_device_features(const BlkGeometry &geometry)
 {
 	auto bit = [](unsigned n) { return uint64_t{1} << n; };
@@ -54,8 +64,8 @@ std::vector<uint8_t> blk_config_space(const BlkGeometry &geometry)
 {
 	virtio_blk_config cfg{};
 	cfg.capacity = geometry.capacity_sectors;
-	cfg.size_max = blk_size_max;
-	cfg.seg_max = blk_seg_max;
+	cfg.size_max = geometry.segment_bytes();
+	cfg.seg_max = geometry.data_segments();
 	cfg.blk_size = geometry.block_size;
 	uint32_t physical =
 	        geometry.physical_block_size ? geometry.physical_block_size : geometry.block_size;

@@ -31,8 +31,14 @@ struct BlkGeometry {
 	uint32_t discard_sectors = 0;
 	uint32_t write_zeroes_segments = 0;
 	uint32_t write_zeroes_sectors = 0;
+	uint32_t seg_max = 0;  // data segments per request
+	uint32_t size_max = 0; // bytes per segment
 	uint32_t max_segments(bool write_zeroes) const;
 	uint32_t max_sectors(bool write_zeroes) const;
+	// seg_max and size_max as announced: the smaller of the above and
+	// blk_seg_max, blk_size_max.
+	uint32_t data_segments() const;
+	uint32_t segment_bytes() const;
 };
 
 uint64_t blk_device_features(const BlkGeometry &geometry);

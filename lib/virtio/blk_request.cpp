@@ -70,8 +70,8 @@ uint8_t decode_blk_request(const DescriptorChain &chain, const BlkGeometry &g, B
 	// The limits the config space announced (blk_config.cpp). The header
 	// or the status may share a descriptor with data (any layout, virtio
 	// 1.2, 2.7.4), so a descriptor may exceed size_max by their bytes.
-	if (chain.descriptors > blk_seg_max + 2 ||
-	    chain.longest > blk_size_max + sizeof(virtio_blk_outhdr) + 1)
+	if (chain.descriptors > g.data_segments() + 2 ||
+	    chain.longest > g.segment_bytes() + sizeof(virtio_blk_outhdr) + 1)
 		return VIRTIO_BLK_S_IOERR;
 
 	virtio_blk_outhdr header{};

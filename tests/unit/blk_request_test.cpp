@@ -228,6 +228,24 @@ TEST_F(BlkRequestTest, SegmentLongerThanSizeMaxIsAnIoError)
 	EXPECT_EQ(request.status, ring.memory.at<uint8_t>(status_at));
 }
 
+TEST_F(BlkRequestTest, TheBackendsSmallerLimitsAreTheOnesChecked)
+{
+	// A vhost-user target's seg_max and size_max, announced to the driver.
+	geometry.size_max = 8192;
+	geometry.seg_max = 2;
+	EXPECT_EQ(geometry.segment_bytes(), 8192u);
+	EXPECT_EQ(geometry.data_segments(), 2u);
+	ring.reset(16, false, 4u << 20);
+	EXPECT_EQ(decode(VIRTIO_BLK_T_IN, 0, 8192, true), VIRTIO_BLK_S_OK);
+	ring.reset(16, false, 4u << 20);
+	EXPECT_EQ(decode(VIRTIO_BLK_T_IN, 0, 8192 + 512, true), VIRTIO_BLK_S_IOERR);
+	// Larger than vdused's own: vdused's hold.
+	geometry.size_max = 4u << 20;
+	geometry.seg_max = 1000;
+	EXPECT_EQ(geometry.segment_bytes(), blk_size_max);
+	EXPECT_EQ(geometry.data_segments(), blk_seg_max);
+}
+
 TEST_F(BlkRequestTest, DiscardOnReadOnlyIsUnsupported)
 {
 	geometry.read_only = true;

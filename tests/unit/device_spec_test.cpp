@@ -273,6 +273,8 @@ TEST(SpecJson, VhostUserFieldsRoundTrip)
 	s.discard_sectors = 32768;
 	s.write_zeroes_segments = 1;
 	s.write_zeroes_sectors = 65536;
+	s.seg_max = 126;
+	s.size_max = 65536;
 	auto back = spec_from_json(spec_to_json(s));
 	ASSERT_TRUE(back.ok()) << back.error().message;
 	EXPECT_EQ(spec_to_json(*back), spec_to_json(s));
@@ -283,6 +285,8 @@ TEST(SpecJson, VhostUserFieldsRoundTrip)
 	EXPECT_EQ(g.max_segments(false), 1u);
 	EXPECT_EQ(g.max_sectors(false), 32768u);
 	EXPECT_EQ(g.max_sectors(true), 65536u);
+	EXPECT_EQ(g.data_segments(), 126u);
+	EXPECT_EQ(g.segment_bytes(), 65536u);
 	// 0 and limits above vdused's own give vdused's.
 	g.discard_sectors = 0;
 	g.write_zeroes_segments = 1000;

@@ -178,7 +178,7 @@ struct Case {
 	std::function<std::variant<Offered, std::string>(Hostile &)> run;
 };
 
-std::vector<Case> cases(bool async_backend)
+std::vector<Case> cases(bool async_backend, bool target_process)
 {
 	constexpr uint16_t W = vring::desc_f_write;
 	std::vector<Case> list = {
@@ -428,8 +428,11 @@ std::vector<Case> cases(bool async_backend)
 	// A VMM that shrinks its memory file after the device mapped it: the
 	// device's next touch past the new end faults (SIGBUS; with direct I/O
 	// the kernel says EFAULT, and the data is staged and copied by the
-	// device). The queue must stop, and the device never die.
-	list.push_back({"memory-file-shrunk-after-mapping", Outcome::stopped, 0,
+	// device). The queue must stop, and the device never die. A target
+	// process that reads into it gets EFAULT: the request fails.
+	list.push_back({"memory-file-shrunk-after-mapping",
+	                target_process ? Outcome::answered : Outcome::stopped,
+	                target_process ? uint8_t{VIRTIO_BLK_S_IOERR} : uint8_t{0},
 	                [](Hostile &h) -> std::variant<Offered, std::string> {
 		                if (h.server_down_)
 			                return std::string(
@@ -671,7 +674,7 @@ std::string flood_during_iotlb_update(BlkSession &s)
 int run_hostile(BlkSession &s, const HostileOptions &o)
 {
 	// A head offered twice needs the first offer answered.
-	std::vector<Case> list = cases(o.async_backend && !o.server_down);
+	std::vector<Case> list = cases(o.async_backend && !o.server_down, o.target_process);
 	std::vector<std::pair<std::string, std::function<std::string(BlkSession &)>>> ring_cases = {
 	        {"ring-larger-than-maximum", ring_larger_than_max},
 	        {"rings-unmapped", rings_unmapped},

@@ -85,6 +85,8 @@ int run(int argc, char **argv)
 	hostile->add_flag("--async-backend", ho.async_backend,
 	                  "the device completes reads later (file, loop): test a head offered "
 	                  "twice");
+	hostile->add_flag("--target-process", ho.target_process,
+	                  "the data is read and written by a vhost-user target, not vdused");
 	hostile->add_flag("--server-down", ho.server_down,
 	                  "the device's server is down: good requests are held, and each reset "
 	                  "with one held must be answered within 5 s");

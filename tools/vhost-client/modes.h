@@ -40,6 +40,10 @@ struct HostileOptions {
 	// The backend completes reads later (file, loop): a head offered twice
 	// is still in flight at the second offer.
 	bool async_backend = false;
+	// The data is read and written by another process (a vhost-user
+	// target), whose touch of a shrunk memory file the kernel answers with
+	// EFAULT: the request fails instead of the queue stopping.
+	bool target_process = false;
 	// The device's server is down (nbd, rbd): good requests are held, not
 	// answered. Cases that need an answer from the server are not
 	// applicable; after each case a good request is left held, and every

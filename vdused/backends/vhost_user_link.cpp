@@ -127,6 +127,14 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 	if (!target.has(VIRTIO_BLK_F_MQ) && spec_.queues > 1)
 		return failure("the vhost-user target at " + spec_.socket +
 		               " no longer serves several queues");
+	// The driver was told the target's limits at add; a target that came
+	// back with smaller ones may fail what the driver sends within them.
+	BlkGeometry told = blk_geometry(spec_);
+	if (target.has(VIRTIO_BLK_F_SEG_MAX) && target.config.seg_max > 0 &&
+	    target.config.seg_max < told.data_segments())
+		spdlog::warn("{}: the vhost-user target at {} now takes {} segments per request, "
+		             "fewer than the {} the driver was told: larger requests may fail",
+		             spec_.name, spec_.socket, target.config.seg_max, told.data_segments());
 	if (auto st = client.set_features(vhost_user_wanted_features(target.features)); !st)
 		return st;
 	for (Region &r : regions_)
