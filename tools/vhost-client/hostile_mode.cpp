@@ -425,6 +425,49 @@ std::vector<Case> cases(bool async_backend, bool target_process)
 		         return o;
 	         }},
 	};
+	// A VMM whose memory is in more files than a vhost-user target has
+	// memory slots (qemu-storage-daemon: 32): the requests whose buffer
+	// needs a slot beyond them fail (IOERR), and the device goes on serving.
+	// vdused alone has no such limit: every read is answered OK.
+	list.push_back(
+	        {"memory-in-more-files-than-target-slots", Outcome::answered,
+	         target_process ? uint8_t{VIRTIO_BLK_S_IOERR} : uint8_t{VIRTIO_BLK_S_OK},
+	         [](Hostile &h) -> std::variant<Offered, std::string> {
+		         if (h.server_down_)
+			         return std::string("its reads need the server, which is down");
+		         constexpr uint64_t alias = 0x7000000000;
+		         constexpr size_t region = 64u << 10;
+		         constexpr unsigned files = 40;
+		         Offered o;
+		         // The VM's main memory is in use first, as it would be.
+		         if (!h.normal_request(3000)) {
+			         o.problem = "a normal request before it did not complete";
+			         return o;
+		         }
+		         for (unsigned i = 0; i < files; ++i) {
+			         uint64_t at = alias + uint64_t{i} * (1u << 20);
+			         auto memory = DriverMemory::create(region, at);
+			         if (!memory)
+				         return memory.error().message;
+			         if (auto st = h.s_.device().map(at, region, memory->base(),
+			                                         VHOST_ACCESS_RW, 0);
+			             !st)
+				         return st.error().message;
+			         h.extra_.push_back(std::move(*memory));
+			         o = h.read_request(0, at, h.s_.block_size());
+			         h.offer(o.head);
+			         if (i + 1 == files)
+				         break;
+			         // The earlier ones only take their slots.
+			         uint32_t len = 0;
+			         if (!h.wait_for(o.head, 3000, len)) {
+				         o.problem = "read " + std::to_string(i) +
+				                     " in a file of its own was not answered";
+				         return o;
+			         }
+		         }
+		         return o;
+	         }});
 	// A VMM that shrinks its memory file after the device mapped it: the
 	// device's next touch past the new end faults (SIGBUS; with direct I/O
 	// the kernel says EFAULT, and the data is staged and copied by the
