@@ -378,7 +378,7 @@ void DeviceServer::update_iotlb(uint64_t first, uint64_t last)
 	// the kernel is answered at once whatever a server does.
 	bool survive = backend_->requests_survive_remap();
 	if (running)
-		stop_queues(survive ? StopMode::pause : StopMode::drain);
+		stop_queues(survive ? StopMode::pause : StopMode::give_up);
 	backend_->memory_invalidated(first, last);
 	iotlb_.invalidate(first, last,
 	                  requests_before_remap() > 0 ? Iotlb::Invalidation::retire

@@ -191,22 +191,27 @@ void QueueWorker::run()
 			           busy);
 		return;
 	}
-	settle(mode == StopMode::abandon ? "the driver reset the device" : nullptr);
+	settle(mode, "the driver reset the device");
 }
 
-void QueueWorker::settle(const char *abandon_reason)
+void QueueWorker::settle(StopMode mode, const char *reason)
 {
 	// Nothing may be in flight once the rings and buffers can go away.
 	bool worked = false;
-	abandoning_ = abandon_reason != nullptr;
+	abandoning_ = mode == StopMode::abandon;
 	if (abandoning_ && backend_->in_flight() > 0) {
-		log_->info("{} with {} request(s) in flight: they are dropped, unanswered",
-		           abandon_reason, backend_->in_flight());
+		log_->info("{} with {} request(s) in flight: they are dropped, unanswered", reason,
+		           backend_->in_flight());
 		backend_->abandon();
 		if (unsigned left = backend_->detached(); left > 0)
 			log_->info("{} of them cannot be taken back from the backend: they run on, "
 			           "unanswered",
 			           left);
+	} else if (mode == StopMode::give_up && backend_->in_flight() > 0) {
+		log_->info("an IOTLB change with {} request(s) in flight at a backend that cannot "
+		           "keep them across it: what does not finish in time fails",
+		           backend_->in_flight());
+		backend_->give_up();
 	}
 	while (backend_->in_flight() > 0)
 		reap_backend(true, worked);
@@ -227,8 +232,8 @@ void QueueWorker::discard_in_flight()
 	    std::none_of(slots_.begin(), slots_.end(), [](const Slot &s) { return s.busy; }))
 		return;
 	thread_ = std::thread([this] {
-		settle("the queue cannot run again after the IOTLB change (its rings are not "
-		       "mapped)");
+		settle(StopMode::abandon, "the queue cannot run again after the IOTLB change (its "
+		                          "rings are not mapped)");
 	});
 }
 

@@ -50,6 +50,9 @@ enum class StopMode {
 	// Their buffers are pointers into mappings the device server keeps
 	// (Iotlb::Invalidation::retire) until requests_before_remap() is 0.
 	pause,
+	// An IOTLB change at a backend that cannot keep requests across it:
+	// QueueBackend::give_up bounds the wait, and what it fails is answered.
+	give_up,
 };
 
 class QueueWorker
@@ -101,9 +104,10 @@ private:
 	};
 
 	void run();
-	// Ends a run: waits for what is in flight; with abandon_reason (logged),
-	// gives the backend's requests up first and answers nothing.
-	void settle(const char *abandon_reason);
+	// Ends a run: waits for what is in flight. With abandon, the backend's
+	// requests are given up first and nothing is answered (reason logged);
+	// with give_up, they are given up and answered.
+	void settle(StopMode mode, const char *reason);
 	// Serves the avail ring until it stays idle for the poll window (then
 	// re-enables kicks), the queue breaks or a stop is requested.
 	void serve();

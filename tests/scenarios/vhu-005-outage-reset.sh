@@ -11,6 +11,7 @@
 #   reset waits for the target at most 8 s, then tears the connection down
 #   and is answered, inside the kernel's 30 s; once continued, the target is
 #   connected again (with new ring memory) and the next session verifies.
+# - the same, with an IOTLB change instead of a reset.
 source "$VTEST_LIB"
 img=$(scratch_fs)
 truncate -s 64M "$img/disk.img"
@@ -60,6 +61,29 @@ fi
 pass "verify after the stopped target and the reset"
 grep -q 'new ring memory' $log || fail "vdused did not renew the ring memory after the teardown"
 pass "the new connection got new ring memory"
+
+# The same stopped target, and an IOTLB change instead of a reset (the VMM
+# announces its memory again). The bridge cannot keep requests across it
+# (the target maps the memory itself): it waits at most 8 s, then tears the
+# connection down and fails them (IOERR), answering the kernel in time.
+# Before, the change waited for the target: here 20 s, until SIGCONT.
+kill -STOP "$target"
+(sleep 20 && kill -CONT "$target") &
+resumer=$!
+"$VHOST_CLIENT" -d "$node" outage --requests 8 --hold 2 --iotlb-remap --held-status ioerr \
+	--watch 5 --reset-limit-ms 12000 >"$TMPDIR/outage.log" 2>&1 || {
+	kill -CONT "$target"
+	fail "the stopped target and the IOTLB change: $(cat "$TMPDIR/outage.log")"
+}
+pass "stopped target: $(grep 'IOTLB change was answered in' "$TMPDIR/outage.log")"
+pass "stopped target: $(grep 'held requests finished' "$TMPDIR/outage.log")"
+wait "$resumer"
+if ! (wait_for 30 "the bridge to connect to the continued target" connected); then
+	fail "not connected again: $(tail -15 $log; tail -5 /run/vhu/disk.log)"
+fi
+"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+	fail "verify after the IOTLB change: $(cat "$TMPDIR/client.log")"
+pass "verify after the stopped target and the IOTLB change"
 expect_eq "vdused's pid at the end" "$pid" "$(device_field vo0 pid)"
 kill -0 "$target" || fail "qemu-storage-daemon died: $(tail -5 /run/vhu/disk.log)"
 

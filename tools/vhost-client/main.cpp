@@ -109,6 +109,11 @@ int run(int argc, char **argv)
 	                 "like --iotlb-change, but announce all the driver memory again in "
 	                 "entries of another size: every region the device mapped changes")
 	        ->excludes("--iotlb-change");
+	std::string held_status = "ok";
+	outage->add_option("--held-status", held_status,
+	                   "what the held requests finish with after the IOTLB change: ok "
+	                   "(default) or ioerr")
+	        ->check(CLI::IsMember({"ok", "ioerr"}));
 
 	FloodOptions fo;
 	auto *flood = app.add_subcommand(
@@ -130,6 +135,8 @@ int run(int argc, char **argv)
 		return app.exit(e);
 	}
 	vo.trim = !no_trim;
+	oo.held_status =
+	        held_status == "ioerr" ? uint8_t{VIRTIO_BLK_S_IOERR} : uint8_t{VIRTIO_BLK_S_OK};
 	if (!layouts.empty()) {
 		vo.layouts.clear();
 		for (const std::string &name : layouts) {

@@ -64,6 +64,10 @@ struct OutageOptions {
 	// with OK once the server is back (within watch).
 	bool iotlb_change = false;
 	bool iotlb_remap = false;
+	// What the held requests must finish with after the IOTLB change:
+	// VIRTIO_BLK_S_OK, or VIRTIO_BLK_S_IOERR where the device cannot keep
+	// them across it (a vhost-user target that stopped answering).
+	uint8_t held_status = 0;
 };
 int run_outage(BlkSession &session, const OutageOptions &options);
 

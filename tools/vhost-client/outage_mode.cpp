@@ -76,26 +76,28 @@ int iotlb_change(BlkSession &session, const OutageOptions &options, uint16_t cou
 	}
 	for (uint16_t k = 0; k < count; ++k) {
 		uint8_t status = *session.slot(0, k).answer;
-		if (status != VIRTIO_BLK_S_OK) {
-			(void)std::printf(
-			        "outage: FAIL: request %u %s (status %#x) %.1f s after the "
-			        "IOTLB change\n",
-			        k, status == stale_status ? "is not answered" : "failed", status,
-			        options.watch);
+		if (status != options.held_status) {
+			(void)std::printf("outage: FAIL: request %u %s (status %#x, expected %#x) "
+			                  "%.1f s after "
+			                  "the IOTLB change\n",
+			                  k,
+			                  status == stale_status ? "is not answered"
+			                                         : "finished otherwise",
+			                  status, options.held_status, options.watch);
 			return 1;
 		}
 		const uint8_t *data = session.slot(0, k).data;
-		if (is_read(k) && data[0] == read_sentinel &&
-		    std::memcmp(data, data + 1, 4095) == 0) {
+		if (options.held_status == VIRTIO_BLK_S_OK && is_read(k) &&
+		    data[0] == read_sentinel && std::memcmp(data, data + 1, 4095) == 0) {
 			(void)std::printf("outage: FAIL: read %u finished with OK but its data did "
 			                  "not arrive\n",
 			                  k);
 			return 1;
 		}
 	}
-	(void)std::printf("outage: the %u held requests finished with OK after the IOTLB "
+	(void)std::printf("outage: the %u held requests finished with %s after the IOTLB "
 	                  "change\n",
-	                  count);
+	                  count, options.held_status == VIRTIO_BLK_S_OK ? "OK" : "IOERR");
 	return 0;
 }
 

@@ -50,6 +50,13 @@ public:
 	// memory such requests may still write into (Iotlb::invalidate). Called
 	// once by the worker as it stops, before it reaps what is left.
 	virtual void abandon() {}
+	// An IOTLB change, at a backend whose requests cannot go on across it
+	// (Backend::requests_survive_remap false): what is in flight must
+	// finish in bounded time, so that the kernel is answered in time, and
+	// is answered (the driver still waits for it). What cannot finish in
+	// time is failed (IOERR). Called once by the worker as it stops, before
+	// it reaps what is left; by default, as abandon().
+	virtual void give_up() { abandon(); }
 	// Any thread: requests abandon() left running that have not finished.
 	virtual unsigned detached() const { return 0; }
 };

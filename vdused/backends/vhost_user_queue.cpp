@@ -352,7 +352,7 @@ void VhostUserQueue::restart(std::vector<Completion> &out)
 	flush();
 }
 
-void VhostUserQueue::abandon()
+void VhostUserQueue::let_go(const char *what)
 {
 	unsigned never_sent = 0;
 	unsigned sent = 0;
@@ -401,11 +401,11 @@ void VhostUserQueue::abandon()
 		link_.forget_unknown_targets();
 		torn_down_ = generation_;
 		generation_ = 0;
-		log_->error("the target at {} kept {} request(s) for {} ms after the reset: the "
-		            "connection is torn down and the reset answered; vhost-user cannot "
-		            "take a request back, so a target that resumes may still carry them "
-		            "out, reads into memory the driver owns again",
-		            link_.socket_path(), left, ms.count());
+		log_->error("the target at {} kept {} request(s) for {} ms after {}: the "
+		            "connection is torn down and {} answered; vhost-user cannot take a "
+		            "request back, so a target that resumes may still carry them out, "
+		            "reads into memory the driver may use for something else",
+		            link_.socket_path(), left, ms.count(), what, what);
 	} else if (left > 0) {
 		log_->info("{} request(s) the target had are dropped: its process is gone ({} ms)",
 		           left, ms.count());

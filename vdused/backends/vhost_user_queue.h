@@ -37,7 +37,9 @@ public:
 	// Requests never sent are failed at once; requests a target has are
 	// waited for while a target that may still write into their buffers
 	// lives, up to reset_wait, then the connection is torn down.
-	void abandon() override;
+	void abandon() override { let_go("the reset"); }
+	// The same for an IOTLB change (the worker answers them).
+	void give_up() override { let_go("the IOTLB change"); }
 
 	struct Layout {
 		uint32_t depth = 0;
@@ -57,6 +59,8 @@ public:
 	               Mapping mapping, UniqueFd kick, UniqueFd call);
 
 private:
+	// abandon() and give_up(), for what (logged).
+	void let_go(const char *what);
 	enum class SlotState : uint8_t { idle, held, sent };
 	struct Slot {
 		const BlkRequest *request = nullptr;
