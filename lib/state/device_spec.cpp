@@ -1,5 +1,7 @@
 #include "state/device_spec.h"
 
+#include "base/json_fields.h"
+
 #include "base/cpu_list.h"
 #include "base/size.h"
 
@@ -362,80 +364,57 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	return json;
 }
 
-namespace
-{
-
-// A whole number that fits T. nlohmann's get<T>() would cast a float or a
-// negative number (a float out of range is undefined behaviour; found by
-// tests/fuzz/fuzz_spec_file).
-template <typename T>
-T whole_number(const nlohmann::json &json, const char *key, std::optional<T> fallback = {})
-{
-	if (!json.contains(key) && fallback)
-		return *fallback;
-	const nlohmann::json &v = json.at(key);
-	if (!v.is_number_unsigned() || v.get<uint64_t>() > std::numeric_limits<T>::max())
-		throw std::invalid_argument(std::string(key) +
-		                            " must be a whole number from 0 to " +
-		                            std::to_string(std::numeric_limits<T>::max()));
-	return static_cast<T>(v.get<uint64_t>());
-}
-
-} // namespace
-
 Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 {
 	DeviceSpec spec;
 	try {
-		spec.name = json.at("name").get<std::string>();
-		spec.backend = json.at("backend").get<std::string>();
-		spec.size_bytes = whole_number<uint64_t>(json, "size_bytes");
-		spec.queues = whole_number<uint32_t>(json, "queues");
-		spec.queue_depth = whole_number<uint32_t>(json, "queue_depth");
-		spec.block_size = whole_number<uint32_t>(json, "block_size");
-		spec.read_only = json.at("read_only").get<bool>();
-		spec.serial = json.value("serial", "");
-		spec.file = json.value("file", "");
-		spec.direct = json.value("direct", false);
-		spec.physical_block_size = whole_number<uint32_t>(json, "physical_block_size", 0u);
+		JsonFields f(json, "a device spec");
+		spec.name = f.text("name");
+		spec.backend = f.text("backend");
+		spec.size_bytes = f.whole<uint64_t>("size_bytes");
+		spec.queues = f.whole<uint32_t>("queues");
+		spec.queue_depth = f.whole<uint32_t>("queue_depth");
+		spec.block_size = f.whole<uint32_t>("block_size");
+		spec.read_only = f.flag("read_only");
+		spec.serial = f.text("serial", "");
+		spec.file = f.text("file", "");
+		spec.direct = f.flag("direct", false);
+		spec.physical_block_size = f.whole<uint32_t>("physical_block_size", 0u);
 		// Records written before the network backends lack these.
-		spec.flush = json.value("flush", true);
-		spec.discard = json.value("discard", true);
-		spec.write_zeroes = json.value("write_zeroes", true);
-		spec.url = json.value("url", "");
-		spec.nbd_multi_conn = json.value("nbd_multi_conn", false);
-		spec.rbd_image = json.value("rbd_image", "");
-		spec.rbd_namespace = json.value("rbd_namespace", "");
-		spec.rbd_snap = json.value("rbd_snap", "");
-		spec.rbd_user = json.value("rbd_user", "");
-		spec.ceph_conf = json.value("ceph_conf", "");
-		spec.keyring = json.value("keyring", "");
-		spec.reconnect_timeout_s = whole_number<uint32_t>(json, "reconnect_timeout_s", 0u);
+		spec.flush = f.flag("flush", true);
+		spec.discard = f.flag("discard", true);
+		spec.write_zeroes = f.flag("write_zeroes", true);
+		spec.url = f.text("url", "");
+		spec.nbd_multi_conn = f.flag("nbd_multi_conn", false);
+		spec.rbd_image = f.text("rbd_image", "");
+		spec.rbd_namespace = f.text("rbd_namespace", "");
+		spec.rbd_snap = f.text("rbd_snap", "");
+		spec.rbd_user = f.text("rbd_user", "");
+		spec.ceph_conf = f.text("ceph_conf", "");
+		spec.keyring = f.text("keyring", "");
+		spec.reconnect_timeout_s = f.whole<uint32_t>("reconnect_timeout_s", 0u);
 		// Records written before it get the default.
-		if (json.contains("socket_owner_uid"))
-			spec.socket_owner_uid = whole_number<uint32_t>(json, "socket_owner_uid");
-		spec.io_timeout_s = whole_number<uint32_t>(
-		        json, "io_timeout_s",
-		        spec.backend == "nbd" ? nbd_default_io_timeout_s : 0u);
-		spec.socket = json.value("socket", "");
-		spec.vhost_user_features = whole_number<uint64_t>(json, "vhost_user_features", 0u);
-		spec.discard_segments = whole_number<uint32_t>(json, "discard_segments", 0u);
-		spec.discard_sectors = whole_number<uint32_t>(json, "discard_sectors", 0u);
-		spec.write_zeroes_segments =
-		        whole_number<uint32_t>(json, "write_zeroes_segments", 0u);
-		spec.write_zeroes_sectors =
-		        whole_number<uint32_t>(json, "write_zeroes_sectors", 0u);
-		spec.seg_max = whole_number<uint32_t>(json, "seg_max", 0u);
-		spec.size_max = whole_number<uint32_t>(json, "size_max", 0u);
-		spec.bounce_size = whole_number<uint64_t>(json, "bounce_size", 0u);
-		spec.bounce_memory = json.value("bounce_memory", "default");
-		spec.cpus = json.value("cpus", "");
-		auto driver = parse_driver(json.at("driver").get<std::string>());
+		if (f.has("socket_owner_uid"))
+			spec.socket_owner_uid = f.whole<uint32_t>("socket_owner_uid");
+		spec.io_timeout_s = f.whole<uint32_t>(
+		        "io_timeout_s", spec.backend == "nbd" ? nbd_default_io_timeout_s : 0u);
+		spec.socket = f.text("socket", "");
+		spec.vhost_user_features = f.whole<uint64_t>("vhost_user_features", 0u);
+		spec.discard_segments = f.whole<uint32_t>("discard_segments", 0u);
+		spec.discard_sectors = f.whole<uint32_t>("discard_sectors", 0u);
+		spec.write_zeroes_segments = f.whole<uint32_t>("write_zeroes_segments", 0u);
+		spec.write_zeroes_sectors = f.whole<uint32_t>("write_zeroes_sectors", 0u);
+		spec.seg_max = f.whole<uint32_t>("seg_max", 0u);
+		spec.size_max = f.whole<uint32_t>("size_max", 0u);
+		spec.bounce_size = f.whole<uint64_t>("bounce_size", 0u);
+		spec.bounce_memory = f.text("bounce_memory", "default");
+		spec.cpus = f.text("cpus", "");
+		auto driver = parse_driver(f.text("driver"));
 		if (!driver)
 			return failure(driver.error().message);
 		spec.driver = *driver;
-	} catch (const nlohmann::json::exception &e) {
-		return failure(std::string("malformed device spec: ") + e.what());
+		if (auto st = f.no_other_keys(); !st)
+			return failure("malformed device spec: " + st.error().message);
 	} catch (const std::invalid_argument &e) {
 		return failure(std::string("malformed device spec: ") + e.what());
 	}

@@ -109,6 +109,60 @@ TEST(SpecJson, RefusesMalformedOrInvalid)
 	EXPECT_FALSE(spec_from_json(j).ok());
 }
 
+// The error of spec_from_json(j), or "" if it was taken.
+std::string spec_error(const nlohmann::json &j)
+{
+	auto r = spec_from_json(j);
+	return r.ok() ? std::string() : r.error().message;
+}
+
+TEST(SpecJson, AnUnknownKeyIsRefusedWithTheNearestKnownOne)
+{
+	// Was silently ignored: a typo left the device without direct I/O.
+	auto j = spec_to_json(good_spec());
+	j["drect"] = true;
+	EXPECT_EQ(spec_error(j),
+	          "malformed device spec: a device spec has an unknown key \"drect\" (did you "
+	          "mean \"direct\"?)");
+	j = spec_to_json(good_spec());
+	j["colour"] = "blue";
+	EXPECT_EQ(spec_error(j),
+	          "malformed device spec: a device spec has an unknown key \"colour\"");
+}
+
+TEST(SpecJson, ATypeErrorNamesTheKeyAndTheType)
+{
+	// Was the JSON library's "[json.exception.type_error.302] type must be
+	// string, but is number", without the key.
+	auto j = spec_to_json(good_spec());
+	j["file"] = 12;
+	EXPECT_EQ(spec_error(j),
+	          "malformed device spec: \"file\" must be a string, not the number 12");
+	j = spec_to_json(good_spec());
+	j["read_only"] = "yes";
+	EXPECT_EQ(spec_error(j), "malformed device spec: \"read_only\" must be true or false, not "
+	                         "the string \"yes\"");
+	j = spec_to_json(good_spec());
+	j.erase("backend");
+	EXPECT_EQ(spec_error(j), "malformed device spec: a device spec lacks the key \"backend\"");
+	j = spec_to_json(good_spec());
+	j["queues"] = -1;
+	EXPECT_EQ(spec_error(j),
+	          "malformed device spec: \"queues\" must be a whole number from 0 to "
+	          "4294967295, not the number -1");
+}
+
+TEST(SpecJson, ASpecThatIsNotAnObjectSaysSo)
+{
+	// Was "cannot use at() with array".
+	EXPECT_EQ(
+	        spec_error(nlohmann::json::array()),
+	        "malformed device spec: a device spec must be a JSON object ({...}), not an array");
+	EXPECT_EQ(spec_error(nlohmann::json("vduse0")),
+	          "malformed device spec: a device spec must be a JSON object ({...}), not the "
+	          "string \"vduse0\"");
+}
+
 TEST(SpecJson, RefusesNumbersThatAreNotWholeOrDoNotFit)
 {
 	// A float out of range used to be cast (undefined behaviour; found by
