@@ -338,7 +338,8 @@ Verb add_verb()
 		                       "Take the device from a vduse-spec(5) file (with --name, "
 		                       "--persistent and --json only)");
 		        cmd.add_option("-s,--size", add.size,
-		                       "Size in bytes, with suffix K, M, G or T (file, loop, nbd, "
+		                       "Size: bytes, or with a binary unit (512M, 1.5G, 1GiB) "
+		                       "(file, loop, nbd, "
 		                       "rbd, vhost-user: default the file's, export's, image's or "
 		                       "target's size)");
 		        cmd.add_option(

@@ -186,13 +186,19 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 		return report(mode.error());
 	if (auto st = validate_name(args.name); !st)
 		return report(st.error());
+	// +SIZE and -SIZE are relative to the device's size, as lvextend and
+	// truncate take them.
+	char sign = !args.size.empty() && (args.size[0] == '+' || args.size[0] == '-')
+	                    ? args.size[0]
+	                    : '\0';
 	uint64_t asked = 0;
 	if (!args.size.empty()) {
-		auto parsed = parse_size(args.size);
+		auto parsed = parse_size(sign ? std::string_view(args.size).substr(1) : args.size);
 		if (!parsed)
 			return report(with_context(args.name, parsed.error()));
 		if (*parsed == 0)
-			return report(usage_error(args.name + ": size must not be 0"));
+			return report(
+			        usage_error(args.name + ": size " + args.size + " must not be 0"));
 		asked = *parsed;
 	}
 	auto lock = lock_state(ctx);
@@ -202,6 +208,17 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 	if (!record)
 		return report(record.error());
 	const std::string &name = args.name;
+	if (sign == '+') {
+		if (asked > UINT64_MAX - record->spec.size_bytes)
+			return report(usage_error(name + ": size " + args.size + " is too large"));
+		asked += record->spec.size_bytes;
+	} else if (sign == '-') {
+		if (asked >= record->spec.size_bytes)
+			return report(usage_error(name + ": size " + args.size +
+			                          " leaves nothing of its " +
+			                          format_size(record->spec.size_bytes)));
+		asked = record->spec.size_bytes - asked;
+	}
 	auto plan = plan_resize(record->spec, asked, args.shrink);
 	if (!plan)
 		return report(plan.error());
@@ -255,7 +272,8 @@ Verb resize_verb()
 		        auto args = std::make_shared<ResizeArgs>();
 		        cmd.add_option("name", args->name, "The device")->required();
 		        cmd.add_option("size", args->size,
-		                       "New size in bytes, with suffix K, M, G or T (file, loop: "
+		                       "New size (1.5G, 512MiB...), or +SIZE or -SIZE relative "
+		                       "to the device's (file, loop: "
 		                       "default the backing file's size now; nbd, rbd: none, the "
 		                       "server's size is taken)");
 		        cmd.add_flag("--shrink", args->shrink,

@@ -69,8 +69,8 @@ Record queue_record(const std::string &name, const std::string &queue, const Que
 	r.set("write_zeroes", n(StatType::write_zeroes));
 	r.set("get_ids", n(StatType::get_id));
 	r.set("other", n(StatType::other));
-	r.set("read_bytes", b(StatType::read), format_size(b(StatType::read)));
-	r.set("write_bytes", b(StatType::write), format_size(b(StatType::write)));
+	r.set("read_bytes", b(StatType::read), format_size_rounded(b(StatType::read)));
+	r.set("write_bytes", b(StatType::write), format_size_rounded(b(StatType::write)));
 	r.set("ok", q.ok);
 	r.set("io_errors", q.io_errors);
 	r.set("unsupported", q.unsupported);

@@ -26,6 +26,17 @@ expect_status "unparsable size" 2 "size 'lots'" "$VDUSECTL" resize n0 lots
 expect_status "no such device" 1 "device 'nope' does not exist" "$VDUSECTL" resize nope 1G
 "$VDUSECTL" resize n0 128M --shrink >/dev/null
 expect_eq "$node after --shrink" $((128 * M)) "$(size_of "$node")"
+# Relative sizes, as lvextend and truncate take them, and sizes in any IEC
+# spelling (were refused: +64M, -32M, 1.5G).
+"$VDUSECTL" resize n0 +64M >/dev/null
+expect_eq "$node after +64M" $((192 * M)) "$(size_of "$node")"
+expect_status "-32M without --shrink" 2 "add --shrink" "$VDUSECTL" resize n0 -32M
+"$VDUSECTL" resize n0 -32M --shrink >/dev/null
+expect_eq "$node after -32M --shrink" $((160 * M)) "$(size_of "$node")"
+expect_status "shrinking to nothing" 2 "leaves nothing of its 160M" "$VDUSECTL" resize n0 -1G --shrink
+"$VDUSECTL" resize n0 0.25GiB --shrink >/dev/null
+expect_eq "$node after 0.25GiB" $((256 * M)) "$(size_of "$node")"
+"$VDUSECTL" resize n0 128M --shrink >/dev/null
 if dd if="$node" of=/dev/null bs=1M skip=200 count=1 iflag=direct status=none 2>/dev/null; then
 	fail "a read past the new end succeeded"
 fi
