@@ -1,6 +1,7 @@
 // vdusectl: the administrator's tool for VDUSE block devices. This file holds
 // the global options, the verb table and the dispatch; each verb is in its
 // own verb_*.cpp.
+#include "base/cli_errors.h"
 #include "config.h"
 #include "systemd/systemd_manager.h"
 #include "verb.h"
@@ -64,7 +65,14 @@ int parse_and_run(int argc, char **argv)
 	} catch (const CLI::CallForVersion &e) {
 		return app.exit(e);
 	} catch (const CLI::ParseError &e) {
-		return report(usage_error(std::string(e.what()) + " (see vdusectl --help)"));
+		// The verb being parsed, if any, names the help to see.
+		const CLI::App *where = &app;
+		for (const CLI::App *command : app.get_subcommands())
+			where = command;
+		std::string verb = where == &app ? "" : where->get_name();
+		return report(usage_error((verb.empty() ? "" : verb + ": ") +
+		                          parse_error_text(*where, e) + " (see vdusectl" +
+		                          (verb.empty() ? "" : " " + verb) + " --help)"));
 	}
 	auto chosen = std::find_if(verbs.begin(), verbs.end(),
 	                           [](const auto &verb) { return verb.first->parsed(); });

@@ -1,5 +1,6 @@
 // vdused: serves one VDUSE block device, described by its record in the state
 // directory, until SIGTERM or SIGINT; SIGHUP re-reads its size (resize).
+#include "base/cli_errors.h"
 #include "config.h"
 #include "daemon_log.h"
 #include "device_server.h"
@@ -10,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -168,9 +170,15 @@ int parse_and_serve(int argc, char **argv)
 	        ->group("");
 	try {
 		app.parse(argc, argv);
+	} catch (const CLI::CallForHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForVersion &e) {
+		return app.exit(e);
 	} catch (const CLI::ParseError &e) {
-		app.exit(e);
-		return e.get_exit_code() == 0 ? 0 : 2;
+		// One line, in the voice of vdusectl's errors.
+		(void)std::fprintf(stderr, "vdused: %s (see vdused --help)\n",
+		                   parse_error_text(app, e).c_str());
+		return 2;
 	}
 	setup_daemon_log(options.name, options.verbose);
 	return serve(options);

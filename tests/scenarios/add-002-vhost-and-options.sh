@@ -47,7 +47,7 @@ expect_eq "unpersist prints" "keep0 not persistent" "$("$VDUSECTL" unpersist kee
 expect_eq "show after unpersist" false "$(device_field keep0 persistent)"
 expect_eq "still running after unpersist" running "$(device_field keep0 state)"
 expect_status "persist of a device that is not there" 1 "nothere" "$VDUSECTL" persist nothere
-expect_status "persist without a name" 2 "names is required" "$VDUSECTL" persist
+expect_status "persist without a name" 2 "persist: NAMES is required (see vdusectl persist --help)" "$VDUSECTL" persist
 # A spec whose device is gone (it failed to come back at boot) can be taken out.
 "$VDUSECTL" persist keep0 >/dev/null
 "$VDUSECTL" del keep0
