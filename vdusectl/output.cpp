@@ -1,6 +1,8 @@
 #include "output.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <libsmartcols.h>
 #include <memory>
@@ -155,6 +157,24 @@ std::string format_table(const std::vector<Column> &columns, const std::vector<R
 	return out;
 }
 
+std::string terminal_safe(std::string_view text)
+{
+	// As libsmartcols shows them in list (mbs_safe_encode): a control
+	// character or a backslash becomes \xHH.
+	std::string out;
+	for (char c : text) {
+		auto u = static_cast<unsigned char>(c);
+		if (u < 0x20 || u == 0x7f || c == '\\') {
+			std::array<char, 5> hex{};
+			(void)std::snprintf(hex.data(), hex.size(), "\\x%02x", u);
+			out += hex.data();
+		} else {
+			out += c;
+		}
+	}
+	return out;
+}
+
 std::string format_vertical(const std::vector<Column> &columns, const Record &record)
 {
 	// The value as JSON has it, unformatted: the key names its unit.
@@ -162,7 +182,7 @@ std::string format_vertical(const std::vector<Column> &columns, const Record &re
 		if (!field || field->value.is_null())
 			return "-";
 		if (field->value.is_string())
-			return field->value.get<std::string>();
+			return terminal_safe(field->value.get<std::string>());
 		return field->value.dump();
 	};
 	std::string out;

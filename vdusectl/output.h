@@ -69,6 +69,9 @@ std::string format_table(const std::vector<Column> &columns, const std::vector<R
 // "key: value", one line per column, for one record: the value as JSON has
 // it (strings unquoted, "-" for null).
 std::string format_vertical(const std::vector<Column> &columns, const Record &record);
+// text with control characters and backslashes as \xHH, as list shows
+// them: a path or a server's answer never reaches the terminal raw.
+std::string terminal_safe(std::string_view text);
 // JSON ending in a newline; pretty is indented by 2, short is one line.
 std::string format_json(const nlohmann::ordered_json &json, JsonMode mode);
 

@@ -107,3 +107,19 @@ TEST(Output, SettingAFieldTwiceReplacesIt)
 	r.set("a", 3);
 	EXPECT_EQ(r.to_json().dump(), R"({"a":3,"b":2})");
 }
+
+TEST(Output, ControlCharactersAreShownEscapedInShowAsInList)
+{
+	// show printed a record's escape sequence raw to the terminal.
+	Record r;
+	r.set("name", "evil\x1b[2Jname\\x");
+	r.set("size", 1);
+	r.set("ro", false);
+	std::string vertical = format_vertical(columns, r);
+	EXPECT_EQ(vertical.find('\x1b'), std::string::npos);
+	EXPECT_NE(vertical.find("name: evil\\x1b[2Jname\\x5cx\n"), std::string::npos) << vertical;
+	// list's table (libsmartcols) shows it the same way.
+	std::string table = format_table(columns, {r}, false);
+	EXPECT_NE(table.find("evil\\x1b[2Jname\\x5cx"), std::string::npos) << table;
+	EXPECT_EQ(terminal_safe("plain /path ok"), "plain /path ok");
+}
