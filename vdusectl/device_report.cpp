@@ -144,16 +144,16 @@ Record device_record(const DeviceReport &r)
 		rec.set("connection", "unknown");
 	if (!is_network_backend(spec))
 		rec.set("reconnect_timeout", nullptr);
-	else if (spec.reconnect_timeout_s == 0)
-		rec.set("reconnect_timeout", "forever");
 	else
-		rec.set("reconnect_timeout", spec.reconnect_timeout_s);
+		// A number in JSON whatever it is (0: for ever), for scripts.
+		rec.set("reconnect_timeout", spec.reconnect_timeout_s,
+		        spec.reconnect_timeout_s == 0 ? "forever"
+		                                      : std::to_string(spec.reconnect_timeout_s));
 	if (spec.backend != "nbd")
 		rec.set("io_timeout", nullptr);
-	else if (spec.io_timeout_s == 0)
-		rec.set("io_timeout", "forever");
 	else
-		rec.set("io_timeout", spec.io_timeout_s);
+		rec.set("io_timeout", spec.io_timeout_s,
+		        spec.io_timeout_s == 0 ? "forever" : std::to_string(spec.io_timeout_s));
 	if (spec.socket_owner_uid)
 		rec.set("socket_owner", describe_user(*spec.socket_owner_uid));
 	else
@@ -192,7 +192,10 @@ Record device_record(const DeviceReport &r)
 	rec.set("bounce_memory", spec.bounce_memory);
 	// What the kernel copies I/O through now: its own pages until vdused
 	// registered its memory (at the driver's first I/O).
-	if (spec.bounce_memory == "default")
+	// Null while no vdused serves the device, as vdusectl(8) says.
+	if (!r.worker.running)
+		rec.set("bounce_in_use", nullptr);
+	else if (spec.bounce_memory == "default")
 		rec.set("bounce_in_use", "kernel");
 	else if (r.bounce)
 		rec.set("bounce_in_use", r.bounce->memory);

@@ -54,14 +54,18 @@ double us(uint64_t ns)
 	return static_cast<double>(ns) / 1000.0;
 }
 
-Record queue_record(const std::string &name, const std::string &queue, const QueueStats &q)
+// queue: its index, or none for the device's total (JSON null, "all").
+Record queue_record(const std::string &name, std::optional<size_t> queue, const QueueStats &q)
 {
 	auto n = [&](StatType t) { return q.requests[static_cast<size_t>(t)]; };
 	auto b = [&](StatType t) { return q.bytes[static_cast<size_t>(t)]; };
 	uint64_t completed = q.ok + q.io_errors + q.unsupported;
 	Record r;
 	r.set("name", name);
-	r.set("queue", queue);
+	if (queue)
+		r.set("queue", *queue);
+	else
+		r.set("queue", nullptr, "all");
 	r.set("reads", n(StatType::read));
 	r.set("writes", n(StatType::write));
 	r.set("flushes", n(StatType::flush));
@@ -117,12 +121,12 @@ int print_stats(const Context &ctx, const StatsArgs &args, JsonMode mode)
 		}
 		nlohmann::ordered_json queues = nlohmann::ordered_json::array();
 		for (size_t i = 0; i < snapshot->queues.size(); ++i) {
-			Record r = queue_record(name, std::to_string(i), snapshot->queues[i]);
+			Record r = queue_record(name, i, snapshot->queues[i]);
 			queues.push_back(r.to_json());
 			if (snapshot->queues.size() > 1)
 				rows.push_back(std::move(r));
 		}
-		Record all = queue_record(name, "all", total(*snapshot));
+		Record all = queue_record(name, std::nullopt, total(*snapshot));
 		devices.push_back({{"name", name},
 		                   {"since", iso_time(snapshot->started_unix_ns)},
 		                   {"total", all.to_json()},

@@ -95,6 +95,35 @@ TEST(DeviceRecord, ADeadDetachedNullDeviceHasNullsNotEmptyStrings)
 	EXPECT_EQ(j["driver"], "virtio_vdpa");
 }
 
+TEST(DeviceRecord, TimeoutsAreNumbersInJsonWhateverTheirValue)
+{
+	// reconnect_timeout was 30 for one device and "forever" for another.
+	DeviceReport r = running_file_device();
+	r.record.spec.backend = "nbd";
+	r.record.spec.reconnect_timeout_s = 0;
+	r.record.spec.io_timeout_s = 30;
+	Record rec = device_record(r);
+	nlohmann::ordered_json j = rec.to_json();
+	EXPECT_EQ(j["reconnect_timeout"], 0);
+	EXPECT_EQ(j["io_timeout"], 30);
+	EXPECT_EQ(rec.find("reconnect_timeout")->text, "forever");
+	EXPECT_EQ(rec.find("io_timeout")->text, "30");
+	r.record.spec.backend = "file";
+	j = device_record(r).to_json();
+	EXPECT_TRUE(j["reconnect_timeout"].is_null());
+	EXPECT_TRUE(j["io_timeout"].is_null());
+}
+
+TEST(DeviceRecord, BounceInUseIsNullWithoutADaemon)
+{
+	// Was "kernel" for a device no vdused serves.
+	DeviceReport r = running_file_device();
+	r.record.spec.driver = Driver::virtio;
+	EXPECT_EQ(device_record(r).to_json()["bounce_in_use"], "kernel");
+	r.worker.running = false;
+	EXPECT_TRUE(device_record(r).to_json()["bounce_in_use"].is_null());
+}
+
 TEST(DeviceRecord, EveryColumnIsAFieldAndEveryFieldAColumn)
 {
 	Record rec = device_record(running_file_device());
