@@ -38,7 +38,12 @@ int parse_and_run(int argc, char **argv)
 	app.set_version_flag("--version", VDUSE_VERSION);
 	GlobalOptions global;
 	app.add_option("--state-dir", global.state_dir,
-	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
+	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")")
+	        // An empty one silently meant the default.
+	        ->check([](const std::string &dir) {
+		        return dir.empty() ? std::string("the empty string is not a directory")
+		                           : std::string();
+	        });
 	app.add_flag("-v,--verbose", global.verbose, "Log more, and start vdused with --verbose");
 	app.add_flag("--no-systemd", global.no_systemd,
 	             "Spawn vdused directly even when systemd runs (also: $VDUSE_NO_SYSTEMD=1)");
