@@ -92,6 +92,21 @@ nlohmann::ordered_json records_to_json(const std::vector<Record> &records)
 	return array;
 }
 
+nlohmann::ordered_json records_to_json(const std::vector<Record> &records,
+                                       const std::vector<Column> &columns)
+{
+	nlohmann::ordered_json array = nlohmann::ordered_json::array();
+	for (const auto &record : records) {
+		nlohmann::ordered_json object = nlohmann::ordered_json::object();
+		for (const Column &column : columns) {
+			const Field *field = record.find(column.key);
+			object[column.key] = field ? field->value : nlohmann::ordered_json(nullptr);
+		}
+		array.push_back(std::move(object));
+	}
+	return array;
+}
+
 Result<std::vector<Column>> select_columns(const std::vector<Column> &all, std::string_view names)
 {
 	std::vector<Column> selected;

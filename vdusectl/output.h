@@ -57,6 +57,9 @@ private:
 
 // The records as a JSON array of their objects.
 nlohmann::ordered_json records_to_json(const std::vector<Record> &records);
+// The same with only the fields of columns, in their order (list -o).
+nlohmann::ordered_json records_to_json(const std::vector<Record> &records,
+                                       const std::vector<Column> &columns);
 
 // The columns named in a comma-separated list of keys or headers (-o
 // name,node; case does not matter). An unknown or empty name is a usage

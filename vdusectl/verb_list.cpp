@@ -31,7 +31,10 @@ int list_devices(Context &ctx, const ListArgs &args)
 	int rc = exit_ok;
 	std::vector<Record> records = read_device_records(ctx.state, ctx.state.names(), rc);
 	if (*mode != JsonMode::off) {
-		std::cout << format_json(records_to_json(records), *mode);
+		// -o chooses the fields of the JSON objects too.
+		std::cout << format_json(args.columns.empty() ? records_to_json(records)
+		                                              : records_to_json(records, *columns),
+		                         *mode);
 	} else {
 		std::cout << format_table(*columns, records, !args.no_legend);
 	}

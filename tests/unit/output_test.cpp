@@ -123,3 +123,10 @@ TEST(Output, ControlCharactersAreShownEscapedInShowAsInList)
 	EXPECT_NE(table.find("evil\\x1b[2Jname\\x5cx"), std::string::npos) << table;
 	EXPECT_EQ(terminal_safe("plain /path ok"), "plain /path ok");
 }
+
+TEST(Output, JsonOfChosenColumnsHasOnlyThoseInTheirOrder)
+{
+	// list --json -o name printed every field.
+	auto json = records_to_json(two_records(), {{"ro", "RO"}, {"name", "NAME"}});
+	EXPECT_EQ(json.dump(), R"([{"ro":false,"name":"a"},{"ro":true,"name":"longer-name"}])");
+}
