@@ -141,6 +141,103 @@ int print_stats(const Context &ctx, const StatsArgs &args, JsonMode mode)
 	return rc;
 }
 
+const std::vector<Column> &rate_columns()
+{
+	static const std::vector<Column> columns = {
+	        {"name", "NAME"},
+	        {"reads_per_s", "READ/S"},
+	        {"writes_per_s", "WRITE/S"},
+	        {"read_bytes_per_s", "READ-B/S"},
+	        {"write_bytes_per_s", "WRITE-B/S"},
+	        {"latency_mean_us", "LAT-MEAN(us)"},
+	        {"latency_p99_us", "LAT-P99(us)"},
+	        {"errors", "ERRORS"},
+	        {"in_flight", "INFLIGHT"},
+	};
+	return columns;
+}
+
+Record rate_record(const std::string &name, const QueueStats &now, const QueueStats &d,
+                   double seconds)
+{
+	auto per_s = [&](uint64_t n) { return static_cast<double>(n) / seconds; };
+	auto rate = [&](Record &r, const char *key, uint64_t n) {
+		r.set(key, per_s(n), fmt::format("{:.0f}", per_s(n)));
+	};
+	uint64_t completed = d.ok + d.io_errors + d.unsupported;
+	Record r;
+	r.set("name", name);
+	rate(r, "reads_per_s", d.requests[static_cast<size_t>(StatType::read)]);
+	rate(r, "writes_per_s", d.requests[static_cast<size_t>(StatType::write)]);
+	uint64_t rb = d.bytes[static_cast<size_t>(StatType::read)];
+	uint64_t wb = d.bytes[static_cast<size_t>(StatType::write)];
+	r.set("read_bytes_per_s", per_s(rb), format_size_rounded(static_cast<uint64_t>(per_s(rb))));
+	r.set("write_bytes_per_s", per_s(wb),
+	      format_size_rounded(static_cast<uint64_t>(per_s(wb))));
+	double mean = completed ? us(d.latency_ns_total) / static_cast<double>(completed) : 0;
+	r.set("latency_mean_us", mean, fmt::format("{:.1f}", mean));
+	r.set("latency_p99_us", us(latency_percentile_ns(d, 0.99)));
+	r.set("errors", d.io_errors + d.unsupported);
+	r.set("in_flight", in_flight(now));
+	return r;
+}
+
+uint64_t unix_now_ns()
+{
+	timespec ts{};
+	::clock_gettime(CLOCK_REALTIME, &ts);
+	return static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// stats --watch: the totals once, then what happened in each interval, as
+// iostat does, with the time; a device that goes away ends it with an error.
+int watch_stats(const Context &ctx, const StatsArgs &args, JsonMode mode)
+{
+	if (int rc = print_stats(ctx, args, mode); rc != exit_ok)
+		return rc;
+	std::vector<std::string> names = args.names.empty() ? ctx.state.names() : args.names;
+	std::vector<QueueStats> before;
+	for (const std::string &name : names) {
+		auto snapshot = read_stats(ctx.state.stats_path(name));
+		before.push_back(snapshot ? total(*snapshot) : QueueStats{});
+	}
+	using clock = std::chrono::steady_clock;
+	auto last = clock::now();
+	for (;;) {
+		std::this_thread::sleep_for(std::chrono::seconds(args.watch));
+		auto now = clock::now();
+		double seconds = std::chrono::duration<double>(now - last).count();
+		last = now;
+		std::vector<Record> rows;
+		for (size_t i = 0; i < names.size(); ++i) {
+			auto snapshot = ctx.state.has(names[i])
+			                        ? read_stats(ctx.state.stats_path(names[i]))
+			                        : Result<StatsSnapshot>(failure("it was deleted"));
+			if (!snapshot)
+				return report(failure(names[i] + ": gone (" +
+				                      snapshot.error().message +
+				                      "); stopped watching"));
+			QueueStats sum = total(*snapshot);
+			rows.push_back(
+			        rate_record(names[i], sum, difference(sum, before[i]), seconds));
+			before[i] = sum;
+		}
+		std::string time = iso_time(unix_now_ns());
+		if (mode != JsonMode::off) {
+			// One object a line: a stream a script reads as it comes.
+			nlohmann::ordered_json line = {{"time", time},
+			                               {"interval_s", seconds},
+			                               {"devices", records_to_json(rows)}};
+			std::cout << format_json(line, JsonMode::short_form);
+		} else {
+			std::cout << '\n'
+			          << time << '\n'
+			          << format_table(rate_columns(), rows, true);
+		}
+		std::cout.flush();
+	}
+}
+
 int show_stats(Context &ctx, const StatsArgs &args)
 {
 	auto mode = json_mode(args.json);
@@ -148,13 +245,9 @@ int show_stats(Context &ctx, const StatsArgs &args)
 		return report(mode.error());
 	if (auto st = validate_names(args.names); !st)
 		return report(st.error());
-	for (;;) {
-		int rc = print_stats(ctx, args, *mode);
-		if (args.watch == 0)
-			return rc;
-		std::this_thread::sleep_for(std::chrono::seconds(args.watch));
-		std::cout << '\n';
-	}
+	if (args.watch == 0)
+		return print_stats(ctx, args, *mode);
+	return watch_stats(ctx, args, *mode);
 }
 
 } // namespace
@@ -169,7 +262,8 @@ Verb stats_verb()
 		                        "Print an array of devices, each with its total and "
 		                        "its queues");
 		        cmd.add_option("-w,--watch", args->watch,
-		                       "Print again every SECONDS seconds until interrupted")
+		                       "Then print what happened in each SECONDS seconds (rates, "
+		                       "latency) until interrupted")
 		                ->check(CLI::Range(1u, 3600u));
 		        return VerbHandler([args](Context &ctx) { return show_stats(ctx, *args); });
 	        }};

@@ -96,6 +96,30 @@ void LiveQueueStats::count_completion(uint8_t status, uint64_t latency_ns)
 	add(latency[bucket]);
 }
 
+QueueStats difference(const QueueStats &now, const QueueStats &before)
+{
+	QueueStats d;
+	bool back = false;
+	auto sub = [&](uint64_t a, uint64_t b) {
+		back = back || a < b;
+		return a - b;
+	};
+	for (size_t i = 0; i < stat_types; ++i) {
+		d.requests[i] = sub(now.requests[i], before.requests[i]);
+		d.bytes[i] = sub(now.bytes[i], before.bytes[i]);
+	}
+	d.ok = sub(now.ok, before.ok);
+	d.io_errors = sub(now.io_errors, before.io_errors);
+	d.unsupported = sub(now.unsupported, before.unsupported);
+	d.resubmitted = sub(now.resubmitted, before.resubmitted);
+	d.interrupts = sub(now.interrupts, before.interrupts);
+	d.kicks = sub(now.kicks, before.kicks);
+	d.latency_ns_total = sub(now.latency_ns_total, before.latency_ns_total);
+	for (size_t i = 0; i < latency_buckets; ++i)
+		d.latency[i] = sub(now.latency[i], before.latency[i]);
+	return back ? now : d;
+}
+
 QueueStats total(const StatsSnapshot &snapshot)
 {
 	QueueStats sum;

@@ -58,6 +58,9 @@ struct StatsSnapshot {
 
 // Sums of a snapshot's queues.
 QueueStats total(const StatsSnapshot &snapshot);
+// What happened between two readings of the same counters (now - before);
+// now itself if any counter went back (a new daemon started in between).
+QueueStats difference(const QueueStats &now, const QueueStats &before);
 // Requests taken and not completed yet.
 uint64_t in_flight(const QueueStats &q);
 // The latency below which a fraction p (0 < p <= 1) of the completions fell,

@@ -2,7 +2,7 @@
 # vdusectl stats: the counters match what fio did (request counts and bytes
 # within 1%), errors and in-flight are zero at rest, every queue is counted,
 # a request taken over from a killed daemon counts as resubmitted, and a
-# device without a daemon says so.
+# device without a daemon says so; --watch prints each interval's rates.
 source "$VTEST_LIB"
 img=$(scratch_fs 1G)
 
@@ -45,7 +45,33 @@ awk -v m="$mean" -v p="$p99" 'BEGIN { exit !(m > 0 && p >= m / 2) }' ||
 pass "latency mean $mean us, p99 <= $p99 us"
 "$VDUSECTL" stats s0 | grep -qE '^s0 +all ' || fail "the table has no 'all' row: $("$VDUSECTL" stats s0)"
 pass "table: $("$VDUSECTL" stats s0 | head -1)"
+
+# --watch: the totals, then each interval's rates with its time, as iostat
+# (it repeated the totals since the start); a deleted device ends it with an
+# error (it printed an error every second for ever).
+fio --name=busy --filename="$node" --rw=randread --bs=4k --size=64M --ioengine=io_uring \
+	--iodepth=8 --direct=1 --time_based --runtime=6 >/dev/null 2>&1 &
+busy=$!
+sleep 1
+timeout 4 "$VDUSECTL" stats s0 --watch 1 --json=short >"$TMPDIR/watch.json" || true
+wait "$busy"
+lines=$(tail -n +2 "$TMPDIR/watch.json")
+[ -n "$lines" ] || fail "stats --watch printed no interval: $(cat "$TMPDIR/watch.json")"
+reads=$(jq -s 'map(.devices[0].reads_per_s) | max' <<<"$lines")
+awk -v r="$reads" 'BEGIN { exit !(r > 100) }' || fail "stats --watch: $reads reads/s under fio"
+jq -e -s 'all(.time | test("^[0-9-]+T[0-9:]+Z$"))' <<<"$lines" >/dev/null ||
+	fail "stats --watch: no time on each interval: $lines"
+pass "stats --watch: up to $reads reads/s in an interval under fio"
+"$VDUSECTL" stats s0 --watch 1 >"$TMPDIR/watch.txt" 2>"$TMPDIR/watch.err" &
+watcher=$!
+sleep 2
 "$VDUSECTL" del s0
+rc=0
+timeout 10 tail --pid="$watcher" -f /dev/null || fail "stats --watch went on after the device was deleted"
+wait "$watcher" || rc=$?
+expect_eq "stats --watch exit status once the device is gone" 1 "$rc"
+expect_contains "stats --watch says why it stopped" "s0: gone" "$(cat "$TMPDIR/watch.err")"
+grep -q 'LAT-MEAN(us)' "$TMPDIR/watch.txt" || fail "the interval table has no latency unit: $(cat "$TMPDIR/watch.txt")"
 
 # A request taken over from a killed daemon counts as resubmitted.
 out=$(VDUSED_DEBUG_HOOKS=1 "$VDUSECTL" add -t null --size 64M --name s1)

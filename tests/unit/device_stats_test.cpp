@@ -102,3 +102,29 @@ TEST_F(DeviceStatsTest, RefusesWhatIsNotAStatsFile)
 }
 
 } // namespace
+
+TEST(DeviceStats, DifferenceIsWhatHappenedBetweenTwoReadings)
+{
+	QueueStats before;
+	before.requests[static_cast<size_t>(StatType::read)] = 10;
+	before.ok = 10;
+	before.latency_ns_total = 1000;
+	before.latency[3] = 10;
+	QueueStats now = before;
+	now.requests[static_cast<size_t>(StatType::read)] = 25;
+	now.ok = 25;
+	now.latency_ns_total = 4000;
+	now.latency[5] = 15;
+	QueueStats d = difference(now, before);
+	EXPECT_EQ(d.requests[static_cast<size_t>(StatType::read)], 15u);
+	EXPECT_EQ(d.ok, 15u);
+	EXPECT_EQ(d.latency_ns_total, 3000u);
+	EXPECT_EQ(d.latency[3], 0u);
+	EXPECT_EQ(d.latency[5], 15u);
+	// Only the interval's completions count for its percentiles.
+	EXPECT_EQ(latency_percentile_ns(d, 0.99), latency_percentile_ns(now, 1.0));
+	// A new daemon started in between: its counters are the interval's.
+	QueueStats restarted;
+	restarted.ok = 3;
+	EXPECT_EQ(difference(restarted, before).ok, 3u);
+}
