@@ -66,12 +66,12 @@ pass "the new connection got new ring memory"
 # announces its memory again). The bridge cannot keep requests across it
 # (the target maps the memory itself): it waits at most 8 s, then tears the
 # connection down and fails them (IOERR), answering the kernel in time.
-# Before, the change waited for the target: here 20 s, until SIGCONT.
+# Before, the change waited for the target: here until SIGCONT, 28 s on.
 kill -STOP "$target"
-(sleep 20 && kill -CONT "$target") &
+(sleep 28 && kill -CONT "$target") &
 resumer=$!
 "$VHOST_CLIENT" -d "$node" outage --requests 8 --hold 2 --iotlb-remap --held-status ioerr \
-	--watch 5 --reset-limit-ms 12000 >"$TMPDIR/outage.log" 2>&1 || {
+	--watch 5 --reset-limit-ms 20000 >"$TMPDIR/outage.log" 2>&1 || {
 	kill -CONT "$target"
 	fail "the stopped target and the IOTLB change: $(cat "$TMPDIR/outage.log")"
 }
