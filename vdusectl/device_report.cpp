@@ -193,11 +193,9 @@ Record device_record(const DeviceReport &r)
 	// What the kernel copies I/O through now: its own pages until vdused
 	// registered its memory (at the driver's first I/O).
 	// Null while no vdused serves the device, as vdusectl(8) says.
-	if (!r.worker.running)
-		rec.set("bounce_in_use", nullptr);
-	else if (spec.bounce_memory == "default")
+	if (r.worker.running && spec.bounce_memory == "default")
 		rec.set("bounce_in_use", "kernel");
-	else if (r.bounce)
+	else if (r.worker.running && r.bounce)
 		rec.set("bounce_in_use", r.bounce->memory);
 	else
 		rec.set("bounce_in_use", nullptr);
