@@ -11,15 +11,12 @@ namespace
 // What an option of CLI11 type name type takes, for a conversion error.
 std::string expected_of(const CLI::App &app, const std::string &name)
 {
-	const CLI::Option *option = nullptr;
-	try {
-		option = app.get_option_no_throw(name);
-	} catch (const CLI::Error &) {
-		option = nullptr;
-	}
+	const CLI::Option *option = app.get_option_no_throw(name);
 	std::string type = option ? option->get_type_name() : "";
-	if (type == "UINT" || type == "INT" || type.find("INT") != std::string::npos)
-		return type == "INT" ? "a whole number" : "a whole number of 0 or more";
+	if (type == "INT")
+		return "a whole number";
+	if (type.find("INT") != std::string::npos)
+		return "a whole number of 0 or more";
 	if (type == "FLOAT" || type == "NUMBER")
 		return "a number";
 	return "a valid value";

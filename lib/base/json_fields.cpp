@@ -79,14 +79,19 @@ void JsonFields::wrong(const char *key, const std::string &expected,
 	                            describe(value));
 }
 
-std::string JsonFields::text(const char *key, std::optional<std::string> fallback)
+const nlohmann::json *JsonFields::lookup(const char *key, bool has_fallback)
 {
 	const nlohmann::json *v = field(key);
-	if (!v) {
-		if (fallback)
-			return *fallback;
+	if (!v && !has_fallback)
 		missing(key);
-	}
+	return v;
+}
+
+std::string JsonFields::text(const char *key, std::optional<std::string> fallback)
+{
+	const nlohmann::json *v = lookup(key, fallback.has_value());
+	if (!v)
+		return *fallback;
 	if (!v->is_string())
 		wrong(key, "a string", *v);
 	return v->get<std::string>();
@@ -94,12 +99,9 @@ std::string JsonFields::text(const char *key, std::optional<std::string> fallbac
 
 bool JsonFields::flag(const char *key, std::optional<bool> fallback)
 {
-	const nlohmann::json *v = field(key);
-	if (!v) {
-		if (fallback)
-			return *fallback;
-		missing(key);
-	}
+	const nlohmann::json *v = lookup(key, fallback.has_value());
+	if (!v)
+		return *fallback;
 	if (!v->is_boolean())
 		wrong(key, "true or false", *v);
 	return v->get<bool>();

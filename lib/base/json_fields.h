@@ -33,12 +33,9 @@ public:
 	template <typename T>
 	T whole(const char *key, std::optional<T> fallback = {})
 	{
-		const nlohmann::json *v = field(key);
-		if (!v) {
-			if (fallback)
-				return *fallback;
-			missing(key);
-		}
+		const nlohmann::json *v = lookup(key, fallback.has_value());
+		if (!v)
+			return *fallback;
 		if (!v->is_number_unsigned() || v->get<uint64_t>() > std::numeric_limits<T>::max())
 			wrong(key,
 			      "a whole number from 0 to " +
@@ -57,6 +54,8 @@ public:
 
 private:
 	const nlohmann::json *field(const char *key);
+	// key's value; nullptr if it is missing and has_fallback, else throws.
+	const nlohmann::json *lookup(const char *key, bool has_fallback);
 	[[noreturn]] void missing(const char *key) const;
 	[[noreturn]] void wrong(const char *key, const std::string &expected,
 	                        const nlohmann::json &value) const;
