@@ -41,11 +41,14 @@ Result<BackingPlan> plan_backing(const StateDir &state, AddOptions &options, uin
 		return Error{ENOENT, spec.name + ": " + spec.file + " does not exist"};
 	if (!exists) {
 		if (size == 0)
-			return usage_error(spec.name + ": " + spec.file +
-			                   " does not exist: give --size to create it");
+			// Not a usage error: the same command works once the file is there.
+			return Error{ENOENT, spec.name + ": " + spec.file +
+			                             " does not exist: give --size to create it"};
 		if (spec.read_only)
-			return usage_error(spec.name + ": cannot create " + spec.file +
-			                   " for a read-only device");
+			return Error{ENOENT,
+			             spec.name + ": " + spec.file +
+			                     " does not exist, and a read-only device cannot "
+			                     "create it"};
 		spec.size_bytes = size;
 		plan.create = true;
 		return plan;

@@ -38,12 +38,7 @@ int parse_and_run(int argc, char **argv)
 	app.set_version_flag("--version", VDUSE_VERSION);
 	GlobalOptions global;
 	app.add_option("--state-dir", global.state_dir,
-	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")")
-	        // An empty one silently meant the default.
-	        ->check([](const std::string &dir) {
-		        return dir.empty() ? std::string("the empty string is not a directory")
-		                           : std::string();
-	        });
+	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
 	app.add_flag("-v,--verbose", global.verbose, "Log more, and start vdused with --verbose");
 	app.add_flag("--no-systemd", global.no_systemd,
 	             "Spawn vdused directly even when systemd runs (also: $VDUSE_NO_SYSTEMD=1)");
@@ -57,6 +52,11 @@ int parse_and_run(int argc, char **argv)
 		CLI::App *command = app.add_subcommand(verb.name, verb.summary);
 		verbs.emplace_back(command, verb.declare(*command));
 	}
+	// An empty value means nothing to any option or argument that takes text
+	// (--state-dir '' silently meant the default, -s '' "needs --size").
+	refuse_empty_values(app);
+	for (auto &verb : verbs)
+		refuse_empty_values(*verb.first);
 	// Set after the verbs, so that only the top level collects what no verb
 	// took: an unknown verb, or an argument the verb does not have.
 	app.allow_extras();

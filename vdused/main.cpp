@@ -168,6 +168,7 @@ int parse_and_serve(int argc, char **argv)
 	app.add_flag("--debug-hooks", options.debug_hooks)
 	        ->envname("VDUSED_DEBUG_HOOKS")
 	        ->group("");
+	refuse_empty_values(app);
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {

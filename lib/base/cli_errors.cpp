@@ -54,8 +54,10 @@ std::string parse_error_text(const CLI::App &app, const CLI::ParseError &error)
 	if (std::regex_match(text, m, std::regex(R"(Could not convert: (\S+) = (.*))")))
 		return m[1].str() + ": '" + m[2].str() + "' is not " + expected_of(app, m[1].str());
 	if (std::regex_match(text, m, std::regex(R"((\S+): Value (.*) not in range (.*) to (.*))")))
-		return m[1].str() + ": " + m[2].str() + " is not in the range " +
-		       plain(m[3].str()) + " to " + plain(m[4].str());
+		return m[2].str().empty()
+		               ? m[1].str() + ": the value is empty"
+		               : m[1].str() + ": " + m[2].str() + " is not in the range " +
+		                         plain(m[3].str()) + " to " + plain(m[4].str());
 	if (std::regex_match(text, m, std::regex(R"((\S+) is required)")))
 		return argument_name(m[1].str()) + " is required";
 	if (std::regex_match(text, m,
@@ -66,10 +68,27 @@ std::string parse_error_text(const CLI::App &app, const CLI::ParseError &error)
 		return m[1].str() + " needs a value";
 	if (std::regex_match(text, m, std::regex(R"((\d+) required (\S+) missing)")))
 		return "a value is missing";
+	if (std::regex_match(text, m, std::regex(R"((\S+): the value is empty)")))
+		return argument_name(m[1].str()) + ": the value is empty";
 	if (std::regex_match(text, m,
 	                     std::regex(R"(The following arguments were not expected: (.*))")))
 		return "unexpected argument '" + m[1].str() + "'";
 	return text;
+}
+
+void refuse_empty_values(CLI::App &command)
+{
+	for (CLI::Option *option : command.get_options()) {
+		// Flags take no value; --help and --version neither.
+		if (option->get_type_size() == 0)
+			continue;
+		option->check(CLI::Validator(
+		        [](const std::string &value) {
+			        return value.empty() ? std::string("the value is empty")
+			                             : std::string();
+		        },
+		        ""));
+	}
 }
 
 } // namespace vduse

@@ -14,4 +14,9 @@ namespace vduse
 // option's type.
 std::string parse_error_text(const CLI::App &app, const CLI::ParseError &error);
 
+// Every option and positional of COMMAND that takes a value refuses the
+// empty string ("--size: the value is empty"), which no option of ours gives
+// a meaning (CLI11 reads it as 0 for a number).
+void refuse_empty_values(CLI::App &command);
+
 } // namespace vduse

@@ -10,6 +10,9 @@ expect_status "size 4k device" 2 "not a multiple of the block size 4096" "$VDUSE
 expect_status "size unparsable" 2 "size 'lots'" "$VDUSECTL" add -t null --size lots
 expect_status "size unit" 2 "unknown unit 'X'" "$VDUSECTL" add -t null --size 1X
 expect_status "size not whole" 2 "size '1.3K' is not a whole number of bytes" "$VDUSECTL" add -t null --size 1.3K
+expect_status "size empty" 2 "add: --size: the value is empty" "$VDUSECTL" add -t null --size ""
+expect_status "state dir empty" 2 "--state-dir: the value is empty" "$VDUSECTL" --state-dir "" list
+expect_status "queues empty" 2 "--queues: the value is empty" "$VDUSECTL" add -t null --size 1G --queues ""
 expect_status "queues 0" 2 "queue count 0 is out of range" "$VDUSECTL" add -t null --size 1G --queues 0
 expect_status "queues too many" 2 "queue count 257 is out of range" "$VDUSECTL" add -t null --size 1G --queues 257
 expect_status "depth not a power of two" 2 "queue depth 100 is not a power of two" "$VDUSECTL" add -t null --size 1G --queue-depth 100

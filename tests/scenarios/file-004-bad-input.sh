@@ -5,7 +5,7 @@ img=$(scratch_fs)
 
 expect_status "loop without a file" 2 "needs --file PATH" "$VDUSECTL" add -t loop
 expect_status "loop on a missing file" 1 "/run/img/missing.img does not exist" "$VDUSECTL" add -t loop --file "$img/missing.img"
-expect_status "new file without a size" 2 "give --size to create it" "$VDUSECTL" add -t file --file "$img/new.img"
+expect_status "new file without a size" 1 "give --size to create it" "$VDUSECTL" add -t file --file "$img/new.img"
 test ! -e "$img/new.img" || fail "a failed add created the image"
 mkdir "$img/dir"
 expect_status "a directory" 1 "/run/img/dir is a directory" "$VDUSECTL" add -t file --file "$img/dir"

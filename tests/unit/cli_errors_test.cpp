@@ -22,6 +22,7 @@ std::string error_for(std::vector<std::string> args)
 	app.add_option("--queues", queues, "Queues");
 	app.add_option("-w,--watch", watch, "Seconds")->check(CLI::Range(1.0, 3600.0));
 	app.add_option("--driver", driver, "Driver");
+	refuse_empty_values(app);
 	std::vector<std::string> reversed(args.rbegin(), args.rend());
 	try {
 		app.parse(reversed);
@@ -43,6 +44,14 @@ TEST(ParseErrorText, NamesTheOptionAndTheValue)
 	          "--driver is given 2 times; it takes one value");
 	EXPECT_EQ(error_for({"x", "--driver"}), "--driver needs a value");
 	EXPECT_EQ(error_for({"x"}), "");
+}
+
+TEST(ParseErrorText, EmptyTextIsRefused)
+{
+	EXPECT_EQ(error_for({"x", "--driver", ""}), "--driver: the value is empty");
+	EXPECT_EQ(error_for({""}), "NAME: the value is empty");
+	// CLI11 alone reads an empty number as 0.
+	EXPECT_EQ(error_for({"x", "--queues", ""}), "--queues: the value is empty");
 }
 
 } // namespace
