@@ -60,12 +60,12 @@ TEST_F(BackingPlanTest, MissingImageIsCreatedWithTheGivenSize)
 	EXPECT_FALSE(fs::exists(o.spec.file)) << "undo removes what add created";
 }
 
-TEST_F(BackingPlanTest, MissingImageWithoutSizeIsAUsageError)
+TEST_F(BackingPlanTest, MissingImageWithoutSizeIsAFailureNotUsage)
 {
 	AddOptions o = options("new.img");
 	auto plan = plan_backing(state, o, 0);
 	ASSERT_FALSE(plan.ok());
-	EXPECT_TRUE(plan.error().is_usage());
+	EXPECT_FALSE(plan.error().is_usage());
 	EXPECT_NE(plan.error().message.find("give --size to create it"), std::string::npos);
 }
 
