@@ -87,7 +87,7 @@ for queues in 1 4; do
 		wait_for 20 "the vhost-user socket" test -S /run/vhu/bench.sock
 	fi
 	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
-	vpid=$("$VDUSECTL" show bench-v --json | jq -r .pid)
+	vpid=$("$VDUSECTL" show bench-v --json | jq -r '.[0].pid')
 	if [ "$net" != vhost-user ]; then
 		qemu-storage-daemon --blockdev "$qsd_blockdev,node-name=n0" \
 			--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 &

@@ -17,8 +17,8 @@ truncate -s 256M "$img/vdused.img" "$img/qsd.img"
 read -r _ vnull <<<"$("$VDUSECTL" add -t null --size 256M --queues 2 --queue-depth $depth --driver vhost --name b-vnull)"
 read -r _ vfile <<<"$("$VDUSECTL" add -t file --file "$img/vdused.img" --queues 2 --queue-depth $depth --driver vhost --name b-vfile)"
 declare -A pid node
-pid[vdused-null]=$("$VDUSECTL" show b-vnull --json | jq -r .pid)
-pid[vdused-file]=$("$VDUSECTL" show b-vfile --json | jq -r .pid)
+pid[vdused-null]=$("$VDUSECTL" show b-vnull --json | jq -r '.[0].pid')
+pid[vdused-file]=$("$VDUSECTL" show b-vfile --json | jq -r '.[0].pid')
 node[vdused-null]=$vnull
 node[vdused-file]=$vfile
 

@@ -7,7 +7,7 @@ run() {
 	"$@"
 }
 run vdusectl add -t null --size 1G --queues 2 --serial DEMO-1
-node=$(vdusectl show vduse0 --json | jq -r .node)
+node=$(vdusectl show vduse0 --json | jq -r '.[0].node')
 run blockdev --getsize64 "$node"
 run fio --name=demo --filename="$node" --rw=randrw --bs=4k --iodepth=16 --ioengine=io_uring \
 	--direct=1 --numjobs=2 --runtime=2 --time_based --group_reporting --output-format=json |

@@ -24,16 +24,13 @@ int show_devices(Context &ctx, const ShowArgs &args)
 		return report(mode.error());
 	if (auto st = validate_names(args.names); !st)
 		return report(st.error());
-	// One name: one object. None (every device) or several: an array.
-	bool one = args.names.size() == 1;
+	// One shape whatever the number of names: an array (a script's jq
+	// '.[0].pid' works for one name as for several).
 	std::vector<std::string> names = args.names.empty() ? ctx.state.names() : args.names;
 	int rc = exit_ok;
 	std::vector<Record> records = read_device_records(ctx.state, names, rc);
 	if (*mode != JsonMode::off) {
-		if (one && !records.empty())
-			std::cout << format_json(records.front().to_json(), *mode);
-		else if (!one)
-			std::cout << format_json(records_to_json(records), *mode);
+		std::cout << format_json(records_to_json(records), *mode);
 		return rc;
 	}
 	for (size_t i = 0; i < records.size(); ++i)
@@ -49,7 +46,7 @@ Verb show_verb()
 		        auto args = std::make_shared<ShowArgs>();
 		        cmd.add_option("names", args->names, "Devices (default: every device)");
 		        add_json_option(cmd, args->json,
-		                        "Print a JSON object (an array for no name or several)");
+		                        "Print a JSON array of the devices' objects, for one name as for several");
 		        return VerbHandler(
 		                [args](Context &ctx) { return show_devices(ctx, *args); });
 	        }};

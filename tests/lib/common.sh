@@ -226,7 +226,7 @@ nbd_kill() {
 
 # device_field NAME KEY: one field of `vdusectl show --json NAME`.
 device_field() {
-	"$VDUSECTL" show "$1" --json=short | jq -r ".$2"
+	"$VDUSECTL" show "$1" --json=short | jq -r ".[0].$2"
 }
 
 # vhu_start NAME QUEUES BLOCKDEV [EXPORT-OPTIONS]: qemu-storage-daemon serving

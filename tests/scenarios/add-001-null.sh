@@ -15,7 +15,7 @@ expect_eq "blockdev --getss" 512 "$(blockdev --getss "$node")"
 expect_eq "serial in sysfs" SN-TEST-1 "$(cat "/sys/block/$(basename "$node")/serial")"
 
 # show --json against the kernel's own view through iproute2.
-show=$("$VDUSECTL" show "$name" --json)
+show=$("$VDUSECTL" show "$name" --json | jq '.[0]')
 vdpa=$(vdpa -jp dev show "$name")
 expect_eq "vdpa mgmtdev" vduse "$(jq -r ".dev.\"$name\".mgmtdev" <<<"$vdpa")"
 expect_eq "vdpa type" block "$(jq -r ".dev.\"$name\".type" <<<"$vdpa")"
@@ -32,6 +32,7 @@ expect_eq "show --json keys vs vdusectl(8) DEVICE FIELDS" "$(sort <<<"$documente
 expect_eq "list --json keys vs show --json keys" "$(jq -r 'keys[]' <<<"$show" | sort)" \
 	"$("$VDUSECTL" list --json | jq -r '.[0] | keys[]' | sort)"
 expect_eq "show --json=short is one line" 1 "$("$VDUSECTL" show "$name" --json=short | wc -l)"
+expect_eq "show of one device is an array" array "$("$VDUSECTL" show "$name" --json | jq -r type)"
 expect_eq "show of several devices is an array" array "$("$VDUSECTL" show "$name" "$name" --json | jq -r type)"
 expect_contains "list -o name,node,state" "$name  $node  running" "$("$VDUSECTL" list -o name,node,state --no-legend)"
 expect_eq "list --json entries" 1 "$(jq length <<<"$("$VDUSECTL" list --json)")"

@@ -18,7 +18,7 @@ fio --name=crash --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M 
 fio_pid=$!
 sleep 3
 nbd_kill disk
-wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show co0 --json=short | jq -e '.connection | startswith(\"reconnecting since\")'"
+wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show co0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
 sleep 1
 pid=$(device_field co0 pid)
 kill -9 "$pid"
@@ -30,7 +30,7 @@ new_pid=$(device_field co0 pid)
 [ "$new_pid" != "$pid" ] && [ "$new_pid" != null ] || fail "no new vdused after recover ($new_pid)"
 sleep 2
 nbd_start disk file "$img/disk.img"
-wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show co0 --json=short | jq -e '.connection == \"connected\"'"
+wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show co0 --json=short | jq -e '.[0].connection == \"connected\"'"
 pass "vdused: $(grep 'resubmitting' /run/vduse/co0.log | tail -1 | sed 's/.*connection/connection/')"
 wait_for 60 "fio to finish" sh -c "! kill -0 $fio_pid 2>/dev/null"
 wait "$fio_pid" || fail "fio failed across the outage and the crash: $(cat "$TMPDIR/crash.out" "$TMPDIR/crash.json")"

@@ -53,7 +53,7 @@ for i in $(seq 1 "${VTEST_KILLS:-8}"); do
 	[ $ms -le $worst_ms ] || worst_ms=$ms
 	kills=$((kills + 1))
 	if [ $i = 1 ]; then
-		json=$(vdusectl show $name --json)
+		json=$(vdusectl show $name --json | jq '.[0]')
 		expect_eq "show after a kill: state" running "$(jq -r .state <<<"$json")"
 		expect_eq "vdpa after a kill" block "$(vdpa -jp dev show $name | jq -r ".dev.$name.type")"
 		expect_eq "show after a kill: node" "$node" "$(jq -r .node <<<"$json")"

@@ -20,7 +20,7 @@ unit=vdused@$name.service
 expect_eq "$unit state" active "$(systemctl is-active $unit)"
 expect_eq "$unit type" notify "$(systemctl show -P Type $unit)"
 expect_contains "$unit status line" "serving $name with 2 queue(s)" "$(systemctl show -P StatusText $unit)"
-json=$(vdusectl show $name --json)
+json=$(vdusectl show $name --json | jq '.[0]')
 expect_eq "show: unit" "$unit" "$(jq -r .unit <<<"$json")"
 expect_eq "show: state" running "$(jq -r .state <<<"$json")"
 expect_eq "show: pid is the unit's MainPID" "$(systemctl show -P MainPID $unit)" "$(jq -r .pid <<<"$json")"

@@ -15,14 +15,14 @@ case $VTEST_BOOT in
 	vdusectl add -t null --size 64M --name gone0 >/dev/null
 	[ -e $spec ] || fail "add --persistent wrote no $spec"
 	expect_eq "size in $spec" $((128 << 20)) "$(jq .size_bytes $spec)"
-	expect_eq "show: persistent" true "$(vdusectl show keep0 --json | jq .persistent)"
+	expect_eq "show: persistent" true "$(vdusectl show keep0 --json | jq '.[0].persistent')"
 	[ ! -e /etc/vduse/devices/gone0.json ] || fail "a device without --persistent was persisted"
 	pass "boot 1: keep0 persisted, gone0 not"
 	;;
 2)
 	expect_eq "vduse-restore.service result" success "$(systemctl show -P Result vduse-restore.service)"
 	expect_eq "vduse-restore.service state" active "$(systemctl is-active vduse-restore.service)"
-	json=$(vdusectl show keep0 --json)
+	json=$(vdusectl show keep0 --json | jq '.[0]')
 	expect_eq "keep0 state after reboot" running "$(jq -r .state <<<"$json")"
 	expect_eq "keep0 queues after reboot" 2 "$(jq -r .queues <<<"$json")"
 	expect_eq "vdused@keep0.service" active "$(systemctl is-active vdused@keep0.service)"

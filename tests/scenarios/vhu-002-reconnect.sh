@@ -31,10 +31,10 @@ verify_during target-crashes 30
 sleep 3
 for round in 1 2 3 4 5; do
 	vhu_kill disk
-	wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.connection | startswith(\"reconnecting since\")'"
+	wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
 	sleep 1
 	vhu_start disk 2 "$blockdev"
-	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.connection == \"connected\"'"
+	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.[0].connection == \"connected\"'"
 	pass "target crash $round: reconnecting, then connected"
 	sleep 2
 done
@@ -45,11 +45,11 @@ expect_eq "requests sent again after the crashes" 1 "$(grep -c 'sent to the targ
 verify_during daemon-crashes 24
 sleep 3
 for round in 1 2 3; do
-	pid=$("$VDUSECTL" show vr0 --json | jq -r .pid)
+	pid=$("$VDUSECTL" show vr0 --json | jq -r '.[0].pid')
 	kill -9 "$pid"
 	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 	"$VDUSECTL" recover vr0 >/dev/null || fail "recover failed after kill $round"
-	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.connection == \"connected\"'"
+	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.[0].connection == \"connected\"'"
 	pass "vdused crash $round: recovered, target connected"
 	sleep 3
 done
@@ -62,7 +62,7 @@ expect_clean vr0
 # The target down when vdused starts: requests wait for it.
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --name late0)"
 vhu_kill disk
-pid=$("$VDUSECTL" show late0 --json | jq -r .pid)
+pid=$("$VDUSECTL" show late0 --json | jq -r '.[0].pid')
 kill -9 "$pid"
 wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 dd if="$node" of=/dev/null bs=4k count=1 skip=99 iflag=direct 2>"$TMPDIR/dd.err" &
