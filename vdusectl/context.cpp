@@ -23,6 +23,23 @@ Status save_record(const Context &ctx, const DeviceRecord &record)
 	return {};
 }
 
+void remove_spec_unless_kept(const Context &ctx, const std::string &name, bool keep)
+{
+	if (!ctx.persist.has(name))
+		return;
+	std::string path = ctx.persist.spec_path(name).string();
+	if (keep) {
+		print_error(name + ": its spec " + path +
+		            " is kept: the device comes back at boot, or with vdusectl restore " +
+		            name);
+		return;
+	}
+	ctx.persist.remove(name);
+	print_error(name + ": its spec " + path +
+	            " is removed too: the device will not come back at boot (del --keep-spec "
+	            "keeps it)");
+}
+
 void print_error(const std::string &message)
 {
 	std::cerr << "vdusectl: " << message << '\n';

@@ -33,6 +33,10 @@ Result<UniqueFd> lock_state(const Context &ctx);
 // that the next boot brings the device back as it is now.
 Status save_record(const Context &ctx, const DeviceRecord &record);
 
+// del: a persistent device's spec goes with it unless KEEP; either way it is
+// said on stderr, with what brings the device back.
+void remove_spec_unless_kept(const Context &ctx, const std::string &name, bool keep);
+
 // Prints "vdusectl: MESSAGE" to stderr.
 void print_error(const std::string &message);
 

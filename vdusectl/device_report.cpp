@@ -20,6 +20,26 @@ nlohmann::ordered_json or_null(const std::string &text)
 
 } // namespace
 
+StateFacts state_facts(const DeviceRecord &record, const WorkerState &worker, bool attached)
+{
+	const std::string &name = record.spec.name;
+	StateFacts facts{worker.running, device_exists(name), false, attached, record.persistent};
+	facts.vduse_broken = facts.vduse_exists && !worker.running && device_broken(name);
+	return facts;
+}
+
+DeviceState current_state(const DeviceRecord &record)
+{
+	return classify(
+	        state_facts(record, worker_state(record), vdpa_device_exists(record.spec.name)));
+}
+
+Status require_device_state(std::string_view verb, const DeviceRecord &record, Need need)
+{
+	return require_state(verb, record.spec.name, current_state(record), record.persistent,
+	                     need);
+}
+
 DeviceReport device_report(const DeviceRecord &record, const StateDir &state)
 {
 	DeviceReport r;
@@ -45,26 +65,10 @@ DeviceReport device_report(const DeviceRecord &record, const StateDir &state)
 				r.bounce = *bounce;
 		}
 	}
-	if (!r.worker.running && !device_exists(name)) {
-		r.state = "stale";
-		r.hint = "the VDUSE device is gone (a reboot of /run, or removed by hand): "
-		         "vdusectl del " +
-		         name + " forgets it" +
-		         (record.persistent ? "; vdusectl restore recreates it from its spec" : "");
-	} else if (!r.worker.running && device_broken(name)) {
-		r.state = "broken";
-		r.hint = "the kernel gave up on the device (a message was not answered in time); "
-		         "no daemon can serve it again: vdusectl del " +
-		         name + ", then add it again";
-	} else if (!r.worker.running) {
-		r.state = "daemon-dead";
-		r.hint = "vdusectl recover " + name + " starts a new daemon without losing I/O";
-	} else if (!r.attached) {
-		r.state = "detached";
-		r.hint = "not on the vdpa bus: vdusectl del " + name + ", then add it again";
-	} else {
-		r.state = "running";
-	}
+	StateFacts facts = state_facts(record, r.worker, r.attached);
+	r.state_kind = classify(facts);
+	r.state = std::string(state_name(r.state_kind));
+	r.hint = state_hint(r.state_kind, name, record.persistent);
 	return r;
 }
 

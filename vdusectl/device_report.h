@@ -4,6 +4,7 @@
 #pragma once
 
 #include "context.h"
+#include "device_state.h"
 #include "output.h"
 #include "state/bounce_status.h"
 #include "state/link_status.h"
@@ -22,14 +23,26 @@ struct DeviceReport {
 	DeviceRecord record;
 	std::string bound_driver; // the vdpa driver bound now, "" if none
 	std::optional<std::string> node;
-	WorkerState worker;                 // worker.running: a vdused serves it
-	bool attached = false;              // on the vdpa bus
-	std::string state;                  // running, daemon-dead, detached, stale
-	std::string hint;                   // what to do about a state not running, or ""
+	WorkerState worker;    // worker.running: a vdused serves it
+	bool attached = false; // on the vdpa bus
+	DeviceState state_kind = DeviceState::running;
+	std::string state;                  // state_name(state_kind)
+	std::string hint;                   // state_hint(state_kind, ...): "" when running
 	std::optional<LinkStatus> link;     // a network backend's connection, as vdused said
 	uint64_t bounce_size = 0;           // the kernel's, or the spec's if it has no device
 	std::optional<BounceStatus> bounce; // vdused's bounce memory, as it said
 };
+
+// The facts of device_state.h for RECORD, its daemon WORKER, and whether it
+// is ATTACHED to the vdpa bus.
+StateFacts state_facts(const DeviceRecord &record, const WorkerState &worker, bool attached);
+
+// The device's state now.
+DeviceState current_state(const DeviceRecord &record);
+
+// Asks about the device now and refuses what VERB cannot do in its state
+// (require_state).
+Status require_device_state(std::string_view verb, const DeviceRecord &record, Need need);
 
 // Asks sysfs, the process table or systemd about the device now, and the
 // state directory about a network backend's connection.

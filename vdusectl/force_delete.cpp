@@ -107,8 +107,7 @@ Status force_delete_device(Context &ctx, const std::string &name, const ForceDel
 	}
 	bool changed = false;
 	(void)install_unit_dropin(name, "", changed);
-	if (!options.keep_spec)
-		ctx.persist.remove(name);
+	remove_spec_unless_kept(ctx, name, options.keep_spec);
 	ctx.state.remove(name);
 	return {};
 }

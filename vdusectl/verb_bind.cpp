@@ -1,9 +1,12 @@
 // vdusectl bind: move a running device between the host (virtio_vdpa,
 // /dev/vdX) and a VM (vhost_vdpa, /dev/vhost-vdpa-N). Unbinding resets the
 // device: vdused finishes what it had taken and the new driver starts afresh.
+// A detached device (vdpa dev del by hand) is put back on the bus first.
 #include "verb.h"
 
+#include "device_report.h"
 #include "node_users.h"
+#include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
 #include "worker.h"
 
@@ -28,9 +31,6 @@ int bind_device(Context &ctx, const BindArgs &args)
 {
 	if (auto st = validate_name(args.name); !st)
 		return report(st.error());
-	auto driver = parse_driver(args.driver);
-	if (!driver)
-		return report(with_context(args.name, driver.error()));
 	auto lock = lock_state(ctx);
 	if (!lock)
 		return report(lock.error());
@@ -38,17 +38,26 @@ int bind_device(Context &ctx, const BindArgs &args)
 	if (!record)
 		return report(record.error());
 	const std::string &name = args.name;
-	if (!vdpa_device_exists(name))
-		return report(failure(name + ": not on the vdpa bus (state detached)"));
-	if (!worker_state(*record).running)
-		return report(failure(name + ": no vdused serves it; vdusectl recover " + name +
-		                      " first"));
+	// Without --driver: the one the device was bound to.
+	auto driver = args.driver.empty() ? Result<Driver>(record->spec.driver)
+	                                  : parse_driver(args.driver);
+	if (!driver)
+		return report(with_context(args.name, driver.error()));
+	if (auto st = require_device_state("bind", *record, Need::attached); !st)
+		return report(st.error());
 	bool custom_bounce =
 	        record->spec.bounce_size != 0 || record->spec.bounce_memory != "default";
 	if (*driver != Driver::virtio && custom_bounce)
 		return report(usage_error(name + ": it has its own bounce buffer settings, which "
 		                                 "only the virtio driver uses; add it again "
 		                                 "without them to give it to a VM"));
+	if (!vdpa_device_exists(name)) {
+		auto netlink = VdpaNetlink::connect();
+		if (!netlink)
+			return report(netlink.error());
+		if (auto st = netlink->add_device(name); !st)
+			return report(st.error());
+	}
 	std::string wanted(driver_kernel_name(*driver));
 	std::string bound = vdpa_bound_driver(name);
 	auto node = vdpa_device_node(name);
@@ -83,13 +92,15 @@ int bind_device(Context &ctx, const BindArgs &args)
 
 Verb bind_verb()
 {
-	return {"bind", "Move a running device between the host and a VM", [](CLI::App &cmd) {
+	return {"bind", "Move a device between the host and a VM, or put a detached one back",
+	        [](CLI::App &cmd) {
 		        auto args = std::make_shared<BindArgs>();
 		        cmd.add_option("name", args->name, "The device")->required();
-		        cmd.add_option("--driver", args->driver,
-		                       "virtio (host /dev/vdX) or vhost (/dev/vhost-vdpa-N, for a "
-		                       "VM)")
-		                ->required();
+		        cmd.add_option(
+		                "--driver", args->driver,
+		                "virtio (host /dev/vdX) or vhost (/dev/vhost-vdpa-N, for a "
+		                "VM) (default: the one it has; a detached device is put back "
+		                "on the vdpa bus)");
 		        cmd.add_flag("--force", args->force,
 		                     "Unbind /dev/vdX even while it is mounted or open (its users "
 		                     "get I/O errors)");

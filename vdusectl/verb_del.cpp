@@ -69,8 +69,7 @@ Status delete_device(Context &ctx, const std::string &name, const DelOptions &op
 		if (auto st = destroy_vduse_device(name); !st)
 			return st;
 	}
-	if (!options.keep_spec)
-		ctx.persist.remove(name); // a no-op unless the device was persistent
+	remove_spec_unless_kept(ctx, name, options.keep_spec);
 	ctx.state.remove(name);
 	return {};
 }

@@ -3,7 +3,7 @@
 // the driver sees no error (vdused/device_server.cpp).
 #include "verb.h"
 
-#include "vduse/vduse_control.h"
+#include "device_report.h"
 #include "worker.h"
 
 #include <iostream>
@@ -34,26 +34,16 @@ int replace_worker(Context &ctx, const std::string &name, Replace how, const cha
 	auto record = ctx.state.read(name);
 	if (!record)
 		return report(record.error());
-	if (!device_exists(name))
-		return report(
-		        {ENODEV, name + ": the VDUSE device is gone; del it and add it again"});
-	if (!worker_state(*record).running && device_broken(name))
-		return report(
-		        {EPERM, name +
-		                        ": the kernel gave up on the device (a message was not "
-		                        "answered in time); no daemon can serve it again: "
-		                        "vdusectl del " +
-		                        name + ", then add it again"});
 	// restart: a stopped vdused completes what it had taken first
 	// (QueueWorker::stop), so its successor has nothing to resubmit.
-	if (how == Replace::dead_only) {
-		WorkerState worker = worker_state(*record);
-		if (worker.running)
-			return report({EBUSY, name + ": vdused is running (pid " +
-			                              std::to_string(worker.pid) +
-			                              "); nothing to recover"});
-	} else if (auto st = stop_worker(ctx, *record, 30s); !st) {
+	Need need = how == Replace::dead_only ? Need::recoverable : Need::replaceable;
+	if (auto st = require_device_state(how == Replace::dead_only ? "recover" : "restart",
+	                                   *record, need);
+	    !st)
 		return report(st.error());
+	if (how == Replace::running) {
+		if (auto st = stop_worker(ctx, *record, 30s); !st)
+			return report(st.error());
 	}
 	if (auto st = start_worker(ctx, *record, 30s); !st)
 		return report(st.error());

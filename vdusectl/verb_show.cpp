@@ -46,7 +46,8 @@ Verb show_verb()
 		        auto args = std::make_shared<ShowArgs>();
 		        cmd.add_option("names", args->names, "Devices (default: every device)");
 		        add_json_option(cmd, args->json,
-		                        "Print a JSON array of the devices' objects, for one name as for several");
+		                        "Print a JSON array of the devices' objects, for one name "
+		                        "as for several");
 		        return VerbHandler(
 		                [args](Context &ctx) { return show_devices(ctx, *args); });
 	        }};

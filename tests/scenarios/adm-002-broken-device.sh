@@ -19,8 +19,8 @@ kill -CONT "$pid"
 wait_for 15 "vdused $pid to exit on the broken device" sh -c "! kill -0 $pid 2>/dev/null"
 expect_contains "vdused's log" "the kernel marked the device broken" "$(cat /run/vduse/bk0.log)"
 expect_eq "state of the broken device" broken "$(device_field bk0 state)"
-expect_contains "its hint" "vdusectl del bk0, then add it again" "$(device_field bk0 hint)"
-expect_status "recover of the broken device" 1 "bk0: the kernel gave up on the device" \
+expect_contains "its hint" "fix: vdusectl del bk0, then vdusectl add ... --name bk0 again" "$(device_field bk0 hint)"
+expect_status "recover of the broken device" 1 "bk0: cannot recover a broken device: the kernel gave up on the device" \
 	"$VDUSECTL" recover bk0
 t0=$(date +%s)
 out=$("$VDUSECTL" del bk0 2>&1) || fail "del of the broken device failed: $out"
