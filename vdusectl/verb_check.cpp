@@ -5,6 +5,7 @@
 #include "vdpa/vdpa_netlink.h"
 #include "vduse/vduse_control.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -28,8 +29,13 @@ struct Check {
 	std::string name;
 	bool ok = false;
 	std::string found;
-	std::string hint; // how to fix it, when not ok
+	std::string hint;  // how to fix it, when not ok
+	std::string cause; // the failure's root cause, shared by every check it fails
 };
+
+// The root cause of a module that is not in the kernel at all: one for all
+// such modules, whose fix is one kernel built with all of their options.
+constexpr const char *kernel_cause = "kernel";
 
 struct KmodCtxDeleter {
 	void operator()(kmod_ctx *ctx) const { kmod_unref(ctx); }
@@ -55,7 +61,7 @@ constexpr ModuleProbe modules[] = {
 
 Check check_module(kmod_ctx *kmod, const ModuleProbe &probe, bool load)
 {
-	Check c{std::string("module ") + probe.name, false, {}, {}};
+	Check c{std::string("module ") + probe.name, false, {}, {}, {}};
 	std::error_code ec;
 	auto present = [&] { return fs::exists(probe.evidence, ec); };
 	bool loaded = fs::exists(fs::path("/sys/module") / probe.name / "initstate", ec);
@@ -97,6 +103,7 @@ Check check_module(kmod_ctx *kmod, const ModuleProbe &probe, bool load)
 	c.found = "not in the kernel";
 	c.hint = std::string("this kernel (") + uts.release + ") has no " + probe.name +
 	         " module: use a kernel built with " + probe.config + "=m or =y";
+	c.cause = kernel_cause;
 	return c;
 }
 
@@ -104,25 +111,28 @@ Check check_module(kmod_ctx *kmod, const ModuleProbe &probe, bool load)
 // module check's own hint when the module is not there (no kernel support:
 // "use a kernel built with ..."; loading failed: "see dmesg"; loadable:
 // "vdusectl check --load"), never a command that just failed.
-std::string module_fix(const std::vector<Check> &checks, const std::string &module,
-                       const std::string &when_loaded)
+// Sets the check's hint and cause.
+void module_fix(Check &check, const std::vector<Check> &checks, const std::string &module,
+                const std::string &when_loaded)
 {
 	for (const Check &c : checks) {
-		if (c.name == "module " + module && !c.ok)
-			return c.hint;
+		if (c.name == "module " + module && !c.ok) {
+			check.hint = c.hint;
+			check.cause = c.cause.empty() ? c.name : c.cause;
+			return;
+		}
 	}
-	return when_loaded;
+	check.hint = when_loaded;
 }
 
 Check check_control(const std::vector<Check> &modules_found)
 {
-	Check c{"/dev/vduse/control", false, {}, {}};
+	Check c{"/dev/vduse/control", false, {}, {}, {}};
 	std::error_code ec;
 	if (!fs::exists(control_path, ec)) {
 		c.found = "missing";
-		c.hint = module_fix(
-		        modules_found, "vduse",
-		        "the vduse module is loaded but made no control node: see dmesg");
+		module_fix(c, modules_found, "vduse",
+		           "the vduse module is loaded but made no control node: see dmesg");
 		return c;
 	}
 	UniqueFd fd(::open(control_path, O_RDWR | O_CLOEXEC));
@@ -146,16 +156,16 @@ Check check_control(const std::vector<Check> &modules_found)
 
 Check check_netlink(const std::vector<Check> &modules_found)
 {
-	Check c{"vdpa netlink: management device vduse", false, {}, {}};
+	Check c{"vdpa netlink: management device vduse", false, {}, {}, {}};
 	auto netlink = VdpaNetlink::connect();
 	if (!netlink) {
-		c.found = netlink.error().message;
-		c.hint = module_fix(modules_found, "vdpa", "see dmesg");
+		c.found = "no vdpa netlink family";
+		module_fix(c, modules_found, "vdpa", "see dmesg");
 		return c;
 	}
 	if (auto st = netlink->check_management_device("vduse"); !st) {
 		c.found = st.error().message;
-		c.hint = module_fix(modules_found, "vduse", "see dmesg");
+		module_fix(c, modules_found, "vduse", "see dmesg");
 		return c;
 	}
 	c.ok = true;
@@ -165,18 +175,18 @@ Check check_netlink(const std::vector<Check> &modules_found)
 
 Check check_driver(const std::vector<Check> &modules_found, const char *driver)
 {
-	Check c{std::string("vdpa driver ") + driver, false, {}, {}};
+	Check c{std::string("vdpa driver ") + driver, false, {}, {}, {}};
 	std::error_code ec;
 	c.ok = fs::exists(fs::path("/sys/bus/vdpa/drivers") / driver, ec);
 	c.found = c.ok ? "registered" : "not registered";
 	if (!c.ok)
-		c.hint = module_fix(modules_found, driver, "see dmesg");
+		module_fix(c, modules_found, driver, "see dmesg");
 	return c;
 }
 
 Check check_capabilities()
 {
-	Check c{"capabilities", false, {}, {}};
+	Check c{"capabilities", false, {}, {}, {}};
 	std::ifstream in("/proc/self/status");
 	std::string line;
 	uint64_t eff = 0;
@@ -190,6 +200,96 @@ Check check_capabilities()
 	if (!c.ok)
 		c.hint = "run as root: attaching to the vdpa bus needs CAP_NET_ADMIN";
 	return c;
+}
+
+// Every failing check gets a cause: its own name when nothing else failed
+// it. The modules the kernel lacks share one fix: a kernel with all of them.
+void group_causes(std::vector<Check> &checks)
+{
+	std::string configs;
+	std::string missing;
+	size_t count = 0;
+	for (const auto &probe : modules) {
+		for (const Check &c : checks) {
+			if (c.name == std::string("module ") + probe.name &&
+			    c.cause == kernel_cause) {
+				configs +=
+				        (configs.empty() ? "" : ", ") + std::string(probe.config);
+				missing += (missing.empty() ? "" : ", ") + std::string(probe.name);
+				++count;
+			}
+		}
+	}
+	utsname uts{};
+	::uname(&uts);
+	for (Check &c : checks) {
+		if (c.ok)
+			continue;
+		if (c.cause.empty())
+			c.cause = c.name;
+		if (c.cause == kernel_cause)
+			c.hint = std::string("this kernel (") + uts.release + ") has no " +
+			         missing + (count == 1 ? " module" : " modules") +
+			         ": use a kernel built with " + configs + " (=m or =y)";
+	}
+}
+
+// TEXT wrapped at 80 columns, every line but the first indented by INDENT
+// spaces (the first follows what the caller printed).
+std::string wrapped(const std::string &text, size_t indent)
+{
+	constexpr size_t width = 80;
+	std::string out;
+	size_t column = indent;
+	size_t pos = 0;
+	while (pos < text.size()) {
+		size_t end = text.find(' ', pos);
+		std::string word = text.substr(pos, end == std::string::npos ? end : end - pos);
+		pos = end == std::string::npos ? text.size() : end + 1;
+		if (column > indent && column + 1 + word.size() > width) {
+			out += "\n" + std::string(indent, ' ');
+			column = indent;
+		} else if (column > indent) {
+			out += ' ';
+			++column;
+		}
+		out += word;
+		column += word.size();
+	}
+	return out + "\n";
+}
+
+// One line a check that passed; a failure's root cause once, with its fix
+// and the checks it fails under it, in 80 columns.
+std::string format_checks(const std::vector<Check> &checks)
+{
+	std::string out;
+	std::vector<std::string> shown;
+	for (const Check &c : checks) {
+		if (c.ok) {
+			out += "ok    " + wrapped(c.name + ": " + c.found, 6);
+			continue;
+		}
+		if (std::find(shown.begin(), shown.end(), c.cause) != shown.end())
+			continue;
+		shown.push_back(c.cause);
+		std::vector<const Check *> group;
+		for (const Check &other : checks) {
+			if (!other.ok && other.cause == c.cause)
+				group.push_back(&other);
+		}
+		const std::string &fix = c.hint;
+		std::string headline = c.cause == kernel_cause ? fix.substr(0, fix.find(':'))
+		                                               : c.name + ": " + c.found;
+		out += "FAIL  " + wrapped(headline, 6);
+		out += "      fix: " +
+		       wrapped(c.cause == kernel_cause ? fix.substr(fix.find(':') + 2) : fix, 11);
+		if (group.size() == 1 && c.cause != kernel_cause)
+			continue;
+		for (const Check *member : group)
+			out += "      - " + wrapped(member->name + ": " + member->found, 8);
+	}
+	return out;
 }
 
 struct CheckArgs {
@@ -215,24 +315,26 @@ int run_checks(const CheckArgs &args)
 	checks.push_back(check_driver(modules_found, "vhost_vdpa"));
 	checks.push_back(check_capabilities());
 
-	bool all_ok = true;
-	std::vector<Record> records;
-	for (const auto &c : checks) {
-		all_ok = all_ok && c.ok;
-		Record r;
-		r.set("check", c.name);
-		r.set("ok", c.ok, c.ok ? "ok" : "FAIL");
-		r.set("found", c.found);
-		r.set("hint",
-		      c.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.hint));
-		records.push_back(std::move(r));
-	}
-	static const std::vector<Column> columns = {
-	        {"check", "CHECK"}, {"ok", "RESULT"}, {"found", "FOUND"}, {"hint", "HINT"}};
-	if (*mode != JsonMode::off)
+	group_causes(checks);
+	bool all_ok =
+	        std::all_of(checks.begin(), checks.end(), [](const Check &c) { return c.ok; });
+	if (*mode != JsonMode::off) {
+		std::vector<Record> records;
+		for (const auto &c : checks) {
+			Record r;
+			r.set("check", c.name);
+			r.set("ok", c.ok);
+			r.set("found", c.found);
+			r.set("hint", c.ok ? nlohmann::ordered_json(nullptr)
+			                   : nlohmann::ordered_json(c.hint));
+			r.set("cause", c.ok ? nlohmann::ordered_json(nullptr)
+			                    : nlohmann::ordered_json(c.cause));
+			records.push_back(std::move(r));
+		}
 		std::cout << format_json(records_to_json(records), *mode);
-	else
-		std::cout << format_table(columns, records, true);
+	} else {
+		std::cout << format_checks(checks);
+	}
 	return all_ok ? exit_ok : exit_failure;
 }
 

@@ -20,7 +20,9 @@ Result<VduseControl> VduseControl::open()
 		int err = errno;
 		std::string hint;
 		if (err == ENOENT)
-			hint = " (the kernel has no VDUSE: load it with 'modprobe vduse')";
+			// Not loaded, or not in this kernel at all: check tells which.
+			hint = " (VDUSE is not loaded or not in this kernel: 'vdusectl check' says "
+			       "which, and the fix)";
 		else if (err == EACCES || err == EPERM)
 			hint = " (run as root)";
 		return Error{err, std::string("cannot open ") + control_path + ": " +

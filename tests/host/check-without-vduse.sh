@@ -38,3 +38,23 @@ if [ "$module" = "not in the kernel" ]; then
 	fi
 	echo "ok: check --load on a kernel without VDUSE recommends no module load"
 fi
+# One root cause, one fix: every failed check names its cause, the text
+# shows each cause once (FAIL, then its fix) and fits 80 columns.
+causes=$(jq -r '[.[] | select(.ok | not) | .cause] | unique | length' <<<"$json")
+headlines=$(grep -c '^FAIL ' <<<"$out")
+[ "$causes" = "$headlines" ] || { echo "FAIL: $causes causes in JSON, $headlines FAIL lines in the text"; exit 1; }
+[ "$(grep -c '^      fix: ' <<<"$out")" = "$headlines" ] || { echo "FAIL: not one fix per cause"; exit 1; }
+long=$(awk 'length($0) > 80' <<<"$out")
+[ -z "$long" ] || { echo "FAIL: lines wider than 80 columns: $long"; exit 1; }
+echo "ok: $causes root causes, each shown once with its fix, in 80 columns"
+# add on this kernel gives no advice that check knows to be wrong.
+if [ "$(id -u)" = 0 ] && [ "$module" = "not in the kernel" ]; then
+	tmp=$(mktemp -d)
+	err=$("$vdusectl" --state-dir "$tmp" --no-systemd add -t null --size 1G 2>&1)
+	rm -rf "$tmp"
+	case $err in
+	*modprobe*) echo "FAIL: add on a kernel without VDUSE says to load it: $err"; exit 1 ;;
+	*"vdusectl check"*) echo "ok: add defers to check: $err" ;;
+	*) echo "FAIL: add on a kernel without VDUSE: $err"; exit 1 ;;
+	esac
+fi

@@ -48,7 +48,7 @@ expect_status "vdused killed before ready" 1 "was killed by signal" \
 expect_clean
 
 # No /dev/vduse/control: hide it in a private mount namespace.
-expect_status "no VDUSE in the kernel" 1 "cannot open /dev/vduse/control: No such file or directory (the kernel has no VDUSE: load it with 'modprobe vduse')" \
+expect_status "no VDUSE in the kernel" 1 "cannot open /dev/vduse/control: No such file or directory (VDUSE is not loaded or not in this kernel: 'vdusectl check' says which, and the fix)" \
 	unshare -m sh -c "mount -t tmpfs none /dev/vduse && exec $VDUSECTL add -t null --size 1G"
 expect_clean
 
