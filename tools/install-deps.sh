@@ -23,6 +23,11 @@ packages=(
 	debhelper fakeroot dpkg-dev lintian
 	# the servers the network backends are tested against, in the guest
 	nbdkit libnbd-bin ceph-mon ceph-osd ceph-common python3-rados python3-rbd qemu-block-extra
+	# qcow2 and LUKS images for the vhost-user bridge's scenario (qemu-img)
+	qemu-utils
+	# the operator contract's peers: JSON Schema validation, Prometheus'
+	# promtool and node exporter (its textfile collector)
+	python3-jsonschema prometheus prometheus-node-exporter
 )
 
 missing() {

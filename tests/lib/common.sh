@@ -271,3 +271,13 @@ expect_pinned() {
 	expect_eq "$name: irq_cb_affinity of vq$q" "$(printf '%x' $((1 << cpu)))" \
 		"$(cat "/sys/class/vduse/$name/vq$q/irq_cb_affinity")"
 }
+
+# expect_schema WHAT DEFINITION JSON: JSON (one document, or one a line)
+# matches DEFINITION of docs/json/vdusectl.schema.json, checked by Debian's
+# python3-jsonschema.
+expect_schema() {
+	local out
+	out=$(printf '%s\n' "$3" | /usr/bin/python3 "$(dirname "$VTEST_LIB")/check-json" "$2" 2>&1) ||
+		fail "$1: $out"
+	pass "$1: $out"
+}

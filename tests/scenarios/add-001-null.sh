@@ -4,6 +4,7 @@
 source "$VTEST_LIB"
 
 json=$("$VDUSECTL" add -t null --size 1G --queues 2 --serial SN-TEST-1 --json)
+expect_schema "add --json" add "$json"
 name=$(jq -r .name <<<"$json")
 node=$(jq -r .node <<<"$json")
 pid=$(jq -r .pid <<<"$json")
@@ -32,6 +33,8 @@ expect_eq "show --json keys vs vdusectl(8) DEVICE FIELDS" "$(sort <<<"$documente
 expect_eq "list --json keys vs show --json keys" "$(jq -r 'keys[]' <<<"$show" | sort)" \
 	"$("$VDUSECTL" list --json | jq -r '.[0] | keys[]' | sort)"
 expect_eq "show --json=short is one line" 1 "$("$VDUSECTL" show "$name" --json=short | wc -l)"
+expect_schema "show --json" show "$("$VDUSECTL" show --json)"
+expect_schema "list --json" list "$("$VDUSECTL" list --json)"
 expect_eq "show of one device is an array" array "$("$VDUSECTL" show "$name" --json | jq -r type)"
 expect_eq "show of several devices is an array" array "$("$VDUSECTL" show "$name" "$name" --json | jq -r type)"
 expect_contains "list -o name,node,state" "$name  $node  running" "$("$VDUSECTL" list -o name,node,state --no-legend)"

@@ -14,7 +14,7 @@ check() {
 	shift 2
 	read -r _ node <<<"$("$VDUSECTL" add --name "$name" "$@")"
 	fio_verify "$name" "$node" "$bs" 16M
-	expect_eq "$name: errors in stats" 0 "$("$VDUSECTL" stats "$name" --json=short | jq '.[0].total'.errors)"
+	expect_eq "$name: errors in stats" 0 "$("$VDUSECTL" stats "$name" --json=short | jq '.[0].total.errors')"
 	"$VDUSECTL" del "$name"
 }
 
@@ -62,7 +62,7 @@ pass "the block before it reads"
 log=/run/vduse/bad.log
 wait_for 10 "vdused's log of the failure" grep -q 'read of 4096 bytes at offset 1048576 failed: Input/output error (errno 5)' "$log"
 expect_eq "lines in vdused's log about the failing read" 1 "$(grep -c 'failed: Input/output error' "$log")"
-errors=$("$VDUSECTL" stats bad --json=short | jq '.[0].total'.io_errors)
+errors=$("$VDUSECTL" stats bad --json=short | jq '.[0].total.io_errors')
 [ "$errors" -ge 20 ] || fail "stats counts $errors I/O errors, not at least 20"
 pass "stats counts $errors I/O errors"
 "$VDUSECTL" del bad

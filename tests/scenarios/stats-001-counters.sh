@@ -21,25 +21,26 @@ fio --name=r --filename="$node" --rw=randread --bs=16k --size=64M --ioengine=io_
 fio_writes=$(sed -n '/^{/,$p' "$TMPDIR/w.json" | jq '[.jobs[].write.total_ios] | add')
 fio_reads=$(sed -n '/^{/,$p' "$TMPDIR/r.json" | jq '[.jobs[].read.total_ios] | add')
 json=$("$VDUSECTL" stats s0 --json=short)
+expect_schema "stats --json" stats "$json"
 within_1pct() { # WHAT EXPECTED GOT
 	local diff=$(($3 - $2))
 	[ "${diff#-}" -le $(($2 / 100)) ] || fail "$1: stats say $3, expected $2 (more than 1% off)"
 	pass "$1: stats say $3, fio did $2"
 }
-within_1pct "writes" "$fio_writes" $(($(jq '.[0].total'.writes <<<"$json") - writes0))
-within_1pct "reads" "$fio_reads" $(($(jq '.[0].total'.reads <<<"$json") - reads0))
-within_1pct "bytes written" $((fio_writes * 4096)) $(($(jq '.[0].total'.write_bytes <<<"$json") - wbytes0))
-within_1pct "bytes read" $((fio_reads * 16384)) $(($(jq '.[0].total'.read_bytes <<<"$json") - rbytes0))
-expect_eq "errors" 0 "$(jq '.[0].total'.errors <<<"$json")"
-expect_eq "in flight at rest" 0 "$(jq '.[0].total'.in_flight <<<"$json")"
+within_1pct "writes" "$fio_writes" $(($(jq '.[0].total.writes' <<<"$json") - writes0))
+within_1pct "reads" "$fio_reads" $(($(jq '.[0].total.reads' <<<"$json") - reads0))
+within_1pct "bytes written" $((fio_writes * 4096)) $(($(jq '.[0].total.write_bytes' <<<"$json") - wbytes0))
+within_1pct "bytes read" $((fio_reads * 16384)) $(($(jq '.[0].total.read_bytes' <<<"$json") - rbytes0))
+expect_eq "errors" 0 "$(jq '.[0].total.errors' <<<"$json")"
+expect_eq "in flight at rest" 0 "$(jq '.[0].total.in_flight' <<<"$json")"
 expect_eq "queues reported" 2 "$(jq '.[0].queues | length' <<<"$json")"
 for q in 0 1; do
 	n=$(jq ".[0].queues[$q].writes" <<<"$json")
 	[ "$n" -gt 0 ] || fail "queue $q counted no writes"
 done
-[ "$(jq '.[0].total'.interrupts <<<"$json")" -gt 0 ] || fail "no interrupts counted"
-mean=$(jq '.[0].total'.latency_mean_us <<<"$json")
-p99=$(jq '.[0].total'.latency_p99_us <<<"$json")
+[ "$(jq '.[0].total.interrupts' <<<"$json")" -gt 0 ] || fail "no interrupts counted"
+mean=$(jq '.[0].total.latency_mean_us' <<<"$json")
+p99=$(jq '.[0].total.latency_p'99_us <<<"$json")
 awk -v m="$mean" -v p="$p99" 'BEGIN { exit !(m > 0 && p >= m / 2) }' ||
 	fail "latency mean $mean us, p99 $p99 us"
 pass "latency mean $mean us, p99 <= $p99 us"
@@ -62,6 +63,8 @@ awk -v r="$reads" 'BEGIN { exit !(r > 100) }' || fail "stats --watch: $reads rea
 jq -e -s 'all(.time | test("^[0-9-]+T[0-9:]+Z$"))' <<<"$lines" >/dev/null ||
 	fail "stats --watch: no time on each interval: $lines"
 pass "stats --watch: up to $reads reads/s in an interval under fio"
+expect_schema "stats --json, the first of --watch" stats "$(head -1 "$TMPDIR/watch.json")"
+expect_schema "stats --watch --json lines" stats_watch_line "$lines"
 "$VDUSECTL" stats s0 --watch 1 >"$TMPDIR/watch.txt" 2>"$TMPDIR/watch.err" &
 watcher=$!
 sleep 2
