@@ -16,10 +16,10 @@ using namespace vduse;
 namespace
 {
 
-constexpr std::array verb_table = {add_verb,     del_verb,     list_verb,    show_verb,
-                                   stats_verb,   resize_verb,  bind_verb,    recover_verb,
-                                   restart_verb, restore_verb, persist_verb, unpersist_verb,
-                                   gc_verb,      check_verb};
+constexpr std::array verb_table = {add_verb,     del_verb,     list_verb,      show_verb,
+                                   stats_verb,   resize_verb,  bind_verb,      recover_verb,
+                                   restart_verb, restore_verb, persist_verb,   unpersist_verb,
+                                   gc_verb,      check_verb,   completion_verb};
 
 // The verbs that change devices: they need root (VDUSE, vdpa netlink, units),
 // and say so before doing anything. list, show and check do not.
@@ -38,7 +38,8 @@ int parse_and_run(int argc, char **argv)
 	app.set_version_flag("--version", VDUSE_VERSION);
 	GlobalOptions global;
 	app.add_option("--state-dir", global.state_dir,
-	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
+	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")")
+	        ->type_name("DIR");
 	app.add_flag("-v,--verbose", global.verbose, "Log more, and start vdused with --verbose");
 	app.add_flag("--no-systemd", global.no_systemd,
 	             "Spawn vdused directly even when systemd runs (also: $VDUSE_NO_SYSTEMD=1)");

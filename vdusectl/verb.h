@@ -37,6 +37,7 @@ Verb stats_verb();
 Verb persist_verb();
 Verb unpersist_verb();
 Verb check_verb();
+Verb completion_verb();
 
 // -j/--json[=pretty|short|off] on COMMAND, stored as typed in MODE.
 void add_json_option(CLI::App &command, std::string &mode, const std::string &what);

@@ -333,19 +333,22 @@ Verb add_verb()
 		        auto *type =
 		                cmd.add_option("-t,--type", add.spec.backend,
 		                               "Backend: null, file, loop, nbd, rbd or vhost-user "
-		                               "(required unless --spec is given)");
+		                               "(required unless --spec is given)")
+		                        ->type_name("null|file|loop|nbd|rbd|vhost-user");
 		        cmd.add_option("--spec", args->spec_file,
 		                       "Take the device from a vduse-spec(5) file (with --name, "
-		                       "--persistent and --json only)");
+		                       "--persistent and --json only)")
+		                ->type_name("FILE");
 		        cmd.add_option("-s,--size", add.size,
 		                       "Size: bytes, or with a binary unit (512M, 1.5G, 1GiB) "
 		                       "(file, loop, nbd, "
 		                       "rbd, vhost-user: default the file's, export's, image's or "
 		                       "target's size)");
 		        cmd.add_option(
-		                "-f,--file", add.spec.file,
-		                "Image file (file: created sparse if absent) or block device "
-		                "(loop)");
+		                   "-f,--file", add.spec.file,
+		                   "Image file (file: created sparse if absent) or block device "
+		                   "(loop)")
+		                ->type_name("FILE");
 		        cmd.add_flag("--direct", add.spec.direct,
 		                     "file: bypass the page cache (O_DIRECT)");
 		        cmd.add_flag("--grow", add.grow, "file: let --size grow an existing image");
@@ -353,7 +356,8 @@ Verb add_verb()
 		                       "nbd: the server's NBD URI (nbd://HOST[:PORT]/EXPORT, "
 		                       "nbd+unix:///EXPORT?socket=PATH, nbds:// for TLS)");
 		        cmd.add_option("--socket", add.spec.socket,
-		                       "vhost-user: the vhost-user-blk target's unix socket");
+		                       "vhost-user: the vhost-user-blk target's unix socket")
+		                ->type_name("FILE");
 		        cmd.add_option("--image", add.spec.rbd_image, "rbd: the image, POOL/IMAGE");
 		        cmd.add_option("--namespace", add.spec.rbd_namespace,
 		                       "rbd: the image's namespace in its pool");
@@ -363,18 +367,23 @@ Verb add_verb()
 		                       "rbd: the Ceph user, without 'client.' (default: admin)");
 		        cmd.add_option("--ceph-conf", add.spec.ceph_conf,
 		                       "rbd: the cluster's configuration file (default: "
-		                       "$CEPH_CONF, then /etc/ceph/ceph.conf)");
+		                       "$CEPH_CONF, then /etc/ceph/ceph.conf)")
+		                ->type_name("FILE");
 		        cmd.add_option("--keyring", add.spec.keyring,
-		                       "rbd: the keyring file holding the user's key");
+		                       "rbd: the keyring file holding the user's key")
+		                ->type_name("FILE");
 		        cmd.add_option("--reconnect-timeout", add.reconnect_timeout,
 		                       "nbd, rbd: seconds requests wait for a lost connection "
-		                       "before they fail (default: forever)");
+		                       "before they fail (default: forever)")
+		                ->type_name("SECONDS|forever");
 		        cmd.add_option("--socket-owner", add.socket_owner,
 		                       "vhost-user, nbd+unix: the user the server must run as "
-		                       "(default: the one serving the socket now)");
+		                       "(default: the one serving the socket now)")
+		                ->type_name("USER");
 		        cmd.add_option("--io-timeout", add.io_timeout,
 		                       "nbd: seconds requests on the wire may go without a reply "
-		                       "before the connection is made again (default: 30)");
+		                       "before the connection is made again (default: 30)")
+		                ->type_name("SECONDS|forever");
 		        cmd.add_option("-n,--name", add.spec.name,
 		                       "Device name (default: the first free vduseN)");
 		        cmd.add_option("-q,--queues", add.spec.queues,
@@ -383,7 +392,8 @@ Verb add_verb()
 		                       "Descriptors per queue, a power of two (default: 128)");
 		        auto *block_size =
 		                cmd.add_option("-b,--block-size", add.spec.block_size,
-		                               "Logical block size: 512 or 4096 (default: 512)");
+		                               "Logical block size: 512 or 4096 (default: 512)")
+		                        ->type_name("512|4096");
 		        cmd.add_flag("-r,--read-only", add.spec.read_only,
 		                     "Offer a read-only device");
 		        cmd.add_option("--serial", add.spec.serial,
@@ -392,19 +402,22 @@ Verb add_verb()
 		                       "name's first 20)");
 		        cmd.add_option("--driver", add.driver,
 		                       "Bind to virtio (host /dev/vdX, default) or vhost "
-		                       "(/dev/vhost-vdpa-N)");
+		                       "(/dev/vhost-vdpa-N)")
+		                ->type_name("virtio|vhost");
 		        cmd.add_option("--bounce-size", add.bounce_size,
 		                       "virtio: the kernel's bounce buffer, 1M to 1G (default: "
 		                       "64M); all requests in flight share it");
 		        cmd.add_option("--bounce-memory", add.spec.bounce_memory,
 		                       "virtio: who supplies the bounce buffer: default (the "
 		                       "kernel), hugepage, shmem (vdused) or auto (huge pages if "
-		                       "reserved, else shmem)");
+		                       "reserved, else shmem)")
+		                ->type_name("default|hugepage|shmem|auto");
 		        cmd.add_option(
-		                "--cpus", add.spec.cpus,
-		                "CPUs for the queue threads and their completions, queue i on "
-		                "the i-th: a list like 0-3,8, or any (no pinning; default: "
-		                "all the CPUs vdused may use)");
+		                   "--cpus", add.spec.cpus,
+		                   "CPUs for the queue threads and their completions, queue i on "
+		                   "the i-th: a list like 0-3,8, or any (no pinning; default: "
+		                   "all the CPUs vdused may use)")
+		                ->type_name("LIST|any");
 		        cmd.add_flag("-p,--persistent", add.persistent,
 		                     "Also record the device under " VDUSE_PERSIST_DIR
 		                     " so that it comes back at boot");

@@ -95,12 +95,15 @@ Verb bind_verb()
 	return {"bind", "Move a device between the host and a VM, or put a detached one back",
 	        [](CLI::App &cmd) {
 		        auto args = std::make_shared<BindArgs>();
-		        cmd.add_option("name", args->name, "The device")->required();
+		        cmd.add_option("name", args->name, "The device")
+		                ->required()
+		                ->type_name("NAME");
 		        cmd.add_option(
-		                "--driver", args->driver,
-		                "virtio (host /dev/vdX) or vhost (/dev/vhost-vdpa-N, for a "
-		                "VM) (default: the one it has; a detached device is put back "
-		                "on the vdpa bus)");
+		                   "--driver", args->driver,
+		                   "virtio (host /dev/vdX) or vhost (/dev/vhost-vdpa-N, for a "
+		                   "VM) (default: the one it has; a detached device is put back "
+		                   "on the vdpa bus)")
+		                ->type_name("virtio|vhost");
 		        cmd.add_flag("--force", args->force,
 		                     "Unbind /dev/vdX even while it is mounted or open (its users "
 		                     "get I/O errors)");

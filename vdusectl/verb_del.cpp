@@ -111,12 +111,14 @@ Verb del_verb()
 			        DelOptions options;
 		        };
 		        auto args = std::make_shared<Args>();
-		        cmd.add_option("names", args->names, "Devices to remove");
+		        cmd.add_option("names", args->names, "Devices to remove")
+		                ->type_name("NAME");
 		        cmd.add_flag("-a,--all", args->all, "Remove every device vdusectl created");
 		        cmd.add_option("--wait", args->wait,
 		                       "Seconds to wait for a process holding /dev/vhost-vdpa-N to "
 		                       "close it (default 10)")
-		                ->check(CLI::Range(0u, 3600u));
+		                ->check(CLI::Range(0u, 3600u))
+		                ->type_name("SECONDS");
 		        cmd.add_flag("-f,--force", args->options.force,
 		                     "Remove what is left of a device whose record is unreadable, "
 		                     "whose VDUSE device is gone or whose daemon cannot start");

@@ -51,7 +51,8 @@ Verb list_verb()
 		                        "Print a JSON array of the objects show prints");
 		        cmd.add_option("-o,--output", args->columns,
 		                       "Columns to print, comma-separated (see DEVICE FIELDS in "
-		                       "vdusectl(8))");
+		                       "vdusectl(8))")
+		                ->type_name("COLUMNS");
 		        cmd.add_flag("--no-legend", args->no_legend,
 		                     "Print no header line (for scripts)");
 		        return VerbHandler(

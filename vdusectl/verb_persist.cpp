@@ -83,7 +83,7 @@ int change_devices(Context &ctx, const PersistArgs &args, bool persistent)
 VerbHandler declare(CLI::App &cmd, bool persistent)
 {
 	auto args = std::make_shared<PersistArgs>();
-	cmd.add_option("names", args->names, "Devices")->required();
+	cmd.add_option("names", args->names, "Devices")->required()->type_name("NAME");
 	add_json_option(cmd, args->json, "Print the devices as show --json does (an array)");
 	return [args, persistent](Context &ctx) { return change_devices(ctx, *args, persistent); };
 }

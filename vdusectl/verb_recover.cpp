@@ -57,7 +57,7 @@ template <Replace how>
 VerbHandler declare_replace(CLI::App &cmd)
 {
 	auto device = std::make_shared<std::string>();
-	cmd.add_option("name", *device, "Device")->required();
+	cmd.add_option("name", *device, "Device")->required()->type_name("NAME");
 	return [device](Context &ctx) {
 		return replace_worker(ctx, *device, how,
 		                      how == Replace::dead_only ? "recovered" : "restarted");

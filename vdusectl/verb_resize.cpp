@@ -269,12 +269,15 @@ Verb resize_verb()
 {
 	return {"resize", "Grow (or shrink) a running device", [](CLI::App &cmd) {
 		        auto args = std::make_shared<ResizeArgs>();
-		        cmd.add_option("name", args->name, "The device")->required();
+		        cmd.add_option("name", args->name, "The device")
+		                ->required()
+		                ->type_name("NAME");
 		        cmd.add_option("size", args->size,
 		                       "New size (1.5G, 512MiB...), or +SIZE or -SIZE relative "
 		                       "to the device's (file, loop: "
 		                       "default the backing file's size now; nbd, rbd: none, the "
-		                       "server's size is taken)");
+		                       "server's size is taken)")
+		                ->type_name("SIZE");
 		        cmd.add_flag("--shrink", args->shrink,
 		                     "Allow a size smaller than the device's (data beyond it is "
 		                     "lost)");

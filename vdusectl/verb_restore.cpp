@@ -114,7 +114,8 @@ Verb restore_verb()
 	        [](CLI::App &cmd) {
 		        auto args = std::make_shared<RestoreArgs>();
 		        cmd.add_option("names", args->names,
-		                       "Persistent devices to restore (default: every one)");
+		                       "Persistent devices to restore (default: every one)")
+		                ->type_name("PERSISTENT");
 		        auto *l = cmd.add_flag(
 		                "--local", args->local,
 		                "Only devices with a local backend (null, file, loop, vhost-user)");

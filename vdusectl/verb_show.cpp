@@ -44,7 +44,8 @@ Verb show_verb()
 {
 	return {"show", "Show devices, one field a line", [](CLI::App &cmd) {
 		        auto args = std::make_shared<ShowArgs>();
-		        cmd.add_option("names", args->names, "Devices (default: every device)");
+		        cmd.add_option("names", args->names, "Devices (default: every device)")
+		                ->type_name("NAME");
 		        add_json_option(cmd, args->json,
 		                        "Print a JSON array of the devices' objects, for one name "
 		                        "as for several");

@@ -257,14 +257,16 @@ Verb stats_verb()
 	return {"stats", "Show what each device's daemon did: requests, bytes, errors, latency",
 	        [](CLI::App &cmd) {
 		        auto args = std::make_shared<StatsArgs>();
-		        cmd.add_option("names", args->names, "Devices (default: all)");
+		        cmd.add_option("names", args->names, "Devices (default: all)")
+		                ->type_name("NAME");
 		        add_json_option(cmd, args->json,
 		                        "Print an array of devices, each with its total and "
 		                        "its queues");
 		        cmd.add_option("-w,--watch", args->watch,
 		                       "Then print what happened in each SECONDS seconds (rates, "
 		                       "latency) until interrupted")
-		                ->check(CLI::Range(1u, 3600u));
+		                ->check(CLI::Range(1u, 3600u))
+		                ->type_name("SECONDS");
 		        return VerbHandler([args](Context &ctx) { return show_stats(ctx, *args); });
 	        }};
 }

@@ -19,6 +19,15 @@ std::string expected_of(const CLI::App &app, const std::string &name)
 		return "a whole number of 0 or more";
 	if (type == "FLOAT" || type == "NUMBER")
 		return "a number";
+	// A choice, as the option's help writes it: "512|4096".
+	if (type.find('|') != std::string::npos &&
+	    type.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos) {
+		std::string choices = type;
+		for (size_t at = choices.find('|'); at != std::string::npos;
+		     at = choices.find('|', at))
+			choices.replace(at, 1, ", ");
+		return "one of " + choices;
+	}
 	return "a valid value";
 }
 
@@ -80,7 +89,7 @@ void refuse_empty_values(CLI::App &command)
 {
 	for (CLI::Option *option : command.get_options()) {
 		// Flags take no value; --help and --version neither.
-		if (option->get_type_size() == 0)
+		if (option->get_expected_max() == 0)
 			continue;
 		option->check(CLI::Validator(
 		        [](const std::string &value) {

@@ -51,8 +51,9 @@ Result<VdpaNetlink> VdpaNetlink::connect()
 	                 sizeof(on));
 	int family = genl_ctrl_resolve(sock.get(), VDPA_GENL_NAME);
 	if (family < 0)
-		return Error{ENOENT, "the kernel has no vdpa netlink family (vdpa is not loaded or "
-		                     "not in this kernel: 'vdusectl check' says which, and the fix)"};
+		return Error{ENOENT,
+		             "the kernel has no vdpa netlink family (vdpa is not loaded or "
+		             "not in this kernel: 'vdusectl check' says which, and the fix)"};
 	return VdpaNetlink(std::move(sock), family);
 }
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The shell completions: bash's function, run as bash would run it, offers the
-# expected candidates (device names from `vdusectl list`); the zsh and fish
-# files pass their shells' syntax checks.
-# Usage: completion-test.sh SRCDIR VDUSECTL
+# The shell completions the build generated from the verb table (vdusectl
+# completion SHELL): bash's function, run as bash would run it, and fish's
+# complete -C offer every verb, every option of every verb (as each verb's
+# --help lists them), every column of list -o (as vdusectl(8) documents
+# them), device names from the --state-dir given on the command line, and
+# what each option's value is (files, choices, nothing for a number); zsh's
+# passes zsh -n and names every option of every verb.
+# Usage: completion-test.sh SRCDIR VDUSECTL COMPLETIONS-DIR
 set -uo pipefail
-src=$1 vdusectl=$2
+src=$1 vdusectl=$2 generated=$3
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -30,7 +34,7 @@ complete_words() {
 		COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
 		_vdusectl vdusectl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "
-	' _ "$src/completions/vdusectl.bash" "$@"
+	' _ "$generated/vdusectl" "$@"
 }
 expect() {
 	local want=$1 got
@@ -43,7 +47,7 @@ expect() {
 		fail "'$*' completes to '$got', expected '$want'"
 	fi
 }
-expect "add bind check del gc list persist recover resize restart restore show stats unpersist" vdusectl ""
+expect "add bind check completion del gc list persist recover resize restart restore show stats unpersist" vdusectl ""
 expect "alpha beta" vdusectl recover ""
 expect "del" vdusectl de
 expect "alpha beta" vdusectl del ""
@@ -56,6 +60,20 @@ expect "--persistent" vdusectl add --pers
 expect "--all" vdusectl del --a
 expect "--help --json --no-legend --output" vdusectl list --
 expect "node,serial node,size_bytes node,socket_owner node,source node,state node,status" vdusectl list -o node,s
+# What issue 28 found drifted: an option's value is not a device name, a
+# spec is a file, restore's names are persistent devices.
+expect "" vdusectl del --wait ""
+touch "$tmp/dev.json"
+expect "$tmp/dev.json" vdusectl add --spec "$tmp/dev"
+expect "--help --local --network" vdusectl restore --
+mkdir "$tmp/persist" && touch "$tmp/persist/keep0.json"
+got=$(VDUSE_PERSIST_DIR=$tmp/persist complete_words vdusectl restore "")
+[ "$got" = "keep0 " ] && echo "ok: restore completes persistent devices" || fail "restore completes '$got', expected keep0"
+expect "--json" vdusectl persist --js
+# --state-dir on the command line, not the default's devices.
+mkdir "$tmp/other" && sed 's/alpha/gamma/g' "$tmp/state/alpha.json" >"$tmp/other/gamma.json"
+expect "gamma" vdusectl --state-dir "$tmp/other" show ""
+expect "gamma" vdusectl show --state-dir "$tmp/other" ""
 expect "--json=short" vdusectl show --json=s
 expect "short" vdusectl list --json = s
 expect "--load" vdusectl check --l
@@ -63,15 +81,51 @@ expect "--load" vdusectl check --l
 touch "$tmp/disk-image.img"
 expect "$tmp/disk-image.img" vdusectl add -t file --file "$tmp/disk-"
 
-if zsh -n "$src/completions/_vdusectl"; then echo "ok: zsh -n _vdusectl"; else fail "zsh -n _vdusectl"; fi
-if fish --no-execute "$src/completions/vdusectl.fish"; then
+if zsh -n "$generated/_vdusectl"; then echo "ok: zsh -n _vdusectl"; else fail "zsh -n _vdusectl"; fi
+if fish --no-execute "$generated/vdusectl.fish"; then
 	echo "ok: fish --no-execute vdusectl.fish"
 else
 	fail "fish --no-execute vdusectl.fish"
 fi
 # fish, for real: device names and backend types.
-got=$(fish -c "source $src/completions/vdusectl.fish; complete -C 'vdusectl show '" | cut -f1 | sort | tr '\n' ' ')
+got=$(fish -c "source $generated/vdusectl.fish; complete -C 'vdusectl show '" | cut -f1 | sort | tr '\n' ' ')
 [ "$got" = "alpha beta " ] && echo "ok: fish completes show to '$got'" || fail "fish completes show to '$got'"
-got=$(fish -c "source $src/completions/vdusectl.fish; complete -C 'vdusectl add -t '" | cut -f1 | sort | tr '\n' ' ')
+got=$(fish -c "source $generated/vdusectl.fish; complete -C 'vdusectl add -t '" | cut -f1 | sort | tr '\n' ' ')
 [ "$got" = "file loop nbd null rbd vhost-user " ] && echo "ok: fish completes add -t to '$got'" || fail "fish completes add -t to '$got'"
+
+# Every verb, every option and every column, against what the program and
+# its man page say, in bash and fish.
+verbs=$("$vdusectl" --help | awk '/^Subcommands:/{f=1; next} f && /^  [a-z]/{print $1}' | sort | tr '\n' ' ')
+[ -n "$verbs" ] || fail "no verbs in vdusectl --help"
+got=$(complete_words vdusectl "")
+[ "$got" = "$verbs" ] && echo "ok: bash completes the verbs of --help" || fail "bash verbs '$got', --help '$verbs'"
+got=$(fish -c "source $generated/vdusectl.fish; complete -C 'vdusectl '" | cut -f1 | sort | tr '\n' ' ')
+[ "$got" = "$verbs" ] && echo "ok: fish completes the verbs of --help" || fail "fish verbs '$got', --help '$verbs'"
+for verb in $verbs; do
+	want=$("$vdusectl" "$verb" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+	got=$(complete_words vdusectl "$verb" -- | tr ' ' '\n' | grep -- '^--' | sort -u)
+	missing=$(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')
+	[ -z "$missing" ] || fail "bash: vdusectl $verb -- lacks $missing"
+	got=$(fish -c "source $generated/vdusectl.fish; complete -C 'vdusectl $verb --'" | cut -f1 | sed 's/=.*//' | sort -u)
+	missing=$(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')
+	[ -z "$missing" ] || fail "fish: vdusectl $verb -- lacks $missing"
+	section=$(awk -v v="$verb" '$1 == v ")" {f=1; next} f && /^\t\t\t;;/{exit} f' "$generated/_vdusectl")
+	for option in $want; do
+		grep -qF -- "$option[" <<<"$section" || grep -qF -- "$option=[" <<<"$section" ||
+			fail "zsh: $verb's section lacks $option"
+	done
+done
+echo "ok: every option of every verb completes (bash, fish) and is in zsh's spec"
+columns=$(awk '/^# /{f = ($0 == "# DEVICE FIELDS"); next} f && /^\*[a-z_]+\*$/{gsub(/\*/, ""); print}' \
+	"$src/man/vdusectl.8.scd" | sort | tr '\n' ' ')
+got=$(complete_words vdusectl list -o "")
+[ "$got" = "$columns" ] && echo "ok: bash completes every column" || fail "bash list -o: '$got', documented '$columns'"
+got=$(fish -c "source $generated/vdusectl.fish; complete -C 'vdusectl list -o '" | cut -f1 | sort | tr '\n' ' ')
+[ "$got" = "$columns" ] && echo "ok: fish completes every column" || fail "fish list -o: '$got', documented '$columns'"
+got=$(fish -c "source $generated/vdusectl.fish; complete -C 'vdusectl --state-dir $tmp/other show '" | cut -f1 | tr '\n' ' ')
+[ "$got" = "gamma " ] && echo "ok: fish honours --state-dir" || fail "fish --state-dir: '$got'"
+for shell in bash zsh fish; do
+	cmp -s <("$vdusectl" completion "$shell") "$generated/$(case $shell in bash) echo vdusectl ;; zsh) echo _vdusectl ;; fish) echo vdusectl.fish ;; esac)" ||
+		fail "the installed $shell completion is not what vdusectl completion $shell prints"
+done
 exit $((fails > 0))
