@@ -3,7 +3,10 @@
 // (state/device_stats.h) without disturbing it.
 #include "verb.h"
 
+#include "base/json_file.h"
 #include "base/size.h"
+#include "device_report.h"
+#include "metrics_text.h"
 #include "state/device_stats.h"
 
 #include <chrono>
@@ -22,6 +25,8 @@ namespace
 struct StatsArgs {
 	std::vector<std::string> names;
 	std::string json;
+	std::string format; // table, json, openmetrics; "" as --json says
+	std::string write;  // openmetrics: this file, replaced atomically
 	unsigned watch = 0;
 };
 
@@ -238,13 +243,60 @@ int watch_stats(const Context &ctx, const StatsArgs &args, JsonMode mode)
 	}
 }
 
+// --format=openmetrics: every device (or those named) with its state, and
+// the counters of those a vdused serves; a device without them is up 0, not
+// an error (a monitor wants to see it).
+int print_metrics(const Context &ctx, const StatsArgs &args)
+{
+	std::vector<std::string> names = args.names.empty() ? ctx.state.names() : args.names;
+	int rc = exit_ok;
+	std::vector<DeviceMetrics> devices;
+	for (const std::string &name : names) {
+		auto record = ctx.state.read(name);
+		if (!record) {
+			rc = report(record.error());
+			continue;
+		}
+		DeviceMetrics m{name,
+		                record->spec.backend,
+		                std::string(driver_kernel_name(record->spec.driver)),
+		                std::string(state_name(current_state(*record))),
+		                record->spec.size_bytes,
+		                worker_state(*record).running,
+		                std::nullopt};
+		if (auto snapshot = read_stats(ctx.state.stats_path(name)); snapshot)
+			m.stats = std::move(*snapshot);
+		devices.push_back(std::move(m));
+	}
+	std::string text = metrics_text(devices);
+	if (args.write.empty()) {
+		std::cout << text;
+		return rc;
+	}
+	// A reader (node_exporter) sees the old file or the new one, never half.
+	if (auto st = write_file_atomically(args.write, text); !st)
+		return report(st.error());
+	return rc;
+}
+
 int show_stats(Context &ctx, const StatsArgs &args)
 {
-	auto mode = json_mode(args.json);
-	if (!mode)
-		return report(mode.error());
 	if (auto st = validate_names(args.names); !st)
 		return report(st.error());
+	if (args.format == "openmetrics") {
+		if (args.watch != 0 || !args.json.empty())
+			return report(usage_error(
+			        "stats: --format=openmetrics takes neither --watch nor --json"));
+		return print_metrics(ctx, args);
+	}
+	if (!args.write.empty())
+		return report(usage_error("stats: --write is for --format=openmetrics"));
+	auto mode = json_mode(args.format == "json" && args.json.empty() ? std::string("pretty")
+	                                                                 : args.json);
+	if (args.format == "table" && !args.json.empty())
+		return report(usage_error("stats: --format=table and --json disagree"));
+	if (!mode)
+		return report(mode.error());
 	if (args.watch == 0)
 		return print_stats(ctx, args, *mode);
 	return watch_stats(ctx, args, *mode);
@@ -267,6 +319,17 @@ Verb stats_verb()
 		                       "latency) until interrupted")
 		                ->check(CLI::Range(1u, 3600u))
 		                ->type_name("SECONDS");
+		        cmd.add_option("--format", args->format,
+		                       "table (the default), json (as --json) or openmetrics (the "
+		                       "Prometheus text format, for node_exporter's textfile "
+		                       "collector)")
+		                ->check(CLI::IsMember({"table", "json", "openmetrics"}))
+		                ->type_name("table|json|openmetrics");
+		        cmd.add_option(
+		                   "--write", args->write,
+		                   "openmetrics: write FILE instead of standard output, replaced "
+		                   "atomically (a reader sees the old file or the new one)")
+		                ->type_name("FILE");
 		        return VerbHandler([args](Context &ctx) { return show_stats(ctx, *args); });
 	        }};
 }

@@ -67,6 +67,13 @@ std::string parse_error_text(const CLI::App &app, const CLI::ParseError &error)
 		               ? m[1].str() + ": the value is empty"
 		               : m[1].str() + ": " + m[2].str() + " is not in the range " +
 		                         plain(m[3].str()) + " to " + plain(m[4].str());
+	if (std::regex_match(text, m, std::regex(R"((\S+): (.*) not in \{(.*)\})"))) {
+		std::string choices = m[3].str();
+		for (size_t at = choices.find(','); at != std::string::npos;
+		     at = choices.find(',', at + 2))
+			choices.replace(at, 1, ", ");
+		return m[1].str() + ": '" + m[2].str() + "' is not one of " + choices;
+	}
 	if (std::regex_match(text, m, std::regex(R"((\S+) is required)")))
 		return argument_name(m[1].str()) + " is required";
 	if (std::regex_match(text, m,

@@ -79,11 +79,16 @@ Result<nlohmann::json> read_json_file(const fs::path &path)
 
 Status write_json_file(const fs::path &path, const nlohmann::json &json)
 {
+	return write_file_atomically(path, json.dump(2) + '\n');
+}
+
+Status write_file_atomically(const fs::path &path, const std::string &text)
+{
 	fs::path tmp = path;
 	tmp += ".tmp";
 	{
 		std::ofstream out(tmp, std::ios::trunc);
-		out << json.dump(2) << '\n';
+		out << text;
 		out.flush();
 		if (!out)
 			return errno_error("cannot write " + tmp.string());

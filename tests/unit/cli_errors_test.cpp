@@ -22,6 +22,8 @@ std::string error_for(std::vector<std::string> args)
 	app.add_option("--queues", queues, "Queues");
 	app.add_option("-w,--watch", watch, "Seconds")->check(CLI::Range(1.0, 3600.0));
 	app.add_option("--driver", driver, "Driver");
+	std::string format;
+	app.add_option("--format", format, "Format")->check(CLI::IsMember({"table", "json"}));
 	refuse_empty_values(app);
 	std::vector<std::string> reversed(args.rbegin(), args.rend());
 	try {
@@ -44,6 +46,8 @@ TEST(ParseErrorText, NamesTheOptionAndTheValue)
 	          "--driver is given 2 times; it takes one value");
 	EXPECT_EQ(error_for({"x", "--driver"}), "--driver needs a value");
 	EXPECT_EQ(error_for({"x"}), "");
+	EXPECT_EQ(error_for({"x", "--format", "bogus"}),
+	          "--format: 'bogus' is not one of table, json");
 }
 
 TEST(ParseErrorText, EmptyTextIsRefused)

@@ -29,7 +29,7 @@ if [ "${VTEST_INSTALL:-0}" = 1 ]; then
 	mkdir -p "$new/usr/local/sbin" "$new/etc/vduse/devices" "$units/sysinit.target.wants"
 	ln -sf "$VDUSECTL" "$new/usr/local/sbin/vdusectl"
 	ln -sf "$VDUSED" "$new/usr/local/sbin/vdused"
-	cp "$VTEST_BUILDDIR"/units/*.service "$VTEST_BUILDDIR"/units/*.target "$units/"
+	cp "$VTEST_BUILDDIR"/units/*.service "$VTEST_BUILDDIR"/units/*.target "$VTEST_BUILDDIR"/units/*.timer "$units/"
 	ln -sf ../vduse-restore.service "$units/sysinit.target.wants/vduse-restore.service"
 	mount --bind "$new/vtest-share/persist" "$new/etc/vduse/devices"
 	# And the lines a scenario wants in /etc/fstab from the next boot on.
