@@ -237,7 +237,9 @@ vhu_start() {
 	local name=$1 queues=$2 blockdev=$3 extra=${4:+,$4}
 	mkdir -p /run/vhu
 	rm -f "/run/vhu/$name.sock"
-	qemu-storage-daemon --daemonize --pidfile "/run/vhu/$name.pid" --blockdev "$blockdev" \
+	# VHU_OBJECT: a --object for the blockdev (a LUKS image's secret).
+	qemu-storage-daemon --daemonize --pidfile "/run/vhu/$name.pid" \
+		${VHU_OBJECT:+--object "$VHU_OBJECT"} --blockdev "$blockdev" \
 		--export "type=vhost-user-blk,id=e-$name,node-name=$name,addr.type=unix,addr.path=/run/vhu/$name.sock,writable=on,num-queues=$queues$extra" \
 		2>>"/run/vhu/$name.log" || fail "qemu-storage-daemon $name did not start: $(cat "/run/vhu/$name.log")"
 	wait_for 5 "the vhost-user socket of $name" test -S "/run/vhu/$name.sock"
