@@ -177,7 +177,11 @@ Record device_record(const DeviceReport &r)
 		rec.set("file", spec.file, spec.file + " (" + mode + ")");
 		rec.set("mode", mode);
 	}
-	rec.set("direct", spec.direct);
+	// O_DIRECT applies to a backing file or block device only.
+	if (spec.file.empty())
+		rec.set("direct", nullptr);
+	else
+		rec.set("direct", spec.direct);
 	rec.set("size_bytes", spec.size_bytes, format_size(spec.size_bytes));
 	rec.set("block_size", spec.block_size);
 	rec.set("physical_block_size", spec.physical_block_size);

@@ -192,17 +192,18 @@ std::string terminal_safe(std::string_view text)
 
 std::string format_vertical(const std::vector<Column> &columns, const Record &record)
 {
-	// The value as JSON has it, unformatted: the key names its unit.
-	auto text = [](const Field *field) -> std::string {
-		if (!field || field->value.is_null())
-			return "-";
-		if (field->value.is_string())
-			return terminal_safe(field->value.get<std::string>());
-		return field->value.dump();
-	};
 	std::string out;
-	for (const auto &column : columns)
-		out += column.key + ": " + text(record.find(column.key)) + '\n';
+	for (const auto &column : columns) {
+		const Field *field = record.find(column.key);
+		// Null: the field does not apply to this device (JSON keeps it).
+		if (!field || field->value.is_null())
+			continue;
+		// A size for people ("1.5G", exact): the key without its unit.
+		std::string key = column.key;
+		if (key.size() > 6 && key.ends_with("_bytes") && field->text != field->value.dump())
+			key.resize(key.size() - 6);
+		out += key + ": " + terminal_safe(field->text) + '\n';
+	}
 	return out;
 }
 

@@ -69,8 +69,10 @@ Result<std::vector<Column>> select_columns(const std::vector<Column> &all, std::
 // An aligned table, with a header line when legend is set.
 std::string format_table(const std::vector<Column> &columns, const std::vector<Record> &records,
                          bool legend);
-// "key: value", one line per column, for one record: the value as JSON has
-// it (strings unquoted, "-" for null).
+// "key: value", one line per column, for one record, as a person reads it:
+// the field's text ("yes" for true, "1.5G" for a size, whose key loses its
+// "_bytes"); a null field, which does not apply to the record, is left out.
+// Control characters are escaped as the table escapes them.
 std::string format_vertical(const std::vector<Column> &columns, const Record &record);
 // text with control characters and backslashes as \xHH, as list shows
 // them: a path or a server's answer never reaches the terminal raw.

@@ -33,6 +33,12 @@ expect_eq "show --json keys vs vdusectl(8) DEVICE FIELDS" "$(sort <<<"$documente
 expect_eq "list --json keys vs show --json keys" "$(jq -r 'keys[]' <<<"$show" | sort)" \
 	"$("$VDUSECTL" list --json | jq -r '.[0] | keys[]' | sort)"
 expect_eq "show --json=short is one line" 1 "$("$VDUSECTL" show "$name" --json=short | wc -l)"
+text=$("$VDUSECTL" show "$name")
+expect_contains "show's size for people" "size: 1G" "$text"
+expect_contains "show's booleans for people" "read_only: no" "$text"
+grep -qE '^(connection|file|direct|hint|reconnect_timeout):' <<<"$text" &&
+	fail "show prints fields that do not apply to a running null device: $text"
+pass "show leaves out what does not apply to a null device"
 expect_schema "show --json" show "$("$VDUSECTL" show --json)"
 expect_schema "list --json" list "$("$VDUSECTL" list --json)"
 expect_eq "show of one device is an array" array "$("$VDUSECTL" show "$name" --json | jq -r type)"

@@ -54,11 +54,16 @@ TEST(Output, LongValuesAreNeverCut)
 	EXPECT_NE(text.find(path), std::string::npos);
 }
 
-TEST(Output, VerticalViewShowsTheJsonValue)
+TEST(Output, VerticalViewIsForPeopleAndLeavesOutWhatDoesNotApply)
 {
 	auto records = two_records();
-	EXPECT_EQ(format_vertical(columns, records[0]), "name: a\nsize: 1024\nro: false\n");
-	EXPECT_EQ(format_vertical(columns, records[1]), "name: longer-name\nsize: -\nro: true\n");
+	EXPECT_EQ(format_vertical(columns, records[0]), "name: a\nsize: 1K\nro: no\n");
+	EXPECT_EQ(format_vertical(columns, records[1]), "name: longer-name\nro: yes\n");
+	Record sized;
+	sized.set("size_bytes", 1610612736, "1.5G");
+	sized.set("block_size", 512);
+	EXPECT_EQ(format_vertical({{"size_bytes", "SIZE"}, {"block_size", "BLOCK"}}, sized),
+	          "size: 1.5G\nblock_size: 512\n");
 }
 
 TEST(Output, JsonKeepsTheFieldOrder)
