@@ -68,7 +68,7 @@ ip netns exec "$ns" tc qdisc add dev vt-srv root netem delay 20ms 5ms loss 3%
 fio_check "netem delay 20 ms and loss 3%" --name=netem --filename="$node" --rw=randwrite \
 	--bsrange=4k-128k --size=32M --ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 \
 	--offset_increment=64M --verify=crc32c --verify_backlog=32 --verify_fatal=1 \
-	--time_based --runtime=15
+	--time_based --runtime=8
 dropped=$(tc -s qdisc show dev vt-host | sed -n 's/.*dropped \([0-9]*\).*/\1/p' | head -1)
 [ "${dropped:-0}" -gt 0 ] || fail "netem dropped no packet: $(tc -s qdisc show dev vt-host)"
 pass "netem dropped $dropped packets on the host's end"
@@ -78,7 +78,7 @@ ip netns exec "$ns" tc qdisc del dev vt-srv root
 # The link down 20 s under fio: requests on the wire get no reply and no
 # error; the reply deadline severs the connection, and vdused reconnects
 # once the link is back.
-fio_background "$node" 40 down
+fio_background "$node" 28 down
 sleep 3
 link down
 wait_for 15 "show to say reconnecting" \
@@ -93,7 +93,7 @@ expect_eq "vdused's pid across the link down" "$pid" "$(device_field tcp0 pid)"
 
 # The link down, and vdused killed while it holds requests: recover works
 # with the server unreachable; fio finishes once the link is back.
-fio_background "$node" 35 crash
+fio_background "$node" 22 crash
 sleep 3
 link down
 wait_for 15 "show to say reconnecting" \

@@ -50,7 +50,7 @@ grep -q 'left running in the backend' /run/vduse/rout.log ||
 	fail "vdused's log does not say what it left running: $(tail -5 /run/vduse/rout.log)"
 wait_for 10 "vdused to release the fenced memory" grep -q 'their memory is released' /run/vduse/rout.log
 pass "vdused: $(grep 'their memory is released' /run/vduse/rout.log | tail -1 | sed 's/.*rout: //')"
-"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+"$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the pause and the reset: $(cat "$TMPDIR/client.log")"
 pass "verify after the pause and the reset"
 
@@ -59,7 +59,7 @@ pass "verify after the pause and the reset"
 outage_reset "second pause"
 outage_reset "stopped OSD" stop_osd continue_osd
 wait_for 10 "the fence to go" sh -c "[ \$(grep -c 'their memory is released' /run/vduse/rout.log) -ge 3 ]"
-"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+"$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after three resets: $(cat "$TMPDIR/client.log")"
 pass "verify after three paused resets"
 
@@ -70,7 +70,7 @@ mon_pid=$(cat /run/ceph/run/mon.a.pid)
 stop_mon_and_osd() { kill -9 "$mon_pid" && stop_osd; }
 restart_mon_and_osd() { ceph-mon -i a >>"$TMPDIR/mon-restart.log" 2>&1 && continue_osd; }
 outage_reset "monitor killed, OSD stopped" stop_mon_and_osd restart_mon_and_osd
-"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+"$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the monitor's restart: $(cat "$TMPDIR/client.log")"
 pass "verify after the monitor's restart and the reset"
 
@@ -89,7 +89,7 @@ resumer=$!
 wait "$resumer" || fail "unpause"
 pass "remap: $(grep 'IOTLB change was answered in' "$TMPDIR/outage.log")"
 pass "remap: $(grep 'held requests finished' "$TMPDIR/outage.log")"
-"$VHOST_CLIENT" -d "$node" verify -t 3 >"$TMPDIR/client.log" 2>&1 ||
+"$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the remapped memory: $(cat "$TMPDIR/client.log")"
 pass "verify after the pause and the remapped memory"
 expect_eq "vdused's pid at the end" "$pid" "$(device_field rout pid)"
