@@ -62,8 +62,15 @@ int parse_and_run(int argc, char **argv)
 	// took: an unknown verb, or an argument the verb does not have.
 	app.allow_extras();
 
+	// -j=MODE as --json=MODE: CLI11 reads "-j=short" as an unknown option
+	// "-=short" (a short option takes no "=").
+	std::vector<std::string> args;
+	for (int i = argc - 1; i > 0; --i) {
+		std::string arg = argv[i];
+		args.push_back(arg.rfind("-j=", 0) == 0 ? "--json=" + arg.substr(3) : arg);
+	}
 	try {
-		app.parse(argc, argv);
+		app.parse(args); // CLI11 takes them last first
 	} catch (const CLI::CallForHelp &e) {
 		return app.exit(e);
 	} catch (const CLI::CallForAllHelp &e) {

@@ -43,5 +43,13 @@ for broken in '.[0].reconnect_timeout = "forever"' '.[0].io_timeout = "30"' '.[0
 done
 stats='[{"name":"d0","since":"2026-01-01T00:00:00Z","total":{},"queues":[]}]'
 out=$(check_json stats <<<"$stats" 2>&1) && bad "the schema takes empty stats" || echo "ok: refused empty stats: $out"
+# -j=MODE is --json=MODE (it was an unknown option '-=short'); --json never
+# takes the next word as its mode.
+empty=$(mktemp -d)
+out=$("$vdusectl" --state-dir "$empty" list -j=short 2>&1) && [ "$out" = "[]" ] ||
+	bad "list -j=short: $out"
+out=$("$vdusectl" --state-dir "$empty" show --json short 2>&1) && bad "show --json short took 'short' as the mode: $out"
+grep -q "device 'short' does not exist" <<<"$out" || bad "show --json short: $out"
+rmdir "$empty"
 [ "$fails" = 0 ] || exit 1
 echo "ok: the schema is valid, matches vdusectl(8), and refuses malformed outputs"
