@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace vduse
@@ -26,14 +27,15 @@ struct RestoreArgs {
 };
 
 // Forgets a stale record under the lock, so that add can take the name.
-// Returns the device's state; stale too when it has no record (add it).
-Result<DeviceState> forget_if_stale(Context &ctx, const std::string &name)
+// Returns the device's state, or none when it has no record (or had a stale
+// one): add it.
+Result<std::optional<DeviceState>> forget_if_stale(Context &ctx, const std::string &name)
 {
 	auto lock = lock_state(ctx);
 	if (!lock)
 		return lock.error();
 	if (!ctx.state.has(name))
-		return DeviceState::stale;
+		return std::optional<DeviceState>();
 	auto record = ctx.state.read(name);
 	if (!record)
 		return record.error();
@@ -42,10 +44,10 @@ Result<DeviceState> forget_if_stale(Context &ctx, const std::string &name)
 		forget_worker(*record);
 		ctx.state.remove_inflight(name);
 		ctx.state.remove(name);
-		std::cerr << "vdusectl: " << name
-		          << ": its VDUSE device was gone; making it again from its spec\n";
+		print_error(name + ": its VDUSE device was gone; making it again from its spec");
+		return std::optional<DeviceState>();
 	}
-	return state;
+	return std::optional<DeviceState>(state);
 }
 
 int restore_one(Context &ctx, const DeviceSpec &spec, bool named)
@@ -54,14 +56,15 @@ int restore_one(Context &ctx, const DeviceSpec &spec, bool named)
 	auto state = forget_if_stale(ctx, name);
 	if (!state)
 		return report(state.error());
-	if (*state != DeviceState::stale) {
-		std::cout << name << " skipped (" << state_name(*state) << ")\n";
-		if (*state == DeviceState::running)
+	if (*state) {
+		DeviceState now = **state;
+		std::cout << name << " skipped (" << state_name(now) << ")\n";
+		if (now == DeviceState::running)
 			return exit_ok;
 		// Not a good state: the admin named it, or boot should say so.
 		auto record = ctx.state.read(name);
 		print_error(name + ": " +
-		            state_hint(*state, name, record ? record->persistent : true));
+		            state_hint(now, name, record ? record->persistent : true));
 		return named ? exit_failure : exit_ok;
 	}
 	AddOptions options;
