@@ -7,7 +7,9 @@
 # writer holds the exclusive lock). BENCH_NET=vhost-user: one
 # qemu-storage-daemon exports one image on tmpfs twice, as vduse-blk (the
 # direct path) and as vhost-user-blk bridged by vdused; the bridge's CPU is
-# vdused's plus qsd's. 1 and 4 queues; both devices exist at
+# vdused's plus qsd's; a third device bridges it with --bounce-memory
+# hugepage (the target then maps vdused's huge-page bounce memfd: the SPDK
+# path, one copy; the guest boots with hugepages=64). 1 and 4 queues; the devices exist at
 # once and the rounds interleave (vdused qsd vdused qsd), a ramp before each
 # point. Prints IOPS, the ratio and each daemon's CPU time per I/O.
 # Emulated timings: only the ratios within this table mean something.
@@ -80,11 +82,16 @@ for queues in 1 4; do
 	if [ "$net" = vhost-user ]; then
 		mkdir -p /run/vhu
 		rm -f /run/vhu/bench.sock
+		rm -f /run/vhu/bench-h.sock
 		qemu-storage-daemon --blockdev "driver=file,filename=$img,node-name=n0" \
 			--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 \
-			--export type=vhost-user-blk,id=e1,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench.sock,writable=on,num-queues=$queues &
+			--export type=vhost-user-blk,id=e1,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench.sock,writable=on,num-queues=$queues \
+			--export type=vhost-user-blk,id=e2,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench-h.sock,writable=on,num-queues=$queues &
 		qpid=$!
 		wait_for 20 "the vhost-user socket" test -S /run/vhu/bench.sock
+		read -r _ hnode <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/bench-h.sock \
+			--bounce-memory hugepage --bounce-size 64M --queues $queues --name bench-h)"
+		hpid="$("$VDUSECTL" show bench-h --json | jq -r '.[0].pid') $qpid"
 	fi
 	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
 	vpid=$("$VDUSECTL" show bench-v --json | jq -r '.[0].pid')
@@ -109,8 +116,10 @@ for queues in 1 4; do
 	fi
 	for round in $(seq "$rounds"); do
 		measure vdused $queues "$vnode" "$vpid" "$round"
+		[ "$net" != vhost-user ] || measure hugepage $queues "$hnode" "$hpid" "$round"
 		measure qsd $queues "$qnode" "$qpid" "$round"
 	done
+	[ "$net" != vhost-user ] || "$VDUSECTL" del bench-h
 	vdpa dev del bench-q
 	"$VDUSECTL" del bench-v
 	kill $qpid
@@ -127,6 +136,7 @@ fi
 echo "${runtime}s per point after a 1 s ramp, $rounds interleaved rounds (r1 / r2 ...), 1 job per queue up to the 2 vCPUs (TCG)"
 echo "IOPS; CPU = the daemon's user+system CPU time per I/O in microseconds (bridge: vdused + qsd)"
 printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' queues workload "vdused IOPS" "qsd IOPS" "ratio" "vdused CPU" "qsd CPU"
+[ "$net" != vhost-user ] || echo "(vdused: the bridge with the kernel's bounce pages; the hugepage rows below it: --bounce-memory hugepage)"
 for queues in 1 4; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD1 randwrite-4k-QD32 read-1M-QD8 write-1M-QD8; do
 		v=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
@@ -136,6 +146,13 @@ for queues in 1 4; do
 		vc=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
 		qc=$(awk -v q=$queues -v p="$point" '$1 == "qsd" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
 		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$v" "$q" "$r" "$vc" "$qc"
+		if [ "$net" = vhost-user ]; then
+			h=$(awk -v q=$queues -v p="$point" '$1 == "hugepage" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
+			hr=$(awk -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == "hugepage") v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
+				END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), v[i] / s[i] }' "$results")
+			hc=$(awk -v q=$queues -v p="$point" '$1 == "hugepage" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
+			printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "" "  hugepage" "$h" "" "$hr" "$hc" ""
+		fi
 	done
 done
 [ "$net" = rbd ] && bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" down >/dev/null 2>&1
