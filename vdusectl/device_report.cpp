@@ -28,16 +28,26 @@ StateFacts state_facts(const DeviceRecord &record, const WorkerState &worker, bo
 	return facts;
 }
 
+DeviceState current_state(const DeviceRecord &record, const WorkerState &worker)
+{
+	return classify(state_facts(record, worker, vdpa_device_exists(record.spec.name)));
+}
+
 DeviceState current_state(const DeviceRecord &record)
 {
-	return classify(
-	        state_facts(record, worker_state(record), vdpa_device_exists(record.spec.name)));
+	return current_state(record, worker_state(record));
+}
+
+Status require_device_state(std::string_view verb, const DeviceRecord &record,
+                            const WorkerState &worker, Need need)
+{
+	return require_state(verb, record.spec.name, current_state(record, worker),
+	                     record.persistent, need);
 }
 
 Status require_device_state(std::string_view verb, const DeviceRecord &record, Need need)
 {
-	return require_state(verb, record.spec.name, current_state(record), record.persistent,
-	                     need);
+	return require_device_state(verb, record, worker_state(record), need);
 }
 
 DeviceReport device_report(const DeviceRecord &record, const StateDir &state)

@@ -37,12 +37,16 @@ struct DeviceReport {
 // is ATTACHED to the vdpa bus.
 StateFacts state_facts(const DeviceRecord &record, const WorkerState &worker, bool attached);
 
-// The device's state now.
+// The device's state now; WORKER: its daemon, if the caller asked already
+// (worker_state asks systemd over D-Bus).
 DeviceState current_state(const DeviceRecord &record);
+DeviceState current_state(const DeviceRecord &record, const WorkerState &worker);
 
 // Asks about the device now and refuses what VERB cannot do in its state
 // (require_state).
 Status require_device_state(std::string_view verb, const DeviceRecord &record, Need need);
+Status require_device_state(std::string_view verb, const DeviceRecord &record,
+                            const WorkerState &worker, Need need);
 
 // Asks sysfs, the process table or systemd about the device now, and the
 // state directory about a network backend's connection.

@@ -222,9 +222,9 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 	auto plan = plan_resize(record->spec, asked, args.shrink);
 	if (!plan)
 		return report(plan.error());
-	if (auto st = require_device_state("resize", *record, Need::served); !st)
-		return report(st.error());
 	WorkerState worker = worker_state(*record);
+	if (auto st = require_device_state("resize", *record, worker, Need::served); !st)
+		return report(st.error());
 
 	if (is_network_backend(record->spec)) {
 		// vdused asks the server and applies its size (smaller too: the

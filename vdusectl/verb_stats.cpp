@@ -257,12 +257,13 @@ int print_metrics(const Context &ctx, const StatsArgs &args)
 			rc = report(record.error());
 			continue;
 		}
+		WorkerState worker = worker_state(*record);
 		DeviceMetrics m{name,
 		                record->spec.backend,
 		                std::string(driver_kernel_name(record->spec.driver)),
-		                std::string(state_name(current_state(*record))),
+		                std::string(state_name(current_state(*record, worker))),
 		                record->spec.size_bytes,
-		                worker_state(*record).running,
+		                worker.running,
 		                std::nullopt};
 		if (auto snapshot = read_stats(ctx.state.stats_path(name)); snapshot)
 			m.stats = std::move(*snapshot);

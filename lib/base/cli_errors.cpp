@@ -8,6 +8,15 @@ namespace vduse
 namespace
 {
 
+// A list as CLI11 writes it ("a|b", "a,b") as a person does: "a, b".
+std::string listed(std::string text, char separator)
+{
+	for (size_t at = text.find(separator); at != std::string::npos;
+	     at = text.find(separator, at + 2))
+		text.replace(at, 1, ", ");
+	return text;
+}
+
 // What an option of CLI11 type name type takes, for a conversion error.
 std::string expected_of(const CLI::App &app, const std::string &name)
 {
@@ -21,13 +30,8 @@ std::string expected_of(const CLI::App &app, const std::string &name)
 		return "a number";
 	// A choice, as the option's help writes it: "512|4096".
 	if (type.find('|') != std::string::npos &&
-	    type.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos) {
-		std::string choices = type;
-		for (size_t at = choices.find('|'); at != std::string::npos;
-		     at = choices.find('|', at))
-			choices.replace(at, 1, ", ");
-		return "one of " + choices;
-	}
+	    type.find_first_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos)
+		return "one of " + listed(type, '|');
 	return "a valid value";
 }
 
@@ -67,13 +71,9 @@ std::string parse_error_text(const CLI::App &app, const CLI::ParseError &error)
 		               ? m[1].str() + ": the value is empty"
 		               : m[1].str() + ": " + m[2].str() + " is not in the range " +
 		                         plain(m[3].str()) + " to " + plain(m[4].str());
-	if (std::regex_match(text, m, std::regex(R"((\S+): (.*) not in \{(.*)\})"))) {
-		std::string choices = m[3].str();
-		for (size_t at = choices.find(','); at != std::string::npos;
-		     at = choices.find(',', at + 2))
-			choices.replace(at, 1, ", ");
-		return m[1].str() + ": '" + m[2].str() + "' is not one of " + choices;
-	}
+	if (std::regex_match(text, m, std::regex(R"((\S+): (.*) not in \{(.*)\})")))
+		return m[1].str() + ": '" + m[2].str() + "' is not one of " +
+		       listed(m[3].str(), ',');
 	if (std::regex_match(text, m, std::regex(R"((\S+) is required)")))
 		return argument_name(m[1].str()) + " is required";
 	if (std::regex_match(text, m,
