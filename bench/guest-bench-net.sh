@@ -95,6 +95,11 @@ for queues in 1 4; do
 	fi
 	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
 	vpid=$("$VDUSECTL" show bench-v --json | jq -r '.[0].pid')
+	if [ -n "${BENCH_BASELINE:-}" ]; then
+		read -r _ bnode <<<"$(VDUSED=$BENCH_BASELINE "$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-b)"
+		bpid=$("$VDUSECTL" show bench-b --json | jq -r '.[0].pid')
+		[ "$net" != vhost-user ] || bpid="$bpid $qpid"
+	fi
 	if [ "$net" != vhost-user ]; then
 		qemu-storage-daemon --blockdev "$qsd_blockdev,node-name=n0" \
 			--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 &
@@ -109,7 +114,7 @@ for queues in 1 4; do
 	# Reads of never-written RBD objects (or NBD pages) are answered without
 	# touching the data: write the measured region once on both first.
 	if [ "$queues" = 1 ] && [ "$net" != vhost-user ]; then
-		for node in "$vnode" "$qnode"; do
+		for node in "$vnode" "$qnode" ${bnode:+"$bnode"}; do
 			dd if=/dev/urandom of="$node" bs=1M count=128 oflag=direct status=none ||
 				fail "cannot fill $node"
 		done
@@ -117,9 +122,11 @@ for queues in 1 4; do
 	for round in $(seq "$rounds"); do
 		measure vdused $queues "$vnode" "$vpid" "$round"
 		[ "$net" != vhost-user ] || measure hugepage $queues "$hnode" "$hpid" "$round"
+		[ -z "${BENCH_BASELINE:-}" ] || measure baseline $queues "$bnode" "$bpid" "$round"
 		measure qsd $queues "$qnode" "$qpid" "$round"
 	done
 	[ "$net" != vhost-user ] || "$VDUSECTL" del bench-h
+	[ -z "${BENCH_BASELINE:-}" ] || "$VDUSECTL" del bench-b
 	vdpa dev del bench-q
 	"$VDUSECTL" del bench-v
 	kill $qpid
@@ -141,18 +148,20 @@ for queues in 1 4; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD1 randwrite-4k-QD32 read-1M-QD8 write-1M-QD8; do
 		v=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
 		q=$(awk -v q=$queues -v p="$point" '$1 == "qsd" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
-		r=$(awk -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == "vdused") v[$4] = $5; else s[$4] = $5 }
+		r=$(awk -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == "vdused") v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
 			END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), v[i] / s[i] }' "$results")
 		vc=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
 		qc=$(awk -v q=$queues -v p="$point" '$1 == "qsd" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
 		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$v" "$q" "$r" "$vc" "$qc"
-		if [ "$net" = vhost-user ]; then
-			h=$(awk -v q=$queues -v p="$point" '$1 == "hugepage" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
-			hr=$(awk -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == "hugepage") v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
+		for other in hugepage baseline; do
+			[ "$other" = hugepage ] && [ "$net" != vhost-user ] && continue
+			[ "$other" = baseline ] && [ -z "${BENCH_BASELINE:-}" ] && continue
+			h=$(awk -v t=$other -v q=$queues -v p="$point" '$1 == t && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
+			hr=$(awk -v t=$other -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == t) v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
 				END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), v[i] / s[i] }' "$results")
-			hc=$(awk -v q=$queues -v p="$point" '$1 == "hugepage" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
-			printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "" "  hugepage" "$h" "" "$hr" "$hc" ""
-		fi
+			hc=$(awk -v t=$other -v q=$queues -v p="$point" '$1 == t && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
+			printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "" "  $other" "$h" "" "$hr" "$hc" ""
+		done
 	done
 done
 [ "$net" = rbd ] && bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" down >/dev/null 2>&1

@@ -1,6 +1,7 @@
 #include "completion_script.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <sstream>
 
 namespace vduse
@@ -9,9 +10,34 @@ namespace vduse
 namespace
 {
 
+// What kind of value an option or argument takes, named by the upper-case
+// word of its CLI11 type name ("FILE", "NAME"...).
+enum class ValueKind : uint8_t { none, file, dir, user, name, persistent, columns };
+
+struct KindWord {
+	ValueKind kind;
+	const char *word; // also what the bash script's _vdusectl_value is given
+};
+constexpr KindWord kind_words[] = {
+        {ValueKind::file, "FILE"},
+        {ValueKind::dir, "DIR"},
+        {ValueKind::user, "USER"},
+        {ValueKind::name, "NAME"},
+        {ValueKind::persistent, "PERSISTENT"},
+        {ValueKind::columns, "COLUMNS"},
+};
+
+std::string kind_word(ValueKind kind)
+{
+	for (const KindWord &k : kind_words)
+		if (k.kind == kind)
+			return k.word;
+	return "";
+}
+
 // What an option or argument takes, from its CLI11 declaration.
 struct Value {
-	std::string kind;                 // FILE, DIR, USER, NAME, PERSISTENT, COLUMNS, or ""
+	ValueKind kind = ValueKind::none;
 	std::vector<std::string> choices; // the lower-case words of "a|b|c"
 };
 
@@ -41,11 +67,13 @@ Value value_of(const CLI::Option &option)
 	while (std::getline(words, word, '|')) {
 		bool lower = !word.empty() && (std::islower(static_cast<unsigned char>(word[0])) ||
 		                               std::isdigit(static_cast<unsigned char>(word[0])));
-		if (lower)
+		if (lower) {
 			v.choices.push_back(word);
-		else if (word == "FILE" || word == "DIR" || word == "USER" || word == "NAME" ||
-		         word == "PERSISTENT" || word == "COLUMNS")
-			v.kind = word;
+			continue;
+		}
+		for (const KindWord &k : kind_words)
+			if (word == k.word)
+				v.kind = k.kind;
 	}
 	return v;
 }
@@ -126,7 +154,7 @@ std::string single_quoted(const std::string &text)
 // The case label and action of a value for bash: _vdusectl_value KIND CHOICES.
 std::string bash_value_call(const Value &v)
 {
-	return "_vdusectl_value '" + v.kind + "' '" + joined(v.choices) + "'";
+	return "_vdusectl_value '" + kind_word(v.kind) + "' '" + joined(v.choices) + "'";
 }
 
 std::string bash_script(const std::vector<OptionInfo> &global, const std::vector<VerbInfo> &verbs,
@@ -285,18 +313,22 @@ std::string zsh_description(const std::string &text)
 
 std::string zsh_action(const Value &v)
 {
-	if (v.kind == "FILE")
+	switch (v.kind) {
+	case ValueKind::file:
 		return "_files";
-	if (v.kind == "DIR")
+	case ValueKind::dir:
 		return "_files -/";
-	if (v.kind == "USER")
+	case ValueKind::user:
 		return "_users";
-	if (v.kind == "NAME")
+	case ValueKind::name:
 		return "_vdusectl_devices";
-	if (v.kind == "PERSISTENT")
+	case ValueKind::persistent:
 		return "_vdusectl_persistent";
-	if (v.kind == "COLUMNS")
+	case ValueKind::columns:
 		return "_vdusectl_columns";
+	case ValueKind::none:
+		break;
+	}
 	if (!v.choices.empty())
 		return "(" + joined(v.choices) + ")";
 	return " ";
@@ -397,16 +429,21 @@ _vdusectl "$@"
 
 std::string fish_value(const Value &v)
 {
-	if (v.kind == "FILE" || v.kind == "DIR")
+	switch (v.kind) {
+	case ValueKind::file:
+	case ValueKind::dir:
 		return " -r -F";
-	if (v.kind == "USER")
+	case ValueKind::user:
 		return " -r -f -a '(__fish_complete_users)'";
-	if (v.kind == "NAME")
+	case ValueKind::name:
 		return " -r -f -a '(__vdusectl_devices)'";
-	if (v.kind == "PERSISTENT")
+	case ValueKind::persistent:
 		return " -r -f -a '(__vdusectl_persistent)'";
-	if (v.kind == "COLUMNS")
+	case ValueKind::columns:
 		return " -r -f -a '(__vdusectl_columns)'";
+	case ValueKind::none:
+		break;
+	}
 	if (!v.choices.empty())
 		return " -r -f -a '" + joined(v.choices) + "'";
 	return " -r -f";

@@ -142,16 +142,22 @@ void QueueWorker::run()
 			log_->warn("cannot run on CPU {}: {}", *cpu_, std::strerror(err));
 	}
 	log_->debug("worker running");
-	std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
+	// poll ignores a negative fd: a backend without completions to wait
+	// for, or without a socket for this thread to drive.
+	std::array<pollfd, 4> fds{{{stop_fd_.get(), POLLIN, 0},
 	                           {kick_fd_.get(), POLLIN, 0},
-	                           {backend_->completion_fd(), POLLIN, 0}}};
-	nfds_t nfds = fds[2].fd >= 0 ? 3 : 2;
+	                           {backend_->completion_fd(), POLLIN, 0},
+	                           {-1, 0, 0}}};
 	resubmit_recovered();
 	// Buffers may have arrived before the kick fd was installed.
 	if (broken_.empty())
 		serve();
 	while (!stopping()) {
-		if (::poll(fds.data(), nfds, -1) < 0) {
+		// The socket, and what it waits for, change with the backend's
+		// connection.
+		fds[3] = backend_->drive_fd();
+		int timeout = backend_->arm_completions() ? -1 : 0;
+		if (::poll(fds.data(), fds.size(), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_->error("poll: {}", std::strerror(errno));
@@ -159,6 +165,8 @@ void QueueWorker::run()
 		}
 		if (fds[0].revents & POLLIN)
 			break;
+		if (fds[3].revents != 0)
+			backend_->drive(fds[3].revents);
 		uint64_t count = 0;
 		if (fds[1].revents & POLLIN) {
 			if (::read(kick_fd_.get(), &count, sizeof(count)) == sizeof(count))
@@ -175,6 +183,8 @@ void QueueWorker::run()
 			interrupt_if_needed();
 		}
 	}
+	// What is left in flight is the backend's own threads' to drive.
+	backend_->release_drive();
 	StopMode mode = stop_mode_.load(std::memory_order_relaxed);
 	if (mode == StopMode::pause) {
 		// What is in flight stays with the backend, and with the slots.
@@ -254,6 +264,7 @@ void QueueWorker::serve()
 {
 	using clock = std::chrono::steady_clock;
 	queue_.disable_kicks();
+	backend_->quiet_completions();
 	auto last_work = clock::now();
 	// A driver that keeps the ring busy never lets it go idle: the stop
 	// request is checked at every round, so the control thread is not held.

@@ -58,6 +58,13 @@ Result<RbdImage> RbdImage::open(const DeviceSpec &spec, Access access,
 		(void)rados_conf_set(cluster, "rados_osd_op_timeout", t.c_str());
 		(void)rados_conf_set(cluster, "rados_mon_op_timeout", t.c_str());
 	}
+	// librbd's cache would keep writes the driver was told are done in
+	// this process only (write-back after the driver's first flush): a
+	// vdused killed then loses them, which recover cannot undo. Off, as
+	// krbd has none and QEMU turns it off for cache.direct=on; it is also
+	// a copy less on every read. The kernel's page cache is above the
+	// device.
+	(void)rados_conf_set(cluster, "rbd_cache", "false");
 	// librados logs to stderr by default; vdused's log is the journal.
 	(void)rados_conf_set(cluster, "log_to_stderr", "false");
 	(void)rados_conf_set(cluster, "err_to_stderr", "false");

@@ -19,6 +19,16 @@ expect_eq() {
 	pass "$1 = '$3'"
 }
 
+# expect_le WHAT LIMIT ACTUAL, expect_ge WHAT LIMIT ACTUAL: integers.
+expect_le() {
+	[[ $3 =~ ^[0-9]+$ ]] && [ "$3" -le "$2" ] || fail "$1: expected at most $2, got '$3'"
+	pass "$1 = $3 (at most $2)"
+}
+expect_ge() {
+	[[ $3 =~ ^[0-9]+$ ]] && [ "$3" -ge "$2" ] || fail "$1: expected at least $2, got '$3'"
+	pass "$1 = $3 (at least $2)"
+}
+
 # expect_contains WHAT NEEDLE HAYSTACK
 expect_contains() {
 	case $3 in

@@ -5,6 +5,21 @@
 # survives mkfs + files + del + re-add; unix socket, TCP and TLS; multi-conn.
 source "$VTEST_LIB"
 ip link set lo up
+
+# conn_wakeups NAME INDEX NODE: how often the thread of NAME's connection
+# INDEX woke (voluntary context switches) over 2000 4k reads of NODE at QD1.
+conn_wakeups() {
+	local pid task before after
+	pid=$(device_field "$1" pid)
+	task=$(grep -lx "nbd-conn$2" /proc/"$pid"/task/*/comm | head -1)
+	[ -n "$task" ] || fail "$1 has no thread nbd-conn$2"
+	task=${task%/comm}
+	before=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$task/status")
+	fio --name=qd1 --filename="$3" --rw=randread --bs=4k --iodepth=1 --ioengine=psync \
+		--direct=1 --size=16M --number_ios=2000 >/dev/null || fail "fio QD1 on $3 failed"
+	after=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$task/status")
+	echo $((after - before))
+}
 img=$(scratch_fs)
 truncate -s 256M "$img/disk.img"
 nbd_start disk file "$img/disk.img"
@@ -48,6 +63,11 @@ umount /run/mnt
 read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$url" --name nbd0)"
 e2fsck -fn "$node" >/dev/null || fail "e2fsck found errors after del and re-add"
 pass "e2fsck clean after del + add"
+# A queue with a connection of its own reads the replies on its own thread:
+# the connection's thread sleeps through the requests (one wake-up per
+# reply, not two).
+expect_le "wake-ups of nbd-conn0 over 2000 reads at QD1 (own connection)" 100 \
+	"$(conn_wakeups nbd0 0 "$node")"
 mount "$node" /run/mnt
 expect_eq "file checksums after re-add" "$sums" "$(cd /run/mnt && sha256sum f1 f2 f3)"
 umount /run/mnt
@@ -95,5 +115,9 @@ pass "a write to the read-only device fails"
 wait_for 10 "connection" grep -q "connection 0 to .* established" /run/vduse/ro0.log
 grep -q "connection 1" /run/vduse/ro0.log && fail "two connections to a server without multi-conn"
 pass "one shared connection without multi-conn"
+# Shared by two queues, the connection's thread reads the replies (what
+# the count above would show if the worker did not).
+expect_ge "wake-ups of nbd-conn0 over 2000 reads at QD1 (shared connection)" 1000 \
+	"$(conn_wakeups ro0 0 "$node")"
 "$VDUSECTL" del ro0
 expect_clean

@@ -79,6 +79,20 @@ wait "$fio_pid" || fail "fio failed across the crash: $(cat "$TMPDIR/crash.out" 
 out=$(sed -n '/^{/,$p' "$TMPDIR/crash.json")
 expect_eq "fio errors across kill -9 + recover" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
 
+# A write the driver saw done is on the OSDs, not in vdused's memory: kill
+# -9 right after it, after a flush (which would turn a librbd cache from
+# write-through to write-back), and recover: the data is there.
+dd if=/dev/zero of="$node" bs=4k count=1 oflag=direct conv=fsync status=none
+dd if=/dev/urandom of="$TMPDIR/late" bs=1M count=4 status=none
+dd if="$TMPDIR/late" of="$node" bs=1M seek=200 oflag=direct status=none
+pid=$(device_field rbd0 pid)
+kill -9 "$pid"
+wait_for 10 "vdused to die" sh -c "! kill -0 $pid 2>/dev/null"
+"$VDUSECTL" recover rbd0 >/dev/null || fail "recover failed: $(tail -5 /run/vduse/rbd0.log)"
+cmp "$TMPDIR/late" <(dd if="$node" bs=1M skip=200 count=4 iflag=direct status=none) ||
+	fail "4 MiB written (and done) just before vdused was killed are not on the image"
+pass "4 MiB written just before kill -9 are on the image after recover"
+
 # The image grows on the cluster; resize with no size follows it.
 expect_status "rbd: resize to a size" 2 "resize the image there, then run 'vdusectl resize rbd0'" \
 	"$VDUSECTL" resize rbd0 1G

@@ -322,6 +322,7 @@ void VhostUserQueue::restart(std::vector<Completion> &out)
 		torn_down_ = 0;
 	}
 	std::memset(at(0), 0, layout_.slots);
+	quiet_ = false; // the flags are clear again
 	avail_idx_ = 0;
 	last_used_ = 0;
 	VhostUserVring vring;
@@ -376,6 +377,7 @@ void VhostUserQueue::let_go(const char *what)
 	auto start = clock::now();
 	auto deadline = start + reset_wait;
 	bool gave_up = false;
+	(void)arm_completions();
 	for (;;) {
 		harvest(failed_);
 		if (in_flight_ == 0 || !link_.targets_may_write())
@@ -414,11 +416,39 @@ void VhostUserQueue::let_go(const char *what)
 	}
 }
 
+void VhostUserQueue::quiet_completions()
+{
+	if (quiet_ || generation_ == 0)
+		return;
+	quiet_ = true;
+	store_release(reinterpret_cast<uint16_t *>(at(layout_.avail)), vring::avail_f_no_interrupt);
+}
+
+bool VhostUserQueue::arm_completions()
+{
+	if (!quiet_)
+		return true;
+	quiet_ = false;
+	store_release(reinterpret_cast<uint16_t *>(at(layout_.avail)), 0);
+	// The target publishes its used index, then reads our flags (virtio
+	// 1.2, 2.7.10): order our flags before our look at the index, so that
+	// a completion either sees them clear or is seen here.
+	std::atomic_thread_fence(std::memory_order_seq_cst);
+	uint64_t count;
+	(void)!::read(call_.get(), &count, sizeof(count));
+	if (generation_ == 0)
+		return true;
+	return load_acquire(reinterpret_cast<const uint16_t *>(at(layout_.used + 2))) == last_used_;
+}
+
 void VhostUserQueue::reap(std::vector<Completion> &out, bool wait)
 {
 	for (;;) {
-		uint64_t count;
-		(void)!::read(call_.get(), &count, sizeof(count));
+		// While quiet, the target does not signal: nothing to read.
+		if (!quiet_) {
+			uint64_t count;
+			(void)!::read(call_.get(), &count, sizeof(count));
+		}
 		if (!failed_.empty()) {
 			out.insert(out.end(), failed_.begin(), failed_.end());
 			failed_.clear();
@@ -428,6 +458,8 @@ void VhostUserQueue::reap(std::vector<Completion> &out, bool wait)
 			restart(out);
 		if (!out.empty() || !wait || in_flight_ == 0)
 			return;
+		if (!arm_completions())
+			continue;
 		pollfd fd{call_.get(), POLLIN, 0};
 		(void)::poll(&fd, 1, -1);
 	}

@@ -30,6 +30,12 @@ public:
 	void flush() override;
 	int completion_fd() const override { return call_.get(); }
 	void reap(std::vector<Completion> &out, bool wait) override;
+	// While the worker polls the used ring, the target is asked not to
+	// signal the call eventfd (VRING_AVAIL_F_NO_INTERRUPT; EVENT_IDX is
+	// not negotiated): no eventfd write per completion on its side, no
+	// read on ours.
+	void quiet_completions() override;
+	bool arm_completions() override;
 	unsigned in_flight() const override
 	{
 		return in_flight_ + static_cast<unsigned>(failed_.size());
@@ -104,6 +110,7 @@ private:
 	uint16_t avail_idx_ = 0;
 	uint16_t last_used_ = 0;
 	bool pending_kick_ = false;
+	bool quiet_ = false;     // the target was asked not to signal completions
 	unsigned in_flight_ = 0; // held or sent
 	// Finished but not yet reaped (failed when posted again, or given up
 	// at a reset); in_flight() counts them, so a stopping worker reaps
