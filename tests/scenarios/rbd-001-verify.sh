@@ -82,10 +82,10 @@ expect_eq "fio errors across kill -9 + recover" 0 "$(jq '[.jobs[].error] | add' 
 # A write the driver saw done is on the OSDs, not in vdused's memory: kill
 # -9 right after it, after a flush (which would turn a librbd cache from
 # write-through to write-back), and recover: the data is there.
+pid=$(device_field rbd0 pid)
 dd if=/dev/zero of="$node" bs=4k count=1 oflag=direct conv=fsync status=none
 dd if=/dev/urandom of="$TMPDIR/late" bs=1M count=4 status=none
 dd if="$TMPDIR/late" of="$node" bs=1M seek=200 oflag=direct status=none
-pid=$(device_field rbd0 pid)
 kill -9 "$pid"
 wait_for 10 "vdused to die" sh -c "! kill -0 $pid 2>/dev/null"
 "$VDUSECTL" recover rbd0 >/dev/null || fail "recover failed: $(tail -5 /run/vduse/rbd0.log)"
