@@ -12,6 +12,8 @@
 # path, one copy; the guest boots with hugepages=64). 1 and 4 queues; the devices exist at
 # once and the rounds interleave (vdused qsd vdused qsd), a ramp before each
 # point. Prints IOPS, the ratio and each daemon's CPU time per I/O.
+# BENCH_BASELINE=VDUSED: one more device served by that vdused binary (an
+# older build), measured in the same rounds.
 # Emulated timings: only the ratios within this table mean something.
 source "$VTEST_LIB"
 net=${BENCH_NET:-nbd}
@@ -35,8 +37,10 @@ rbd)
 	/usr/bin/python3 -c '
 import rados, rbd
 with rados.Rados(conffile="/run/ceph/ceph.conf") as c, c.open_ioctx("rbd") as io:
-    rbd.RBD().create(io, "img1", 128 << 20)' || fail "cannot create rbd/img1"
+    rbd.RBD().create(io, "img1", 128 << 20)
+    rbd.RBD().create(io, "img2", 128 << 20)' || fail "cannot create rbd/img1 and img2"
 	vdused_args=(-t rbd --image rbd/img0 --ceph-conf /run/ceph/ceph.conf)
+	baseline_args=(-t rbd --image rbd/img2 --ceph-conf /run/ceph/ceph.conf)
 	qsd_blockdev="driver=rbd,pool=rbd,image=img1,conf=/run/ceph/ceph.conf,user=admin,cache.direct=on"
 	;;
 vhost-user)
@@ -96,7 +100,8 @@ for queues in 1 4; do
 	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
 	vpid=$("$VDUSECTL" show bench-v --json | jq -r '.[0].pid')
 	if [ -n "${BENCH_BASELINE:-}" ]; then
-		read -r _ bnode <<<"$(VDUSED=$BENCH_BASELINE "$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-b)"
+		[ "$net" = rbd ] || baseline_args=("${vdused_args[@]}")
+		read -r _ bnode <<<"$(VDUSED=$BENCH_BASELINE "$VDUSECTL" add "${baseline_args[@]}" --queues $queues --name bench-b)"
 		bpid=$("$VDUSECTL" show bench-b --json | jq -r '.[0].pid')
 		[ "$net" != vhost-user ] || bpid="$bpid $qpid"
 	fi
