@@ -142,20 +142,15 @@ void QueueWorker::run()
 			log_->warn("cannot run on CPU {}: {}", *cpu_, std::strerror(err));
 	}
 	log_->debug("worker running");
-	// poll ignores a negative fd: a backend without completions to wait
-	// for, or without a socket for this thread to drive.
-	std::array<pollfd, 4> fds{{{stop_fd_.get(), POLLIN, 0},
+	// poll ignores a negative fd: a backend without completions to wait for.
+	std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
 	                           {kick_fd_.get(), POLLIN, 0},
-	                           {backend_->completion_fd(), POLLIN, 0},
-	                           {-1, 0, 0}}};
+	                           {backend_->completion_fd(), POLLIN, 0}}};
 	resubmit_recovered();
 	// Buffers may have arrived before the kick fd was installed.
 	if (broken_.empty())
 		serve();
 	while (!stopping()) {
-		// The socket, and what it waits for, change with the backend's
-		// connection.
-		fds[3] = backend_->drive_fd();
 		int timeout = backend_->arm_completions() ? -1 : 0;
 		if (::poll(fds.data(), fds.size(), timeout) < 0) {
 			if (errno == EINTR)
@@ -165,8 +160,6 @@ void QueueWorker::run()
 		}
 		if (fds[0].revents & POLLIN)
 			break;
-		if (fds[3].revents != 0)
-			backend_->drive(fds[3].revents);
 		uint64_t count = 0;
 		if (fds[1].revents & POLLIN) {
 			if (::read(kick_fd_.get(), &count, sizeof(count)) == sizeof(count))
@@ -183,8 +176,6 @@ void QueueWorker::run()
 			interrupt_if_needed();
 		}
 	}
-	// What is left in flight is the backend's own threads' to drive.
-	backend_->release_drive();
 	StopMode mode = stop_mode_.load(std::memory_order_relaxed);
 	if (mode == StopMode::pause) {
 		// What is in flight stays with the backend, and with the slots.

@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <poll.h>
 #include <vector>
 
 namespace vduse
@@ -60,13 +59,6 @@ public:
 	virtual void give_up() { abandon(); }
 	// Any thread: requests abandon() left running that have not finished.
 	virtual unsigned detached() const { return 0; }
-	// A socket the worker drives for the backend on its own thread (a
-	// network connection of the queue's own), so that a reply wakes the
-	// worker alone and not a connection's thread first: the fd and the
-	// events to wait for now (fd -1: none). Asked before each wait; from
-	// the first call until release_drive() the worker drives it: drive()
-	// when it is ready, and reap() reads what arrived meanwhile.
-	virtual pollfd drive_fd() { return {-1, 0, 0}; }
 	// The worker polls reap() from now on: a backend whose peer signals
 	// completion_fd() at every completion may ask it not to.
 	virtual void quiet_completions() {}
@@ -74,10 +66,6 @@ public:
 	// the next completion. False if one finished meanwhile (the worker
 	// reaps instead of waiting).
 	virtual bool arm_completions() { return true; }
-	virtual void drive(short /*revents*/) {}
-	// The worker stops driving (it stops, perhaps with requests in flight
-	// that go on: a pause); the backend drives them on a thread of its own.
-	virtual void release_drive() {}
 };
 
 class Backend

@@ -29,30 +29,21 @@ void CompletionMailbox::post(uint32_t key, uint8_t status, uint64_t generation)
 		}
 	}
 	// The worker takes everything at once: one wake-up per batch.
-	if (first)
-		nudge();
+	if (first) {
+		uint64_t one = 1;
+		(void)!::write(event_.get(), &one, sizeof(one));
+	}
 }
 
 void CompletionMailbox::take(std::vector<Posted> &out, std::vector<uint32_t> &retired)
 {
-	clear_nudge();
+	uint64_t count;
+	(void)!::read(event_.get(), &count, sizeof(count));
 	std::lock_guard lock(mutex_);
 	out.insert(out.end(), posted_.begin(), posted_.end());
 	posted_.clear();
 	retired.insert(retired.end(), retired_done_.begin(), retired_done_.end());
 	retired_done_.clear();
-}
-
-void CompletionMailbox::nudge()
-{
-	uint64_t one = 1;
-	(void)!::write(event_.get(), &one, sizeof(one));
-}
-
-void CompletionMailbox::clear_nudge()
-{
-	uint64_t count;
-	(void)!::read(event_.get(), &count, sizeof(count));
 }
 
 void CompletionMailbox::retire(unsigned in_flight)

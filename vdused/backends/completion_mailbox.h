@@ -38,10 +38,6 @@ public:
 	void take(std::vector<Posted> &out, std::vector<uint32_t> &retired);
 	// Blocks until something is posted (or returns at once if it was).
 	void wait() const;
-	// Writes the eventfd without posting (a nudge: the worker looks again).
-	void nudge();
-	// Reads the eventfd: with nothing in flight, only a nudge can be there.
-	void clear_nudge();
 
 	// The worker: requests start in this generation.
 	uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <deque>
 #include <spdlog/spdlog.h>
-#include <utility>
 
 namespace vduse
 {
@@ -28,21 +27,15 @@ constexpr uint64_t default_max_request = 32u << 20;
 // for the largest requests the device allows (seg_max x size_max, 254
 // MiB) gets them served without the queue holding more than this.
 constexpr uint64_t gather_chunk = 2u << 20;
-
-// The most requests in flight at which the queue's thread, about to wait,
-// drives its connection's socket itself (NbdQueue::drive_fd).
-constexpr unsigned drive_depth = 1;
 constexpr uint64_t gather_budget = 64u << 20;
 
 class NbdQueue final : public MailboxQueue
 {
 public:
-	// own_connection: no other queue uses the connection, so the worker
-	// may drive its socket.
 	NbdQueue(std::unique_ptr<CompletionMailbox> mailbox, NbdConnection &connection,
-	         bool own_connection, uint32_t depth, uint64_t max_request)
-	        : MailboxQueue(std::move(mailbox)), connection_(connection),
-	          own_connection_(own_connection), slots_(depth), max_request_(max_request)
+	         uint32_t depth, uint64_t max_request)
+	        : MailboxQueue(std::move(mailbox)), connection_(connection), slots_(depth),
+	          max_request_(max_request)
 	{
 		for (uint32_t tag = 0; tag < depth; ++tag)
 			slots_[tag].key = tag;
@@ -50,10 +43,6 @@ public:
 
 	std::optional<uint8_t> submit(const BlkRequest &request, uint16_t tag) override;
 	void abandon() override;
-	void reap(std::vector<Completion> &out, bool wait) override;
-	pollfd drive_fd() override;
-	void drive(short revents) override;
-	void release_drive() override;
 
 private:
 	struct Slot : SplitRequest {
@@ -88,9 +77,6 @@ private:
 	bool finished(Completion &completion) override;
 
 	NbdConnection &connection_;
-	bool own_connection_;
-	pollfd socket_{-1, 0, 0}; // what the worker polls, while it drives
-	bool driving_ = false;
 	std::vector<Slot> slots_;
 	uint64_t max_request_;
 	uint64_t bounce_bytes_ = 0;    // held by every slot's bounce buffer
@@ -242,52 +228,6 @@ void NbdQueue::abandon()
 	connection_.cancel();
 }
 
-pollfd NbdQueue::drive_fd()
-{
-	// A deep queue leaves the socket to the connection's thread: replies
-	// read there pile up in the mailbox while this thread wakes, and go
-	// back to the driver together, one interrupt for many. Read here one
-	// by one, each took an interrupt of its own: at 4k QD32 on two busy
-	// queues, 1 interrupt per request against 1 per 14, and a third of the
-	// IOPS (docs/DATA-PATH.md). A shallow one (QD1) saves the hop.
-	if (!own_connection_ || in_flight() > drive_depth) {
-		release_drive();
-		return {-1, 0, 0};
-	}
-	driving_ = true;
-	// The mailbox's eventfd, which the worker polls, is the nudge. The
-	// worker reaps only with requests in flight: without any, a nudge
-	// would keep its wait from ever sleeping.
-	if (in_flight() == 0)
-		mailbox().clear_nudge();
-	socket_ = connection_.lend_socket(mailbox().fd());
-	return socket_;
-}
-
-void NbdQueue::drive(short revents)
-{
-	if (driving_)
-		connection_.socket_ready(socket_.fd, revents);
-}
-
-void NbdQueue::release_drive()
-{
-	if (!std::exchange(driving_, false))
-		return;
-	connection_.reclaim_socket();
-}
-
-void NbdQueue::reap(std::vector<Completion> &out, bool wait)
-{
-	// Nobody else reads the socket while this worker drives it: it must
-	// not block on the mailbox then.
-	if (wait)
-		release_drive();
-	if (driving_)
-		connection_.read_replies();
-	MailboxQueue::reap(out, wait);
-}
-
 bool NbdQueue::finished(Completion &completion)
 {
 	Slot &slot = slots_[completion.tag];
@@ -321,7 +261,6 @@ NbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file,
 {
 	size_t count = spec.nbd_multi_conn ? spec.queues : 1;
 	auto backend = std::make_unique<NbdBackend>(link_file, count, status);
-	backend->queues_ = spec.queues;
 	auto log = spdlog::default_logger();
 	for (size_t i = 0; i < count; ++i) {
 		NbdConnection::Settings settings;
@@ -364,9 +303,8 @@ Result<std::unique_ptr<QueueBackend>> NbdBackend::open_queue(uint32_t index, uin
 	if (!mailbox)
 		return mailbox.error();
 	NbdConnection &connection = *connections_[index % connections_.size()];
-	bool own_connection = connections_.size() >= queues_;
 	return std::unique_ptr<QueueBackend>(std::make_unique<NbdQueue>(
-	        std::move(*mailbox), connection, own_connection, depth, default_max_request));
+	        std::move(*mailbox), connection, depth, default_max_request));
 }
 
 } // namespace vduse

@@ -1,8 +1,6 @@
 // The nbd backend: an NBD server through libnbd. One connection per queue
 // when the server allows several (multi-conn), else one shared by all
-// queues. A queue with a connection of its own drives its socket on the
-// queue's thread; a shared one is driven by a thread of its own
-// (nbd_connection.h).
+// queues; each driven by its own thread (nbd_connection.h).
 #pragma once
 
 #include "backend.h"
@@ -29,7 +27,6 @@ public:
 
 private:
 	LinkReporter reporter_;
-	uint32_t queues_ = 1;
 	std::vector<std::unique_ptr<NbdConnection>> connections_;
 };
 

@@ -80,93 +80,11 @@ void NbdConnection::submit(NbdOp &op)
 	issue(op);
 	check_alive();
 	// libnbd sends what it can at once; the rest waits for POLLOUT, which
-	// the thread polls for only if told (a worker driving the socket asks
-	// before its next wait). The thread takes up the reply deadline a
-	// command on an idle wire starts at its next look, within io_timeout
-	// (check_replies): no wake-up per request.
-	if (handle_ && driver_nudge_ < 0 &&
-	    (nbd_aio_get_direction(handle_.get()) & LIBNBD_AIO_DIRECTION_WRITE))
+	// the thread polls for only if told. The thread takes up the reply
+	// deadline a command on an idle wire starts at its next look, within
+	// io_timeout (check_replies): no wake-up per request at QD1.
+	if (handle_ && (nbd_aio_get_direction(handle_.get()) & LIBNBD_AIO_DIRECTION_WRITE))
 		wake();
-}
-
-namespace
-{
-
-short poll_events(nbd_handle *h)
-{
-	unsigned dir = nbd_aio_get_direction(h);
-	return static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
-	                          ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0));
-}
-
-} // namespace
-
-pollfd NbdConnection::lend_socket(int nudge_fd)
-{
-	std::lock_guard lock(mutex_);
-	if (driver_nudge_ != nudge_fd) {
-		driver_nudge_ = nudge_fd;
-		// It stops polling the socket.
-		wake();
-	}
-	if (!handle_)
-		return {-1, 0, 0};
-	return {nbd_aio_get_fd(handle_.get()), poll_events(handle_.get()), 0};
-}
-
-void NbdConnection::socket_ready(int fd, short revents)
-{
-	std::lock_guard lock(mutex_);
-	// Lost, or even connected again, since the worker asked.
-	if (!handle_ || nbd_aio_get_fd(handle_.get()) != fd)
-		return;
-	notify(revents);
-}
-
-void NbdConnection::read_replies()
-{
-	std::lock_guard lock(mutex_);
-	if (!handle_ || nbd_aio_in_flight(handle_.get()) <= 0)
-		return;
-	// Only a socket that is readable: libnbd takes a read notification in
-	// the middle of sending a command as a reason to pause the send and
-	// read a reply (generator/states-issue-command.c, PAUSE_SEND_REQUEST),
-	// and waits for one even if none is coming, with the server waiting
-	// for the rest of the command.
-	pollfd p{nbd_aio_get_fd(handle_.get()), POLLIN, 0};
-	if (::poll(&p, 1, 0) > 0)
-		notify(p.revents);
-}
-
-void NbdConnection::reclaim_socket()
-{
-	std::lock_guard lock(mutex_);
-	if (driver_nudge_ < 0)
-		return;
-	driver_nudge_ = -1;
-	wake();
-}
-
-void NbdConnection::nudge_driver()
-{
-	if (driver_nudge_ < 0)
-		return;
-	uint64_t one = 1;
-	(void)!::write(driver_nudge_, &one, sizeof(one));
-}
-
-void NbdConnection::notify(short revents)
-{
-	nbd_handle *h = handle_.get();
-	int r = 0;
-	if (revents & (POLLIN | POLLHUP | POLLERR))
-		r = nbd_aio_notify_read(h);
-	if (r >= 0 && (revents & POLLOUT))
-		r = nbd_aio_notify_write(h);
-	if (r < 0 || (revents & POLLNVAL))
-		lost(nbd_last_error());
-	check_alive();
-	close_for_refresh();
 }
 
 void NbdConnection::check_alive()
@@ -308,7 +226,6 @@ void NbdConnection::drop_handle()
 	down_since_ = clock::now();
 	reporter_.report(settings_.index, LinkState::reconnecting);
 	wake();
-	nudge_driver();
 }
 
 void NbdConnection::close_for_refresh()
@@ -425,7 +342,6 @@ void NbdConnection::connect_once(clock::time_point &next_try, std::chrono::milli
 		else
 			held_.push_back(op);
 	}
-	nudge_driver();
 }
 
 void NbdConnection::drive()
@@ -437,11 +353,11 @@ void NbdConnection::drive()
 		timeout_ms = check_replies();
 		if (!handle_)
 			return;
-		// A worker drives the socket: this thread keeps the deadline.
-		if (driver_nudge_ < 0) {
-			fds[0].fd = nbd_aio_get_fd(handle_.get());
-			fds[0].events = poll_events(handle_.get());
-		}
+		fds[0].fd = nbd_aio_get_fd(handle_.get());
+		unsigned dir = nbd_aio_get_direction(handle_.get());
+		fds[0].events =
+		        static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
+		                           ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0));
 	}
 	if (::poll(fds, 2, timeout_ms) < 0) {
 		if (errno != EINTR)
@@ -454,12 +370,19 @@ void NbdConnection::drive()
 	}
 	std::lock_guard lock(mutex_);
 	// A submitter may have found it dead, or even reconnected meanwhile.
-	if (fds[0].fd < 0 || !handle_ || nbd_aio_get_fd(handle_.get()) != fds[0].fd)
+	if (!handle_ || nbd_aio_get_fd(handle_.get()) != fds[0].fd)
 		return;
-	notify(fds[0].revents);
-	// Lent while this thread polled: what the worker waits for may have
-	// changed under it.
-	nudge_driver();
+	nbd_handle *h = handle_.get();
+	short ev = fds[0].revents;
+	int r = 0;
+	if (ev & (POLLIN | POLLHUP | POLLERR))
+		r = nbd_aio_notify_read(h);
+	if (r >= 0 && (ev & POLLOUT))
+		r = nbd_aio_notify_write(h);
+	if (r < 0 || (ev & POLLNVAL))
+		lost(nbd_last_error());
+	check_alive();
+	close_for_refresh();
 }
 
 } // namespace vduse

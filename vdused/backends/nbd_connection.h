@@ -1,8 +1,6 @@
 // One connection to an NBD server and the thread that drives it. Queue
 // workers start commands on it (under its lock, so libnbd writes them at
-// once); the thread reads the replies and completes them, unless the one
-// queue that has the connection to itself drives the socket on its own
-// thread (lend_socket): a reply then wakes that thread alone. When the
+// once); the thread reads the replies and completes them. When the
 // connection is lost, the commands it had (libnbd fails them with ENOTCONN)
 // and any started meanwhile are held; the thread reconnects with backoff and
 // starts them again. After the reconnect timeout (if any) the held commands
@@ -19,7 +17,6 @@
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <poll.h>
 #include <spdlog/logger.h>
 #include <string>
 #include <thread>
@@ -95,21 +92,6 @@ public:
 	// maximum block size, learnt at each connection); 0: it named none.
 	uint64_t max_request() const { return max_request_.load(std::memory_order_relaxed); }
 
-	// The queue worker that has this connection alone drives its socket
-	// from now on, until reclaim_socket(): returns the socket and the
-	// events libnbd waits for (fd -1 while disconnected). nudge_fd (an
-	// eventfd the worker polls) is written when the socket changes: lost,
-	// or connected again. The connection's thread goes on connecting,
-	// reconnecting and keeping the reply deadline.
-	pollfd lend_socket(int nudge_fd);
-	// The worker: fd (from lend_socket) polled ready with revents.
-	void socket_ready(int fd, short revents);
-	// The worker, between waits: reads the replies that arrived, without
-	// blocking.
-	void read_replies();
-	// The worker stops driving: the connection's thread drives again.
-	void reclaim_socket();
-
 private:
 	void run();
 	void connect_once(std::chrono::steady_clock::time_point &next_try,
@@ -134,12 +116,6 @@ private:
 	// With mutex_ held: shuts the socket down under libnbd, which then
 	// fails what was on the wire with ENOTCONN (on_reply).
 	void sever();
-	// With mutex_ held: tells libnbd what poll found on its socket (the
-	// connection may be lost then).
-	void notify(short revents);
-	// With mutex_ held: the socket changed; the worker driving it polls
-	// the new one.
-	void nudge_driver();
 
 	Settings settings_;
 	LinkReporter &reporter_;
@@ -157,7 +133,6 @@ private:
 	std::chrono::steady_clock::time_point down_since_;
 	bool ever_connected_ = false;
 	bool refresh_wanted_ = false; // hold commands; reconnect when idle
-	int driver_nudge_ = -1;       // lend_socket's nudge_fd; -1: the thread drives
 	// The last reply, or when the wire went from idle to busy: what
 	// Settings::io_timeout counts from.
 	std::chrono::steady_clock::time_point last_progress_;
