@@ -47,6 +47,7 @@ vhost-user)
 	img=$(scratch_fs 1G)/bench.img
 	dd if=/dev/urandom of="$img" bs=1M count=512 status=none
 	vdused_args=(-t vhost-user --socket /run/vhu/bench.sock)
+	baseline_args=(-t vhost-user --socket /run/vhu/bench-b.sock)
 	;;
 *) fail "BENCH_NET must be nbd, rbd or vhost-user, not $net" ;;
 esac
@@ -86,11 +87,16 @@ for queues in 1 4; do
 	if [ "$net" = vhost-user ]; then
 		mkdir -p /run/vhu
 		rm -f /run/vhu/bench.sock
-		rm -f /run/vhu/bench-h.sock
+		rm -f /run/vhu/bench-h.sock /run/vhu/bench-b.sock
+		# One vhost-user export per front-end (a target serves one).
+		baseline_export=()
+		[ -z "${BENCH_BASELINE:-}" ] ||
+			baseline_export=(--export "type=vhost-user-blk,id=e3,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench-b.sock,writable=on,num-queues=$queues")
 		qemu-storage-daemon --blockdev "driver=file,filename=$img,node-name=n0" \
 			--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 \
 			--export type=vhost-user-blk,id=e1,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench.sock,writable=on,num-queues=$queues \
-			--export type=vhost-user-blk,id=e2,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench-h.sock,writable=on,num-queues=$queues &
+			--export type=vhost-user-blk,id=e2,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench-h.sock,writable=on,num-queues=$queues \
+			"${baseline_export[@]}" &
 		qpid=$!
 		wait_for 20 "the vhost-user socket" test -S /run/vhu/bench.sock
 		read -r _ hnode <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/bench-h.sock \
@@ -100,8 +106,9 @@ for queues in 1 4; do
 	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
 	vpid=$("$VDUSECTL" show bench-v --json | jq -r '.[0].pid')
 	if [ -n "${BENCH_BASELINE:-}" ]; then
-		[ "$net" = rbd ] || baseline_args=("${vdused_args[@]}")
+		[ "$net" != nbd ] || baseline_args=("${vdused_args[@]}")
 		read -r _ bnode <<<"$(VDUSED=$BENCH_BASELINE "$VDUSECTL" add "${baseline_args[@]}" --queues $queues --name bench-b)"
+		[ -n "$bnode" ] || fail "the baseline device did not come up"
 		bpid=$("$VDUSECTL" show bench-b --json | jq -r '.[0].pid')
 		[ "$net" != vhost-user ] || bpid="$bpid $qpid"
 	fi
