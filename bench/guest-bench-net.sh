@@ -156,23 +156,26 @@ echo "${runtime}s per point after a 1 s ramp, $rounds interleaved rounds (r1 / r
 echo "IOPS; CPU = the daemon's user+system CPU time per I/O in microseconds (bridge: vdused + qsd)"
 printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' queues workload "vdused IOPS" "qsd IOPS" "ratio" "vdused CPU" "qsd CPU"
 [ "$net" != vhost-user ] || echo "(vdused: the bridge with the kernel's bounce pages; the hugepage rows below it: --bounce-memory hugepage)"
+# series TARGET COLUMN: the results of TARGET at $queues and $point, round
+# after round ("r1/r2"); COLUMN 5 is IOPS, 6 CPU per I/O.
+series() {
+	awk -v t="$1" -v c="$2" -v q="$queues" -v p="$point" \
+		'$1 == t && $2 == q && $3 == p { printf "%s%s", sep, $c; sep = "/" }' "$results"
+}
+# ratio TARGET: its IOPS over qsd's, round by round.
+ratio() {
+	awk -v t="$1" -v q="$queues" -v p="$point" '$2 == q && $3 == p { if ($1 == t) v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
+		END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), v[i] / s[i] }' "$results"
+}
 for queues in 1 4; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD1 randwrite-4k-QD32 read-1M-QD8 write-1M-QD8; do
-		v=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
-		q=$(awk -v q=$queues -v p="$point" '$1 == "qsd" && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
-		r=$(awk -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == "vdused") v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
-			END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), v[i] / s[i] }' "$results")
-		vc=$(awk -v q=$queues -v p="$point" '$1 == "vdused" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
-		qc=$(awk -v q=$queues -v p="$point" '$1 == "qsd" && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
-		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$v" "$q" "$r" "$vc" "$qc"
+		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$(series vdused 5)" \
+			"$(series qsd 5)" "$(ratio vdused)" "$(series vdused 6)" "$(series qsd 6)"
 		for other in hugepage baseline; do
 			[ "$other" = hugepage ] && [ "$net" != vhost-user ] && continue
 			[ "$other" = baseline ] && [ -z "${BENCH_BASELINE:-}" ] && continue
-			h=$(awk -v t=$other -v q=$queues -v p="$point" '$1 == t && $2 == q && $3 == p { printf "%s%s", sep, $5; sep = "/" }' "$results")
-			hr=$(awk -v t=$other -v q=$queues -v p="$point" '$2 == q && $3 == p { if ($1 == t) v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
-				END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), v[i] / s[i] }' "$results")
-			hc=$(awk -v t=$other -v q=$queues -v p="$point" '$1 == t && $2 == q && $3 == p { printf "%s%s", sep, $6; sep = "/" }' "$results")
-			printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "" "  $other" "$h" "" "$hr" "$hc" ""
+			printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "" "  $other" "$(series $other 5)" "" \
+				"$(ratio $other)" "$(series $other 6)" ""
 		done
 	done
 done

@@ -202,14 +202,6 @@ ceph_up() {
 	export CEPH_CONF=$conf
 }
 
-# ceph_nocache_conf: a copy of $conf with librbd's cache off (its path), so
-# that every request waits for the cluster.
-ceph_nocache_conf() {
-	cp "$conf" "$TMPDIR/nocache.conf"
-	printf '[client]\n\trbd cache = false\n' >>"$TMPDIR/nocache.conf"
-	echo "$TMPDIR/nocache.conf"
-}
-
 # nbd_start NAME NBDKIT-ARGS...: an nbdkit server on the unix socket
 # /run/nbd/NAME.sock (with --port P in the arguments, on 127.0.0.1:P instead),
 # its pid in /run/nbd/NAME.pid. nbdkit listens before it returns.

@@ -11,9 +11,8 @@
 # reset, and an IOTLB change (not a reset) while librbd holds requests.
 source "$VTEST_LIB"
 ceph_up
-# librbd's cache would answer the writes (and cached reads) itself while
-# the OSDs are paused: without it every request waits for the cluster.
-read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$(ceph_nocache_conf)" \
+# vdused turns librbd's cache off: every request waits for the cluster.
+read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" \
 	--driver vhost --name rout)"
 pid=$(device_field rout pid)
 "$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||

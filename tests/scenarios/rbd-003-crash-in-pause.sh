@@ -7,8 +7,8 @@
 # fio finishes with 0 errors; everything reads back.
 source "$VTEST_LIB"
 ceph_up
-# Without librbd's cache every write waits for the cluster.
-read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$(ceph_nocache_conf)" \
+# vdused turns librbd's cache off: every write waits for the cluster.
+read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" \
 	--name rc0)"
 fio --name=pause --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --numjobs=2 --offset_increment=64M \

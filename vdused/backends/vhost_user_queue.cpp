@@ -280,9 +280,8 @@ void VhostUserQueue::harvest(std::vector<Completion> &out)
 {
 	if (generation_ == 0)
 		return;
-	const auto *used_idx = reinterpret_cast<const uint16_t *>(at(layout_.used + 2));
 	const auto *elems = reinterpret_cast<const vring::UsedElem *>(at(layout_.used + 4));
-	uint16_t idx = load_acquire(used_idx);
+	uint16_t idx = used_index();
 	// A target that claims more than a ring's worth is broken: take a
 	// ring's worth, the rest shows as ids not in flight.
 	for (unsigned n = 0; last_used_ != idx && n < layout_.depth; ++n, ++last_used_) {
@@ -416,12 +415,22 @@ void VhostUserQueue::let_go(const char *what)
 	}
 }
 
+uint16_t VhostUserQueue::used_index()
+{
+	return load_acquire(reinterpret_cast<const uint16_t *>(at(layout_.used + 2)));
+}
+
+void VhostUserQueue::set_avail_flags(uint16_t flags)
+{
+	store_release(reinterpret_cast<uint16_t *>(at(layout_.avail)), flags);
+}
+
 void VhostUserQueue::quiet_completions()
 {
 	if (quiet_ || generation_ == 0)
 		return;
 	quiet_ = true;
-	store_release(reinterpret_cast<uint16_t *>(at(layout_.avail)), vring::avail_f_no_interrupt);
+	set_avail_flags(vring::avail_f_no_interrupt);
 }
 
 bool VhostUserQueue::arm_completions()
@@ -429,7 +438,7 @@ bool VhostUserQueue::arm_completions()
 	if (!quiet_)
 		return true;
 	quiet_ = false;
-	store_release(reinterpret_cast<uint16_t *>(at(layout_.avail)), 0);
+	set_avail_flags(0);
 	// The target publishes its used index, then reads our flags (virtio
 	// 1.2, 2.7.10): order our flags before our look at the index, so that
 	// a completion either sees them clear or is seen here.
@@ -438,7 +447,7 @@ bool VhostUserQueue::arm_completions()
 	(void)!::read(call_.get(), &count, sizeof(count));
 	if (generation_ == 0)
 		return true;
-	return load_acquire(reinterpret_cast<const uint16_t *>(at(layout_.used + 2))) == last_used_;
+	return used_index() == last_used_;
 }
 
 void VhostUserQueue::reap(std::vector<Completion> &out, bool wait)

@@ -89,6 +89,9 @@ private:
 	// The IOTLB entry holding address, as the target knows it.
 	std::optional<GuestRange> guest_range(const void *address);
 	uint8_t *at(size_t offset) { return static_cast<uint8_t *>(mapping_.data()) + offset; }
+	// The target's used index (acquire) and our avail flags (release).
+	uint16_t used_index();
+	void set_avail_flags(uint16_t flags);
 	uint64_t guest_of(size_t offset) const { return guest_base_ + offset; }
 
 	VhostUserLink &link_;
