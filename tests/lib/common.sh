@@ -173,6 +173,51 @@ fio_check() {
 	pass "$what: $ios I/Os, $(jq '[.jobs[].read.iops] | add | floor' <<<"$out") read IOPS, no errors"
 }
 
+# fio_start JOB FIO-ARGS...: fio in the background (its pid in fio_pid), its
+# JSON report in $TMPDIR/JOB.json and anything else it prints in JOB.out.
+fio_start() {
+	local job=$1
+	shift
+	fio "$@" --output-format=json --output="$TMPDIR/$job.json" >"$TMPDIR/$job.out" 2>&1 &
+	fio_pid=$!
+}
+
+# fio_finish JOB WHAT [SECONDS]: waits for fio_start's JOB (at most SECONDS
+# if given); fails if fio failed or counted an error. Its report is then in
+# fio_report (fio_total reads it).
+fio_finish() {
+	local job=$1 what=$2
+	[ -z "${3:-}" ] || wait_for "$3" "fio ($what) to finish" sh -c "! kill -0 $fio_pid 2>/dev/null"
+	wait "$fio_pid" ||
+		fail "fio failed ($what): $(tail -n 20 "$TMPDIR/$job.out"; cat "$TMPDIR/$job.json")"
+	fio_errors "$job" "$what"
+}
+
+# fio_stop JOB WHAT: ends fio_start's time-based JOB now (SIGINT: fio still
+# writes its report) and checks it as fio_finish does.
+fio_stop() {
+	kill -INT "$fio_pid"
+	# The exit status after a signal says nothing; the report does.
+	wait "$fio_pid" || true
+	fio_errors "$1" "$2"
+}
+
+# fio_errors JOB WHAT: JOB's report into fio_report; fails unless it did I/O
+# and counted no error.
+fio_errors() {
+	# fio may start the file with a warning line before the JSON object.
+	fio_report=$(sed -n '/^{/,$p' "$TMPDIR/$1.json")
+	[ -n "$fio_report" ] || fail "fio ($2) wrote no report: $(tail -n 20 "$TMPDIR/$1.out")"
+	expect_eq "fio errors ($2)" 0 "$(fio_total error)"
+	[ "$(jq '[.jobs[] | .read.total_ios + .write.total_ios] | add' <<<"$fio_report")" -gt 0 ] ||
+		fail "fio ($2) did no I/O"
+}
+
+# fio_total FIELD: FIELD (e.g. write.total_ios) summed over fio_report's jobs.
+fio_total() {
+	jq "[.jobs[].$1] | add" <<<"$fio_report"
+}
+
 # scratch_fs: a tmpfs at /run/img for image files; prints its path.
 scratch_fs() {
 	mkdir -p /run/img

@@ -12,11 +12,9 @@ url="nbd+unix:///?socket=/run/nbd/disk.sock"
 
 read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$url" --queues 2 --name re0)"
 # Writes with verification running across the outages.
-fio --name=outage --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
+fio_start outage --name=outage --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=32 \
-	--output-format=json --output="$TMPDIR/outage.json" >"$TMPDIR/outage.out" 2>&1 &
-fio_pid=$!
+	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=32
 sleep 3
 for round in 1 2 3 4 5; do
 	nbd_kill disk
@@ -27,10 +25,8 @@ for round in 1 2 3 4 5; do
 	pass "outage $round: reconnecting, then connected"
 	sleep 2
 done
-wait "$fio_pid" || fail "fio failed across the outages: $(cat "$TMPDIR/outage.out" "$TMPDIR/outage.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/outage.json")
-expect_eq "fio errors across 5 server crashes" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
-pass "fio wrote $(jq '[.jobs[].write.total_ios] | add' <<<"$out") verified blocks across the outages"
+fio_finish outage "across 5 server crashes"
+pass "fio wrote $(fio_total write.total_ios) verified blocks across the outages"
 expect_eq "held requests were resubmitted" 1 "$(grep -c 'restored; resubmitting' /run/vduse/re0.log | awk '{print ($1 >= 5)}')"
 fio_check "read back all 128 MiB after the outages" --name=check --filename="$node" --rw=read --size=128M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --bs=64k

@@ -15,11 +15,9 @@ nbd_start disk file "$img/disk.img"
 url="nbd+unix:///?socket=/run/nbd/disk.sock"
 read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$url" --io-timeout 5 --name silent0)"
 expect_eq "io_timeout in show" 5 "$(device_field silent0 io_timeout)"
-fio --name=silent --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
+fio_start silent --name=silent --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --verify=crc32c --verify_backlog=64 \
-	--verify_fatal=1 --time_based --runtime=20 --output-format=json \
-	--output="$TMPDIR/silent.json" >"$TMPDIR/silent.out" 2>&1 &
-fio_pid=$!
+	--verify_fatal=1 --time_based --runtime=20
 sleep 3
 hung=$(cat /run/nbd/disk.pid)
 kill -STOP "$hung"
@@ -30,10 +28,7 @@ if ! (wait_for 30 "vdused to sever the silent connection" grep -q 'no reply for 
 	fail "vdused did not sever the silent connection: $(tail -3 /run/vduse/silent0.log)"
 fi
 pass "vdused: $(grep 'no reply for' /run/vduse/silent0.log | head -1 | sed 's/.*connection/connection/')"
-wait_for 40 "fio to finish" sh -c "! kill -0 $fio_pid 2>/dev/null"
-wait "$fio_pid" || fail "fio failed across the silent server: $(cat "$TMPDIR/silent.out" "$TMPDIR/silent.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/silent.json")
-expect_eq "fio errors across the silent server" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+fio_finish silent "across the silent server" 40
 pass "vdused: $(grep 'restored; resubmitting' /run/vduse/silent0.log | tail -1 | sed 's/.*connection/connection/')"
 kill -9 "$hung"
 fio_check "read back after the silent server" --name=check --filename="$node" --rw=read --size=64M \

@@ -38,20 +38,14 @@ link() { ip link set vt-host "$1"; }
 # fio_background NODE SECONDS JOB: random writes with verify on the first
 # 64 MiB of each of two 64 MiB halves, in the background (pid in $fio_pid).
 fio_background() {
-	fio --name="$3" --filename="$1" --rw=randwrite --bsrange=4k-128k --size=64M \
+	fio_start "$3" --name="$3" --filename="$1" --rw=randwrite --bsrange=4k-128k --size=64M \
 		--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$2" \
-		--output-format=json --output="$TMPDIR/$3.json" >"$TMPDIR/$3.out" 2>&1 &
-	fio_pid=$!
+		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$2"
 }
 # fio_done WHAT JOB: waits for the background fio; 0 errors.
 fio_done() {
-	wait_for 90 "fio ($1) to finish" sh -c "! kill -0 $fio_pid 2>/dev/null"
-	wait "$fio_pid" || fail "fio failed ($1): $(cat "$TMPDIR/$2.out" "$TMPDIR/$2.json")"
-	local out
-	out=$(sed -n '/^{/,$p' "$TMPDIR/$2.json")
-	expect_eq "fio errors ($1)" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
-	pass "$1: $(jq '[.jobs[].write.total_ios] | add' <<<"$out") writes verified"
+	fio_finish "$2" "$1" 90
+	pass "$1: $(fio_total write.total_ios) writes verified"
 }
 connected() {
 	wait_for "$2" "show $1 to say connected" \

@@ -30,20 +30,16 @@ wait_for 10 "status line with the connection" sh -c "systemctl show -P StatusTex
 pass "status line: $(systemctl show -P StatusText vdused@nu.service)"
 fio_verify nbd-unix-systemd "$node" 4k-256k 16M
 # kill -9 during fio: systemd restarts vdused, which takes the queues over.
-fio --name=crash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
+fio_start crash --name=crash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --verify_backlog=16 \
-	--verify_fatal=1 --time_based --runtime=15 --output-format=json \
-	--output="$TMPDIR/crash.json" >"$TMPDIR/crash.out" 2>&1 &
-fio_pid=$!
+	--verify_fatal=1 --time_based --runtime=15
 for i in 1 2 3; do
 	sleep 3
 	pid=$(systemctl show -P MainPID vdused@nu.service)
 	kill -9 "$pid"
 	wait_for 15 "vdused@nu back" sh -c "[ \"\$(systemctl show -P MainPID vdused@nu.service)\" != $pid ] && systemctl is-active -q vdused@nu.service"
 done
-wait "$fio_pid" || fail "fio failed across kill -9 of vdused: $(cat "$TMPDIR/crash.out" "$TMPDIR/crash.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/crash.json")
-expect_eq "fio errors across 3 kill -9 of vdused under systemd" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+fio_finish crash "across 3 kill -9 of vdused under systemd"
 nu_score=$(score nu)
 
 # A vhost-user target (qemu-storage-daemon): a unix socket, no network.
@@ -56,20 +52,16 @@ case $d in *PrivateNetwork=no*) fail "the vhost-user device got network access: 
 wait_for 10 "vhost-user status line" sh -c "systemctl show -P StatusText vdused@vu.service | grep -q connected"
 pass "vhost-user status line: $(systemctl show -P StatusText vdused@vu.service)"
 fio_verify vhost-user-systemd "$node" 4k-256k 16M
-fio --name=vucrash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
+fio_start vucrash --name=vucrash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --verify_backlog=16 \
-	--verify_fatal=1 --time_based --runtime=10 --output-format=json \
-	--output="$TMPDIR/vucrash.json" >"$TMPDIR/vucrash.out" 2>&1 &
-fio_pid=$!
+	--verify_fatal=1 --time_based --runtime=10
 for i in 1 2; do
 	sleep 3
 	pid=$(systemctl show -P MainPID vdused@vu.service)
 	kill -9 "$pid"
 	wait_for 15 "vdused@vu back" sh -c "[ \"\$(systemctl show -P MainPID vdused@vu.service)\" != $pid ] && systemctl is-active -q vdused@vu.service"
 done
-wait "$fio_pid" || fail "fio failed across kill -9 of the bridge: $(cat "$TMPDIR/vucrash.out" "$TMPDIR/vucrash.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/vucrash.json")
-expect_eq "fio errors across 2 kill -9 of the bridge under systemd" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+fio_finish vucrash "across 2 kill -9 of the bridge under systemd"
 vu_score=$(score vu)
 
 # nbd over TCP: IP, after network-online.target.

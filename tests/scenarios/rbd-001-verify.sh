@@ -60,11 +60,9 @@ pass "the snapshot holds the pattern"
 "$VDUSECTL" del snap0
 
 # kill -9 of vdused during fio verify, then recover: no error.
-fio --name=crash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
+fio_start crash --name=crash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --verify_backlog=16 \
-	--verify_fatal=1 --time_based --runtime=25 --output-format=json \
-	--output="$TMPDIR/crash.json" >"$TMPDIR/crash.out" 2>&1 &
-fio_pid=$!
+	--verify_fatal=1 --time_based --runtime=25
 sleep 4
 pid=$(device_field rbd0 pid)
 kill -9 "$pid"
@@ -75,9 +73,7 @@ took=$((SECONDS - t0))
 # The dead vdused's lock is broken at once, not after the 30 s watch timeout.
 [ "$took" -le 15 ] || fail "recover took $took s: the dead vdused's lock was not broken"
 pass "recover took $took s (the new vdused broke its dead predecessor's lock)"
-wait "$fio_pid" || fail "fio failed across the crash: $(cat "$TMPDIR/crash.out" "$TMPDIR/crash.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/crash.json")
-expect_eq "fio errors across kill -9 + recover" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+fio_finish crash "across kill -9 + recover"
 
 # A write the driver saw done is on the OSDs, not in vdused's memory: kill
 # -9 right after it, after a flush (which would turn a librbd cache from

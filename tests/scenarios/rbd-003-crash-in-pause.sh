@@ -10,11 +10,9 @@ ceph_up
 # vdused turns librbd's cache off: every write waits for the cluster.
 read -r _ node <<<"$("$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" \
 	--name rc0)"
-fio --name=pause --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
+fio_start pause --name=pause --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=16 --verify_fatal=1 --time_based --runtime=40 \
-	--output-format=json --output="$TMPDIR/pause.json" >"$TMPDIR/pause.out" 2>&1 &
-fio_pid=$!
+	--verify=crc32c --verify_backlog=16 --verify_fatal=1 --time_based --runtime=40
 sleep 4
 ceph --conf "$conf" osd pause >/dev/null 2>&1 || fail "ceph osd pause"
 sleep 2
@@ -33,10 +31,7 @@ wait "$unpause" || fail "ceph osd unpause"
 new_pid=$(device_field rc0 pid)
 [ "$new_pid" != "$pid" ] && [ "$new_pid" != null ] || fail "no new vdused after recover ($new_pid)"
 grep -q 'to resubmit' /run/vduse/rc0.log && pass "vdused: $(grep 'to resubmit' /run/vduse/rc0.log | tail -1 | sed 's/.*queue/queue/')"
-wait_for 90 "fio to finish" sh -c "! kill -0 $fio_pid 2>/dev/null"
-wait "$fio_pid" || fail "fio failed across the pause and the crash: $(cat "$TMPDIR/pause.out" "$TMPDIR/pause.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/pause.json")
-expect_eq "fio errors across the pause and the crash" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+fio_finish pause "across the pause and the crash" 90
 fio_check "read back 128 MiB after the pause and the crash" --name=check --filename="$node" \
 	--rw=read --size=128M --ioengine=io_uring --iodepth=16 --direct=1 --bs=64k
 "$VDUSECTL" del rc0

@@ -45,21 +45,16 @@ pass "null: grown, shrunk with --shrink only"
 
 # file: grow while fio writes with verify; then the new space is verified.
 read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/f0.img" --size 128M --direct --queues 2 --name f0 --persistent)"
-fio --name=busy --filename="$node" --rw=randwrite --bs=4k --size=96M --ioengine=io_uring --iodepth=16 \
+fio_start busy --name=busy --filename="$node" --rw=randwrite --bs=4k --size=96M --ioengine=io_uring --iodepth=16 \
 	--direct=1 --numjobs=2 --offset_increment=48M --size=48M --time_based --runtime=8 \
-	--verify=crc32c --verify_backlog=64 --verify_fatal=1 \
-	--output-format=json --output="$TMPDIR/busy.json" >"$TMPDIR/busy.out" 2>&1 &
-fio_pid=$!
+	--verify=crc32c --verify_backlog=64 --verify_fatal=1
 sleep 2
 "$VDUSECTL" resize f0 384M >/dev/null || fail "resize f0 under fio failed"
 expect_eq "$node grown under fio" $((384 * M)) "$(size_of "$node")"
 expect_eq "the image grew" $((384 * M)) "$(stat -c %s "$img/f0.img")"
 expect_eq "the persistent spec follows" $((384 * M)) "$(jq .size_bytes "$VDUSE_PERSIST_DIR/f0.json")"
-wait "$fio_pid" || fail "fio under the resize failed: $(cat "$TMPDIR/busy.out")"
-errors=$(sed -n '/^{/,$p' "$TMPDIR/busy.json" | jq '[.jobs[].error] | add')
-ios=$(sed -n '/^{/,$p' "$TMPDIR/busy.json" | jq '[.jobs[].write.total_ios] | add')
-expect_eq "fio errors while the device grew" 0 "$errors"
-pass "fio wrote $ios verified blocks while f0 grew"
+fio_finish busy "while the device grew"
+pass "fio wrote $(fio_total write.total_ios) verified blocks while f0 grew"
 fio_check "the new space: write + verify" --name=new --filename="$node" --rw=write --bs=64k \
 	--offset=128M --size=256M --ioengine=io_uring --iodepth=16 --direct=1 \
 	--verify=crc32c --do_verify=1 --verify_fatal=1
@@ -125,22 +120,18 @@ read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=/run/nbd/
 	--queues 2 --name nb0)"
 expect_status "nbd: resize to a size" 2 "resize the export there, then run 'vdusectl resize nb0'" \
 	"$VDUSECTL" resize nb0 1G
-fio --name=nbdgrow --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
+fio_start nbdgrow --name=nbdgrow --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=12 \
-	--output-format=json --output="$TMPDIR/nbdgrow.json" >"$TMPDIR/nbdgrow.out" 2>&1 &
-fio_pid=$!
+	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=12
 sleep 3
 truncate -s 320M "$img/nbd.img"
 expect_eq "resize follows the server" "nb0 $((320 * M))" "$("$VDUSECTL" resize nb0)"
 expect_eq "$node after the export grew" $((320 * M)) "$(size_of "$node")"
 expect_eq "nb0's size in show" $((320 * M)) "$(device_field nb0 size_bytes)"
-wait "$fio_pid" || fail "fio failed across the nbd resize: $(cat "$TMPDIR/nbdgrow.out" "$TMPDIR/nbdgrow.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/nbdgrow.json")
-expect_eq "fio errors across the nbd resize" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
+fio_finish nbdgrow "across the nbd resize"
 n=$(grep -c "closed to learn the export's size" /run/vduse/nb0.log)
 [ "$n" -ge 1 ] || fail "vdused's log does not say it reconnected: $(tail -5 /run/vduse/nb0.log)"
-pass "nbd grew from 128 MiB to 320 MiB under fio verify ($(jq '[.jobs[].write.total_ios] | add' <<<"$out") writes, $n connection(s) made again)"
+pass "nbd grew from 128 MiB to 320 MiB under fio verify ($(fio_total write.total_ios) writes, $n connection(s) made again)"
 fio_check "nbd: the new space" --name=nbnew --filename="$node" --rw=write --bs=64k --offset=128M \
 	--size=192M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1
 "$VDUSECTL" del nb0

@@ -22,11 +22,9 @@ server_start() { nbd_start disk --threads 1 file "$img/disk.img"; }
 server_start
 url="nbd+unix:///?socket=/run/nbd/disk.sock"
 read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$url" --queues 2 --io-timeout 5 --name soak0)"
-fio --name=soak --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
+fio_start soak --name=soak --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$seconds" \
-	--output-format=json --output="$TMPDIR/soak.json" >"$TMPDIR/soak.out" 2>&1 &
-fio_pid=$!
+	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$seconds"
 
 server_pid() { cat /run/nbd/disk.pid; }
 vdused_pid() { device_field soak0 pid; }
@@ -70,10 +68,8 @@ while [ "$SECONDS" -lt "$end" ]; do
 	echo "fault $faults at $SECONDS s: $what (vdused $pid, RSS $rss kB)"
 	sleep $((2 + RANDOM % 3))
 done
-wait "$fio_pid" || fail "fio failed under the faults: $(tail -20 "$TMPDIR/soak.out") $(cat "$TMPDIR/soak.json")"
-out=$(sed -n '/^{/,$p' "$TMPDIR/soak.json")
-expect_eq "fio errors under $faults faults" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
-pass "fio wrote $(jq '[.jobs[].write.total_ios] | add' <<<"$out") verified blocks under $faults faults"
+fio_finish soak "under $faults faults"
+pass "fio wrote $(fio_total write.total_ios) verified blocks under $faults faults"
 # Memory: never past the ceiling (2 queues x 64 MiB of gather buffers, plus
 # the process), and flat once warm: the gather buffers fill up over the
 # first minutes (the 30-minute run went from 44 to 65.5 MiB over 6 faults,

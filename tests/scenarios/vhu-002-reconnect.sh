@@ -13,18 +13,13 @@ vhu_start disk 2 "$blockdev"
 
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues 2 --name vr0)"
 verify_during() { # WHAT SECONDS: fio randwrite + verify_backlog on 2 jobs, in the background
-	fio --name="$1" --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
+	fio_start "$1" --name="$1" --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
 		--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$2" \
-		--output-format=json --output="$TMPDIR/$1.json" >"$TMPDIR/$1.out" 2>&1 &
-	fio_pid=$!
+		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$2"
 }
 fio_done() { # WHAT
-	wait "$fio_pid" || fail "fio failed: $(cat "$TMPDIR/$1.out" "$TMPDIR/$1.json")"
-	local out
-	out=$(sed -n '/^{/,$p' "$TMPDIR/$1.json")
-	expect_eq "fio errors ($1)" 0 "$(jq '[.jobs[].error] | add' <<<"$out")"
-	pass "fio wrote $(jq '[.jobs[].write.total_ios] | add' <<<"$out") verified blocks ($1)"
+	fio_finish "$1" "$1"
+	pass "fio wrote $(fio_total write.total_ios) verified blocks ($1)"
 }
 
 verify_during target-crashes 30

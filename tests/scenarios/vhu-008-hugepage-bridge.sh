@@ -35,19 +35,16 @@ target_maps_bounce
 
 # The target killed under fio verify and started again: no error, and the
 # new target maps the huge pages again.
-fio --name=kill --filename="$node" --rw=randwrite --bsrange=4k-128k --size=32M \
+fio_start kill --name=kill --filename="$node" --rw=randwrite --bsrange=4k-128k --size=32M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=14 \
-	--output-format=json --output="$TMPDIR/kill.json" >"$TMPDIR/kill.out" 2>&1 &
-fio_pid=$!
+	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=14
 sleep 3
 vhu_kill hb
 sleep 2
 vhu_start hb 2 "$blockdev"
 wait_for 15 "the bridge to connect again" sh -c "\"$VDUSECTL\" show hb0 --json=short | jq -e '.[0].connection == \"connected\"'"
-wait "$fio_pid" || fail "fio with the target killed: $(cat "$TMPDIR/kill.out")"
-expect_eq "fio errors with the target killed" 0 "$(sed -n '/^{/,$p' "$TMPDIR/kill.json" | jq '[.jobs[].error] | add')"
-pass "fio verify across the target's crash: $(sed -n '/^{/,$p' "$TMPDIR/kill.json" | jq '[.jobs[].write.total_ios] | add') writes"
+fio_finish kill "with the target killed"
+pass "fio verify across the target's crash: $(fio_total write.total_ios) writes"
 target_maps_bounce
 
 # A reset: the driver unbound and bound again (as a VM reboot would).
