@@ -15,8 +15,10 @@
 # One queue; fio io_uring direct, a 1 s ramp before each point; the rounds
 # interleave (every pair, vdused then peer, then again). Then, in the same
 # boot, guest-bench.sh: vdused null against qsd, ublksrv's null target (UBLK)
-# and vdpasim_blk at 1 and 2 queues. Emulated timings: only the ratios within
-# one table mean something.
+# and vdpasim_blk at 1 and 2 queues (not when BENCH_PAIRS picks pairs).
+# BENCH_BASELINE=VDUSED: that vdused binary (an older build) serves a third
+# device of each pair in the same rounds. Emulated timings: only the ratios
+# within one table mean something.
 source "$VTEST_LIB"
 runtime=${BENCH_RUNTIME:-3}
 rounds=${BENCH_ROUNDS:-2}
@@ -64,8 +66,9 @@ qsd_vduse() {
 # start SIDE PAIR: sets node (a block device or /dev/vhost-vdpa-N) and pid
 # (the serving processes) of vdused's device or the peer's.
 start() {
-	local side=$1 pair=$2 args=()
-	if [ "$side" = vdused ]; then
+	local side=$1 pair=$2 args=() daemon=$VDUSED
+	[ "$side" != baseline ] || daemon=$BENCH_BASELINE
+	if [ "$side" != qsd ]; then
 		case $pair in
 		null | vhost-path) args=(-t null --size "${size}M") ;;
 		file) args=(-t file --file "$dir/bench.img") ;;
@@ -83,8 +86,8 @@ start() {
 			;;
 		esac
 		[ "$pair" != vhost-path ] || args+=(--driver vhost)
-		read -r _ node <<<"$("$VDUSECTL" add "${args[@]}" --queues 1 --queue-depth 128 --name bt-v)"
-		[ -n "$node" ] || fail "vdused's $pair device did not come up"
+		read -r _ node <<<"$(VDUSED=$daemon "$VDUSECTL" add "${args[@]}" --queues 1 --queue-depth 128 --name bt-v)"
+		[ -n "$node" ] || fail "the $side $pair device did not come up"
 		pid=$(device_field bt-v pid)
 		[ "$pair" != vhost-user ] || pid="$pid $qpid"
 		return
@@ -107,7 +110,7 @@ start() {
 }
 
 stop() {
-	if [ "$1" = vdused ]; then
+	if [ "$1" != qsd ]; then
 		"$VDUSECTL" del bt-v
 	else
 		vdpa dev del bt-q
@@ -162,17 +165,17 @@ measure() {
 
 for round in $(seq "$rounds"); do
 	for pair in "${pairs[@]}"; do
-		for side in vdused qsd; do
+		for side in vdused ${BENCH_BASELINE:+baseline} qsd; do
 			echo "bench: round $round, $pair, $side"
-			start $side "$pair"
+			start "$side" "$pair"
 			# Reads of never-written NBD pages or RBD objects are answered
 			# without touching data: write the region once on each first.
 			if [ "$round" = 1 ] && { [ "$pair" = nbd ] || [ "$pair" = rbd ]; }; then
 				dd if=/dev/urandom of="$node" bs=1M count=$size oflag=direct status=none ||
 					fail "cannot fill $node"
 			fi
-			measure $side "$pair" "$round"
-			stop $side "$pair"
+			measure "$side" "$pair" "$round"
+			stop "$side" "$pair"
 		done
 	done
 done
@@ -187,20 +190,24 @@ series() {
 	awk -v s="$1" -v c="$2" -v b="$pair" -v p="$point" \
 		'$1 == s && $2 == b && $3 == p { printf "%s%s", sep, $c; sep = "/" }' "$results"
 }
+# ratio SIDE: its IOPS over the peer's, round by round.
 ratio() {
-	awk -v b="$pair" -v p="$point" '$2 == b && $3 == p { if ($1 == "vdused") v[$4] = $5; else q[$4] = $5 }
+	awk -v s="$1" -v b="$pair" -v p="$point" '$2 == b && $3 == p { if ($1 == s) v[$4] = $5; else if ($1 == "qsd") q[$4] = $5 }
 		END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), q[i] ? v[i] / q[i] : 0 }' "$results"
 }
 for pair in "${pairs[@]}"; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD32 read-1M-QD8; do
 		[ -n "$(series vdused 5)" ] || continue
 		printf '%-11s %-18s %-15s %-15s %-12s %-11s %-11s\n' "$pair" "$point" "$(series vdused 5)" \
-			"$(series qsd 5)" "$(ratio)" "$(series vdused 6)" "$(series qsd 6)"
+			"$(series qsd 5)" "$(ratio vdused)" "$(series vdused 6)" "$(series qsd 6)"
+		[ -z "${BENCH_BASELINE:-}" ] || printf '%-11s %-18s %-15s %-15s %-12s %-11s %-11s\n' "" "  baseline" \
+			"$(series baseline 5)" "" "$(ratio baseline)" "$(series baseline 6)" ""
 	done
 done
 case " ${pairs[*]} " in *" rbd "*) bash "$VTEST_SRCDIR/tests/lib/ceph-cluster.sh" down >/dev/null 2>&1 ;; esac
 case " ${pairs[*]} " in *" nbd "*) nbd_kill bench ;; esac
 
+[ -z "${BENCH_PAIRS:-}" ] || exit 0
 echo
 echo "vdused null against qemu-storage-daemon, ublksrv and vdpasim_blk (same boot):"
 bash "$VTEST_SRCDIR/bench/guest-bench.sh"

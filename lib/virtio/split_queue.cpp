@@ -245,9 +245,7 @@ bool SplitQueue::need_interrupt()
 		return true;
 	if (old == now)
 		return false;
-	uint16_t event = load_acquire(*used_event_);
-	// vring_need_event() from the virtio spec.
-	return static_cast<uint16_t>(now - event - 1) < static_cast<uint16_t>(now - old);
+	return vring::need_event(load_acquire(*used_event_), now, old);
 }
 
 void SplitQueue::disable_kicks()

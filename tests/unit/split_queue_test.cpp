@@ -256,3 +256,21 @@ TEST(SplitQueueNotify, EnableKicksReportsBuffersThatRaced)
 	// avail_event tells the driver which index to kick at.
 	EXPECT_EQ(ring.memory.at<uint16_t>(FakeRing::used_at + 4 + 8 * 8)[0], 0);
 }
+
+TEST(Vring, NeedEventAsTheSpecSays)
+{
+	// The other side asked to hear when entry 5 is used (event 5): moving
+	// from 5 to 6 passes it, 3 to 5 does not, 6 to 9 is past it already.
+	EXPECT_TRUE(vring::need_event(5, 6, 5));
+	EXPECT_TRUE(vring::need_event(5, 9, 4));
+	EXPECT_FALSE(vring::need_event(5, 5, 3));
+	EXPECT_FALSE(vring::need_event(5, 9, 6));
+	// Across the 16-bit wrap.
+	EXPECT_TRUE(vring::need_event(0xffff, 2, 0xfffe));
+	EXPECT_FALSE(vring::need_event(0xffff, 2, 0));
+	// An event far ahead (the bridge while it polls) is not passed by a
+	// ring's worth of completions.
+	EXPECT_FALSE(vring::need_event(static_cast<uint16_t>(100 + 0x7fff), 100 + 1024, 100));
+	// Nothing moved: nothing to tell.
+	EXPECT_FALSE(vring::need_event(5, 5, 5));
+}
