@@ -9,8 +9,9 @@
 #                                         device itself failed every read in this guest)
 #   nbd         vdused -t nbd             qsd's nbd driver (one nbdkit memory server)
 #   rbd         vdused -t rbd             qsd's rbd driver (one Ceph cluster, an image each)
-#   vhost-user  vdused bridging qsd's     the same qsd's vduse-blk export of the image
-#               vhost-user-blk export     (the bridge's CPU: vdused's + qsd's)
+#   vhost-user  vdused bridging qsd's     qsd's vduse-blk export of the image, options as the
+#               vhost-user-blk export     target's: the path without the bridge (the bridge's
+#                                         CPU: vdused's + its target's)
 #   vhost-path  vdused null on vhost_vdpa qsd null-co on vhost_vdpa (vduse-vhost-client bench)
 # One queue; fio io_uring direct, a 1 s ramp before each point; the rounds
 # interleave (every pair, vdused then peer, then again). Then, in the same
