@@ -40,6 +40,7 @@ inline constexpr size_t used_bytes(size_t size)
 {
 	return sizeof(uint16_t) * 3 + sizeof(UsedElem) * size;
 }
+
 // vring_need_event() of the virtio spec (2.7.10): whether moving an index
 // from old_idx to new_idx passes event, the other side's wish.
 inline constexpr bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)

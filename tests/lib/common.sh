@@ -158,19 +158,14 @@ documented_device_fields() {
 
 # fio_check NAME FIO-ARGS...: runs fio with JSON output; fails on any error or no I/O.
 fio_check() {
-	local what=$1 out log=$TMPDIR/fio.json
+	local what=$1
 	shift
 	# JSON to a file: fio prints its warnings on stdout too.
-	fio --output-format=json --output="$log" "$@" >"$TMPDIR/fio.stdout" 2>&1 ||
-		fail "$what: fio failed: $(cat "$TMPDIR/fio.stdout" "$log")"
-	# fio may start the file with a warning line before the JSON object.
-	out=$(sed -n '/^{/,$p' "$log")
-	local errors ios
-	errors=$(jq '[.jobs[].error] | add' <<<"$out")
-	ios=$(jq '[.jobs[] | .read.total_ios + .write.total_ios] | add' <<<"$out")
-	[ "$errors" = 0 ] || fail "$what: fio reports errors: $errors"
-	[ "$ios" -gt 0 ] || fail "$what: fio did no I/O"
-	pass "$what: $ios I/Os, $(jq '[.jobs[].read.iops] | add | floor' <<<"$out") read IOPS, no errors"
+	fio --output-format=json --output="$TMPDIR/fio.json" "$@" >"$TMPDIR/fio.out" 2>&1 ||
+		fail "$what: fio failed: $(cat "$TMPDIR/fio.out" "$TMPDIR/fio.json")"
+	fio_errors fio "$what"
+	pass "$what: $(($(fio_total read.total_ios) + $(fio_total write.total_ios))) I/Os," \
+		"$(jq '[.jobs[].read.iops] | add | floor' <<<"$fio_report") read IOPS, no errors"
 }
 
 # fio_start JOB FIO-ARGS...: fio in the background (its pid in fio_pid), its

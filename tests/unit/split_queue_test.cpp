@@ -268,8 +268,8 @@ TEST(Vring, NeedEventAsTheSpecSays)
 	// Across the 16-bit wrap.
 	EXPECT_TRUE(vring::need_event(0xffff, 2, 0xfffe));
 	EXPECT_FALSE(vring::need_event(0xffff, 2, 0));
-	// An event far ahead (the bridge while it polls) is not passed by a
-	// ring's worth of completions.
+	// An event half the index space ahead is not passed by a ring's worth
+	// of completions.
 	EXPECT_FALSE(vring::need_event(static_cast<uint16_t>(100 + 0x7fff), 100 + 1024, 100));
 	// Nothing moved: nothing to tell.
 	EXPECT_FALSE(vring::need_event(5, 5, 5));
