@@ -6,7 +6,8 @@
 #   file        vdused -t file            qsd file, aio=io_uring (same image on tmpfs)
 #   loop        vdused -t loop (O_DIRECT) qsd file, aio=io_uring, O_DIRECT on the loop device's
 #                                         image (qsd's host_device with O_DIRECT on the loop
-#                                         device itself failed every read in this guest)
+#                                         device fails every read where VDUSE maps its bounce
+#                                         pages VM_IO, 6.12.118: docs/ARCHITECTURE.md)
 #   nbd         vdused -t nbd             qsd's nbd driver (one nbdkit memory server)
 #   rbd         vdused -t rbd             qsd's rbd driver (one Ceph cluster, an image each)
 #   vhost-user  vdused bridging qsd's     qsd's vduse-blk export of the image, options as the

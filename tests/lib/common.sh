@@ -5,7 +5,9 @@ set -euo pipefail
 fail() {
 	echo "FAIL: $*" >&2
 	# With systemd as PID 1, the journal tells what the units did.
-	if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+	local init=
+	{ read -r init </proc/1/comm; } 2>/dev/null || true
+	if [ "$init" = systemd ]; then
 		echo "----- journal (last 60 lines) -----" >&2
 		journalctl -b --no-pager -n 60 >&2 2>/dev/null || true
 	fi
@@ -44,6 +46,38 @@ wait_for() {
 	until "$@" >/dev/null; do
 		[ $SECONDS -lt $deadline ] || fail "timed out waiting for $what"
 		sleep 0.1
+	done
+}
+
+# nap SECONDS: sleeps without starting a program (read's timeout on a
+# FIFO), so a watchdog still wakes in a guest whose root file system (9p)
+# no longer answers.
+nap() {
+	[ -p "$TMPDIR/.nap" ] || mkfifo "$TMPDIR/.nap"
+	read -r -t "$1" <>"$TMPDIR/.nap" || true
+}
+
+# blocked_tasks [PID...]: what a hang waits for, with shell builtins only
+# (see nap). The kernel lists its blocked tasks with their stacks on the
+# console (SysRq w, the console's log level raised for it); then every task
+# in uninterruptible sleep (D) and each PID's threads, with their stacks.
+blocked_tasks() {
+	local task pid key value state comm wchan line
+	echo 8 >/proc/sys/kernel/printk 2>/dev/null || true
+	echo w >/proc/sysrq-trigger 2>/dev/null || true
+	echo "----- tasks in D state, and of: ${*:-none} -----"
+	for task in /proc/[0-9]*/task/[0-9]*; do
+		pid=${task#/proc/}
+		pid=${pid%%/*}
+		state='' comm='' wchan=''
+		{ while read -r key value; do
+			[ "$key" != State: ] || { state=$value; break; }
+		done <"$task/status"; } 2>/dev/null || true
+		[[ $state == D* ]] || [[ " $* " == *" $pid "* ]] || continue
+		{ read -r comm <"$task/comm"; } 2>/dev/null || true
+		{ read -r wchan <"$task/wchan"; } 2>/dev/null || true
+		echo "$pid/${task##*/} $comm $state wchan=$wchan"
+		{ while read -r line; do echo "    $line"; done <"$task/stack"; } 2>/dev/null || true
 	done
 }
 

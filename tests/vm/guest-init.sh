@@ -31,9 +31,23 @@ export TMPDIR=/run/tmp HOME=/run/tmp
 ip link set lo up 2>/dev/null
 hostname vtest-guest 2>/dev/null
 cd /run/tmp || exit 1
+# The watchdog: if the scenario is not done 20 s after its timeout (a task
+# that no signal ends holds it up), the kernel lists its blocked tasks with
+# their stacks on the console (SysRq w) before the host gives up on the
+# guest. Shell builtins only (read's timeout on a FIFO for a sleep): a guest
+# whose 9p root no longer answers cannot start a program.
+mkfifo /run/vtest-watchdog
+(
+	read -r -t $((VTEST_TIMEOUT + 20)) <>/run/vtest-watchdog || true
+	echo 8 >/proc/sys/kernel/printk
+	echo "vtest: $VTEST_SCENARIO outlived its timeout of $VTEST_TIMEOUT s; blocked tasks follow" >/dev/console
+	echo w >/proc/sysrq-trigger
+) &
+watchdog=$!
 echo "vtest: running $VTEST_SCENARIO (init mode)"
 timeout -k 5 "$VTEST_TIMEOUT" bash "$VTEST_SCENARIO" 2>&1 | tee /run/vtest-share/scenario.log
 rc=${PIPESTATUS[0]}
+kill "$watchdog" 2>/dev/null
 echo "$rc" >/run/vtest-share/rc
 echo "vtest: scenario exited with $rc"
 sync
