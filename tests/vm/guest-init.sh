@@ -60,9 +60,32 @@ mkfifo /run/vtest-watchdog
 ) &
 watchdog=$!
 echo "vtest: running $VTEST_SCENARIO (init mode)"
-timeout -k 5 "$VTEST_TIMEOUT" bash "$VTEST_SCENARIO" 2>&1 | tee /run/vtest-share/scenario.log
-rc=${PIPESTATUS[0]}
+# tee runs beside, not in a pipeline: a daemon the scenario started and left
+# running holds tee's pipe open, and a pipeline would wait for it, so a
+# scenario that died of a signal held the guest until the host gave up.
+timeout -k 5 "$VTEST_TIMEOUT" bash "$VTEST_SCENARIO" > >(exec tee /run/vtest-share/scenario.log) 2>&1
+rc=$?
+tee_pid=$!
 kill "$watchdog" 2>/dev/null
+# Give tee half a second to end by itself; then end what the scenario left
+# running (kernel threads ignore the signal), so that tee reads to the end.
+for tick in $(seq 30); do
+	kill -0 "$tee_pid" 2>/dev/null || break
+	if [ "$tick" -eq 5 ]; then
+		for task in /proc/[0-9]*; do
+			task=${task#/proc/}
+			[ "$task" = 1 ] || [ "$task" = "$tee_pid" ] || [ "$task" = "$BASHPID" ] ||
+				kill -TERM "$task" 2>/dev/null
+		done
+	fi
+	read -r -t 0.1 <>/run/vtest-watchdog || true
+done
+if [ "$rc" -eq 124 ]; then
+	echo "vtest: the scenario did not end within its timeout of $VTEST_TIMEOUT s"
+elif [ "$rc" -gt 128 ]; then
+	echo "vtest: the scenario was killed by signal $((rc - 128)); the kernel's last messages:"
+	dmesg | tail -n 20
+fi
 echo "$rc" >/run/vtest-share/rc
 echo "vtest: scenario exited with $rc"
 sync
