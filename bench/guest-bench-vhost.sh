@@ -74,10 +74,10 @@ measure() {
 }
 
 # The file targets are opt-in (BENCH_TARGETS="vdused-null qsd-null vdused-file
-# qsd-file vdpasim"): with all five in one boot of the prebuilt 6.12 kernel
-# the guest froze twice during a file target (vdused's once, qemu-storage-
-# daemon's once; no kernel message, SIGTERM no longer ends the client), and
-# once ran through; each file target alone runs through.
+# qsd-file vdpasim"): with all five in one boot, this script has died of a
+# signal at the end of a file target's QD32 point in some runs, on 6.12.117
+# and 6.12.118 (docs/DATA-PATH.md, "The VM path at 5 s points"); the harness
+# says which signal. Each file target alone has run through.
 read -r -a labels <<<"${BENCH_TARGETS:-vdused-null qsd-null vdpasim}"
 for round in $(seq "$rounds"); do
 	for q in 1 2; do
