@@ -59,11 +59,16 @@ measure() {
 		blocked_tasks "$client" ${pid[$label]}
 		fail "bench on $label: the client did not end within $((runtime + 30)) s"
 	fi
-	wait "$client" || {
-		dmesg | tail -20
-		tail -20 /run/vduse/b-*.log 2>/dev/null
-		fail "bench on $label: $(cat "$TMPDIR/client.out")"
-	}
+	# The client's own words first: a failing command in this branch
+	# (set -e) must not end the script before they are printed.
+	local status=0
+	wait "$client" || status=$?
+	if [ "$status" -ne 0 ]; then
+		echo "bench on $label: the client exited $status: $(cat "$TMPDIR/client.out")"
+		dmesg | tail -n 20 || true
+		tail -n 20 /run/vduse/*.log 2>/dev/null || true
+		fail "bench on $label: the client exited $status"
+	fi
 	out=$(cat "$TMPDIR/client.out")
 	t1=$(cpu_ticks "${pid[$label]}")
 	iops=$(jq .iops <<<"$out") || fail "bench on $label: $out"
@@ -74,10 +79,10 @@ measure() {
 }
 
 # The file targets are opt-in (BENCH_TARGETS="vdused-null qsd-null vdused-file
-# qsd-file vdpasim"): with all five in one boot, this script has died of a
-# signal at the end of a file target's QD32 point in some runs, on 6.12.117
-# and 6.12.118 (docs/DATA-PATH.md, "The VM path at 5 s points"); the harness
-# says which signal. Each file target alone has run through.
+# qsd-file vdpasim"): with all five in one boot, the client has failed at
+# the end of a file target's QD32 point in some runs, on 6.12.117 and
+# 6.12.118 (docs/DATA-PATH.md, "The VM path at 5 s points"). Each file
+# target alone has run through.
 read -r -a labels <<<"${BENCH_TARGETS:-vdused-null qsd-null vdpasim}"
 for round in $(seq "$rounds"); do
 	for q in 1 2; do
