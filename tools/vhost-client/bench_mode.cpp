@@ -91,7 +91,11 @@ void run_queue(BlkSession &s, const BenchOptions &o, uint32_t q, Clock::time_poi
 		if (got && !stopping)
 			ring.kick();
 		if (!got && !ring.wait_call(10000)) {
-			out.error = "no completion in 10 s";
+			// Tell a device that completed without a call (an interrupt
+			// lost on the way) from one that completed nothing.
+			out.error = ring.has_used() ? "completions came without a call in 10 s"
+			                            : "no completion in 10 s";
+			out.error += " (" + std::to_string(in_flight) + " in flight)";
 			return;
 		}
 	}

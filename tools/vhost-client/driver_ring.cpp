@@ -124,6 +124,11 @@ bool DriverRing::wait_call(int timeout_ms)
 	return ::read(call_fd_.get(), &count, sizeof(count)) == sizeof(count);
 }
 
+bool DriverRing::has_used() const
+{
+	return std::atomic_ref<uint16_t>(used_[1]).load(std::memory_order_acquire) != last_used_;
+}
+
 std::optional<vring::UsedElem> DriverRing::next_used()
 {
 	uint16_t idx = std::atomic_ref<uint16_t>(used_[1]).load(std::memory_order_acquire);

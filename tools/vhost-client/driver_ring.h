@@ -48,6 +48,8 @@ public:
 	// Waits up to timeout_ms for the call eventfd; false on timeout.
 	bool wait_call(int timeout_ms);
 	std::optional<vring::UsedElem> next_used();
+	// Whether the device has used buffers not yet taken (next_used()).
+	bool has_used() const;
 
 	// Raw access for hostile tests.
 	uint16_t *avail_idx() { return avail_ + 1; }
