@@ -61,8 +61,9 @@ mkfifo /run/vtest-watchdog
 watchdog=$!
 echo "vtest: running $VTEST_SCENARIO (init mode)"
 # tee runs beside, not in a pipeline: a daemon the scenario started and left
-# running holds tee's pipe open, and a pipeline would wait for it, so a
-# scenario that died of a signal held the guest until the host gave up.
+# running (a failed scenario's qemu-storage-daemon, say) holds tee's pipe
+# open, and a pipeline would wait for it: the guest was held until the host
+# gave up, and the scenario's exit status was lost.
 timeout -k 5 "$VTEST_TIMEOUT" bash "$VTEST_SCENARIO" > >(exec tee /run/vtest-share/scenario.log) 2>&1
 rc=$?
 tee_pid=$!
