@@ -131,8 +131,7 @@ bool DriverRing::has_used() const
 
 std::optional<vring::UsedElem> DriverRing::next_used()
 {
-	uint16_t idx = std::atomic_ref<uint16_t>(used_[1]).load(std::memory_order_acquire);
-	if (idx == last_used_)
+	if (!has_used())
 		return std::nullopt;
 	vring::UsedElem elem;
 	std::memcpy(&elem,
