@@ -6,8 +6,8 @@
 set -euo pipefail
 
 packages=(
-	# build
-	meson ninja-build pkg-config g++ clang-format clang-tidy
+	# build (meson compiles through ccache when it is installed)
+	meson ninja-build pkg-config g++ clang-format clang-tidy ccache
 	# the sanitizer and fuzzing build (tests/fuzz/run.sh)
 	clang libclang-rt-14-dev
 	libnl-3-dev libnl-genl-3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev

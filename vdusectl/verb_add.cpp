@@ -11,6 +11,7 @@
 #include "config.h"
 #include "device_report.h"
 #include "remote_plan.h"
+#include "state/backing_file.h"
 #include "undo.h"
 #include "vdpa/vdpa_netlink.h"
 #include "vdpa/vdpa_sysfs.h"
@@ -269,6 +270,17 @@ int add_device(Context &ctx, AddOptions &options, JsonMode json)
 	if (auto st = apply_backing(spec, plan); !st)
 		return report(st.error());
 	undo.push([&] { revert_backing(spec, plan); });
+	// A device that offers write zeroes and answers UNSUPP fails every
+	// one the kernel sends, with an error on the console each time
+	// (block/blk-mq.c, blk_print_req_error); without the feature the kernel
+	// writes the zeros itself.
+	if ((spec.backend == "file" || spec.backend == "loop") && !spec.read_only &&
+	    spec.write_zeroes && !zeroes_in_place(spec.file)) {
+		spec.write_zeroes = false;
+		print_error(name + ": the file system of " + spec.file +
+		            " cannot zero a range in place (fallocate): the device does not offer "
+		            "write zeroes, and the kernel writes zeros instead");
+	}
 	if (auto st = create_vduse_device(spec); !st)
 		return report(st.error());
 	undo.push([&] { (void)destroy_vduse_device(name); });

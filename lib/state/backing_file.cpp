@@ -98,6 +98,23 @@ Result<uint64_t> backing_size(const std::string &path, bool &block_device)
 	return size;
 }
 
+bool zeroes_in_place(const std::string &path)
+{
+	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+	struct stat st {
+	};
+	if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode))
+		return true;
+	// One block past the end, rounded up: nothing there to lose. A file
+	// system without fallocate answers EOPNOTSUPP before looking at the range
+	// (fs/open.c, vfs_fallocate).
+	constexpr off_t probe = 4096;
+	off_t past_end = (st.st_size + 2 * probe - 1) / probe * probe;
+	return ::fallocate(fd.get(), FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, past_end, probe) ==
+	               0 ||
+	       errno != EOPNOTSUPP;
+}
+
 Status create_sparse_file(const std::string &path, uint64_t size)
 {
 	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));

@@ -30,6 +30,14 @@ Result<BackingFile> open_backing_file(const DeviceSpec &spec);
 // (vdused holds it). Sets block_device.
 Result<uint64_t> backing_size(const std::string &path, bool &block_device);
 
+// Whether the file system of the regular file at path can zero a range in
+// place (fallocate PUNCH_HOLE, which every file system with ZERO_RANGE has
+// too): 9p, NFS before 4.2 and many FUSE file systems cannot. The probe
+// punches a hole beyond the end of the file, which changes nothing. True for a block device (the
+// kernel zeroes one by writing, block/fops.c) and when the file cannot be opened for writing (the
+// device is read-only, or opening it fails later, saying why).
+bool zeroes_in_place(const std::string &path);
+
 // Creates a sparse file of the given size; EEXIST if it exists.
 Status create_sparse_file(const std::string &path, uint64_t size);
 

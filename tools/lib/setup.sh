@@ -25,6 +25,12 @@ ensure_dependencies() {
 # (its output goes to build/compile.log, shown if the build fails).
 ensure_build() {
 	local root=$1 log=$1/build/compile.log start=$SECONDS
+	# meson compiles through ccache when it is installed: a file compiled
+	# before, in this clone or in another one (CI's clean clones), is taken
+	# from ~/.cache/ccache. Paths under the clone are made relative, and the
+	# build directory is left out of the key, so that another clone's
+	# objects count (their debug information names that clone's directory).
+	export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=true
 	if [ ! -f "$root/build/build.ninja" ]; then
 		echo "vduse-tools: configuring $root/build" >&2
 		meson setup "$root/build" "$root" >/dev/null
