@@ -70,7 +70,8 @@ std::string state_hint(DeviceState state, const std::string &name, bool persiste
 		       "fix: " +
 		       remake(name, persistent, false);
 	case DeviceState::detached:
-		return "it is not on the vdpa bus (vdpa dev del by hand); fix: vdusectl bind " +
+		return "it is not on the vdpa bus (vdusectl detach, or vdpa dev del by hand); fix: "
+		       "vdusectl bind " +
 		       name;
 	}
 	return "";

@@ -106,7 +106,7 @@ Status force_delete_device(Context &ctx, const std::string &name, const ForceDel
 			return st;
 	}
 	bool changed = false;
-	(void)install_unit_dropin(name, "", changed);
+	remove_unit_dropins(name, changed);
 	remove_spec_unless_kept(ctx, name, options.keep_spec);
 	ctx.state.remove(name);
 	return {};

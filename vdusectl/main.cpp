@@ -16,15 +16,16 @@ using namespace vduse;
 namespace
 {
 
-constexpr std::array verb_table = {add_verb,     del_verb,     list_verb,      show_verb,
-                                   stats_verb,   resize_verb,  bind_verb,      recover_verb,
-                                   restart_verb, restore_verb, persist_verb,   unpersist_verb,
-                                   gc_verb,      check_verb,   completion_verb};
+constexpr std::array verb_table = {add_verb,       del_verb,     list_verb,    show_verb,
+                                   stats_verb,     resize_verb,  bind_verb,    detach_verb,
+                                   recover_verb,   restart_verb, restore_verb, persist_verb,
+                                   unpersist_verb, gc_verb,      check_verb,   completion_verb};
 
 // The verbs that change devices: they need root (VDUSE, vdpa netlink, units),
 // and say so before doing anything. list, show and check do not.
-constexpr std::array root_verbs = {"add",     "del",     "resize",  "bind",      "recover",
-                                   "restart", "restore", "persist", "unpersist", "gc"};
+constexpr std::array root_verbs = {"add",     "del",       "resize",  "bind",
+                                   "detach",  "recover",   "restart", "restore",
+                                   "persist", "unpersist", "gc"};
 
 struct GlobalOptions {
 	std::string state_dir;

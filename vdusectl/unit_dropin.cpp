@@ -101,6 +101,20 @@ void network_access(const DeviceSpec &spec, std::ostream &unit, std::ostream &se
 
 } // namespace
 
+std::string filesystem_ordering(const DeviceSpec &spec)
+{
+	return is_network_backend(spec) ? "Before=remote-fs-pre.target\n"
+	                                : "Before=local-fs-pre.target lvm2-monitor.service\n";
+}
+
+std::string detach_dropin_text(const DeviceSpec &spec)
+{
+	// vduse-detach@NAME stops before vdused@NAME (it is ordered after it)
+	// and, like it, after the file systems on the device.
+	return "# Written by vdusectl add for device " + spec.name +
+	       "; removed by vdusectl del.\n[Unit]\n" + filesystem_ordering(spec);
+}
+
 Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs &in)
 {
 	// A newline would end the setting and start another of the caller's
@@ -144,8 +158,7 @@ Result<std::string> unit_dropin_text(const DeviceSpec &spec, const DropinInputs 
 	// reads every block device when it stops at shutdown: stopping before
 	// the daemon, it finds the device still served (it waited its 3 min
 	// timeout in the guest otherwise).
-	unit << (is_network_backend(spec) ? "Before=remote-fs-pre.target\n"
-	                                  : "Before=local-fs-pre.target lvm2-monitor.service\n");
+	unit << filesystem_ordering(spec);
 	network_access(spec, unit, body);
 	std::string text = body.str();
 	return "# Written by vdusectl add for device " + spec.name +
@@ -158,14 +171,16 @@ fs::path runtime_unit_dir()
 	return "/run/systemd/system";
 }
 
-fs::path unit_dropin_path(const std::string &device)
+fs::path unit_dropin_path(const std::string &device, std::string_view unit)
 {
-	return runtime_unit_dir() / ("vdused@" + device + ".service.d") / "50-vdusectl.conf";
+	return runtime_unit_dir() / (std::string(unit) + "@" + device + ".service.d") /
+	       "50-vdusectl.conf";
 }
 
-Status install_unit_dropin(const std::string &device, const std::string &text, bool &changed)
+Status install_unit_dropin(const std::string &device, const std::string &text, bool &changed,
+                           std::string_view unit)
 {
-	fs::path path = unit_dropin_path(device);
+	fs::path path = unit_dropin_path(device, unit);
 	std::error_code ec;
 	std::string old;
 	if (std::ifstream in(path); in) {
@@ -190,6 +205,14 @@ Status install_unit_dropin(const std::string &device, const std::string &text, b
 	if (!out)
 		return errno_error("cannot write " + path.string());
 	return {};
+}
+
+void remove_unit_dropins(const std::string &device, bool &changed)
+{
+	bool detach_changed = false;
+	(void)install_unit_dropin(device, "", changed);
+	(void)install_unit_dropin(device, "", detach_changed, "vduse-detach");
+	changed = changed || detach_changed;
 }
 
 } // namespace vduse

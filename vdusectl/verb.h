@@ -32,6 +32,7 @@ Verb restart_verb();
 Verb restore_verb();
 Verb resize_verb();
 Verb bind_verb();
+Verb detach_verb();
 Verb gc_verb();
 Verb stats_verb();
 Verb persist_verb();

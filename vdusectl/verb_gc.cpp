@@ -123,7 +123,8 @@ Status remove_orphan(Context &ctx, const Orphan &orphan)
 		return force_delete_device(ctx, orphan.name, {10s, true});
 	case OrphanKind::dropin: {
 		bool changed = false;
-		return install_unit_dropin(orphan.name, "", changed);
+		remove_unit_dropins(orphan.name, changed);
+		return {};
 	}
 	case OrphanKind::state_file: {
 		std::error_code ec;

@@ -25,10 +25,14 @@ Status start_unit(const Context &ctx, DeviceRecord &record, std::chrono::millise
 	auto dropin = unit_dropin_text(record.spec, inputs);
 	if (!dropin)
 		return dropin.error();
-	bool changed = false;
+	bool changed = false, detach_changed = false;
 	if (auto st = install_unit_dropin(name, *dropin, changed); !st)
 		return st;
-	if (changed) {
+	if (auto st = install_unit_dropin(name, detach_dropin_text(record.spec), detach_changed,
+	                                  "vduse-detach");
+	    !st)
+		return st;
+	if (changed || detach_changed) {
 		spdlog::debug("{}: drop-in changed, reloading systemd", unit);
 		if (auto st = manager->reload(); !st)
 			return st;
@@ -105,7 +109,7 @@ void forget_worker(const DeviceRecord &record)
 	if (record.unit.empty())
 		return;
 	bool changed = false;
-	(void)install_unit_dropin(record.spec.name, "", changed);
+	remove_unit_dropins(record.spec.name, changed);
 }
 
 } // namespace vduse

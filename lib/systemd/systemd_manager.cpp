@@ -212,6 +212,20 @@ Result<UnitState> SystemdManager::unit_state(const std::string &unit)
 	return state;
 }
 
+Result<std::string> SystemdManager::system_state()
+{
+	char *value = nullptr;
+	sd_bus_error error{}; // SD_BUS_ERROR_NULL, which is C (a compound literal)
+	int r = sd_bus_get_property_string(bus_.get(), service, manager_path, manager_iface,
+	                                   "SystemState", &error, &value);
+	sd_bus_error_free(&error);
+	if (r < 0)
+		return system_error(-r, "cannot read systemd's state");
+	// sd-bus hands out malloc'd strings.
+	std::unique_ptr<char, decltype(&free)> owner(value, free);
+	return std::string(owner.get());
+}
+
 std::string worker_unit_name(const std::string &device)
 {
 	// Device names hold only characters valid in unit names (validate_name).

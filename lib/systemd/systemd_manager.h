@@ -40,6 +40,9 @@ public:
 	// Forgets a failed unit's state (systemctl reset-failed).
 	void reset_failed(const std::string &unit);
 	Result<UnitState> unit_state(const std::string &unit);
+	// The manager's SystemState: "running", "degraded", "starting",
+	// "stopping" (shutting down), ... (what systemctl is-system-running says).
+	Result<std::string> system_state();
 
 private:
 	struct BusDeleter {

@@ -47,9 +47,10 @@ expect() {
 		fail "'$*' completes to '$got', expected '$want'"
 	fi
 }
-expect "add bind check completion del gc list persist recover resize restart restore show stats unpersist" vdusectl ""
+expect "add bind check completion del detach gc list persist recover resize restart restore show stats unpersist" vdusectl ""
 expect "alpha beta" vdusectl recover ""
-expect "del" vdusectl de
+expect "del detach" vdusectl de
+expect "detach" vdusectl det
 expect "alpha beta" vdusectl del ""
 expect "beta" vdusectl show b
 expect "alpha beta" vdusectl del alpha ""

@@ -177,7 +177,8 @@ expect_clean() {
 	[ -z "$left" ] || fail "connection states left behind: $left"
 	left=$(ls /run/vduse/*.log 2>/dev/null || true)
 	[ -z "$left" ] || fail "daemon logs left behind: $left"
-	left=$(ls -d /run/systemd/system/vdused@*.service.d 2>/dev/null || true)
+	left=$(ls -d /run/systemd/system/vdused@*.service.d \
+		/run/systemd/system/vduse-detach@*.service.d 2>/dev/null || true)
 	[ -z "$left" ] || fail "unit drop-ins left behind: $left"
 	left=$(ls "${VDUSE_PERSIST_DIR:-/etc/vduse/devices}"/*.json 2>/dev/null || true)
 	[ -z "$left" ] || fail "persistent specs left behind: $left"

@@ -34,8 +34,9 @@ declare -A allowed=(
 	[bind]="running detached"
 	[recover]="daemon-dead"
 	[restart]="running daemon-dead detached"
+	[detach]="running detached"
 )
-declare -A args=([resize]="+1M" [bind]="" [recover]="" [restart]="")
+declare -A args=([resize]="+1M" [bind]="" [recover]="" [restart]="" [detach]="")
 
 # follow NAME: runs each step of the hint's fix ("vdusectl A, then vdusectl
 # B"); an "add ..." step is the device added again as it was made.
@@ -65,7 +66,7 @@ for case in daemon-dead detached stale stale:persistent; do
 	hint=$(device_field "$name" hint)
 	pass "$name: state $want, hint '$hint'"
 	expect_schema "show --json of a $want device" show "$("$VDUSECTL" show "$name" --json)"
-	for verb in resize bind recover restart; do
+	for verb in resize bind recover restart detach; do
 		case " ${allowed[$verb]} " in
 		*" $want "*) continue ;; # the fix, or covered by rec-001 and bind-001
 		esac
@@ -82,6 +83,27 @@ for case in daemon-dead detached stale stale:persistent; do
 		"$(device_field "$name" persistent | sed 's/false//')"
 	pass "$name: running again, $node answers reads"
 done
+
+# detach takes a running device off the vdpa bus (detached, bind's fix puts
+# it back), not while its node is open; again, it changes nothing; with
+# --at-shutdown, while the system runs, it does nothing at all.
+"$VDUSECTL" add -t null --size 64M --name dt0 >/dev/null
+node=$(device_field dt0 node)
+expect_eq "detach --at-shutdown while the system runs says" "" "$("$VDUSECTL" detach --at-shutdown dt0 2>&1)"
+expect_eq "dt0 after detach --at-shutdown" running "$(device_field dt0 state)"
+sleep 600 <"$node" &
+holder=$!
+expect_status "detach of a device held open" 1 "dt0: $node is in use ($node open in pid $holder (sleep))" \
+	"$VDUSECTL" detach dt0
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+expect_eq "detach says" "" "$("$VDUSECTL" detach dt0 2>&1)"
+expect_eq "dt0 after detach" detached "$(device_field dt0 state)"
+[ ! -e "$node" ] || fail "$node is still there after detach"
+expect_eq "detach of a detached device says" "" "$("$VDUSECTL" detach dt0 2>&1)"
+follow dt0
+expect_eq "dt0 after the hint's fix" running "$(device_field dt0 state)"
+"$VDUSECTL" del dt0
 
 # restore alone recreates a stale persistent device and says what it did
 # and skipped (it printed nothing and exited 0).

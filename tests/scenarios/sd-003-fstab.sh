@@ -65,6 +65,19 @@ case $VTEST_BOOT in
 		fail "the file system on $node was not cleanly unmounted at shutdown"
 	fi
 	pass "boot 2: mounted from /etc/fstab after restore, data intact, no journal recovery"
+	# Boot 1 went down without waiting for a reset nobody answers: vdused@'s
+	# ExecStop took the device off the vdpa bus while vdused still served it
+	# (vdusectl detach --at-shutdown). Before, the kernel's reset of the
+	# virtio device at reboot waited the VDUSE message timeout (30 s) for a
+	# vdused that was gone. Boot 1's console, from the scenario's end to the
+	# kernel's restart (the 2 s timer of the orderly reboot included):
+	down_s=$(awk -F'[][]' '/===== boot 2/ {exit}
+		/vtest: scenario exited/ {t0 = $2} /reboot: Restarting system/ {t1 = $2}
+		END {if (t0 == "" || t1 == "") print "?"; else printf "%.1f", t1 - t0}' "$share/console.log")
+	[ "$down_s" != "?" ] || fail "boot 1's console ($share/console.log) has no scenario end or restart line"
+	awk -v s="$down_s" 'BEGIN {exit !(s < 25)}' ||
+		fail "boot 1 took $down_s s from the scenario's end to the restart (the kernel waited for a reset?)"
+	pass "boot 1 went down in $down_s s after the scenario (a reset nobody answers would hold it 30 s)"
 	umount "$mnt"
 	fsck_out=$(e2fsck -fn "$node" 2>&1) || fail "e2fsck -fn $node: $fsck_out"
 	vdusectl del fs0
