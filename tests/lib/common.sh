@@ -1,4 +1,6 @@
 # Helpers shared by the guest scenarios: source "$VTEST_LIB".
+# shellcheck source=tests/lib/tasks.sh
+source "${BASH_SOURCE[0]%/*}/tasks.sh"
 # Every check prints what it checked; the first failure ends the scenario.
 set -euo pipefail
 
@@ -57,28 +59,12 @@ nap() {
 	read -r -t "$1" <>"$TMPDIR/.nap" || true
 }
 
-# blocked_tasks [PID...]: what a hang waits for, with shell builtins only
-# (see nap). The kernel lists its blocked tasks with their stacks on the
-# console (SysRq w, the console's log level raised for it); then every task
-# in uninterruptible sleep (D) and each PID's threads, with their stacks.
+# blocked_tasks [PID...]: what a hang waits for (tasks.sh): every task in
+# uninterruptible sleep (D) and each PID's threads, with their stacks, then
+# the kernel's list of blocked tasks on the console (SysRq w).
 blocked_tasks() {
-	local task pid key value state comm wchan line
-	echo 8 >/proc/sys/kernel/printk 2>/dev/null || true
-	echo w >/proc/sysrq-trigger 2>/dev/null || true
 	echo "----- tasks in D state, and of: ${*:-none} -----"
-	for task in /proc/[0-9]*/task/[0-9]*; do
-		pid=${task#/proc/}
-		pid=${pid%%/*}
-		state='' comm='' wchan=''
-		{ while read -r key value; do
-			[ "$key" != State: ] || { state=$value; break; }
-		done <"$task/status"; } 2>/dev/null || true
-		[[ $state == D* ]] || [[ " $* " == *" $pid "* ]] || continue
-		{ read -r comm <"$task/comm"; } 2>/dev/null || true
-		{ read -r wchan <"$task/wchan"; } 2>/dev/null || true
-		echo "$pid/${task##*/} $comm $state wchan=$wchan"
-		{ while read -r line; do echo "    $line"; done <"$task/stack"; } 2>/dev/null || true
-	done
+	task_report blocked "$@"
 }
 
 # vdpa_block_node NAME: prints /dev/vdX of the vdpa device NAME bound to virtio_vdpa.

@@ -35,28 +35,17 @@ cd /run/tmp || exit 1
 # that no signal ends holds it up), it lists on the console what every
 # process waits for, before the host gives up on the guest: each user
 # task's state, wait channel and kernel stack, then the kernel's own list of
-# blocked tasks (SysRq w). Shell builtins only (read's timeout on a FIFO
-# for a sleep): a guest whose 9p root no longer answers cannot start a
-# program.
+# blocked tasks (SysRq w). Shell builtins only (tests/lib/tasks.sh; read's
+# timeout on a FIFO for a sleep): a guest whose 9p root no longer answers
+# cannot start a program.
+# shellcheck source=tests/lib/tasks.sh
+source "${VTEST_LIB%/*}/tasks.sh"
 mkfifo /run/vtest-watchdog
 (
 	read -r -t $((VTEST_TIMEOUT + 20)) <>/run/vtest-watchdog || true
 	exec >/dev/console 2>&1
 	echo "vtest: $VTEST_SCENARIO outlived its timeout of $VTEST_TIMEOUT s; its tasks follow"
-	for task in /proc/[0-9]*/task/[0-9]*; do
-		stat='' comm='' wchan=''
-		read -r stat <"$task/stat" || continue
-		# Skip kernel threads: PF_KTHREAD (0x00200000) in the flags, the
-		# seventh field after the command's name.
-		read -r -a field <<<"${stat##*) }"
-		(((field[6] & 0x00200000) == 0)) || continue
-		read -r comm <"$task/comm" || true
-		read -r wchan <"$task/wchan" || true
-		echo "${task#/proc/} $comm state=${field[0]} wchan=$wchan"
-		while read -r line; do echo "    $line"; done <"$task/stack"
-	done 2>/dev/null
-	echo 8 >/proc/sys/kernel/printk
-	echo w >/proc/sysrq-trigger
+	task_report all
 ) &
 watchdog=$!
 echo "vtest: running $VTEST_SCENARIO (init mode)"
