@@ -199,11 +199,22 @@ fio_start() {
 }
 
 # fio_finish JOB WHAT [SECONDS]: waits for fio_start's JOB (at most SECONDS
-# if given); fails if fio failed or counted an error. Its report is then in
-# fio_report (fio_total reads it).
+# if given: then fio's tasks, the devices and, under systemd, the workers'
+# last journal lines say where it hangs); fails if fio failed or counted an
+# error. Its report is then in fio_report (fio_total reads it).
 fio_finish() {
-	local job=$1 what=$2
-	[ -z "${3:-}" ] || wait_for "$3" "fio ($what) to finish" sh -c "! kill -0 $fio_pid 2>/dev/null"
+	local job=$1 what=$2 deadline=$((SECONDS + ${3:-0}))
+	while [ -n "${3:-}" ] && kill -0 "$fio_pid" 2>/dev/null; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "fio ($what) is still running after $3 s: its tasks, the devices, the workers' journal"
+			blocked_tasks "$fio_pid"
+			"${VDUSECTL:-vdusectl}" list 2>&1 || true
+			[ "$(cat /proc/1/comm)" != systemd ] ||
+				journalctl -n 60 --no-pager -u 'vdused@*' -u 'vduse-detach@*' 2>&1 || true
+			fail "fio ($what) did not finish within $3 s"
+		fi
+		nap 1
+	done
 	wait "$fio_pid" ||
 		fail "fio failed ($what): $(tail -n 20 "$TMPDIR/$job.out"; cat "$TMPDIR/$job.json")"
 	fio_errors "$job" "$what"

@@ -39,7 +39,7 @@ for i in 1 2 3; do
 	kill -9 "$pid"
 	wait_for 15 "vdused@nu back" sh -c "[ \"\$(systemctl show -P MainPID vdused@nu.service)\" != $pid ] && systemctl is-active -q vdused@nu.service"
 done
-fio_finish crash "across 3 kill -9 of vdused under systemd"
+fio_finish crash "across 3 kill -9 of vdused under systemd" 120
 nu_score=$(score nu)
 
 # A vhost-user target (qemu-storage-daemon): a unix socket, no network.
@@ -61,7 +61,7 @@ for i in 1 2; do
 	kill -9 "$pid"
 	wait_for 15 "vdused@vu back" sh -c "[ \"\$(systemctl show -P MainPID vdused@vu.service)\" != $pid ] && systemctl is-active -q vdused@vu.service"
 done
-fio_finish vucrash "across 2 kill -9 of the bridge under systemd"
+fio_finish vucrash "across 2 kill -9 of the bridge under systemd" 120
 vu_score=$(score vu)
 
 # nbd over TCP: IP, after network-online.target.
