@@ -42,6 +42,11 @@ build_package() {
 	# What is tested is the packaging: no optimisation, no debug symbols
 	# package, to keep the second compile short (a real build leaves them on).
 	export DEB_BUILD_OPTIONS="noopt noautodbgsym nocheck"
+	# debhelper gives the build a HOME of its own: ccache (which meson uses
+	# when it is installed) is told where its cache is, and that paths under
+	# the copy are the same in every copy.
+	export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
+	export CCACHE_BASEDIR=$work/vduse-tools CCACHE_NOHASHDIR=true
 	if ! (cd "$work/vduse-tools" && dpkg-buildpackage -us -uc -b -j"$(nproc)") >"$work/build.log" 2>&1; then
 		tail -n 40 "$work/build.log"
 		echo "FAIL: dpkg-buildpackage failed (log: $work/build.log)"
