@@ -14,7 +14,10 @@ build=${2:?build dir}
 seconds=${3:-60}
 
 if [ ! -f "$build/build.ninja" ]; then
-	CXX=clang++ CC=clang meson setup "$build" "$src" -Dfuzz=true -Db_sanitize=address,undefined \
+	# Through ccache when it is installed (meson adds it only to a compiler
+	# it finds itself, not to one named in CXX).
+	wrap=$(command -v ccache || true)
+	CXX="${wrap:+$wrap }clang++" CC="${wrap:+$wrap }clang" meson setup "$build" "$src" -Dfuzz=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dwerror=true -Dbuildtype=debugoptimized >/dev/null
 fi
 echo "== building with clang and sanitizers in $build"
