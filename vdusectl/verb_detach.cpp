@@ -89,9 +89,10 @@ Verb detach_verb()
 		        cmd.add_option("name", args->name, "The device")
 		                ->required()
 		                ->type_name("NAME");
-		        cmd.add_flag("--at-shutdown", args->at_shutdown,
-		                     "Only while systemd shuts the system down, and only a device "
-		                     "bound to virtio (what vdused@.service runs as it stops)");
+		        cmd.add_flag(
+		                "--at-shutdown", args->at_shutdown,
+		                "Only while systemd shuts the system down, and only a device "
+		                "bound to virtio (what vduse-detach@.service runs as it stops)");
 		        return VerbHandler(
 		                [args](Context &ctx) { return detach_device(ctx, *args); });
 	        }};
