@@ -104,6 +104,7 @@ const std::vector<Column> &device_columns()
 	        {"io_timeout", "IO-TIMEOUT"},
 	        {"socket_owner", "SOCKET-OWNER"},
 	        {"target_features", "TARGET-FEATURES"},
+	        {"rings", "RINGS"},
 	        {"file", "FILE"},
 	        {"mode", "MODE"},
 	        {"direct", "DIRECT"},
@@ -177,7 +178,9 @@ Record device_record(const DeviceReport &r)
 		for (const std::string &f : vhost_user_feature_names(spec.vhost_user_features))
 			names += (names.empty() ? "" : ",") + f;
 		rec.set("target_features", names);
+		rec.set("rings", spec.rings);
 	} else {
+		rec.set("rings", nullptr);
 		rec.set("target_features", nullptr);
 	}
 	if (spec.file.empty()) {

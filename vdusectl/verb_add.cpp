@@ -370,6 +370,11 @@ Verb add_verb()
 		        cmd.add_option("--socket", add.spec.socket,
 		                       "vhost-user: the vhost-user-blk target's unix socket")
 		                ->type_name("FILE");
+		        cmd.add_option("--rings", add.spec.rings,
+		                       "vhost-user: bridge (vdused checks and forwards each "
+		                       "request, default) or direct (the target serves the "
+		                       "driver's rings itself: trusted as much as the kernel)")
+		                ->type_name("bridge|direct");
 		        cmd.add_option("--image", add.spec.rbd_image, "rbd: the image, POOL/IMAGE");
 		        cmd.add_option("--namespace", add.spec.rbd_namespace,
 		                       "rbd: the image's namespace in its pool");

@@ -47,6 +47,11 @@ int bind_device(Context &ctx, const BindArgs &args)
 		return report(st.error());
 	bool custom_bounce =
 	        record->spec.bounce_size != 0 || record->spec.bounce_memory != "default";
+	if (*driver != Driver::virtio && record->spec.rings == "direct")
+		return report(usage_error(name + ": its vhost-user target serves the rings "
+		                                 "directly (--rings direct), which only the virtio "
+		                                 "driver allows; add it again without it to give "
+		                                 "it to a VM"));
 	if (*driver != Driver::virtio && custom_bounce)
 		return report(usage_error(name + ": it has its own bounce buffer settings, which "
 		                                 "only the virtio driver uses; add it again "

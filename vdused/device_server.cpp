@@ -103,6 +103,18 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 				        spdlog::warn("{}", st.error().message);
 		        });
 	}
+	if (spec.rings == "direct") {
+		VhostUserLink *link = server->backend_->vhost_user_link();
+		if (!link)
+			return failure(spec.name + ": direct rings are for the vhost-user backend");
+		std::filesystem::path record = files.inflight;
+		record += ".rings";
+		auto direct =
+		        VhostUserDirect::open(server->device_, server->iotlb_, *link, spec, record);
+		if (!direct)
+			return with_context(spec.name, direct.error());
+		server->direct_ = std::move(*direct);
+	}
 	if (auto st = server->open_queues(); !st)
 		return st.error();
 	// A predecessor answered DRIVER_OK and died: the driver is still using
@@ -147,6 +159,8 @@ Status DeviceServer::open_queues()
 	for (uint32_t i = 0; i < spec_.queues; ++i) {
 		if (auto st = device_.setup_queue(i, spec_.queue_depth); !st)
 			return st;
+		if (direct_)
+			continue;
 		auto backend = backend_->open_queue(i, spec_.queue_depth);
 		if (!backend)
 			return backend.error();
@@ -203,6 +217,8 @@ void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
 
 Status DeviceServer::start_queues(StartMode mode)
 {
+	if (direct_)
+		return direct_->start(mode == StartMode::fresh);
 	auto features = device_.negotiated_features();
 	if (!features)
 		return features.error();
@@ -228,6 +244,8 @@ Status DeviceServer::start_queues(StartMode mode)
 
 void DeviceServer::stop_queues(StopMode mode)
 {
+	if (direct_)
+		direct_->stop();
 	for (auto &worker : workers_)
 		worker->request_stop(mode);
 	for (auto &worker : workers_)
@@ -367,8 +385,9 @@ void DeviceServer::update_iotlb(uint64_t first, uint64_t last)
 	if (iotlb_.unchanged(first, last)) {
 		spdlog::debug("{}: IOTLB update {:#x}-{:#x}: what is mapped is unchanged",
 		              spec_.name, first, last);
-		if (running && std::any_of(workers_.begin(), workers_.end(),
-		                           [](const auto &w) { return !w->running(); }))
+		if (running && !direct_ &&
+		    std::any_of(workers_.begin(), workers_.end(),
+		                [](const auto &w) { return !w->running(); }))
 			(void)start_queues(StartMode::resume);
 		return;
 	}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "backends/backend.h"
+#include "backends/vhost_user_direct.h"
 #include "queue_worker.h"
 #include "state/device_spec.h"
 #include "state/device_stats.h"
@@ -107,6 +108,8 @@ private:
 	LiveGeometry live_;
 	StatsFile stats_;
 	std::vector<std::unique_ptr<QueueWorker>> workers_;
+	// --rings direct: the target serves the rings; no workers.
+	std::unique_ptr<VhostUserDirect> direct_;
 	uint8_t device_status_ = 0;        // VIRTIO_CONFIG_S_*
 	std::vector<unsigned> queue_cpus_; // queue i's CPU is [i % size]; empty: not pinned
 	bool affinity_warned_ = false;

@@ -27,6 +27,7 @@ enum Request : uint32_t {
 	set_vring_num = 8,
 	set_vring_addr = 9,
 	set_vring_base = 10,
+	get_vring_base = 11,
 	set_vring_kick = 12,
 	set_vring_call = 13,
 	get_protocol_features = 15,
@@ -269,7 +270,7 @@ Status VhostUserClient::start_vring(const VhostUserVring &vring)
 	VringAddr addr{vring.index, 0, vring.desc, vring.used, vring.avail, 0};
 	if (auto s = send(set_vring_addr, &addr, sizeof(addr)); !s)
 		return s;
-	VringState base{vring.index, 0};
+	VringState base{vring.index, vring.base};
 	if (auto s = send(set_vring_base, &base, sizeof(base)); !s)
 		return s;
 	uint64_t index = vring.index;
@@ -279,6 +280,19 @@ Status VhostUserClient::start_vring(const VhostUserVring &vring)
 		return s;
 	VringState enable{vring.index, 1};
 	return send(set_vring_enable, &enable, sizeof(enable));
+}
+
+Result<uint16_t> VhostUserClient::stop_vring(uint32_t index)
+{
+	VringState state{index, 0};
+	VringState answer{};
+	if (auto s = call(get_vring_base, &state, sizeof(state), &answer, sizeof(answer)); !s)
+		return s.error();
+	if (answer.index != index || answer.num > UINT16_MAX)
+		return error("answered GET_VRING_BASE of queue " + std::to_string(index) +
+		             " with queue " + std::to_string(answer.index) + ", index " +
+		             std::to_string(answer.num));
+	return static_cast<uint16_t>(answer.num);
 }
 
 Status VhostUserClient::send(uint32_t request, const void *payload, uint32_t size, const int *fds,

@@ -63,6 +63,7 @@ struct VhostUserVring {
 	uint64_t used = 0;
 	int kick = -1;
 	int call = -1;
+	uint16_t base = 0; // the first avail index the target takes
 };
 
 class VhostUserClient
@@ -87,8 +88,11 @@ public:
 	Status set_features(uint64_t features);
 	Status add_region(const VhostUserRegion &region);
 	Status remove_region(const VhostUserRegion &region);
-	// NUM, ADDR, BASE (0), KICK, CALL, ENABLE.
+	// NUM, ADDR, BASE, KICK, CALL, ENABLE.
 	Status start_vring(const VhostUserVring &vring);
+	// GET_VRING_BASE: the target stops serving the vring and says the next
+	// avail index it would have taken; requests it holds may still finish.
+	Result<uint16_t> stop_vring(uint32_t index);
 
 private:
 	VhostUserClient(UniqueFd socket, std::string path)

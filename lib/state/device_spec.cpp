@@ -230,6 +230,17 @@ Status validate_spec_settings(const DeviceSpec &spec)
 		return usage_error(n + ": --reconnect-timeout is for the nbd and rbd backends");
 	if (spec.backend != "nbd" && spec.io_timeout_s != 0)
 		return usage_error(n + ": --io-timeout is for the nbd backend");
+	if (spec.rings != "bridge" && spec.rings != "direct")
+		return usage_error(n + ": --rings must be bridge or direct, not '" + spec.rings +
+		                   "'");
+	if (spec.rings == "direct" && spec.backend != "vhost-user")
+		return usage_error(n + ": --rings is for the vhost-user backend");
+	if (spec.rings == "direct" && spec.driver != Driver::virtio)
+		return usage_error(n + ": --rings direct serves the virtio driver (a block device "
+		                       "on this host) only");
+	if (spec.rings == "direct" && spec.bounce_memory != "default")
+		return usage_error(n + ": --rings direct hands the target the kernel's bounce "
+		                       "pages; --bounce-memory is for the bridge");
 	if (spec.socket_owner_uid && !serves_over_unix_socket(spec))
 		return usage_error(n +
 		                   ": --socket-owner is for the vhost-user backend and nbd over "
@@ -349,6 +360,7 @@ nlohmann::json spec_to_json(const DeviceSpec &spec)
 	        {"io_timeout_s", spec.io_timeout_s},
 	        {"socket", spec.socket},
 	        {"vhost_user_features", spec.vhost_user_features},
+	        {"rings", spec.rings},
 	        {"discard_segments", spec.discard_segments},
 	        {"discard_sectors", spec.discard_sectors},
 	        {"write_zeroes_segments", spec.write_zeroes_segments},
@@ -400,6 +412,7 @@ Result<DeviceSpec> spec_from_json(const nlohmann::json &json)
 		        "io_timeout_s", spec.backend == "nbd" ? nbd_default_io_timeout_s : 0u);
 		spec.socket = f.text("socket", "");
 		spec.vhost_user_features = f.whole<uint64_t>("vhost_user_features", 0u);
+		spec.rings = f.text("rings", "bridge");
 		spec.discard_segments = f.whole<uint32_t>("discard_segments", 0u);
 		spec.discard_sectors = f.whole<uint32_t>("discard_sectors", 0u);
 		spec.write_zeroes_segments = f.whole<uint32_t>("write_zeroes_segments", 0u);

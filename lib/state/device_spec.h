@@ -48,6 +48,11 @@ struct DeviceSpec {
 	// bridge uses of those it offered at add.
 	std::string socket;
 	uint64_t vhost_user_features = 0;
+	// vhost-user: who serves the driver's rings. "bridge": vdused checks
+	// each request and forwards it through rings of its own; "direct":
+	// the target serves the driver's rings itself (a target trusted as
+	// much as the kernel; docs/DATA-PATH.md).
+	std::string rings = "bridge";
 	// vhost-user, and nbd over a unix socket: the user the server must run
 	// as (SO_PEERCRED; root is always accepted), recorded at add from the
 	// server then or --socket-owner. None: not checked (records from

@@ -63,6 +63,8 @@ void StateDir::remove_inflight(const std::string &name) const
 {
 	std::error_code ec;
 	fs::remove(inflight_path(name), ec);
+	// Direct rings' record (vdused/backends/vhost_user_direct.h).
+	fs::remove(fs::path(inflight_path(name)) += ".rings", ec);
 }
 
 Status StateDir::create() const

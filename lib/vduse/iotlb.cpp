@@ -24,6 +24,19 @@ UniqueFd Iotlb::kernel_entry(uint64_t iova, vduse_iotlb_entry &entry) const
 	return UniqueFd(::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry));
 }
 
+std::optional<Iotlb::KernelEntry> Iotlb::next_kernel_entry(uint64_t from) const
+{
+	// The first entry overlapping [start, last] (drivers/vdpa/vdpa_user/
+	// vduse_dev.c, VDUSE_IOTLB_GET_FD: vhost_iotlb_itree_first).
+	vduse_iotlb_entry entry{};
+	entry.start = from;
+	entry.last = UINT64_MAX;
+	UniqueFd file(::ioctl(device_fd_, VDUSE_IOTLB_GET_FD, &entry));
+	if (!file || entry.last < entry.start || entry.last < from)
+		return std::nullopt;
+	return KernelEntry{entry.start, entry.last, entry.offset, std::move(file)};
+}
+
 const Iotlb::RegionView *Iotlb::region_for(uint64_t iova)
 {
 	auto it = regions_.lower_bound(iova);

@@ -60,6 +60,16 @@ public:
 	// kernel has none there.
 	std::optional<SharedRegion> find_iova(uint64_t iova);
 
+	// The kernel's IOTLB entry at or after from, as it is (not mapped
+	// here); nullopt if there is none.
+	struct KernelEntry {
+		uint64_t first = 0;
+		uint64_t last = 0;
+		uint64_t offset = 0; // of first in file
+		UniqueFd file;
+	};
+	std::optional<KernelEntry> next_kernel_entry(uint64_t from) const;
+
 	// What becomes of our mappings of the regions an invalidation drops.
 	enum class Invalidation {
 		// Unmapped. The caller guarantees that nothing uses a pointer into

@@ -68,10 +68,15 @@ public:
 	virtual bool arm_completions() { return true; }
 };
 
+class VhostUserLink;
+
 class Backend
 {
 public:
 	virtual ~Backend() = default;
+	// The vhost-user backend's connection (direct rings use it); none for
+	// the others.
+	virtual VhostUserLink *vhost_user_link() { return nullptr; }
 	virtual Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index,
 	                                                         uint32_t depth) = 0;
 	// The device's IOTLB, for a backend that hands the driver's memory to

@@ -28,6 +28,7 @@ public:
 	                 StatusLine &status);
 
 	Result<std::unique_ptr<QueueBackend>> open_queue(uint32_t index, uint32_t depth) override;
+	VhostUserLink *vhost_user_link() override { return link_.get(); }
 	void attach_memory(Iotlb &iotlb) override { link_->attach_memory(iotlb); }
 	void memory_invalidated(uint64_t first, uint64_t last) override
 	{

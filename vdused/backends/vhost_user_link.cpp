@@ -67,6 +67,37 @@ void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int
 	queues_.push_back({index, call_fd});
 }
 
+void VhostUserLink::add_driver_region(const VhostUserRegion &region, UniqueFd file)
+{
+	std::lock_guard lock(mutex_);
+	Region r{region, std::move(file), false};
+	r.region.fd = r.file.get();
+	if (client_) {
+		if (auto st = client_->add_region(r.region); !st)
+			fail_locked(st.error().message);
+	}
+	regions_.push_back(std::move(r));
+}
+
+void VhostUserLink::add_wake_fd(uint32_t index, int fd)
+{
+	std::lock_guard lock(mutex_);
+	queues_.push_back({index, fd});
+}
+
+Status VhostUserLink::on_connection(uint64_t generation,
+                                    const std::function<Status(VhostUserClient &)> &fn)
+{
+	std::lock_guard lock(mutex_);
+	if (!client_ || generation != generation_.load(std::memory_order_acquire))
+		return failure("the connection to the vhost-user target at " + spec_.socket +
+		               " is gone");
+	Status st = fn(*client_);
+	if (!st)
+		fail_locked(st.error().message);
+	return st;
+}
+
 void VhostUserLink::run()
 {
 	auto backoff = 50ms;

@@ -12,6 +12,7 @@
 #include "vduse/iotlb.h"
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -53,6 +54,17 @@ public:
 	// Registers a queue's own memory (rings, headers) and the eventfd the
 	// target signals; both are handed over at every connection.
 	void add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd);
+
+	// Direct rings: the driver's memory as one region, handed over now and
+	// at every connection until invalidate() drops it.
+	void add_driver_region(const VhostUserRegion &region, UniqueFd file);
+	// Direct rings: an eventfd written at every new connection (as a
+	// queue's call eventfd is).
+	void add_wake_fd(uint32_t index, int fd);
+	// Runs fn with the connection of `generation` under the link's lock;
+	// a failure if that connection is gone, or fn's (which drops it).
+	Status on_connection(uint64_t generation,
+	                     const std::function<Status(VhostUserClient &)> &fn);
 
 	// Bumps at every new connection; 0 until the first.
 	uint64_t generation() const { return generation_.load(std::memory_order_acquire); }

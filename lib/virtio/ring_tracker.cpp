@@ -1,0 +1,137 @@
+#include "virtio/ring_tracker.h"
+
+#include "virtio/vring.h"
+
+#include <cstring>
+#include <endian.h>
+
+namespace vduse
+{
+
+namespace
+{
+
+uint16_t load_index(const uint8_t *ring)
+{
+	uint16_t index = 0;
+	__atomic_load(reinterpret_cast<const uint16_t *>(ring + 2), &index, __ATOMIC_ACQUIRE);
+	return le16toh(index);
+}
+
+uint16_t avail_entry(const SplitRingView &ring, uint16_t position)
+{
+	uint16_t head = 0;
+	std::memcpy(&head, ring.avail + 4 + 2 * (position % ring.size), sizeof(head));
+	return le16toh(head);
+}
+
+uint32_t used_entry(const SplitRingView &ring, uint16_t position)
+{
+	uint32_t id = 0;
+	std::memcpy(&id, ring.used + 4 + sizeof(vring::UsedElem) * (position % ring.size),
+	            sizeof(id));
+	return le32toh(id);
+}
+
+} // namespace
+
+size_t RingTracker::record_size(uint16_t capacity)
+{
+	return sizeof(Header) + capacity;
+}
+
+void RingTracker::reset(uint16_t avail_index)
+{
+	std::memset(counts(), 0, capacity_);
+	header() = {1, avail_index, avail_index};
+}
+
+bool RingTracker::known() const
+{
+	return header().known == 1;
+}
+
+void RingTracker::forget()
+{
+	header().known = 0;
+}
+
+void RingTracker::scan(const SplitRingView &ring)
+{
+	if (ring.size == 0 || ring.size > capacity_)
+		return forget();
+	Header &h = header();
+	uint16_t used = load_index(ring.used);
+	uint16_t avail = load_index(ring.avail);
+	auto made = static_cast<uint16_t>(avail - h.last_avail);
+	auto returned = static_cast<uint16_t>(used - h.last_used);
+	if (known() && (made > ring.size || returned > ring.size))
+		forget();
+	int8_t *count = counts();
+	if (known()) {
+		// A head may be returned and made available again within one
+		// window, in either list: only the sums are 0 or 1.
+		std::vector<int32_t> &delta = delta_;
+		delta.assign(ring.size, 0);
+		for (uint16_t i = 0; i < made; ++i) {
+			uint16_t head = avail_entry(ring, static_cast<uint16_t>(h.last_avail + i));
+			if (head < ring.size)
+				++delta[head];
+			else
+				forget();
+		}
+		for (uint16_t i = 0; i < returned; ++i) {
+			uint32_t head = used_entry(ring, static_cast<uint16_t>(h.last_used + i));
+			if (head < ring.size)
+				--delta[head];
+			else
+				forget();
+		}
+		for (uint16_t head = 0; head < ring.size; ++head) {
+			int32_t now = count[head] + delta[head];
+			if (now != 0 && now != 1)
+				forget();
+			count[head] = static_cast<int8_t>(now == 1);
+		}
+		// Entries read while the other side went on: still the ones of
+		// those positions only if less than a ring went by since.
+		if (static_cast<uint16_t>(load_index(ring.avail) - h.last_avail) > ring.size ||
+		    static_cast<uint16_t>(load_index(ring.used) - h.last_used) > ring.size)
+			forget();
+	}
+	h.last_avail = avail;
+	h.last_used = used;
+	// Nothing outstanding: the counts are all zero again.
+	if (!known() && avail == used) {
+		std::memset(count, 0, capacity_);
+		h.known = 1;
+	}
+}
+
+std::optional<RingTracker::Restart> RingTracker::make_available_again(const SplitRingView &ring)
+{
+	scan(ring);
+	if (!known())
+		return std::nullopt;
+	Header &h = header();
+	std::vector<uint16_t> heads;
+	for (uint16_t head = 0; head < ring.size; ++head)
+		if (counts()[head] == 1)
+			heads.push_back(head);
+	if (heads.size() != static_cast<uint16_t>(h.last_avail - h.last_used)) {
+		forget();
+		return std::nullopt;
+	}
+	// The entries [used, avail) are the driver's past: it writes from its
+	// avail index on, and it reads none of them back
+	// (drivers/virtio/virtio_ring.c keeps its own copy).
+	for (size_t i = 0; i < heads.size(); ++i) {
+		uint16_t value = htole16(heads[i]);
+		auto position = static_cast<uint16_t>(h.last_used + i);
+		std::memcpy(ring.avail + 4 + 2 * (position % ring.size), &value, sizeof(value));
+	}
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	return Restart{h.last_used, static_cast<uint16_t>(heads.size())};
+}
+
+} // namespace vduse

@@ -1,0 +1,72 @@
+// Which requests of a split ring are outstanding, learnt from the rings
+// alone, for a device that vdused does not drive: a vhost-user target
+// serving the driver's rings directly (vdused/backends/vhost_user_direct.h).
+// When that target dies, the requests it held are found here and made
+// available again, in place of the ring entries [used index, avail index),
+// for the next target to take from the used index on.
+//
+// Each scan reads the used index, then the avail index, then the entries
+// since the last scan: a head is outstanding while it was made available
+// once more than it was returned. A head's events alternate (the driver
+// reuses a descriptor only once it is returned), so counts stay 0 or 1 as
+// long as no entry was overwritten between two scans; one that may have
+// been (more than the ring's size went by) makes the record unknown until a
+// scan finds the ring idle (avail index = used index).
+//
+// The record lives in caller-given memory (a file of vdused's state
+// directory), so that a restarted vdused goes on from it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace vduse
+{
+
+// The driver's split ring as this process maps it.
+struct SplitRingView {
+	uint8_t *avail = nullptr; // flags, idx, ring[size], used_event
+	const uint8_t *used = nullptr;
+	uint16_t size = 0;
+};
+
+class RingTracker
+{
+public:
+	// Bytes of record for rings of up to capacity entries.
+	static size_t record_size(uint16_t capacity);
+	// record: record_size(capacity) bytes, zero for a new one.
+	RingTracker(uint8_t *record, uint16_t capacity) : record_(record), capacity_(capacity) {}
+
+	// A new driver session: nothing outstanding, indexes from avail_index.
+	void reset(uint16_t avail_index);
+	// Catches up with the ring.
+	void scan(const SplitRingView &ring);
+	bool known() const;
+	// After a scan of a ring no device writes any more: the heads
+	// outstanding, made available again in the ring's entries from the used
+	// index on. nullopt if the record is unknown (nothing is rewritten then).
+	struct Restart {
+		uint16_t base = 0;        // where the next device starts: the used index
+		uint16_t outstanding = 0; // the entries [base, base + outstanding) rewritten
+	};
+	std::optional<Restart> make_available_again(const SplitRingView &ring);
+
+private:
+	struct Header {
+		uint32_t known;
+		uint16_t last_avail;
+		uint16_t last_used;
+	};
+	Header &header() const { return *reinterpret_cast<Header *>(record_); }
+	int8_t *counts() const { return reinterpret_cast<int8_t *>(record_ + sizeof(Header)); }
+	void forget();
+
+	uint8_t *record_;
+	uint16_t capacity_;
+	std::vector<int32_t> delta_; // a scan's, kept to spare allocations
+};
+
+} // namespace vduse
