@@ -9,7 +9,8 @@
 # direct path) and as vhost-user-blk bridged by vdused; the bridge's CPU is
 # vdused's plus qsd's; a third device bridges it with --bounce-memory
 # hugepage (the target then maps vdused's huge-page bounce memfd: the SPDK
-# path, one copy; the guest boots with hugepages=64). 1 and 4 queues; the devices exist at
+# path, one copy; the guest boots with hugepages=64), a fourth with --rings
+# direct (the target serves the driver's rings). 1 and 4 queues; the devices exist at
 # once and the rounds interleave (vdused qsd vdused qsd), a ramp before each
 # point. Prints IOPS, the ratio and each daemon's CPU time per I/O.
 # BENCH_BASELINE=VDUSED: one more device served by that vdused binary (an
@@ -87,7 +88,7 @@ for queues in 1 4; do
 	if [ "$net" = vhost-user ]; then
 		mkdir -p /run/vhu
 		rm -f /run/vhu/bench.sock
-		rm -f /run/vhu/bench-h.sock /run/vhu/bench-b.sock
+		rm -f /run/vhu/bench-h.sock /run/vhu/bench-b.sock /run/vhu/bench-d.sock
 		# One vhost-user export per front-end (a target serves one).
 		baseline_export=()
 		[ -z "${BENCH_BASELINE:-}" ] ||
@@ -96,12 +97,16 @@ for queues in 1 4; do
 			--export type=vduse-blk,id=e0,node-name=n0,name=bench-q,writable=on,num-queues=$queues,queue-size=128 \
 			--export type=vhost-user-blk,id=e1,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench.sock,writable=on,num-queues=$queues \
 			--export type=vhost-user-blk,id=e2,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench-h.sock,writable=on,num-queues=$queues \
+			--export type=vhost-user-blk,id=e4,node-name=n0,addr.type=unix,addr.path=/run/vhu/bench-d.sock,writable=on,num-queues=$queues \
 			"${baseline_export[@]}" &
 		qpid=$!
 		wait_for 20 "the vhost-user socket" test -S /run/vhu/bench.sock
 		read -r _ hnode <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/bench-h.sock \
 			--bounce-memory hugepage --bounce-size 64M --queues $queues --name bench-h)"
 		hpid="$("$VDUSECTL" show bench-h --json | jq -r '.[0].pid') $qpid"
+		read -r _ dnode <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/bench-d.sock \
+			--rings direct --queues $queues --name bench-d)"
+		dpid="$("$VDUSECTL" show bench-d --json | jq -r '.[0].pid') $qpid"
 	fi
 	read -r _ vnode <<<"$("$VDUSECTL" add "${vdused_args[@]}" --queues $queues --name bench-v)"
 	vpid=$("$VDUSECTL" show bench-v --json | jq -r '.[0].pid')
@@ -134,10 +139,11 @@ for queues in 1 4; do
 	for round in $(seq "$rounds"); do
 		measure vdused $queues "$vnode" "$vpid" "$round"
 		[ "$net" != vhost-user ] || measure hugepage $queues "$hnode" "$hpid" "$round"
+		[ "$net" != vhost-user ] || measure direct $queues "$dnode" "$dpid" "$round"
 		[ -z "${BENCH_BASELINE:-}" ] || measure baseline $queues "$bnode" "$bpid" "$round"
 		measure qsd $queues "$qnode" "$qpid" "$round"
 	done
-	[ "$net" != vhost-user ] || "$VDUSECTL" del bench-h
+	[ "$net" != vhost-user ] || "$VDUSECTL" del bench-h bench-d
 	[ -z "${BENCH_BASELINE:-}" ] || "$VDUSECTL" del bench-b
 	vdpa dev del bench-q
 	"$VDUSECTL" del bench-v
@@ -155,7 +161,7 @@ fi
 echo "${runtime}s per point after a 1 s ramp, $rounds interleaved rounds (r1 / r2 ...), 1 job per queue up to the 2 vCPUs (TCG)"
 echo "IOPS; CPU = the daemon's user+system CPU time per I/O in microseconds (bridge: vdused + qsd)"
 printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' queues workload "vdused IOPS" "qsd IOPS" "ratio" "vdused CPU" "qsd CPU"
-[ "$net" != vhost-user ] || echo "(vdused: the bridge with the kernel's bounce pages; the hugepage rows below it: --bounce-memory hugepage)"
+[ "$net" != vhost-user ] || echo "(vdused: the bridge with the kernel's bounce pages; the hugepage rows below it: --bounce-memory hugepage; direct: --rings direct)"
 # series TARGET COLUMN: the results of TARGET at $queues and $point, round
 # after round ("r1/r2"); COLUMN 5 is IOPS, 6 CPU per I/O.
 series() {
@@ -171,8 +177,8 @@ for queues in 1 4; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD1 randwrite-4k-QD32 read-1M-QD8 write-1M-QD8; do
 		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$(series vdused 5)" \
 			"$(series qsd 5)" "$(ratio vdused)" "$(series vdused 6)" "$(series qsd 6)"
-		for other in hugepage baseline; do
-			[ "$other" = hugepage ] && [ "$net" != vhost-user ] && continue
+		for other in hugepage direct baseline; do
+			[ "$other" != baseline ] && [ "$net" != vhost-user ] && continue
 			[ "$other" = baseline ] && [ -z "${BENCH_BASELINE:-}" ] && continue
 			printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "" "  $other" "$(series $other 5)" "" \
 				"$(ratio $other)" "$(series $other 6)" ""

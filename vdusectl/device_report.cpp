@@ -180,8 +180,8 @@ Record device_record(const DeviceReport &r)
 		rec.set("target_features", names);
 		rec.set("rings", spec.rings);
 	} else {
-		rec.set("rings", nullptr);
 		rec.set("target_features", nullptr);
+		rec.set("rings", nullptr);
 	}
 	if (spec.file.empty()) {
 		rec.set("file", nullptr);

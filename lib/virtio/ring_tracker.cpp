@@ -18,17 +18,25 @@ uint16_t load_index(const uint8_t *ring)
 	return le16toh(index);
 }
 
+// Where the avail ring keeps the entry of position.
+size_t avail_slot(const SplitRingView &ring, uint16_t position)
+{
+	return 4 + sizeof(uint16_t) * static_cast<size_t>(position % ring.size);
+}
+
 uint16_t avail_entry(const SplitRingView &ring, uint16_t position)
 {
 	uint16_t head = 0;
-	std::memcpy(&head, ring.avail + 4 + 2 * (position % ring.size), sizeof(head));
+	std::memcpy(&head, ring.avail + avail_slot(ring, position), sizeof(head));
 	return le16toh(head);
 }
 
 uint32_t used_entry(const SplitRingView &ring, uint16_t position)
 {
 	uint32_t id = 0;
-	std::memcpy(&id, ring.used + 4 + sizeof(vring::UsedElem) * (position % ring.size),
+	std::memcpy(&id,
+	            ring.used + 4 +
+	                    sizeof(vring::UsedElem) * static_cast<size_t>(position % ring.size),
 	            sizeof(id));
 	return le32toh(id);
 }
@@ -111,7 +119,7 @@ void RingTracker::scan(const SplitRingView &ring)
 std::optional<RingTracker::Restart> RingTracker::make_available_again(const SplitRingView &ring)
 {
 	scan(ring);
-	if (!known())
+	if (ring.size == 0 || !known())
 		return std::nullopt;
 	Header &h = header();
 	std::vector<uint16_t> heads;
@@ -128,7 +136,7 @@ std::optional<RingTracker::Restart> RingTracker::make_available_again(const Spli
 	for (size_t i = 0; i < heads.size(); ++i) {
 		uint16_t value = htole16(heads[i]);
 		auto position = static_cast<uint16_t>(h.last_used + i);
-		std::memcpy(ring.avail + 4 + 2 * (position % ring.size), &value, sizeof(value));
+		std::memcpy(ring.avail + avail_slot(ring, position), &value, sizeof(value));
 	}
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	return Restart{h.last_used, static_cast<uint16_t>(heads.size())};

@@ -27,7 +27,7 @@ in_schema=$(jq -r '."$defs".device.properties | keys[]' "$root/docs/json/vdusect
 good=$(jq -c '[."$defs".device.properties | to_entries[] | {key: .key, value:
 	(if .key == "state" then "running" elif .key == "driver" then "virtio_vdpa"
 	 elif .key == "backend" then "nbd" elif .key == "block_size" then 512
-	 elif .key == "mode" or .key == "bounce_memory" then null
+	 elif .key == "mode" or .key == "bounce_memory" or .key == "rings" then null
 	 elif .key == "name" then "d0" elif .key == "node" then "/dev/vda"
 	 elif (.value.type | tostring | test("integer")) then 1
 	 elif (.value.type | tostring | test("boolean")) then false

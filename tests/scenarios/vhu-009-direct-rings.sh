@@ -52,6 +52,11 @@ for round in 1 2 3 4; do
 	sleep 2
 done
 fio_done target-crashes
+# Requests a dead target held were found in the rings and made available
+# again (fio's verify above proves they were then served).
+grep -q 'made available again' /run/vduse/vx0.log ||
+	fail "no crash found the target holding requests: $(tail -5 /run/vduse/vx0.log)"
+pass "$(grep -c 'made available again' /run/vduse/vx0.log) restart(s) made held requests available again"
 
 verify_during daemon-crashes 24
 sleep 3
