@@ -14,6 +14,19 @@ Result<UniqueFd> lock_state(const Context &ctx)
 	});
 }
 
+Result<LockedRecord> lock_record(const Context &ctx, const std::string &name)
+{
+	if (auto st = validate_name(name); !st)
+		return st.error();
+	auto lock = lock_state(ctx);
+	if (!lock)
+		return lock.error();
+	auto record = ctx.state.read(name);
+	if (!record)
+		return record.error();
+	return LockedRecord{std::move(*lock), std::move(*record)};
+}
+
 Status save_record(const Context &ctx, const DeviceRecord &record)
 {
 	if (auto st = ctx.state.write(record); !st)

@@ -29,6 +29,14 @@ struct Context {
 // it for a second ("waiting for another vdusectl (pid N)").
 Result<UniqueFd> lock_state(const Context &ctx);
 
+// A verb's start on one device: NAME checked, the state directory locked
+// (for as long as the result lives) and the device's record read.
+struct LockedRecord {
+	UniqueFd lock;
+	DeviceRecord record;
+};
+Result<LockedRecord> lock_record(const Context &ctx, const std::string &name);
+
 // Writes a changed record and, for a persistent device, its spec too, so
 // that the next boot brings the device back as it is now.
 Status save_record(const Context &ctx, const DeviceRecord &record);

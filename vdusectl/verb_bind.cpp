@@ -29,25 +29,20 @@ struct BindArgs {
 
 int bind_device(Context &ctx, const BindArgs &args)
 {
-	if (auto st = validate_name(args.name); !st)
-		return report(st.error());
-	auto lock = lock_state(ctx);
-	if (!lock)
-		return report(lock.error());
-	auto record = ctx.state.read(args.name);
-	if (!record)
-		return report(record.error());
+	auto locked = lock_record(ctx, args.name);
+	if (!locked)
+		return report(locked.error());
+	DeviceRecord &record = locked->record;
 	const std::string &name = args.name;
 	// Without --driver: the one the device was bound to.
-	auto driver = args.driver.empty() ? Result<Driver>(record->spec.driver)
+	auto driver = args.driver.empty() ? Result<Driver>(record.spec.driver)
 	                                  : parse_driver(args.driver);
 	if (!driver)
 		return report(with_context(args.name, driver.error()));
-	if (auto st = require_device_state("bind", *record, Need::attached); !st)
+	if (auto st = require_device_state("bind", record, Need::attached); !st)
 		return report(st.error());
-	bool custom_bounce =
-	        record->spec.bounce_size != 0 || record->spec.bounce_memory != "default";
-	if (*driver != Driver::virtio && record->spec.rings == "direct")
+	bool custom_bounce = record.spec.bounce_size != 0 || record.spec.bounce_memory != "default";
+	if (*driver != Driver::virtio && record.spec.rings == "direct")
 		return report(usage_error(name + ": its vhost-user target serves the rings "
 		                                 "directly (--rings direct), which only the virtio "
 		                                 "driver allows; add it again without it to give "
@@ -86,8 +81,8 @@ int bind_device(Context &ctx, const BindArgs &args)
 	auto new_node = vdpa_wait_for_node(name, 10s);
 	if (!new_node)
 		return report(new_node.error());
-	record->spec.driver = *driver;
-	if (auto st = save_record(ctx, *record); !st)
+	record.spec.driver = *driver;
+	if (auto st = save_record(ctx, record); !st)
 		return report(st.error());
 	std::cout << name << ' ' << *new_node << '\n';
 	return exit_ok;

@@ -39,20 +39,16 @@ bool shutting_down()
 
 int detach_device(Context &ctx, const DetachArgs &args)
 {
-	if (auto st = validate_name(args.name); !st)
-		return report(st.error());
 	const std::string &name = args.name;
-	if (args.at_shutdown && !shutting_down())
+	if (args.at_shutdown && !shutting_down() && validate_name(name).ok())
 		return exit_ok;
-	auto lock = lock_state(ctx);
-	if (!lock)
-		return report(lock.error());
-	auto record = ctx.state.read(name);
-	if (!record)
-		return report(record.error());
+	auto locked = lock_record(ctx, name);
+	if (!locked)
+		return report(locked.error());
+	DeviceRecord &record = locked->record;
 	// A detached device stays as it is; one nobody serves is refused: its
 	// reset would wait for an answer (the hint says what to do instead).
-	if (auto st = require_device_state("detach", *record, Need::attached); !st)
+	if (auto st = require_device_state("detach", record, Need::attached); !st)
 		return report(st.error());
 	if (!vdpa_device_exists(name))
 		return exit_ok;

@@ -26,30 +26,26 @@ enum class Replace {
 // in-flight log; prints "NAME DONE (pid N)".
 int replace_worker(Context &ctx, const std::string &name, Replace how, const char *done)
 {
-	if (auto st = validate_name(name); !st)
-		return report(st.error());
-	auto lock = lock_state(ctx);
-	if (!lock)
-		return report(lock.error());
-	auto record = ctx.state.read(name);
-	if (!record)
-		return report(record.error());
+	auto locked = lock_record(ctx, name);
+	if (!locked)
+		return report(locked.error());
+	DeviceRecord &record = locked->record;
 	// restart: a stopped vdused completes what it had taken first
 	// (QueueWorker::stop), so its successor has nothing to resubmit.
 	Need need = how == Replace::dead_only ? Need::recoverable : Need::replaceable;
 	if (auto st = require_device_state(how == Replace::dead_only ? "recover" : "restart",
-	                                   *record, need);
+	                                   record, need);
 	    !st)
 		return report(st.error());
 	if (how == Replace::running) {
-		if (auto st = stop_worker(ctx, *record, 30s); !st)
+		if (auto st = stop_worker(ctx, record, 30s); !st)
 			return report(st.error());
 	}
-	if (auto st = start_worker(ctx, *record, 30s); !st)
+	if (auto st = start_worker(ctx, record, 30s); !st)
 		return report(st.error());
-	if (auto st = ctx.state.write(*record); !st)
+	if (auto st = ctx.state.write(record); !st)
 		return report(st.error());
-	std::cout << name << ' ' << done << " (pid " << record->pid << ")\n";
+	std::cout << name << ' ' << done << " (pid " << record.pid << ")\n";
 	return exit_ok;
 }
 

@@ -201,48 +201,46 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 			        usage_error(args.name + ": size " + args.size + " must not be 0"));
 		asked = *parsed;
 	}
-	auto lock = lock_state(ctx);
-	if (!lock)
-		return report(lock.error());
-	auto record = ctx.state.read(args.name);
-	if (!record)
-		return report(record.error());
+	auto locked = lock_record(ctx, args.name);
+	if (!locked)
+		return report(locked.error());
+	DeviceRecord &record = locked->record;
 	const std::string &name = args.name;
 	if (sign == '+') {
-		if (asked > UINT64_MAX - record->spec.size_bytes)
+		if (asked > UINT64_MAX - record.spec.size_bytes)
 			return report(usage_error(name + ": size " + args.size + " is too large"));
-		asked += record->spec.size_bytes;
+		asked += record.spec.size_bytes;
 	} else if (sign == '-') {
-		if (asked >= record->spec.size_bytes)
+		if (asked >= record.spec.size_bytes)
 			return report(usage_error(name + ": size " + args.size +
 			                          " leaves nothing of its " +
-			                          format_size(record->spec.size_bytes)));
-		asked = record->spec.size_bytes - asked;
+			                          format_size(record.spec.size_bytes)));
+		asked = record.spec.size_bytes - asked;
 	}
-	auto plan = plan_resize(record->spec, asked, args.shrink);
+	auto plan = plan_resize(record.spec, asked, args.shrink);
 	if (!plan)
 		return report(plan.error());
-	WorkerState worker = worker_state(*record);
-	if (auto st = require_device_state("resize", *record, worker, Need::served); !st)
+	WorkerState worker = worker_state(record);
+	if (auto st = require_device_state("resize", record, worker, Need::served); !st)
 		return report(st.error());
 
-	if (is_network_backend(record->spec)) {
+	if (is_network_backend(record.spec)) {
 		// vdused asks the server and applies its size (smaller too: the
 		// data beyond is gone from the server already).
 		auto applied = tell_daemon(ctx.state, name, worker.pid, 0);
 		if (!applied)
 			return report(applied.error());
-		if (auto st = resize_record(ctx, *record, *applied); !st)
+		if (auto st = resize_record(ctx, record, *applied); !st)
 			return report(st.error());
-		return print_resized(ctx, *record, *mode);
+		return print_resized(ctx, record, *mode);
 	}
-	const std::string &file = record->spec.file;
+	const std::string &file = record.spec.file;
 	bool grow_file = plan->truncate_file && plan->new_size > plan->file_size;
 	if (grow_file) {
 		if (auto st = truncate_to(name, file, plan->new_size); !st)
 			return report(st.error());
 	}
-	auto st = resize_record(ctx, *record, plan->new_size);
+	auto st = resize_record(ctx, record, plan->new_size);
 	if (st) {
 		if (auto applied = tell_daemon(ctx.state, name, worker.pid, plan->new_size);
 		    !applied)
@@ -250,7 +248,7 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 	}
 	if (!st) {
 		// Back to where it was: the record, the spec, the file.
-		(void)resize_record(ctx, *record, plan->old_size);
+		(void)resize_record(ctx, record, plan->old_size);
 		if (grow_file)
 			(void)truncate_to(name, file, plan->file_size);
 		return report(st.error());
@@ -260,7 +258,7 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 		if (auto shrunk = truncate_to(name, file, plan->new_size); !shrunk)
 			return report(shrunk.error());
 	}
-	return print_resized(ctx, *record, *mode);
+	return print_resized(ctx, record, *mode);
 }
 
 } // namespace

@@ -19,7 +19,7 @@ for queues in 1 4; do
 	fio_verify "direct rings, $queues queue(s)" "$node" 4k-1M 48M
 	qsd=$(cat /run/vhu/disk.pid)
 	grep -q 'vduse-domain' "/proc/$qsd/maps" ||
-		fail "qemu-storage-daemon does not map the VDUSE domain: $(cat "/proc/$qsd/maps" | tail -5)"
+		fail "qemu-storage-daemon does not map the VDUSE domain: $(tail -5 "/proc/$qsd/maps")"
 	pass "the target maps the driver's memory (the VDUSE domain)"
 	"$VDUSECTL" del vx0
 	expect_clean vx0
