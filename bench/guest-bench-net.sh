@@ -14,7 +14,8 @@
 # once and the rounds interleave (vdused qsd vdused qsd), a ramp before each
 # point. Prints IOPS, the ratio and each daemon's CPU time per I/O.
 # BENCH_BASELINE=VDUSED: one more device served by that vdused binary (an
-# older build), measured in the same rounds.
+# older build), measured in the same rounds. BENCH_QUEUES: the queue counts
+# (default "1 4").
 # Emulated timings: only the ratios within this table mean something.
 source "$VTEST_LIB"
 net=${BENCH_NET:-nbd}
@@ -84,7 +85,7 @@ measure() {
 	done
 }
 
-for queues in 1 4; do
+for queues in ${BENCH_QUEUES:-1 4}; do
 	if [ "$net" = vhost-user ]; then
 		mkdir -p /run/vhu
 		rm -f /run/vhu/bench.sock
@@ -173,7 +174,7 @@ ratio() {
 	awk -v t="$1" -v q="$queues" -v p="$point" '$2 == q && $3 == p { if ($1 == t) v[$4] = $5; else if ($1 == "qsd") s[$4] = $5 }
 		END { for (i = 1; i in v; i++) printf "%s%.2fx", (i > 1 ? "/" : ""), v[i] / s[i] }' "$results"
 }
-for queues in 1 4; do
+for queues in ${BENCH_QUEUES:-1 4}; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD1 randwrite-4k-QD32 read-1M-QD8 write-1M-QD8; do
 		printf '%-6s %-20s %-17s %-17s %-13s %-11s %-11s\n' "$queues" "$point" "$(series vdused 5)" \
 			"$(series qsd 5)" "$(ratio vdused)" "$(series vdused 6)" "$(series qsd 6)"

@@ -79,27 +79,26 @@ void RingTracker::scan(const SplitRingView &ring)
 	if (known()) {
 		// A head may be returned and made available again within one
 		// window, in either list: only the sums are 0 or 1.
-		std::vector<int32_t> &delta = delta_;
-		delta.assign(ring.size, 0);
-		for (uint16_t i = 0; i < made; ++i) {
-			uint16_t head = avail_entry(ring, static_cast<uint16_t>(h.last_avail + i));
-			if (head < ring.size)
-				++delta[head];
-			else
-				forget();
-		}
-		for (uint16_t i = 0; i < returned; ++i) {
-			uint32_t head = used_entry(ring, static_cast<uint16_t>(h.last_used + i));
-			if (head < ring.size)
-				--delta[head];
-			else
-				forget();
-		}
-		for (uint16_t head = 0; head < ring.size; ++head) {
-			int32_t now = count[head] + delta[head];
+		// Only the heads seen are looked at (a scan per completion).
+		delta_.resize(capacity_);
+		touched_.clear();
+		auto add = [&](uint32_t head, int32_t by) {
+			if (head >= ring.size)
+				return forget();
+			if (delta_[head] == 0)
+				touched_.push_back(static_cast<uint16_t>(head));
+			delta_[head] += by;
+		};
+		for (uint16_t i = 0; i < made; ++i)
+			add(avail_entry(ring, static_cast<uint16_t>(h.last_avail + i)), 1);
+		for (uint16_t i = 0; i < returned; ++i)
+			add(used_entry(ring, static_cast<uint16_t>(h.last_used + i)), -1);
+		for (uint16_t head : touched_) {
+			int32_t now = count[head] + delta_[head];
 			if (now != 0 && now != 1)
 				forget();
 			count[head] = static_cast<int8_t>(now == 1);
+			delta_[head] = 0;
 		}
 		// Entries read while the other side went on: still the ones of
 		// those positions only if less than a ring went by since.

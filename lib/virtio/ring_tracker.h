@@ -66,7 +66,10 @@ private:
 
 	uint8_t *record_;
 	uint16_t capacity_;
-	std::vector<int32_t> delta_; // a scan's, kept to spare allocations
+	// A scan's sums per head (zero between scans) and the heads it saw,
+	// kept to spare allocations.
+	std::vector<int32_t> delta_;
+	std::vector<uint16_t> touched_;
 };
 
 } // namespace vduse
