@@ -70,6 +70,13 @@ void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int
 void VhostUserLink::add_driver_region(const VhostUserRegion &region, UniqueFd file)
 {
 	std::lock_guard lock(mutex_);
+	// Started again with no invalidation between (a driver that stopped
+	// without a reset): the target has it already.
+	if (std::any_of(regions_.begin(), regions_.end(), [&](const Region &r) {
+		    return !r.shadow && r.region.guest_address == region.guest_address &&
+		           r.region.size == region.size;
+	    }))
+		return;
 	Region r{region, std::move(file), false};
 	r.region.fd = r.file.get();
 	if (client_) {
