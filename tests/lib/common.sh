@@ -199,8 +199,9 @@ fio_start() {
 }
 
 # fio_finish JOB WHAT [SECONDS]: waits for fio_start's JOB (at most SECONDS
-# if given: then fio's tasks, the devices and, under systemd, the workers'
-# last journal lines say where it hangs); fails if fio failed or counted an
+# if given: then fio's tasks, the devices, under systemd the workers' last
+# journal lines, and the servers the scenario started say where it hangs);
+# fails if fio failed or counted an
 # error. Its report is then in fio_report (fio_total reads it).
 fio_finish() {
 	local job=$1 what=$2 deadline=$((SECONDS + ${3:-0}))
@@ -211,6 +212,13 @@ fio_finish() {
 			"${VDUSECTL:-vdusectl}" list 2>&1 || true
 			[ "$(cat /proc/1/comm)" != systemd ] ||
 				journalctl -n 60 --no-pager -u 'vdused@*' -u 'vduse-detach@*' 2>&1 || true
+			# The servers the scenario started, and why one may be gone.
+			echo "----- servers -----"
+			pgrep -a 'nbdkit|qemu-storage' 2>&1 || echo "(no nbdkit or qemu-storage-daemon runs)"
+			for log in /run/nbd/*.log /run/vhu/*.log; do
+				[ -s "$log" ] && echo "$log:" && tail -n 5 "$log"
+			done
+			dmesg | grep -i -E 'killed process|segfault|out of memory|general protection' | tail -n 10 || true
 			fail "fio ($what) did not finish within $3 s"
 		fi
 		nap 1
