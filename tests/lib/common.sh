@@ -218,6 +218,8 @@ fio_finish() {
 			for log in /run/nbd/*.log /run/vhu/*.log; do
 				[ -s "$log" ] && echo "$log:" && tail -n 5 "$log"
 			done
+			[ "$(cat /proc/1/comm)" != systemd ] ||
+				journalctl -n 20 --no-pager -t nbdkit -t qemu-storage-daemon 2>&1 || true
 			dmesg | grep -i -E 'killed process|segfault|out of memory|general protection' | tail -n 10 || true
 			fail "fio ($what) did not finish within $3 s"
 		fi
