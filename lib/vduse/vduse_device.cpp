@@ -63,6 +63,19 @@ Status VduseDevice::inject_irq(uint32_t index) const
 	return {};
 }
 
+Result<bool> VduseDevice::inject_irq_if_running(uint32_t index) const
+{
+	// EINVAL without DRIVER_OK (drivers/vdpa/vdpa_user/vduse_dev.c,
+	// vduse_dev_queue_irq_work).
+	if (::ioctl(fd(), VDUSE_VQ_INJECT_IRQ, &index) < 0) {
+		if (errno == EINVAL)
+			return false;
+		return errno_error(name_ + ": cannot interrupt the driver for queue " +
+		                   std::to_string(index));
+	}
+	return true;
+}
+
 Result<uint64_t> VduseDevice::negotiated_features() const
 {
 	uint64_t features = 0;

@@ -25,6 +25,9 @@ public:
 	Result<vduse_vq_info> queue_info(uint32_t index) const;
 	Status set_kick_fd(uint32_t index, int eventfd) const;
 	Status inject_irq(uint32_t index) const;
+	// The same, false (not an error) when no driver is running to be told
+	// (before DRIVER_OK, or after a reset), as inject_config_irq.
+	Result<bool> inject_irq_if_running(uint32_t index) const;
 	Result<uint64_t> negotiated_features() const;
 	// Writes bytes into the device's config space at offset
 	// (VDUSE_DEV_SET_CONFIG).

@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <thread>
@@ -262,11 +261,10 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 
 void VhostUserDirect::interrupt(const Ring &ring) const
 {
-	// EINVAL: the driver is not running (yet: the rings are set up while
-	// the kernel waits for our answer to DRIVER_OK), nothing to tell it.
-	if (::ioctl(device_.fd(), VDUSE_VQ_INJECT_IRQ, &ring.index) < 0 && errno != EINVAL)
-		spdlog::warn("{}: cannot interrupt the driver for queue {}: {}", spec_.name,
-		             ring.index, std::strerror(errno));
+	// Nothing to tell a driver that is not running (yet: the rings are set
+	// up while the kernel waits for our answer to DRIVER_OK).
+	if (auto told = device_.inject_irq_if_running(ring.index); !told)
+		spdlog::warn("{}", told.error().message);
 }
 
 bool VhostUserDirect::map_ring(Ring &ring)
