@@ -230,6 +230,20 @@ fio_finish() {
 	fio_errors "$job" "$what"
 }
 
+# fio_verify_during NODE JOB SECONDS: fio_start's JOB, random writes of 4k to
+# 256k with verify_backlog on 2 jobs of 64 MiB each (faults are injected
+# meanwhile); fio_verified JOB [DEADLINE] finishes it as fio_finish does and
+# says how many blocks were written and verified.
+fio_verify_during() {
+	fio_start "$2" --name="$2" --filename="$1" --rw=randwrite --bsrange=4k-256k --size=64M \
+		--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
+		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$3"
+}
+fio_verified() {
+	fio_finish "$1" "$1" ${2:+"$2"}
+	pass "fio wrote $(fio_total write.total_ios) verified blocks ($1)"
+}
+
 # fio_stop JOB WHAT: ends fio_start's time-based JOB now (SIGINT: fio still
 # writes its report) and checks it as fio_finish does.
 fio_stop() {

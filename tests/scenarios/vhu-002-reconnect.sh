@@ -12,17 +12,8 @@ blockdev="driver=file,node-name=disk,filename=$img/disk.img"
 vhu_start disk 2 "$blockdev"
 
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues 2 --name vr0)"
-verify_during() { # WHAT SECONDS: fio randwrite + verify_backlog on 2 jobs, in the background
-	fio_start "$1" --name="$1" --filename="$node" --rw=randwrite --bsrange=4k-256k --size=64M \
-		--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$2"
-}
-fio_done() { # WHAT
-	fio_finish "$1" "$1"
-	pass "fio wrote $(fio_total write.total_ios) verified blocks ($1)"
-}
 
-verify_during target-crashes 30
+fio_verify_during "$node" target-crashes 30
 sleep 3
 for round in 1 2 3 4 5; do
 	vhu_kill disk
@@ -33,11 +24,11 @@ for round in 1 2 3 4 5; do
 	pass "target crash $round: reconnecting, then connected"
 	sleep 2
 done
-fio_done target-crashes
+fio_verified target-crashes
 expect_eq "requests sent again after the crashes" 1 "$(grep -c 'sent to the target again' /run/vduse/vr0.log | awk '{print ($1 >= 1)}')"
 
 # vdused itself killed under fio verify: recover takes over and reconnects.
-verify_during daemon-crashes 24
+fio_verify_during "$node" daemon-crashes 24
 sleep 3
 for round in 1 2 3; do
 	pid=$("$VDUSECTL" show vr0 --json | jq -r '.[0].pid')
@@ -48,7 +39,7 @@ for round in 1 2 3; do
 	pass "vdused crash $round: recovered, target connected"
 	sleep 3
 done
-fio_done daemon-crashes
+fio_verified daemon-crashes
 fio_check "read back all 128 MiB after the crashes" --name=check --filename="$node" --rw=read --size=128M \
 	--ioengine=io_uring --iodepth=16 --direct=1 --bs=64k
 "$VDUSECTL" del vr0
