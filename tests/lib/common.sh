@@ -355,7 +355,9 @@ vhu_stop() {
 vhu_kill() {
 	local pid
 	pid=$(cat "/run/vhu/$1.pid")
-	kill -9 "$pid"
+	# A target that died on its own is a finding, not a kill to make.
+	kill -9 "$pid" 2>/dev/null ||
+		fail "qemu-storage-daemon $1 ($pid) had already exited: $(tail -5 "/run/vhu/$1.log") $(dmesg | grep -E 'segfault|killed process|general protection|traps:' | tail -3)"
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	rm -f "/run/vhu/$1.pid"
 }

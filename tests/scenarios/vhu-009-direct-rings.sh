@@ -29,7 +29,15 @@ done
 vhu_start disk 2 "$blockdev"
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --rings direct --queues 2 --name vx0)"
 connected() {
-	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vx0 --json=short | jq -e '.[0].connection == \"connected\"'"
+	local deadline=$((SECONDS + 15))
+	until "$VDUSECTL" show vx0 --json=short | jq -e '.[0].connection == "connected"' >/dev/null; do
+		[ $SECONDS -lt $deadline ] && { sleep 0.1; continue; }
+		echo "----- vdused's log -----"; tail -15 /run/vduse/vx0.log
+		echo "----- the target's log -----"; tail -5 /run/vhu/disk.log
+		"$VDUSECTL" show vx0
+		dmesg | tail -8
+		fail "timed out waiting for show to say connected"
+	done
 }
 
 fio_verify_during "$node" target-crashes 28
