@@ -24,6 +24,7 @@ enum Request : uint32_t {
 	get_features = 1,
 	set_features = 2,
 	set_owner = 3,
+	set_mem_table = 5,
 	set_vring_num = 8,
 	set_vring_addr = 9,
 	set_vring_base = 10,
@@ -71,6 +72,12 @@ struct MemRegion {
 	uint64_t size;
 	uint64_t user_address;
 	uint64_t mmap_offset;
+};
+
+struct MemTableMsg {
+	uint32_t count;
+	uint32_t padding;
+	std::array<MemRegion, VhostUserClient::max_table_regions> regions;
 };
 
 struct MemRegionMsg {
@@ -199,9 +206,8 @@ Status VhostUserClient::negotiate()
 	target_.protocol_features = protocol;
 	if (!(protocol & bit(vhost_user::pf_config)))
 		return error("it does not offer CONFIG: not a vhost-user-blk target");
-	if (!(protocol & bit(vhost_user::pf_configure_mem_slots)))
-		return error("it does not offer CONFIGURE_MEM_SLOTS, which the bridge needs to "
-		             "add memory while requests are in flight");
+	// Without CONFIGURE_MEM_SLOTS memory goes in one SET_MEM_TABLE; the
+	// caller decides whether that serves it (memory_slots()).
 	// INFLIGHT_SHMFD is not asked for: vdused replays from its own record of
 	// what it sent (docs/ARCHITECTURE.md, "vhost-user bridge").
 	uint64_t acked =
@@ -217,10 +223,12 @@ Status VhostUserClient::negotiate()
 		target_.max_queues = static_cast<uint32_t>(
 		        std::max<uint64_t>(1, std::min<uint64_t>(queues, 65535)));
 	}
-	uint64_t slots = 0;
-	if (auto s = call(get_max_mem_slots, nullptr, 0, &slots, sizeof(slots)); !s)
-		return s;
-	target_.max_mem_slots = static_cast<uint32_t>(std::min<uint64_t>(slots, 65535));
+	if (target_.memory_slots()) {
+		uint64_t slots = 0;
+		if (auto s = call(get_max_mem_slots, nullptr, 0, &slots, sizeof(slots)); !s)
+			return s;
+		target_.max_mem_slots = static_cast<uint32_t>(std::min<uint64_t>(slots, 65535));
+	}
 	if (auto s = send(set_owner, nullptr, 0, nullptr, 0, false); !s)
 		return s;
 	ConfigMsg config{};
@@ -251,6 +259,25 @@ Status VhostUserClient::add_region(const VhostUserRegion &region)
 	MemRegionMsg msg{
 	        0, {region.guest_address, region.size, region.user_address, region.mmap_offset}};
 	return send(add_mem_reg, &msg, sizeof(msg), &region.fd, 1);
+}
+
+Status VhostUserClient::set_mem_table(const std::vector<VhostUserRegion> &regions)
+{
+	if (regions.size() > max_table_regions)
+		return error("SET_MEM_TABLE takes " + std::to_string(max_table_regions) +
+		             " memory regions, not " + std::to_string(regions.size()));
+	MemTableMsg msg{};
+	std::array<int, max_table_regions> fds{};
+	msg.count = static_cast<uint32_t>(regions.size());
+	for (size_t i = 0; i < regions.size(); ++i) {
+		const VhostUserRegion &r = regions[i];
+		msg.regions[i] = {r.guest_address, r.size, r.user_address, r.mmap_offset};
+		fds[i] = r.fd;
+	}
+	// The payload is the count, the padding and the regions that are there.
+	auto size = static_cast<uint32_t>(offsetof(MemTableMsg, regions) +
+	                                  regions.size() * sizeof(MemRegion));
+	return send(Request::set_mem_table, &msg, size, fds.data(), regions.size());
 }
 
 Status VhostUserClient::remove_region(const VhostUserRegion &region)

@@ -37,9 +37,18 @@ struct VhostUserTarget {
 	uint64_t protocol_features = 0; // what it offers
 	uint64_t acked_protocol_features = 0;
 	uint32_t max_queues = 1;
-	uint32_t max_mem_slots = 0;
+	uint32_t max_mem_slots = 0; // 0 without CONFIGURE_MEM_SLOTS
 	virtio_blk_config config{};
 	bool has(unsigned feature) const { return features & (uint64_t{1} << feature); }
+	// Whether regions can be added and removed one at a time
+	// (CONFIGURE_MEM_SLOTS); otherwise SET_MEM_TABLE replaces them all, which
+	// a target may do only while it serves no vring (DPDK's vhost library,
+	// which SPDK's target is built on, has no ADD_MEM_REG).
+	bool memory_slots() const
+	{
+		return acked_protocol_features &
+		       (uint64_t{1} << vhost_user::pf_configure_mem_slots);
+	}
 };
 
 // The virtio features the bridge asks for, of those the target offers.
@@ -86,8 +95,13 @@ public:
 
 	// SET_FEATURES with the features the bridge uses.
 	Status set_features(uint64_t features);
+	// With memory_slots() only.
 	Status add_region(const VhostUserRegion &region);
 	Status remove_region(const VhostUserRegion &region);
+	// SET_MEM_TABLE: these regions (at most max_table_regions) in place of
+	// all the target had.
+	Status set_mem_table(const std::vector<VhostUserRegion> &regions);
+	static constexpr size_t max_table_regions = 8; // VHOST_MEMORY_BASELINE_NREGIONS
 	// NUM, ADDR, BASE, KICK, CALL, ENABLE.
 	Status start_vring(const VhostUserVring &vring);
 	// GET_VRING_BASE: the target stops serving the vring and says the next

@@ -329,18 +329,24 @@ device_field() {
 
 # vhu_start NAME QUEUES BLOCKDEV [EXPORT-OPTIONS]: qemu-storage-daemon serving
 # BLOCKDEV (a --blockdev value whose node-name is NAME) as a vhost-user-blk
-# target on /run/vhu/NAME.sock, its pid in /run/vhu/NAME.pid. qsd listens
-# before it daemonizes.
+# target on /run/vhu/NAME.sock, its pid in /run/vhu/NAME.pid, its stderr in
+# /run/vhu/NAME.log. Not --daemonize, which sends stderr to /dev/null (an
+# assertion's message with it): a background child of a subshell that exits.
 vhu_start() {
 	local name=$1 queues=$2 blockdev=$3 extra=${4:+,$4}
 	mkdir -p /run/vhu
-	rm -f "/run/vhu/$name.sock"
+	rm -f "/run/vhu/$name.sock" "/run/vhu/$name.pid"
 	# VHU_OBJECT: a --object for the blockdev (a LUKS image's secret).
-	qemu-storage-daemon --daemonize --pidfile "/run/vhu/$name.pid" \
+	(qemu-storage-daemon --pidfile "/run/vhu/$name.pid" \
 		${VHU_OBJECT:+--object "$VHU_OBJECT"} --blockdev "$blockdev" \
 		--export "type=vhost-user-blk,id=e-$name,node-name=$name,addr.type=unix,addr.path=/run/vhu/$name.sock,writable=on,num-queues=$queues$extra" \
-		2>>"/run/vhu/$name.log" || fail "qemu-storage-daemon $name did not start: $(cat "/run/vhu/$name.log")"
-	wait_for 5 "the vhost-user socket of $name" test -S "/run/vhu/$name.sock"
+		</dev/null >/dev/null 2>>"/run/vhu/$name.log" &)
+	local deadline=$((SECONDS + 5))
+	until [ -S "/run/vhu/$name.sock" ] && [ -s "/run/vhu/$name.pid" ]; do
+		[ $SECONDS -lt $deadline ] ||
+			fail "qemu-storage-daemon $name did not start: $(cat "/run/vhu/$name.log")"
+		sleep 0.05
+	done
 }
 
 # vhu_stop NAME: SIGTERM, and wait until it is gone.

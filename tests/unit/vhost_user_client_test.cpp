@@ -3,9 +3,11 @@
 #include "remote/vhost_user_client.h"
 #include "virtio/vring.h"
 
+#include <array>
 #include <cstring>
 #include <gtest/gtest.h>
 #include <linux/virtio_config.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 using namespace vduse;
@@ -39,13 +41,14 @@ constexpr uint64_t blk_protocol = bit(vhost_user::pf_mq) | bit(vhost_user::pf_re
                                   bit(vhost_user::pf_config) |
                                   bit(vhost_user::pf_configure_mem_slots);
 
-Script block_target(uint64_t capacity)
+Script block_target(uint64_t capacity, uint64_t protocol = blk_protocol)
 {
 	Script s;
-	s.reply_u64(1, blk_features);  // GET_FEATURES
-	s.reply_u64(15, blk_protocol); // GET_PROTOCOL_FEATURES
-	s.reply_u64(17, 4);            // GET_QUEUE_NUM
-	s.reply_u64(36, 509);          // GET_MAX_MEM_SLOTS
+	s.reply_u64(1, blk_features); // GET_FEATURES
+	s.reply_u64(15, protocol);    // GET_PROTOCOL_FEATURES
+	s.reply_u64(17, 4);           // GET_QUEUE_NUM
+	if (protocol & bit(vhost_user::pf_configure_mem_slots))
+		s.reply_u64(36, 509); // GET_MAX_MEM_SLOTS
 	struct {
 		uint32_t offset, size, flags;
 		uint8_t payload[60];
@@ -110,10 +113,6 @@ TEST(VhostUserClient, RefusesWhatIsNotABlockTarget)
 	no_config.reply_u64(1, blk_features);
 	no_config.reply_u64(15, blk_protocol & ~bit(vhost_user::pf_config));
 	expect_error(no_config, "does not offer CONFIG");
-	Script no_slots;
-	no_slots.reply_u64(1, blk_features);
-	no_slots.reply_u64(15, blk_protocol & ~bit(vhost_user::pf_configure_mem_slots));
-	expect_error(no_slots, "CONFIGURE_MEM_SLOTS");
 	Script echo; // a request echoed back has no reply flag
 	echo.reply(1, nullptr, 0, 0x1);
 	expect_error(echo, "not a vhost-user target");
@@ -126,4 +125,85 @@ TEST(VhostUserClient, RefusesWhatIsNotABlockTarget)
 	Script no_indirect;
 	no_indirect.reply_u64(1, blk_features & ~bit(vring::f_indirect_desc));
 	expect_error(no_indirect, "indirect descriptors");
+}
+
+// DPDK's vhost library (SPDK's target) has no CONFIGURE_MEM_SLOTS: the
+// client negotiates without it and hands memory over in one SET_MEM_TABLE.
+TEST(VhostUserClient, WithoutMemorySlotsSendsOneTable)
+{
+	Script script =
+	        block_target(1 << 21, blk_protocol & ~bit(vhost_user::pf_configure_mem_slots));
+	script.reply_u64(5, 0); // REPLY_ACK of SET_MEM_TABLE
+	int pair[2];
+	ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	UniqueFd ours(pair[0]);
+	UniqueFd target(pair[1]);
+	ASSERT_EQ(::send(target.get(), script.bytes.data(), script.bytes.size(), 0),
+	          static_cast<ssize_t>(script.bytes.size()));
+	auto client = VhostUserClient::over(std::move(ours), "/run/t.sock",
+	                                    std::chrono::milliseconds(200));
+	ASSERT_TRUE(client.ok()) << client.error().message;
+	EXPECT_FALSE(client->target().memory_slots());
+	EXPECT_EQ(client->target().max_mem_slots, 0u);
+
+	UniqueFd a(::eventfd(0, EFD_CLOEXEC));
+	UniqueFd b(::eventfd(0, EFD_CLOEXEC));
+	std::vector<VhostUserRegion> table{
+	        {0, 1 << 20, 1ull << 62, 0, a.get()},
+	        {1 << 20, 4096, (1ull << 62) + (1 << 20), 8192, b.get()}};
+	Status st = client->set_mem_table(table);
+	ASSERT_TRUE(st.ok()) << st.error().message;
+	table.resize(VhostUserClient::max_table_regions + 1, table[0]);
+	EXPECT_FALSE(client->set_mem_table(table).ok());
+
+	// What the target read: the negotiation's messages, then the table.
+	std::vector<uint8_t> sent(4096);
+	std::array<char, CMSG_SPACE(sizeof(int) * 8)> control{};
+	size_t got = 0;
+	int fds = 0;
+	for (;;) {
+		iovec iov{sent.data() + got, sent.size() - got};
+		msghdr msg{};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control.data();
+		msg.msg_controllen = control.size();
+		ssize_t n = ::recvmsg(target.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n <= 0)
+			break;
+		for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			int n_fds = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (int i = 0; i < n_fds; ++i) {
+				int fd;
+				std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+				UniqueFd keep(fd);
+				++fds;
+			}
+		}
+		got += static_cast<size_t>(n);
+	}
+	size_t at = 0;
+	bool found = false;
+	while (at + 12 <= got) {
+		uint32_t header[3];
+		std::memcpy(header, sent.data() + at, sizeof(header));
+		EXPECT_NE(header[0], 36u) << "GET_MAX_MEM_SLOTS sent to a target without slots";
+		if (header[0] == 5) {
+			found = true;
+			EXPECT_EQ(header[1], 0x9u); // version 1, NEED_REPLY
+			ASSERT_EQ(header[2], 8u + 2 * 32u);
+			uint32_t count;
+			std::memcpy(&count, sent.data() + at + 12, sizeof(count));
+			EXPECT_EQ(count, 2u);
+			uint64_t second[4];
+			std::memcpy(second, sent.data() + at + 12 + 8 + 32, sizeof(second));
+			EXPECT_EQ(second[0], 1u << 20);
+			EXPECT_EQ(second[1], 4096u);
+			EXPECT_EQ(second[2], (1ull << 62) + (1 << 20));
+			EXPECT_EQ(second[3], 8192u);
+		}
+		at += 12 + header[2];
+	}
+	EXPECT_TRUE(found);
+	EXPECT_EQ(fds, 2);
 }

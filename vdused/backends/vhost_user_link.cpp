@@ -58,12 +58,8 @@ VhostUserLink::Region VhostUserLink::shadow_copy(const VhostUserRegion &shadow)
 void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd)
 {
 	std::lock_guard lock(mutex_);
-	Region r = shadow_copy(shadow);
-	if (client_) {
-		if (auto st = client_->add_region(r.region); !st)
-			fail_locked(st.error().message);
-	}
-	regions_.push_back(std::move(r));
+	regions_.push_back(shadow_copy(shadow));
+	region_added_locked();
 	queues_.push_back({index, call_fd});
 }
 
@@ -79,11 +75,8 @@ void VhostUserLink::add_driver_region(const VhostUserRegion &region, UniqueFd fi
 		return;
 	Region r{region, std::move(file), false};
 	r.region.fd = r.file.get();
-	if (client_) {
-		if (auto st = client_->add_region(r.region); !st)
-			fail_locked(st.error().message);
-	}
 	regions_.push_back(std::move(r));
+	region_added_locked();
 }
 
 void VhostUserLink::add_wake_fd(uint32_t index, int fd)
@@ -173,11 +166,20 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 		spdlog::warn("{}: the vhost-user target at {} now takes {} segments per request, "
 		             "fewer than the {} the driver was told: larger requests may fail",
 		             spec_.name, spec_.socket, target.config.seg_max, told.data_segments());
+	if (!target.memory_slots() && spec_.rings != "direct")
+		return failure("the vhost-user target at " + spec_.socket +
+		               " does not offer CONFIGURE_MEM_SLOTS, which the bridge needs to "
+		               "add memory while requests are in flight (--rings direct does "
+		               "without)");
 	if (auto st = client.set_features(vhost_user_wanted_features(target.features)); !st)
 		return st;
-	for (Region &r : regions_)
-		if (auto st = client.add_region(r.region); !st)
-			return st;
+	if (target.memory_slots()) {
+		for (Region &r : regions_)
+			if (auto st = client.add_region(r.region); !st)
+				return st;
+	} else if (auto st = client.set_mem_table(table_locked()); !st) {
+		return st;
+	}
 	{
 		std::lock_guard targets(targets_mutex_);
 		current_target_ = unix_peer_pidfd(client.fd());
@@ -264,6 +266,10 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 	    generation != generation_.load(std::memory_order_acquire))
 		return false;
 	Region r = shadow_copy(shadow);
+	if (!client_->target().memory_slots()) {
+		*old = std::move(r);
+		return region_added_locked();
+	}
 	if (auto st = client_->remove_region(old->region); !st) {
 		fail_locked(st.error().message);
 		return false;
@@ -375,11 +381,8 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address)
 	r.region.mmap_offset = offset;
 	r.file = std::move(file);
 	r.region.fd = r.file.get();
-	if (client_) {
-		if (auto st = client_->add_region(r.region); !st)
-			fail_locked(st.error().message);
-	}
 	regions_.push_back(std::move(r));
+	region_added_locked();
 	return entry;
 }
 
@@ -390,14 +393,40 @@ void VhostUserLink::invalidate(uint64_t first, uint64_t last)
 		uint64_t end = r.region.guest_address + r.region.size - 1;
 		return !r.shadow && r.region.guest_address <= last && end >= first;
 	};
+	bool slots = client_ && client_->target().memory_slots();
 	for (const Region &r : regions_) {
-		if (!gone(r) || !client_)
+		if (!gone(r) || !slots)
 			continue;
 		if (auto st = client_->remove_region(r.region); !st)
 			fail_locked(st.error().message);
 	}
-	std::erase_if(regions_, gone);
+	auto removed = std::erase_if(regions_, gone);
 	version_.fetch_add(1, std::memory_order_acq_rel);
+	// Direct rings only, whose target serves no vring now (they were
+	// stopped before the kernel changed the memory).
+	if (client_ && !slots && removed > 0)
+		if (auto st = client_->set_mem_table(table_locked()); !st)
+			fail_locked(st.error().message);
+}
+
+std::vector<VhostUserRegion> VhostUserLink::table_locked() const
+{
+	std::vector<VhostUserRegion> table;
+	table.reserve(regions_.size());
+	for (const Region &r : regions_)
+		table.push_back(r.region);
+	return table;
+}
+
+bool VhostUserLink::region_added_locked()
+{
+	if (!client_)
+		return true;
+	Status st = client_->target().memory_slots() ? client_->add_region(regions_.back().region)
+	                                             : client_->set_mem_table(table_locked());
+	if (!st)
+		fail_locked(st.error().message);
+	return st.ok();
 }
 
 } // namespace vduse

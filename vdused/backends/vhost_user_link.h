@@ -113,6 +113,11 @@ private:
 	// replace its memory).
 	static Region shadow_copy(const VhostUserRegion &shadow);
 	void wake_queues_locked();
+	// Hands the target the region just appended to regions_: ADD_MEM_REG,
+	// or without CONFIGURE_MEM_SLOTS (direct rings, before their vrings
+	// start) the whole table again; false if it refused.
+	bool region_added_locked();
+	std::vector<VhostUserRegion> table_locked() const;
 	// The thread's: closes the connection.
 	void drop_locked(const std::string &why);
 	// Anyone's: shuts the connection down for the thread to close.
