@@ -80,11 +80,12 @@ VhostUserDirect::open(const VduseDevice &device, Iotlb &iotlb, VhostUserLink &li
 		          {},
 		          UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
 		          UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+		          UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
 		          RingTracker(static_cast<uint8_t *>(direct->record_.data()) + stride * i,
 		                      depth),
 		          {},
 		          false};
-		if (!ring.kick || !ring.call)
+		if (!ring.kick || !ring.target_kick || !ring.call)
 			return errno_error("cannot create an eventfd");
 		link.add_wake_fd(i, ring.call.get());
 		direct->rings_.push_back(std::move(ring));
@@ -215,7 +216,7 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 			vring.desc = driver_user_base + ring.info.desc_addr;
 			vring.avail = driver_user_base + ring.info.driver_addr;
 			vring.used = driver_user_base + ring.info.device_addr;
-			vring.kick = ring.kick.get();
+			vring.kick = ring.target_kick.get();
 			vring.call = ring.call.get();
 			// What an earlier target took and did not finish goes to this
 			// one again, from the used index on.
@@ -251,7 +252,7 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 	for (const Ring &ring : rings_) {
 		if (!ring.info.ready)
 			continue;
-		signal_eventfd(ring.kick.get());
+		signal_eventfd(ring.target_kick.get());
 		interrupt(ring);
 	}
 	spdlog::info("{}: the vhost-user target at {} serves the driver's rings", spec_.name,
@@ -352,6 +353,9 @@ void VhostUserDirect::run()
 	fds.push_back({stop_.get(), POLLIN, 0});
 	for (const Ring &ring : rings_)
 		fds.push_back({ring.call.get(), POLLIN, 0});
+	for (const Ring &ring : rings_)
+		fds.push_back({ring.kick.get(), POLLIN, 0});
+	const size_t kicks = 1 + rings_.size();
 	for (;;) {
 		if (::poll(fds.data(), fds.size(), -1) < 0) {
 			if (errno == EINTR)
@@ -366,13 +370,20 @@ void VhostUserDirect::run()
 			if (auto st = setup_locked(link_.generation()); !st)
 				spdlog::warn("{}: {}", spec_.name, st.error().message);
 		}
+		// Kicks go on only to the target the rings were set up on; one
+		// that connects later is kicked once at its setup.
+		bool serving = running_ && generation_ != 0 && link_.connected() &&
+		               link_.generation() == generation_;
 		for (size_t i = 1; i < fds.size(); ++i) {
 			if (!fds[i].revents)
 				continue;
 			uint64_t count = 0;
 			(void)::read(fds[i].fd, &count, sizeof(count));
-			Ring &ring = rings_[i - 1];
-			if (running_ && ring.info.ready) {
+			Ring &ring = rings_[(i - 1) % rings_.size()];
+			if (i >= kicks) {
+				if (serving && ring.info.ready)
+					signal_eventfd(ring.target_kick.get());
+			} else if (running_ && ring.info.ready) {
 				ring.tracker.scan(ring.view);
 				interrupt(ring);
 			}

@@ -1,10 +1,10 @@
 // Direct rings (`--rings direct`): the vhost-user target serves the
 // driver's own virtqueues, as it serves a VM's. vdused hands it the VDUSE
-// domain (rings and bounce buffer, guest address = IOVA) and the eventfd
-// VDUSE signals on a kick (VDUSE_VQ_SETUP_KICKFD), and turns the target's
-// call eventfd into VDUSE_VQ_INJECT_IRQ: VDUSE has no irqfd towards
-// virtio_vdpa. No request passes through vdused, so the target is trusted
-// as much as the kernel (docs/DATA-PATH.md, "Direct rings"): it writes the
+// domain (rings and bounce buffer, guest address = IOVA), passes the
+// driver's kicks on (VDUSE signals an eventfd of ours, VDUSE_VQ_SETUP_KICKFD,
+// and we the target's), and turns the target's call eventfd into
+// VDUSE_VQ_INJECT_IRQ: VDUSE has no irqfd towards virtio_vdpa. No request passes through vdused, so
+// the target is trusted as much as the kernel (docs/DATA-PATH.md, "Direct rings"): it writes the
 // used ring the driver reads.
 //
 // What the target holds when it dies is made available again for the next
@@ -60,7 +60,14 @@ private:
 	struct Ring {
 		uint32_t index = 0;
 		vduse_vq_info info{};
-		UniqueFd kick; // VDUSE signals it; the target waits on it
+		// VDUSE signals kick; we pass it on to target_kick, which the
+		// target waits on. Not one eventfd: the kernel would go on
+		// kicking a target whose front-end died (or dropped it), and
+		// qemu-storage-daemon 7.2 aborts on a request that comes while it
+		// waits for its in-flight ones after a disconnect
+		// (util/vhost-user-server.c, vhost_user_server_ref: wait_idle).
+		UniqueFd kick;
+		UniqueFd target_kick;
 		UniqueFd call; // the target signals it; we inject the interrupt
 		RingTracker tracker;
 		SplitRingView view; // valid while running_
