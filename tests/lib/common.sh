@@ -368,6 +368,46 @@ vhu_kill() {
 	rm -f "/run/vhu/$1.pid"
 }
 
+# vhu_connected NAME TARGET: waits up to 15 s for show to say NAME is
+# connected to its vhost-user target; else prints vdused's log, the logs in
+# /run/vhu of TARGET (and of anything else there) and the kernel's last lines.
+vhu_connected() {
+	local name=$1 target=$2 deadline=$((SECONDS + 15)) log
+	until "$VDUSECTL" show "$name" --json=short | jq -e '.[0].connection == "connected"' >/dev/null; do
+		[ $SECONDS -lt $deadline ] && { sleep 0.1; continue; }
+		echo "----- vdused's log -----"
+		tail -15 "/run/vduse/$name.log"
+		for log in /run/vhu/*.log; do
+			echo "----- $log -----"
+			tail -8 "$log"
+		done
+		pgrep -a qemu-storage || echo "no qemu-storage-daemon runs (target $target)"
+		"$VDUSECTL" show "$name"
+		dmesg | tail -8
+		fail "timed out waiting for show to say $name is connected"
+	done
+}
+
+# ext4_across_reset NAME NODE: ext4 on NODE with an 8 MiB file, the device
+# NAME detached and bound again (a reset of the driver), then e2fsck and the
+# file's checksum.
+ext4_across_reset() {
+	local name=$1 node=$2 sum
+	mkfs.ext4 -q -F "$node"
+	mkdir -p /run/mnt
+	mount "$node" /run/mnt
+	head -c $((8 << 20)) /dev/urandom >/run/mnt/f1
+	sum=$(sha256sum </run/mnt/f1)
+	umount /run/mnt
+	"$VDUSECTL" detach "$name" || fail "detach of $name failed"
+	read -r _ node <<<"$("$VDUSECTL" bind "$name")"
+	e2fsck -fn "$node" >/dev/null || fail "e2fsck found errors after the reset"
+	mount "$node" /run/mnt
+	expect_eq "file checksum after detach + bind" "$sum" "$(sha256sum </run/mnt/f1)"
+	umount /run/mnt
+	pass "ext4 and its file intact across a reset"
+}
+
 # expect_pinned NAME QUEUE CPU: vdused's thread vqQUEUE may run only on CPU,
 # and the kernel's completion work for the queue (irq_cb_affinity) too.
 expect_pinned() {

@@ -22,9 +22,7 @@ expect_status "a bridge to a target without CONFIGURE_MEM_SLOTS" 1 \
 expect_clean vb0
 
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/dpdk.sock --rings direct --queues 2 --name vd0)"
-connected() {
-	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vd0 --json=short | jq -e '.[0].connection == \"connected\"'"
-}
+connected() { vhu_connected vd0 disk; }
 connected
 fio_verify "direct rings over SET_MEM_TABLE" "$node" 4k-1M 32M
 grep -q "SET_MEM_TABLE 1 region(s)" /run/vhu/dpdk.log ||
@@ -41,20 +39,7 @@ connected
 pass "target crash: connected again"
 fio_verified target-crash 120
 
-mkfs.ext4 -q -F "$node"
-mkdir -p /run/mnt
-mount "$node" /run/mnt
-head -c $((4 << 20)) /dev/urandom >/run/mnt/f1
-sum=$(sha256sum </run/mnt/f1)
-umount /run/mnt
-"$VDUSECTL" detach vd0 || fail "detach failed"
-read -r _ node <<<"$("$VDUSECTL" bind vd0)"
-connected
-e2fsck -fn "$node" >/dev/null || fail "e2fsck found errors after the reset"
-mount "$node" /run/mnt
-expect_eq "file checksum after detach + bind" "$sum" "$(sha256sum </run/mnt/f1)"
-umount /run/mnt
-pass "ext4 and its file intact across a reset"
+ext4_across_reset vd0 "$node"
 expect_eq "SET_MEM_TABLE again after the reset" 1 \
 	"$(($(grep -c 'SET_MEM_TABLE 1 region' /run/vhu/dpdk.log) >= 3))"
 "$VDUSECTL" del vd0
