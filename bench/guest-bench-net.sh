@@ -49,7 +49,7 @@ vhost-user)
 	img=$(scratch_fs 1G)/bench.img
 	dd if=/dev/urandom of="$img" bs=1M count=512 status=none
 	vdused_args=(-t vhost-user --socket /run/vhu/bench.sock)
-	baseline_args=(-t vhost-user --socket /run/vhu/bench-b.sock)
+	baseline_args=(-t vhost-user --socket /run/vhu/bench-b.sock --rings "${BENCH_BASELINE_RINGS:-bridge}")
 	;;
 *) fail "BENCH_NET must be nbd, rbd or vhost-user, not $net" ;;
 esac
