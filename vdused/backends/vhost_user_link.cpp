@@ -403,8 +403,10 @@ void VhostUserLink::invalidate(uint64_t first, uint64_t last)
 	auto removed = std::erase_if(regions_, gone);
 	version_.fetch_add(1, std::memory_order_acq_rel);
 	// Direct rings only, whose target serves no vring now (they were
-	// stopped before the kernel changed the memory).
-	if (client_ && !slots && removed > 0)
+	// stopped before the kernel changed the memory). No empty table: a
+	// target with stopped rings does not touch the old one, and QEMU never
+	// sends one (how DPDK takes it is not known); the next start replaces it.
+	if (client_ && !slots && removed > 0 && !regions_.empty())
 		if (auto st = client_->set_mem_table(table_locked()); !st)
 			fail_locked(st.error().message);
 }
