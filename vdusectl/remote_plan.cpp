@@ -91,11 +91,8 @@ Status plan_vhost_user(AddOptions &options, uint64_t size)
 	const VhostUserTarget &target = client->target();
 	const virtio_blk_config &config = target.config;
 	std::string what = "the vhost-user target at " + spec.socket;
-	if (!target.memory_slots() && spec.rings != "direct")
-		return failure(spec.name + ": " + what +
-		               " does not offer CONFIGURE_MEM_SLOTS, which the bridge needs to add "
-		               "memory while requests are in flight (--rings direct hands it "
-		               "the driver's memory in one SET_MEM_TABLE)");
+	if (auto st = client->check_memory_messages(spec.rings == "direct"); !st)
+		return with_context(spec.name, st.error());
 	if (target.has(VIRTIO_BLK_F_BLK_SIZE)) {
 		uint32_t block = config.blk_size;
 		if (block != 512 && block != 4096)

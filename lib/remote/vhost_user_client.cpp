@@ -261,6 +261,15 @@ Status VhostUserClient::add_region(const VhostUserRegion &region)
 	return send(add_mem_reg, &msg, sizeof(msg), &region.fd, 1);
 }
 
+Status VhostUserClient::check_memory_messages(bool direct_rings) const
+{
+	if (direct_rings || target_.memory_slots())
+		return {};
+	return error("it does not offer CONFIGURE_MEM_SLOTS, which the bridge needs to add memory "
+	             "while requests are in flight (--rings direct hands it the driver's memory "
+	             "in one SET_MEM_TABLE)");
+}
+
 Status VhostUserClient::set_mem_table(const std::vector<VhostUserRegion> &regions)
 {
 	if (regions.size() > max_table_regions)

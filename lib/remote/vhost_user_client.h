@@ -98,6 +98,10 @@ public:
 	// With memory_slots() only.
 	Status add_region(const VhostUserRegion &region);
 	Status remove_region(const VhostUserRegion &region);
+	// Whether the target can be given memory as the rings mode needs: the
+	// bridge adds regions while requests are in flight, so it needs
+	// memory_slots(); direct rings do with SET_MEM_TABLE.
+	Status check_memory_messages(bool direct_rings) const;
 	// SET_MEM_TABLE: these regions (at most max_table_regions) in place of
 	// all the target had.
 	Status set_mem_table(const std::vector<VhostUserRegion> &regions);

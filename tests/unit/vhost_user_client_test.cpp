@@ -145,6 +145,10 @@ TEST(VhostUserClient, WithoutMemorySlotsSendsOneTable)
 	ASSERT_TRUE(client.ok()) << client.error().message;
 	EXPECT_FALSE(client->target().memory_slots());
 	EXPECT_EQ(client->target().max_mem_slots, 0u);
+	EXPECT_TRUE(client->check_memory_messages(true).ok());
+	Status bridge = client->check_memory_messages(false);
+	ASSERT_FALSE(bridge.ok());
+	EXPECT_NE(bridge.error().message.find("CONFIGURE_MEM_SLOTS"), std::string::npos);
 
 	UniqueFd a(::eventfd(0, EFD_CLOEXEC));
 	UniqueFd b(::eventfd(0, EFD_CLOEXEC));

@@ -3,9 +3,10 @@
 // domain (rings and bounce buffer, guest address = IOVA), passes the
 // driver's kicks on (VDUSE signals an eventfd of ours, VDUSE_VQ_SETUP_KICKFD,
 // and we the target's), and turns the target's call eventfd into
-// VDUSE_VQ_INJECT_IRQ: VDUSE has no irqfd towards virtio_vdpa. No request passes through vdused, so
-// the target is trusted as much as the kernel (docs/DATA-PATH.md, "Direct rings"): it writes the
-// used ring the driver reads.
+// VDUSE_VQ_INJECT_IRQ: VDUSE has no irqfd towards virtio_vdpa. No request
+// passes through vdused, so the target is trusted as much as the kernel
+// (docs/DATA-PATH.md, "Direct rings"): it writes the used ring the driver
+// reads.
 //
 // What the target holds when it dies is made available again for the next
 // one: vdused follows each ring at every completion (virtio/ring_tracker.h)

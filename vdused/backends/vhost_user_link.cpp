@@ -166,11 +166,8 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 		spdlog::warn("{}: the vhost-user target at {} now takes {} segments per request, "
 		             "fewer than the {} the driver was told: larger requests may fail",
 		             spec_.name, spec_.socket, target.config.seg_max, told.data_segments());
-	if (!target.memory_slots() && spec_.rings != "direct")
-		return failure("the vhost-user target at " + spec_.socket +
-		               " does not offer CONFIGURE_MEM_SLOTS, which the bridge needs to "
-		               "add memory while requests are in flight (--rings direct does "
-		               "without)");
+	if (auto st = client.check_memory_messages(spec_.rings == "direct"); !st)
+		return st;
 	if (auto st = client.set_features(vhost_user_wanted_features(target.features)); !st)
 		return st;
 	if (target.memory_slots()) {
@@ -265,11 +262,9 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 	if (old == regions_.end() || !client_ ||
 	    generation != generation_.load(std::memory_order_acquire))
 		return false;
+	// Only the bridge has shadows, and its connections have memory slots
+	// (check_memory_messages in connect_locked).
 	Region r = shadow_copy(shadow);
-	if (!client_->target().memory_slots()) {
-		*old = std::move(r);
-		return region_added_locked();
-	}
 	if (auto st = client_->remove_region(old->region); !st) {
 		fail_locked(st.error().message);
 		return false;
