@@ -5,7 +5,7 @@ source "${BASH_SOURCE[0]%/*}/tasks.sh"
 set -euo pipefail
 
 fail() {
-	echo "FAIL: $*" >&2
+	echo "FAIL: $* [${SECONDS}s]" >&2
 	# With systemd as PID 1, the journal tells what the units did.
 	local init=
 	{ read -r init </proc/1/comm; } 2>/dev/null || true
@@ -15,7 +15,9 @@ fail() {
 	fi
 	exit 1
 }
-pass() { echo "ok: $*"; }
+# Each line ends with the scenario's seconds so far: a log shows where the
+# time went.
+pass() { echo "ok: $* [${SECONDS}s]"; }
 
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {

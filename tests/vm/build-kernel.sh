@@ -12,10 +12,13 @@ fragment=$here/kernel.config
 key=$(sha256sum "$fragment" | cut -c1-16)
 top=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/vduse-tools}
 cache=$top/kernel-6.12-$key
-if [ -s "$cache/bzImage" ]; then
-	echo "$cache/bzImage"
-	exit 0
-fi
+cached() { [ -s "$cache/bzImage" ] && echo "$cache/bzImage"; }
+cached && exit 0
+# The vm suite starts two guests at a time: one builds, the other waits.
+mkdir -p "$top"
+exec 9>"$top/.build.lock"
+flock 9
+cached && exit 0
 # Build steps ("CC foo.o" lines) of the last build of this configuration,
 # for the percentage; measured, not guessed (see the end of this script).
 expected=$(cat "$here/kernel-build-steps" 2>/dev/null || echo 0)
