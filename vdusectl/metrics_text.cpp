@@ -124,7 +124,8 @@ std::string metrics_text(const std::vector<DeviceMetrics> &devices)
 		                     n(s.bytes[static_cast<size_t>(StatType::write)]));
 	          });
 	per_queue("vduse_completions_total", "counter",
-	          "Requests completed, by the status the driver got (ok, io_error, unsupported).",
+	          "Requests completed, by the status the driver got (ok, io_error, unsupported; "
+	          "unknown: not seen by vdused).",
 	          [&](const std::string &dev, const std::string &q, const QueueStats &s) {
 		          out.sample("vduse_completions_total",
 		                     {{"device", dev}, {"queue", q}, {"status", "ok"}}, n(s.ok));
@@ -134,6 +135,9 @@ std::string metrics_text(const std::vector<DeviceMetrics> &devices)
 		          out.sample("vduse_completions_total",
 		                     {{"device", dev}, {"queue", q}, {"status", "unsupported"}},
 		                     n(s.unsupported));
+		          out.sample("vduse_completions_total",
+		                     {{"device", dev}, {"queue", q}, {"status", "unknown"}},
+		                     n(s.unknown_status));
 	          });
 	per_queue("vduse_in_flight_requests", "gauge", "Requests taken and not completed yet.",
 	          [&](const std::string &dev, const std::string &q, const QueueStats &s) {
@@ -166,7 +170,7 @@ std::string metrics_text(const std::vector<DeviceMetrics> &devices)
 			continue;
 		QueueStats sum = total(*d.stats);
 		uint64_t cumulative = 0;
-		uint64_t count = sum.ok + sum.io_errors + sum.unsupported;
+		uint64_t count = completions(sum);
 		for (size_t b = 0; b <= last_bucket; ++b) {
 			cumulative += sum.latency[b];
 			if (b < first_bucket)

@@ -64,7 +64,7 @@ Record queue_record(const std::string &name, std::optional<size_t> queue, const 
 {
 	auto n = [&](StatType t) { return q.requests[static_cast<size_t>(t)]; };
 	auto b = [&](StatType t) { return q.bytes[static_cast<size_t>(t)]; };
-	uint64_t completed = q.ok + q.io_errors + q.unsupported;
+	uint64_t completed = completions(q);
 	Record r;
 	r.set("name", name);
 	if (queue)
@@ -83,6 +83,7 @@ Record queue_record(const std::string &name, std::optional<size_t> queue, const 
 	r.set("ok", q.ok);
 	r.set("io_errors", q.io_errors);
 	r.set("unsupported", q.unsupported);
+	r.set("unknown_status", q.unknown_status);
 	r.set("errors", q.io_errors + q.unsupported);
 	r.set("in_flight", in_flight(q));
 	r.set("resubmitted", q.resubmitted);
@@ -169,7 +170,7 @@ Record rate_record(const std::string &name, const QueueStats &now, const QueueSt
 	auto rate = [&](Record &r, const char *key, uint64_t n) {
 		r.set(key, per_s(n), fmt::format("{:.0f}", per_s(n)));
 	};
-	uint64_t completed = d.ok + d.io_errors + d.unsupported;
+	uint64_t completed = completions(d);
 	Record r;
 	r.set("name", name);
 	rate(r, "reads_per_s", d.requests[static_cast<size_t>(StatType::read)]);

@@ -109,8 +109,8 @@ DeviceServer::create(VduseDevice device, const DeviceSpec &spec, const Tuning &t
 			return failure(spec.name + ": direct rings are for the vhost-user backend");
 		std::filesystem::path record = files.inflight;
 		record += ".rings";
-		auto direct =
-		        VhostUserDirect::open(server->device_, server->iotlb_, *link, spec, record);
+		auto direct = VhostUserDirect::open(server->device_, server->iotlb_, *link, spec,
+		                                    record, server->stats_);
 		if (!direct)
 			return with_context(spec.name, direct.error());
 		server->direct_ = std::move(*direct);

@@ -29,18 +29,6 @@ QueueWorker::QueueWorker(const VduseDevice &device, uint32_t index, uint16_t max
 {
 }
 
-namespace
-{
-
-uint64_t monotonic_ns()
-{
-	timespec now{};
-	::clock_gettime(CLOCK_MONOTONIC, &now);
-	return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
-}
-
-} // namespace
-
 QueueWorker::~QueueWorker()
 {
 	stop();
@@ -380,7 +368,7 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 		                     : std::string()));
 		return;
 	}
-	slot.started_ns = monotonic_ns();
+	slot.started_ns = latency_clock_ns();
 	stats_.count_request(req.type, req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT
 	                                       ? req.data_len
 	                                       : 0);
@@ -408,7 +396,7 @@ void QueueWorker::finish(uint16_t head, uint8_t status)
 	slot.busy = false;
 	if (std::exchange(slot.before_remap, false))
 		before_remap_.fetch_sub(1, std::memory_order_release);
-	stats_.count_completion(status, monotonic_ns() - slot.started_ns);
+	stats_.count_completion(status, latency_clock_ns() - slot.started_ns);
 	// The driver reset the device: its memory is not ours to write (a VM
 	// may already reuse it). Or it is gone.
 	if (abandoning_ || memory_lost())

@@ -29,6 +29,9 @@ struct StatsHeader {
 };
 constexpr size_t header_bytes = 64;
 static_assert(sizeof(StatsHeader) <= header_bytes);
+// Version 1's layout, which daemons from before read and write: a new
+// counter goes in the padding (at the end of QueueCounters).
+static_assert(sizeof(LiveQueueStats) == 512);
 
 size_t file_bytes(uint32_t queues)
 {
@@ -46,6 +49,7 @@ void copy_counters(const From &from, To &to)
 	to.ok = load(from.ok);
 	to.io_errors = load(from.io_errors);
 	to.unsupported = load(from.unsupported);
+	to.unknown_status = load(from.unknown_status);
 	to.resubmitted = load(from.resubmitted);
 	to.interrupts = load(from.interrupts);
 	to.kicks = load(from.kicks);
@@ -76,6 +80,13 @@ StatType stat_type(uint32_t virtio_blk_type)
 	}
 }
 
+uint64_t latency_clock_ns()
+{
+	timespec now{};
+	::clock_gettime(CLOCK_MONOTONIC, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec);
+}
+
 void LiveQueueStats::count_request(uint32_t virtio_blk_type, uint64_t bytes_moved)
 {
 	auto t = static_cast<size_t>(stat_type(virtio_blk_type));
@@ -91,6 +102,17 @@ void LiveQueueStats::count_completion(uint8_t status, uint64_t latency_ns)
 		add(unsupported);
 	else
 		add(io_errors);
+	count_latency(latency_ns);
+}
+
+void LiveQueueStats::count_completion_without_status(uint64_t latency_ns)
+{
+	add(unknown_status);
+	count_latency(latency_ns);
+}
+
+void LiveQueueStats::count_latency(uint64_t latency_ns)
+{
 	add(latency_ns_total, latency_ns);
 	size_t bucket = std::min<size_t>(std::bit_width(latency_ns), latency_buckets - 1);
 	add(latency[bucket]);
@@ -111,6 +133,7 @@ QueueStats difference(const QueueStats &now, const QueueStats &before)
 	d.ok = sub(now.ok, before.ok);
 	d.io_errors = sub(now.io_errors, before.io_errors);
 	d.unsupported = sub(now.unsupported, before.unsupported);
+	d.unknown_status = sub(now.unknown_status, before.unknown_status);
 	d.resubmitted = sub(now.resubmitted, before.resubmitted);
 	d.interrupts = sub(now.interrupts, before.interrupts);
 	d.kicks = sub(now.kicks, before.kicks);
@@ -131,6 +154,7 @@ QueueStats total(const StatsSnapshot &snapshot)
 		sum.ok += q.ok;
 		sum.io_errors += q.io_errors;
 		sum.unsupported += q.unsupported;
+		sum.unknown_status += q.unknown_status;
 		sum.resubmitted += q.resubmitted;
 		sum.interrupts += q.interrupts;
 		sum.kicks += q.kicks;
@@ -141,12 +165,17 @@ QueueStats total(const StatsSnapshot &snapshot)
 	return sum;
 }
 
+uint64_t completions(const QueueStats &q)
+{
+	return q.ok + q.io_errors + q.unsupported + q.unknown_status;
+}
+
 uint64_t in_flight(const QueueStats &q)
 {
 	uint64_t taken = 0;
 	for (uint64_t n : q.requests)
 		taken += n;
-	uint64_t done = q.ok + q.io_errors + q.unsupported;
+	uint64_t done = completions(q);
 	return taken > done ? taken - done : 0;
 }
 

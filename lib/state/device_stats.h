@@ -25,6 +25,8 @@ inline constexpr size_t stat_types = 7;
 inline constexpr size_t latency_buckets = 40;
 
 StatType stat_type(uint32_t virtio_blk_type);
+// The clock latencies are measured by (CLOCK_MONOTONIC), in ns.
+uint64_t latency_clock_ns();
 
 template <typename Counter>
 struct QueueCounters {
@@ -36,6 +38,11 @@ struct QueueCounters {
 	Counter kicks{};                          // driver notifications read
 	Counter latency_ns_total{};
 	std::array<Counter, latency_buckets> latency{};
+	// Completions whose status vdused could not see (direct rings: read
+	// after the fact, the status byte may be another request's). Last:
+	// the file of a daemon from before it reads as zero here (the block
+	// is padded to 64 bytes either way).
+	Counter unknown_status{};
 };
 
 struct alignas(64) LiveQueueStats : QueueCounters<std::atomic<uint64_t>> {
@@ -46,6 +53,10 @@ struct alignas(64) LiveQueueStats : QueueCounters<std::atomic<uint64_t>> {
 	}
 	void count_request(uint32_t virtio_blk_type, uint64_t bytes_moved);
 	void count_completion(uint8_t status, uint64_t latency_ns);
+	void count_completion_without_status(uint64_t latency_ns);
+
+private:
+	void count_latency(uint64_t latency_ns);
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
@@ -61,6 +72,8 @@ QueueStats total(const StatsSnapshot &snapshot);
 // What happened between two readings of the same counters (now - before);
 // now itself if any counter went back (a new daemon started in between).
 QueueStats difference(const QueueStats &now, const QueueStats &before);
+// Requests completed, whatever their status.
+uint64_t completions(const QueueStats &q);
 // Requests taken and not completed yet.
 uint64_t in_flight(const QueueStats &q);
 // The latency below which a fraction p (0 < p <= 1) of the completions fell,

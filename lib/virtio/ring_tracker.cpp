@@ -64,7 +64,7 @@ void RingTracker::forget()
 	header().known = 0;
 }
 
-void RingTracker::scan(const SplitRingView &ring)
+void RingTracker::scan(const SplitRingView &ring, RingScanObserver *observer)
 {
 	if (ring.size == 0 || ring.size > capacity_)
 		return forget();
@@ -80,31 +80,44 @@ void RingTracker::scan(const SplitRingView &ring)
 		// A head may be returned and made available again within one
 		// window, in either list: only the sums are 0 or 1.
 		// Only the heads seen are looked at (a scan per completion).
-		delta_.resize(capacity_);
+		made_.resize(capacity_);
+		returned_.resize(capacity_);
 		touched_.clear();
-		auto add = [&](uint32_t head, int32_t by) {
+		auto add = [&](uint32_t head, std::vector<uint32_t> &events) {
 			if (head >= ring.size)
 				return forget();
-			if (delta_[head] == 0)
+			if (made_[head] == 0 && returned_[head] == 0)
 				touched_.push_back(static_cast<uint16_t>(head));
-			delta_[head] += by;
+			++events[head];
 		};
 		for (uint16_t i = 0; i < made; ++i)
-			add(avail_entry(ring, static_cast<uint16_t>(h.last_avail + i)), 1);
+			add(avail_entry(ring, static_cast<uint16_t>(h.last_avail + i)), made_);
 		for (uint16_t i = 0; i < returned; ++i)
-			add(used_entry(ring, static_cast<uint16_t>(h.last_used + i)), -1);
-		for (uint16_t head : touched_) {
-			int32_t now = count[head] + delta_[head];
-			if (now != 0 && now != 1)
-				forget();
-			count[head] = static_cast<int8_t>(now == 1);
-			delta_[head] = 0;
-		}
+			add(used_entry(ring, static_cast<uint16_t>(h.last_used + i)), returned_);
 		// Entries read while the other side went on: still the ones of
 		// those positions only if less than a ring went by since.
 		if (static_cast<uint16_t>(load_index(ring.avail) - h.last_avail) > ring.size ||
 		    static_cast<uint16_t>(load_index(ring.used) - h.last_used) > ring.size)
 			forget();
+		for (uint16_t head : touched_) {
+			int64_t now = int64_t{count[head]} + made_[head] - returned_[head];
+			if (now != 0 && now != 1)
+				forget();
+			// Its events alternate: a return first if it was outstanding.
+			if (observer && known()) {
+				bool outstanding = count[head] == 1;
+				for (uint32_t n = made_[head] + returned_[head]; n > 0; --n) {
+					if (outstanding)
+						observer->returned(head);
+					else
+						observer->made_available(head);
+					outstanding = !outstanding;
+				}
+			}
+			count[head] = static_cast<int8_t>(now == 1);
+			made_[head] = 0;
+			returned_[head] = 0;
+		}
 	}
 	h.last_avail = avail;
 	h.last_used = used;
@@ -115,9 +128,10 @@ void RingTracker::scan(const SplitRingView &ring)
 	}
 }
 
-std::optional<RingTracker::Restart> RingTracker::make_available_again(const SplitRingView &ring)
+std::optional<RingTracker::Restart> RingTracker::make_available_again(const SplitRingView &ring,
+                                                                      RingScanObserver *observer)
 {
-	scan(ring);
+	scan(ring, observer);
 	if (ring.size == 0 || !known())
 		return std::nullopt;
 	Header &h = header();

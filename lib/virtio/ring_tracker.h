@@ -32,6 +32,23 @@ struct SplitRingView {
 	uint16_t size = 0;
 };
 
+// What a scan read, head by head, in each head's own order (a head's
+// events alternate, starting with a return if it was outstanding): for
+// counting requests (vdusectl stats) without serving them. Called only
+// while the record is known.
+class RingScanObserver
+{
+public:
+	virtual ~RingScanObserver() = default;
+	virtual void made_available(uint16_t head) = 0;
+	virtual void returned(uint16_t head) = 0;
+
+protected:
+	RingScanObserver() = default;
+	RingScanObserver(const RingScanObserver &) = default;
+	RingScanObserver &operator=(const RingScanObserver &) = default;
+};
+
 class RingTracker
 {
 public:
@@ -42,8 +59,8 @@ public:
 
 	// A new driver session: nothing outstanding, indexes from avail_index.
 	void reset(uint16_t avail_index);
-	// Catches up with the ring.
-	void scan(const SplitRingView &ring);
+	// Catches up with the ring, telling observer (if any) what it read.
+	void scan(const SplitRingView &ring, RingScanObserver *observer = nullptr);
 	bool known() const;
 	// After a scan of a ring no device writes any more: the heads
 	// outstanding, made available again in the ring's entries from the used
@@ -52,7 +69,8 @@ public:
 		uint16_t base = 0;        // where the next device starts: the used index
 		uint16_t outstanding = 0; // the entries [base, base + outstanding) rewritten
 	};
-	std::optional<Restart> make_available_again(const SplitRingView &ring);
+	std::optional<Restart> make_available_again(const SplitRingView &ring,
+	                                            RingScanObserver *observer = nullptr);
 
 private:
 	struct Header {
@@ -66,9 +84,10 @@ private:
 
 	uint8_t *record_;
 	uint16_t capacity_;
-	// A scan's sums per head (zero between scans) and the heads it saw,
+	// A scan's events per head (zero between scans) and the heads it saw,
 	// kept to spare allocations.
-	std::vector<int32_t> delta_;
+	std::vector<uint32_t> made_;
+	std::vector<uint32_t> returned_;
 	std::vector<uint16_t> touched_;
 };
 

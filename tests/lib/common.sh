@@ -431,3 +431,56 @@ expect_schema() {
 		fail "$1: $out"
 	pass "$1: $out"
 }
+
+# stats_total NAME FIELD: one counter of the device's total in vdusectl stats.
+stats_total() { "$VDUSECTL" stats "$1" --json=short | jq -r ".[0].total.$2"; }
+
+# nothing_in_flight NAME: stats count no request in flight.
+nothing_in_flight() { [ "$(stats_total "$1" in_flight)" = 0 ]; }
+
+# within_1pct WHAT EXPECTED GOT
+within_1pct() {
+	local diff=$(($3 - $2))
+	[ "${diff#-}" -le $(($2 / 100)) ] || fail "$1: stats say $3, expected $2 (more than 1% off)"
+	pass "$1: stats say $3, fio did $2"
+}
+
+# stats_match_fio NAME NODE: fio random writes of 4k and reads of 16k (two
+# jobs of 64 MiB each, at 0 and 64 MiB), then vdusectl stats must count them
+# (requests and bytes within 1%), no errors, nothing in flight at rest, each
+# queue of a 2-queue device busy, interrupts, and a latency. Prints the JSON.
+stats_match_fio() {
+	local name=$1 node=$2 json fio_reads fio_writes q n mean p99
+	local reads0 writes0 rbytes0 wbytes0
+	reads0=$(stats_total "$name" reads) writes0=$(stats_total "$name" writes)
+	rbytes0=$(stats_total "$name" read_bytes) wbytes0=$(stats_total "$name" write_bytes)
+	fio --name=w --filename="$node" --rw=randwrite --bs=4k --size=64M --ioengine=io_uring --iodepth=16 \
+		--direct=1 --numjobs=2 --offset_increment=64M --output-format=json --output="$TMPDIR/w.json" >/dev/null ||
+		fail "fio randwrite failed"
+	fio --name=r --filename="$node" --rw=randread --bs=16k --size=64M --ioengine=io_uring --iodepth=16 \
+		--direct=1 --numjobs=2 --offset_increment=64M --output-format=json --output="$TMPDIR/r.json" >/dev/null ||
+		fail "fio randread failed"
+	fio_writes=$(sed -n '/^{/,$p' "$TMPDIR/w.json" | jq '[.jobs[].write.total_ios] | add')
+	fio_reads=$(sed -n '/^{/,$p' "$TMPDIR/r.json" | jq '[.jobs[].read.total_ios] | add')
+	json=$("$VDUSECTL" stats "$name" --json=short)
+	expect_schema "$name: stats --json" stats "$json"
+	within_1pct "$name: writes" "$fio_writes" $(($(jq '.[0].total.writes' <<<"$json") - writes0))
+	within_1pct "$name: reads" "$fio_reads" $(($(jq '.[0].total.reads' <<<"$json") - reads0))
+	within_1pct "$name: bytes written" $((fio_writes * 4096)) $(($(jq '.[0].total.write_bytes' <<<"$json") - wbytes0))
+	within_1pct "$name: bytes read" $((fio_reads * 16384)) $(($(jq '.[0].total.read_bytes' <<<"$json") - rbytes0))
+	expect_eq "$name: errors" 0 "$(jq '.[0].total.errors' <<<"$json")"
+	# Direct rings count what they see at a wake-up or a scan every 0.5 s.
+	wait_for 3 "$name: nothing in flight at rest" nothing_in_flight "$name"
+	pass "$name: nothing in flight at rest"
+	expect_eq "$name: queues reported" 2 "$(jq '.[0].queues | length' <<<"$json")"
+	for q in 0 1; do
+		n=$(jq ".[0].queues[$q].writes" <<<"$json")
+		[ "$n" -gt 0 ] || fail "$name: queue $q counted no writes"
+	done
+	[ "$(jq '.[0].total.interrupts' <<<"$json")" -gt 0 ] || fail "$name: no interrupts counted"
+	mean=$(jq '.[0].total.latency_mean_us' <<<"$json")
+	p99=$(jq '.[0].total.latency_p'99_us <<<"$json")
+	awk -v m="$mean" -v p="$p99" 'BEGIN { exit !(m > 0 && p >= m / 2) }' ||
+		fail "$name: latency mean $mean us, p99 $p99 us"
+	pass "$name: latency mean $mean us, p99 <= $p99 us"
+}

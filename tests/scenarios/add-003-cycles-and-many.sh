@@ -1,9 +1,9 @@
 #!/bin/bash
-# Add/del cycles leave nothing (10 in the CI form; the long form by hand:
+# Add/del cycles leave nothing (6 in the CI form; the long form by hand:
 # --env VTEST_CYCLES=100); 4 devices at once work side by side.
 source "$VTEST_LIB"
 
-cycles=${VTEST_CYCLES:-10}
+cycles=${VTEST_CYCLES:-6}
 for i in $(seq 1 "$cycles"); do
 	read -r name node <<<"$("$VDUSECTL" add -t null --size 128M --queues 2)"
 	test -b "$node" || fail "cycle $i: $node is not a block device"

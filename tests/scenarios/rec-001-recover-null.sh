@@ -1,7 +1,7 @@
 #!/bin/bash
 # Crash recovery without systemd: a vdused killed between taking a request and
 # completing it is replaced by `vdusectl recover`, which resubmits exactly
-# that request; 10 kill -9 + recover during fio (VTEST_KILLS; 20 or more for
+# that request; 6 kill -9 + recover during fio (VTEST_KILLS; 20 or more for
 # the long form by hand: --env VTEST_KILLS=20) leave fio with zero errors;
 # list and vdpa agree after a kill; del cleans up everything, the log too.
 source "$VTEST_LIB"
@@ -39,7 +39,7 @@ fio_start load --name=load --filename="$node" --rw=randrw --bs=4k --ioengine=io_
 	--direct=1 --numjobs=2 --time_based --runtime=300
 kills=0
 total_ms=0
-for i in $(seq 1 "${VTEST_KILLS:-10}"); do
+for i in $(seq 1 "${VTEST_KILLS:-6}"); do
 	sleep 2
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended early (kill $i): $(cat "$TMPDIR/load.json")"
 	pid=$(pid_of)

@@ -1,11 +1,11 @@
 #!/bin/bash
 # Crash recovery under systemd, with data verification: a file-backed device
 # with 4 queues at QD32 under fio random writes with verify_backlog; vdused
-# is killed every 2 s, 8 times (VTEST_KILLS; the long form by hand:
+# is killed every 2 s, 6 times (VTEST_KILLS; the long form by hand:
 # --env VTEST_KILLS=20 --env VTEST_RESTARTS=10), and Restart=on-failure
 # brings it back. Odd kills are kill -9 at whatever moment; even kills use the
 # debug hook that dies right after taking a request, so at least one request
-# is owed and must be resubmitted (a kill -9 alone may find none in flight); then `vdusectl restart` 4 times (VTEST_RESTARTS). fio ends
+# is owed and must be resubmitted (a kill -9 alone may find none in flight); then `vdusectl restart` 3 times (VTEST_RESTARTS). fio ends
 # with zero errors and every block verifies; vdpa and list agree after a
 # kill; del cleans up everything.
 source "$VTEST_LIB"
@@ -35,7 +35,7 @@ sleep 3
 kills=0
 worst_ms=0
 total_ms=0
-for i in $(seq 1 "${VTEST_KILLS:-8}"); do
+for i in $(seq 1 "${VTEST_KILLS:-6}"); do
 	sleep 2
 	fio_alive
 	pid=$(main_pid)
@@ -59,7 +59,7 @@ for i in $(seq 1 "${VTEST_KILLS:-8}"); do
 done
 pass "$kills kills (kill -9 and the hook's SIGKILL) under systemd, back active after $((total_ms / kills)) ms on average, $worst_ms ms at worst"
 
-restarts=${VTEST_RESTARTS:-4}
+restarts=${VTEST_RESTARTS:-3}
 for i in $(seq 1 "$restarts"); do
 	sleep 1
 	fio_alive

@@ -4,12 +4,12 @@
 # continued, vdused killed (-9) and recovered, vdused stopped and
 # continued, and the server killed with vdused killed while it is away.
 # At the end: 0 fio errors, every block read back, vdused's memory flat.
-# CI runs it for SOAK_SECONDS=60; the long form is by hand, e.g.
+# CI runs it for SOAK_SECONDS=45; the long form is by hand, e.g.
 #   tests/vm/run-in-guest --timeout 2400 --env SOAK_SECONDS=1800 \
 #     --env VDUSECTL=... --env VDUSED=... tests/scenarios/soak-001-faults.sh
 # SOAK_SEED repeats a run's sequence of faults.
 source "$VTEST_LIB"
-seconds=${SOAK_SECONDS:-60}
+seconds=${SOAK_SECONDS:-45}
 seed=${SOAK_SEED:-$(date +%s)}
 RANDOM=$seed
 pass "soak for $seconds s, seed $seed"

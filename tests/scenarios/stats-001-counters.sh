@@ -6,44 +6,9 @@
 source "$VTEST_LIB"
 img=$(scratch_fs 1G)
 
-# stat NAME JQ-PATH: one value of the device's total.
-stat() { "$VDUSECTL" stats "$1" --json=short | jq -r ".[0].total.$2"; }
-
 read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/s0.img" --size 256M --queues 2 --direct --name s0)"
 udevadm settle 2>/dev/null || sleep 1
-reads0=$(stat s0 reads) writes0=$(stat s0 writes) rbytes0=$(stat s0 read_bytes) wbytes0=$(stat s0 write_bytes)
-fio --name=w --filename="$node" --rw=randwrite --bs=4k --size=64M --ioengine=io_uring --iodepth=16 \
-	--direct=1 --numjobs=2 --offset_increment=64M --output-format=json --output="$TMPDIR/w.json" >/dev/null ||
-	fail "fio randwrite failed"
-fio --name=r --filename="$node" --rw=randread --bs=16k --size=64M --ioengine=io_uring --iodepth=16 \
-	--direct=1 --numjobs=2 --offset_increment=64M --output-format=json --output="$TMPDIR/r.json" >/dev/null ||
-	fail "fio randread failed"
-fio_writes=$(sed -n '/^{/,$p' "$TMPDIR/w.json" | jq '[.jobs[].write.total_ios] | add')
-fio_reads=$(sed -n '/^{/,$p' "$TMPDIR/r.json" | jq '[.jobs[].read.total_ios] | add')
-json=$("$VDUSECTL" stats s0 --json=short)
-expect_schema "stats --json" stats "$json"
-within_1pct() { # WHAT EXPECTED GOT
-	local diff=$(($3 - $2))
-	[ "${diff#-}" -le $(($2 / 100)) ] || fail "$1: stats say $3, expected $2 (more than 1% off)"
-	pass "$1: stats say $3, fio did $2"
-}
-within_1pct "writes" "$fio_writes" $(($(jq '.[0].total.writes' <<<"$json") - writes0))
-within_1pct "reads" "$fio_reads" $(($(jq '.[0].total.reads' <<<"$json") - reads0))
-within_1pct "bytes written" $((fio_writes * 4096)) $(($(jq '.[0].total.write_bytes' <<<"$json") - wbytes0))
-within_1pct "bytes read" $((fio_reads * 16384)) $(($(jq '.[0].total.read_bytes' <<<"$json") - rbytes0))
-expect_eq "errors" 0 "$(jq '.[0].total.errors' <<<"$json")"
-expect_eq "in flight at rest" 0 "$(jq '.[0].total.in_flight' <<<"$json")"
-expect_eq "queues reported" 2 "$(jq '.[0].queues | length' <<<"$json")"
-for q in 0 1; do
-	n=$(jq ".[0].queues[$q].writes" <<<"$json")
-	[ "$n" -gt 0 ] || fail "queue $q counted no writes"
-done
-[ "$(jq '.[0].total.interrupts' <<<"$json")" -gt 0 ] || fail "no interrupts counted"
-mean=$(jq '.[0].total.latency_mean_us' <<<"$json")
-p99=$(jq '.[0].total.latency_p'99_us <<<"$json")
-awk -v m="$mean" -v p="$p99" 'BEGIN { exit !(m > 0 && p >= m / 2) }' ||
-	fail "latency mean $mean us, p99 $p99 us"
-pass "latency mean $mean us, p99 <= $p99 us"
+stats_match_fio s0 "$node"
 "$VDUSECTL" stats s0 | grep -qE '^s0 +all ' || fail "the table has no 'all' row: $("$VDUSECTL" stats s0)"
 pass "table: $("$VDUSECTL" stats s0 | head -1)"
 
@@ -88,7 +53,7 @@ while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 "$VDUSECTL" stats s1 >/dev/null || fail "stats of a device whose daemon died failed"
 "$VDUSECTL" recover s1 >/dev/null
 wait "$dd_pid" || fail "dd failed across the recovery: $(cat "$TMPDIR/dd.err")"
-expect_eq "resubmitted after recover" 1 "$(stat s1 resubmitted)"
+expect_eq "resubmitted after recover" 1 "$(stats_total s1 resubmitted)"
 "$VDUSECTL" del s1
 expect_status "stats of no device" 1 "device 'nope' does not exist" "$VDUSECTL" stats nope
 expect_clean

@@ -1,9 +1,10 @@
 #!/bin/bash
 # A vhost-user target that dies is not an I/O error: kill -9 qemu-storage-
-# daemon during fio verify and start it again on the same socket, 5 times:
-# fio finishes with 0 errors, show says "reconnecting since" while it is down,
+# daemon during fio verify and start it again on the same socket, 3 times
+# (VTEST_KILLS; the long form by hand, e.g. --env VTEST_KILLS=20): fio
+# finishes with 0 errors, show says "reconnecting since" while it is down,
 # and the requests it had are sent again. kill -9 vdused during fio verify and
-# `vdusectl recover`, 3 times: 0 errors. A target that is down when vdused
+# `vdusectl recover`, 2 times (VTEST_RECOVERS): 0 errors. A target that is down when vdused
 # starts (restore at boot) is waited for.
 source "$VTEST_LIB"
 img=$(scratch_fs)
@@ -13,9 +14,11 @@ vhu_start disk 2 "$blockdev"
 
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues 2 --name vr0)"
 
-fio_verify_during "$node" target-crashes 30
+kills=${VTEST_KILLS:-3}
+recovers=${VTEST_RECOVERS:-2}
+fio_verify_during "$node" target-crashes $((kills * 7 + 5))
 sleep 3
-for round in 1 2 3 4 5; do
+for round in $(seq 1 "$kills"); do
 	vhu_kill disk
 	wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
 	sleep 1
@@ -28,9 +31,9 @@ fio_verified target-crashes
 expect_eq "requests sent again after the crashes" 1 "$(grep -c 'sent to the target again' /run/vduse/vr0.log | awk '{print ($1 >= 1)}')"
 
 # vdused itself killed under fio verify: recover takes over and reconnects.
-fio_verify_during "$node" daemon-crashes 24
+fio_verify_during "$node" daemon-crashes $((recovers * 8 + 6))
 sleep 3
-for round in 1 2 3; do
+for round in $(seq 1 "$recovers"); do
 	pid=$("$VDUSECTL" show vr0 --json | jq -r '.[0].pid')
 	kill -9 "$pid"
 	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"

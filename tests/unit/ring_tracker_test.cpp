@@ -231,5 +231,91 @@ TEST(RingTracker, HeadOutOfRangeMakesItUnknown)
 	EXPECT_FALSE(t.tracker.known());
 }
 
+// Records what scans report, head by head.
+class EventLog final : public RingScanObserver
+{
+public:
+	void made_available(uint16_t head) override { events.push_back({head, true}); }
+	void returned(uint16_t head) override { events.push_back({head, false}); }
+	struct Event {
+		uint16_t head;
+		bool made;
+	};
+	std::vector<Event> events;
+};
+
+TEST(RingTracker, ObserverHearsEachHeadsEventsInTheirOrder)
+{
+	SimRing ring;
+	Tracked t;
+	EventLog log;
+	// Every descriptor in use: a freed one is the next one used.
+	for (uint16_t i = 0; i < ring_size; ++i)
+		ASSERT_TRUE(ring.submit());
+	ring.take();
+	t.tracker.scan(ring.view(), &log);
+	ASSERT_EQ(log.events.size(), size_t{ring_size});
+	EXPECT_TRUE(std::all_of(log.events.begin(), log.events.end(),
+	                        [](const EventLog::Event &e) { return e.made; }));
+	log.events.clear();
+	// Head 0 returned, made available and returned again, then made
+	// available again within one window: the return of the outstanding
+	// request comes first.
+	for (int i = 0; i < 2; ++i) {
+		ring.complete(i == 0 ? 0 : ring.held() - 1);
+		ring.reap();
+		ASSERT_TRUE(ring.submit());
+		ring.take();
+	}
+	t.tracker.scan(ring.view(), &log);
+	ASSERT_EQ(log.events.size(), 4u);
+	for (size_t i = 0; i < log.events.size(); ++i) {
+		EXPECT_EQ(log.events[i].head, 0) << "event " << i;
+		EXPECT_EQ(log.events[i].made, i % 2 == 1) << "event " << i;
+	}
+}
+
+TEST(RingTracker, ObserverCountsMatchTheRingAcrossRandomRuns)
+{
+	std::mt19937 random(7);
+	SimRing ring;
+	Tracked t;
+	EventLog log;
+	std::vector<int> state(ring_size, 0); // per head: made - returned so far
+	uint64_t made = 0;
+	uint64_t returned = 0;
+	for (int step = 0; step < 5000; ++step) {
+		switch (random() % 4) {
+		case 0:
+			(void)ring.submit();
+			break;
+		case 1:
+			ring.take();
+			break;
+		case 2:
+			if (ring.held() > 0)
+				ring.complete(random() % ring.held());
+			break;
+		default:
+			ring.reap();
+			t.tracker.scan(ring.view(), &log);
+		}
+		for (const auto &e : log.events) {
+			int &s = state[e.head];
+			s += e.made ? 1 : -1;
+			ASSERT_TRUE(s == 0 || s == 1) << "head " << e.head << " at step " << step;
+			(e.made ? made : returned) += 1;
+		}
+		log.events.clear();
+	}
+	ring.reap();
+	t.tracker.scan(ring.view(), &log);
+	for (const auto &e : log.events)
+		(e.made ? made : returned) += 1;
+	ASSERT_TRUE(t.tracker.known());
+	EXPECT_EQ(made, ring.avail_idx());
+	EXPECT_EQ(returned, ring.used_idx());
+}
+
 } // namespace
 } // namespace vduse

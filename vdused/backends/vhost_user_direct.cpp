@@ -27,6 +27,9 @@ namespace
 // How long a reset waits for what the target took (as the bridge's).
 constexpr auto drain_wait = 8s;
 
+// A scan of every ring after this long without a wake-up (ms).
+constexpr int idle_scan_ms = 500;
+
 constexpr uint64_t bit(unsigned n)
 {
 	return uint64_t{1} << n;
@@ -49,7 +52,8 @@ void signal_eventfd(int fd)
 
 Result<std::unique_ptr<VhostUserDirect>>
 VhostUserDirect::open(const VduseDevice &device, Iotlb &iotlb, VhostUserLink &link,
-                      const DeviceSpec &spec, const std::filesystem::path &record_path)
+                      const DeviceSpec &spec, const std::filesystem::path &record_path,
+                      StatsFile &stats)
 {
 	auto depth = static_cast<uint16_t>(spec.queue_depth);
 	size_t stride = (RingTracker::record_size(depth) + 7) & ~size_t{7};
@@ -75,6 +79,8 @@ VhostUserDirect::open(const VduseDevice &device, Iotlb &iotlb, VhostUserLink &li
 		return errno_error("cannot create an eventfd");
 	auto direct = std::make_unique<VhostUserDirect>(device, iotlb, link, spec,
 	                                                std::move(record), std::move(stop));
+	BlkGeometry geometry = blk_geometry(spec);
+	direct->rings_.reserve(spec.queues);
 	for (uint32_t i = 0; i < spec.queues; ++i) {
 		Ring ring{i,
 		          {},
@@ -84,7 +90,8 @@ VhostUserDirect::open(const VduseDevice &device, Iotlb &iotlb, VhostUserLink &li
 		          RingTracker(static_cast<uint8_t *>(direct->record_.data()) + stride * i,
 		                      depth),
 		          {},
-		          false};
+		          false,
+		          DirectRingStats(stats.queue(i), geometry)};
 		if (!ring.kick || !ring.target_kick || !ring.call)
 			return errno_error("cannot create an eventfd");
 		link.add_wake_fd(i, ring.call.get());
@@ -120,6 +127,7 @@ Status VhostUserDirect::start(bool fresh)
 	if (!features)
 		return features.error();
 	driver_features_ = *features;
+	memory_.emplace(iotlb_);
 	for (Ring &ring : rings_) {
 		auto info = device_.queue_info(ring.index);
 		if (!info)
@@ -134,6 +142,15 @@ Status VhostUserDirect::start(bool fresh)
 		// A new driver session: the record of the last one means nothing.
 		if (fresh)
 			ring.tracker.reset(ring.info.split.avail_index);
+		if (!ring.counter.attach(*memory_,
+		                         {ring.info.desc_addr, ring.info.driver_addr,
+		                          ring.info.device_addr,
+		                          static_cast<uint16_t>(ring.info.num)},
+		                         fresh))
+			spdlog::warn(
+			        "{}: queue {}: its descriptors are not mapped: stats count its "
+			        "requests as 'other'",
+			        spec_.name, ring.index);
 		if (auto st = device_.set_kick_fd(ring.index, ring.kick.get()); !st)
 			return st;
 	}
@@ -220,7 +237,9 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 			vring.call = ring.call.get();
 			// What an earlier target took and did not finish goes to this
 			// one again, from the used index on.
-			auto restart = ring.tracker.make_available_again(ring.view);
+			auto restart = ring.tracker.make_available_again(ring.view, &ring.counter);
+			if (restart)
+				ring.counter.resubmitted(restart->outstanding);
 			if (restart && restart->outstanding > 0)
 				spdlog::info(
 				        "{}: queue {}: {} request(s) the driver waits for made "
@@ -249,7 +268,7 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 	// Kicks and completions while no target had the rings (or no vdused
 	// the call eventfds) were not seen: have the target look at each ring,
 	// and the driver at each used ring (both harmless when spurious).
-	for (const Ring &ring : rings_) {
+	for (Ring &ring : rings_) {
 		if (!ring.info.ready)
 			continue;
 		signal_eventfd(ring.target_kick.get());
@@ -260,12 +279,14 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 	return {};
 }
 
-void VhostUserDirect::interrupt(const Ring &ring) const
+void VhostUserDirect::interrupt(Ring &ring) const
 {
 	// Nothing to tell a driver that is not running (yet: the rings are set
 	// up while the kernel waits for our answer to DRIVER_OK).
 	if (auto told = device_.inject_irq_if_running(ring.index); !told)
 		spdlog::warn("{}", told.error().message);
+	else if (*told)
+		ring.counter.interrupted();
 }
 
 bool VhostUserDirect::map_ring(Ring &ring)
@@ -357,7 +378,8 @@ void VhostUserDirect::run()
 		fds.push_back({ring.kick.get(), POLLIN, 0});
 	const size_t kicks = 1 + rings_.size();
 	for (;;) {
-		if (::poll(fds.data(), fds.size(), -1) < 0) {
+		int ready = ::poll(fds.data(), fds.size(), idle_scan_ms);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			spdlog::error("{}: poll: {}", spec_.name, std::strerror(errno));
@@ -366,6 +388,15 @@ void VhostUserDirect::run()
 		if (fds[0].revents)
 			return;
 		std::lock_guard lock(mutex_);
+		if (ready == 0) {
+			// The target signals no completion the driver reaps in its
+			// loop without an interrupt (it asks for none meanwhile):
+			// stats catch up with those once the ring is quiet.
+			for (Ring &ring : rings_)
+				if (running_ && ring.info.ready)
+					ring.tracker.scan(ring.view, &ring.counter);
+			continue;
+		}
 		if (running_ && link_.connected() && link_.generation() != generation_) {
 			if (auto st = setup_locked(link_.generation()); !st)
 				spdlog::warn("{}: {}", spec_.name, st.error().message);
@@ -380,11 +411,17 @@ void VhostUserDirect::run()
 			uint64_t count = 0;
 			(void)::read(fds[i].fd, &count, sizeof(count));
 			Ring &ring = rings_[(i - 1) % rings_.size()];
+			if (!running_ || !ring.info.ready)
+				continue;
 			if (i >= kicks) {
-				if (serving && ring.info.ready)
+				ring.counter.kicked(count);
+				if (serving)
 					signal_eventfd(ring.target_kick.get());
-			} else if (running_ && ring.info.ready) {
-				ring.tracker.scan(ring.view);
+				// After the target has it: the scan (for stats) is not
+				// on the request's way.
+				ring.tracker.scan(ring.view, &ring.counter);
+			} else {
+				ring.tracker.scan(ring.view, &ring.counter);
 				interrupt(ring);
 			}
 		}

@@ -17,8 +17,10 @@
 #include "base/mapping.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "direct_ring_stats.h"
 #include "state/device_spec.h"
 #include "vduse/iotlb.h"
+#include "vduse/iotlb_cache.h"
 #include "vduse/vduse_device.h"
 #include "vhost_user_link.h"
 #include "virtio/ring_tracker.h"
@@ -26,6 +28,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -35,10 +38,11 @@ namespace vduse
 class VhostUserDirect
 {
 public:
-	// record_path: the rings' record (created if missing).
+	// record_path: the rings' record (created if missing); stats: where
+	// each ring's requests are counted.
 	static Result<std::unique_ptr<VhostUserDirect>>
 	open(const VduseDevice &device, Iotlb &iotlb, VhostUserLink &link, const DeviceSpec &spec,
-	     const std::filesystem::path &record_path);
+	     const std::filesystem::path &record_path, StatsFile &stats);
 	VhostUserDirect(const VduseDevice &device, Iotlb &iotlb, VhostUserLink &link,
 	                const DeviceSpec &spec, Mapping record, UniqueFd stop);
 	~VhostUserDirect();
@@ -73,6 +77,7 @@ private:
 		RingTracker tracker;
 		SplitRingView view; // valid while running_
 		bool unknown_said = false;
+		DirectRingStats counter; // what the tracker reads, for stats
 	};
 	void run();
 	// Sets the rings up on the link's connection of generation; under mutex_.
@@ -83,7 +88,7 @@ private:
 	Status hand_memory_locked();
 	uint16_t used_index(const Ring &ring) const;
 	// VDUSE_VQ_INJECT_IRQ.
-	void interrupt(const Ring &ring) const;
+	void interrupt(Ring &ring) const;
 	// The ring's avail and used rings as we map them; false if unmapped.
 	bool map_ring(Ring &ring);
 	// Waits until the target finished what it took from each ring (up to
@@ -97,6 +102,7 @@ private:
 	Mapping record_;
 	UniqueFd stop_;
 	std::vector<Ring> rings_;
+	std::optional<IotlbCache> memory_; // the driver's, while running_ (for stats)
 	std::thread thread_;
 	std::mutex mutex_; // what follows, and start/stop against the thread
 	bool running_ = false;
