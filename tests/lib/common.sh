@@ -445,19 +445,20 @@ within_1pct() {
 	pass "$1: stats say $3, fio did $2"
 }
 
-# stats_match_fio NAME NODE: fio random writes of 4k and reads of 16k (two
-# jobs of 64 MiB each, at 0 and 64 MiB), then vdusectl stats must count them
+# stats_match_fio NAME NODE [MIB]: fio random writes of 4k and reads of 16k
+# (two jobs of MIB each, 64 by default, at 0 and 64 MiB), then vdusectl stats
+# must count them
 # (requests and bytes within 1%), no errors, nothing in flight at rest, each
 # queue of a 2-queue device busy, interrupts, and a latency. Prints the JSON.
 stats_match_fio() {
-	local name=$1 node=$2 json fio_reads fio_writes q n mean p99
+	local name=$1 node=$2 size=${3:-64}M json fio_reads fio_writes q n mean p99
 	local reads0 writes0 rbytes0 wbytes0
 	reads0=$(stats_total "$name" reads) writes0=$(stats_total "$name" writes)
 	rbytes0=$(stats_total "$name" read_bytes) wbytes0=$(stats_total "$name" write_bytes)
-	fio --name=w --filename="$node" --rw=randwrite --bs=4k --size=64M --ioengine=io_uring --iodepth=16 \
+	fio --name=w --filename="$node" --rw=randwrite --bs=4k --size="$size" --ioengine=io_uring --iodepth=16 \
 		--direct=1 --numjobs=2 --offset_increment=64M --output-format=json --output="$TMPDIR/w.json" >/dev/null ||
 		fail "fio randwrite failed"
-	fio --name=r --filename="$node" --rw=randread --bs=16k --size=64M --ioengine=io_uring --iodepth=16 \
+	fio --name=r --filename="$node" --rw=randread --bs=16k --size="$size" --ioengine=io_uring --iodepth=16 \
 		--direct=1 --numjobs=2 --offset_increment=64M --output-format=json --output="$TMPDIR/r.json" >/dev/null ||
 		fail "fio randread failed"
 	fio_writes=$(sed -n '/^{/,$p' "$TMPDIR/w.json" | jq '[.jobs[].write.total_ios] | add')
