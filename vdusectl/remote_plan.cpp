@@ -91,7 +91,10 @@ Status plan_vhost_user(AddOptions &options, uint64_t size)
 	const VhostUserTarget &target = client->target();
 	const virtio_blk_config &config = target.config;
 	std::string what = "the vhost-user target at " + spec.socket;
-	if (auto st = client->check_memory_messages(spec.rings == "direct"); !st)
+	// The daemon's own bounce memory (virtio driver only: validate_bounce)
+	// holds every byte a bridged request uses.
+	bool whole_table = spec.rings == "direct" || spec.bounce_memory != "default";
+	if (auto st = client->check_memory_messages(whole_table); !st)
 		return with_context(spec.name, st.error());
 	if (target.has(VIRTIO_BLK_F_BLK_SIZE)) {
 		uint32_t block = config.blk_size;

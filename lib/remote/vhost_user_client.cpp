@@ -261,13 +261,14 @@ Status VhostUserClient::add_region(const VhostUserRegion &region)
 	return send(add_mem_reg, &msg, sizeof(msg), &region.fd, 1);
 }
 
-Status VhostUserClient::check_memory_messages(bool direct_rings) const
+Status VhostUserClient::check_memory_messages(bool whole_table) const
 {
-	if (direct_rings || target_.memory_slots())
+	if (whole_table || target_.memory_slots())
 		return {};
 	return error("it does not offer CONFIGURE_MEM_SLOTS, which the bridge needs to add memory "
-	             "while requests are in flight (--rings direct hands it the driver's memory "
-	             "in one SET_MEM_TABLE)");
+	             "while requests are in flight (--bounce-memory hugepage gives it all the "
+	             "memory requests use in one SET_MEM_TABLE, as --rings direct does the "
+	             "driver's)");
 }
 
 Status VhostUserClient::set_mem_table(const std::vector<VhostUserRegion> &regions)

@@ -98,10 +98,12 @@ public:
 	// With memory_slots() only.
 	Status add_region(const VhostUserRegion &region);
 	Status remove_region(const VhostUserRegion &region);
-	// Whether the target can be given memory as the rings mode needs: the
-	// bridge adds regions while requests are in flight, so it needs
-	// memory_slots(); direct rings do with SET_MEM_TABLE.
-	Status check_memory_messages(bool direct_rings) const;
+	// Whether the target can be given memory as the device needs: the
+	// bridge adds the driver's regions as requests come, while others are in
+	// flight, so it needs memory_slots(), unless all its requests' memory is
+	// known before the rings start (whole_table: direct rings, or the bridge
+	// with the daemon's own bounce memory), which one SET_MEM_TABLE serves.
+	Status check_memory_messages(bool whole_table) const;
 	// SET_MEM_TABLE: these regions (at most max_table_regions) in place of
 	// all the target had.
 	Status set_mem_table(const std::vector<VhostUserRegion> &regions);

@@ -390,6 +390,19 @@ vhu_connected() {
 	done
 }
 
+# vhu_maps_bounce TARGET DEVICE: qemu-storage-daemon TARGET has DEVICE's
+# bounce memfd (vdused's --bounce-memory hugepage) mapped, in 2 MiB pages
+# (its smaps entry for the memfd says KernelPageSize 2048 kB).
+vhu_maps_bounce() {
+	local pid entry
+	pid=$(cat "/run/vhu/$1.pid")
+	entry=$(awk -v m="vduse-bounce:$2" '$0 ~ m {f = 1; print; next} f && /^[0-9a-f]+-[0-9a-f]+ / {f = 0} f' "/proc/$pid/smaps")
+	[ -n "$entry" ] || fail "qemu-storage-daemon ($pid) has no mapping of vdused's bounce memfd: $(grep -c . "/proc/$pid/maps") mappings, $(grep -E 'memfd|vduse' "/proc/$pid/maps" | head -5)"
+	grep -q "KernelPageSize: *2048 kB" <<<"$entry" ||
+		fail "the target maps the bounce memory in pages that are not 2 MiB: $entry"
+	pass "the target ($pid) maps the bounce memfd in 2 MiB pages: $(head -1 <<<"$entry" | awk '{print $1, $6}')"
+}
+
 # ext4_across_reset NAME NODE: ext4 on NODE with an 8 MiB file, the device
 # NAME detached and bound again (a reset of the driver), then e2fsck and the
 # file's checksum.

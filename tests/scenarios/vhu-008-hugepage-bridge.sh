@@ -20,18 +20,7 @@ expect_eq "huge pages taken by the bounce memory" 16 $((free_before - free_now))
 fio_verify "bridge + hugepage bounce" "$node" 4k-128k 32M
 expect_eq "bounce memory in use" hugepage "$(device_field hb0 bounce_in_use)"
 
-# target_maps_bounce: the target has vdused's huge-page memfd mapped, in
-# 2 MiB pages (its smaps entry for the memfd says KernelPageSize 2048 kB).
-target_maps_bounce() {
-	local pid entry
-	pid=$(cat /run/vhu/hb.pid)
-	entry=$(awk '/vduse-bounce:hb0/ {f = 1; print; next} f && /^[0-9a-f]+-[0-9a-f]+ / {f = 0} f' "/proc/$pid/smaps")
-	[ -n "$entry" ] || fail "qemu-storage-daemon ($pid) has no mapping of vdused's bounce memfd: $(grep -c . "/proc/$pid/maps") mappings, $(grep -E 'memfd|vduse' "/proc/$pid/maps" | head -5)"
-	grep -q "KernelPageSize: *2048 kB" <<<"$entry" ||
-		fail "the target maps the bounce memory in pages that are not 2 MiB: $entry"
-	pass "the target ($pid) maps the bounce memfd in 2 MiB pages: $(head -1 <<<"$entry" | awk '{print $1, $6}')"
-}
-target_maps_bounce
+vhu_maps_bounce hb hb0
 
 # The target killed under fio verify and started again: no error, and the
 # new target maps the huge pages again.
@@ -45,7 +34,7 @@ vhu_start hb 2 "$blockdev"
 wait_for 15 "the bridge to connect again" sh -c "\"$VDUSECTL\" show hb0 --json=short | jq -e '.[0].connection == \"connected\"'"
 fio_finish kill "with the target killed"
 pass "fio verify across the target's crash: $(fio_total write.total_ios) writes"
-target_maps_bounce
+vhu_maps_bounce hb hb0
 
 # A reset: the driver unbound and bound again (as a VM reboot would).
 echo hb0 >/sys/bus/vdpa/drivers/virtio_vdpa/unbind
@@ -53,7 +42,7 @@ echo hb0 >/sys/bus/vdpa/drivers/virtio_vdpa/bind
 wait_for 10 "hb0's block device after the reset" vdpa_block_node hb0
 node=$(vdpa_block_node hb0)
 fio_verify "after a reset" "$node" 4k-64k 16M
-target_maps_bounce
+vhu_maps_bounce hb hb0
 "$VDUSECTL" del hb0
 # Given back once the target has let go of its mapping too.
 wait_for 10 "the huge pages to be given back" sh -c \

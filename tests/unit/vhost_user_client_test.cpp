@@ -149,6 +149,8 @@ TEST(VhostUserClient, WithoutMemorySlotsSendsOneTable)
 	Status bridge = client->check_memory_messages(false);
 	ASSERT_FALSE(bridge.ok());
 	EXPECT_NE(bridge.error().message.find("CONFIGURE_MEM_SLOTS"), std::string::npos);
+	// The way out for the bridge: its own bounce memory, whole from the start.
+	EXPECT_NE(bridge.error().message.find("--bounce-memory hugepage"), std::string::npos);
 
 	UniqueFd a(::eventfd(0, EFD_CLOEXEC));
 	UniqueFd b(::eventfd(0, EFD_CLOEXEC));

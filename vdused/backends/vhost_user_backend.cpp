@@ -2,6 +2,8 @@
 
 #include "vhost_user_queue.h"
 
+#include <spdlog/spdlog.h>
+
 namespace vduse
 {
 
@@ -18,10 +20,27 @@ Result<std::unique_ptr<Backend>> VhostUserBackend::open(const DeviceSpec &spec,
 {
 	auto backend = std::make_unique<VhostUserBackend>(spec, link_file, status);
 	// Connects in the background: vdused serves (holding requests) while
-	// the target is down, as at boot before the target's own service.
-	if (auto st = backend->link_->start(); !st)
-		return with_context(spec.name, st.error());
+	// the target is down, as at boot before the target's own service. With
+	// bounce memory of its own (the virtio driver only), once it is given:
+	// a target without memory slots is handed it at connection.
+	if (!backend->waits_for_bounce_memory())
+		if (auto st = backend->link_->start(); !st)
+			return with_context(spec.name, st.error());
 	return std::unique_ptr<Backend>(std::move(backend));
+}
+
+bool VhostUserBackend::waits_for_bounce_memory() const
+{
+	return spec_.bounce_memory != "default" && spec_.driver == Driver::virtio;
+}
+
+void VhostUserBackend::use_fixed_memory(const BounceMemory &memory)
+{
+	if (!waits_for_bounce_memory())
+		return;
+	link_->use_bounce_memory(memory);
+	if (auto st = link_->start(); !st)
+		spdlog::error("{}: {}", spec_.name, st.error().message);
 }
 
 Result<std::unique_ptr<QueueBackend>> VhostUserBackend::open_queue(uint32_t index, uint32_t depth)

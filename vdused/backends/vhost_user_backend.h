@@ -35,8 +35,10 @@ public:
 		link_->invalidate(first, last);
 	}
 	bool requests_survive_remap() const override { return false; }
+	void use_fixed_memory(const BounceMemory &memory) override;
 
 private:
+	bool waits_for_bounce_memory() const;
 	DeviceSpec spec_;
 	LinkReporter reporter_;
 	std::unique_ptr<VhostUserLink> link_;

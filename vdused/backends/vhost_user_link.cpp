@@ -166,7 +166,8 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 		spdlog::warn("{}: the vhost-user target at {} now takes {} segments per request, "
 		             "fewer than the {} the driver was told: larger requests may fail",
 		             spec_.name, spec_.socket, target.config.seg_max, told.data_segments());
-	if (auto st = client.check_memory_messages(spec_.rings == "direct"); !st)
+	if (auto st = client.check_memory_messages(spec_.rings == "direct" || bounce_ != nullptr);
+	    !st)
 		return st;
 	if (auto st = client.set_features(vhost_user_wanted_features(target.features)); !st)
 		return st;
@@ -182,6 +183,7 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 		current_target_ = unix_peer_pidfd(client.fd());
 	}
 	max_slots_ = target.max_mem_slots;
+	vrings_started_ = 0;
 	client_ = std::move(client);
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -262,9 +264,16 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 	if (old == regions_.end() || !client_ ||
 	    generation != generation_.load(std::memory_order_acquire))
 		return false;
-	// Only the bridge has shadows, and its connections have memory slots
-	// (check_memory_messages in connect_locked).
 	Region r = shadow_copy(shadow);
+	if (!client_->target().memory_slots()) {
+		// Kept whatever becomes of this connection: the queue uses it now.
+		*old = std::move(r);
+		send_table_locked("the ring memory of queue " +
+		                  std::to_string((shadow.guest_address - shadow_guest_base) /
+		                                 shadow_guest_stride) +
+		                  " is new");
+		return true;
+	}
 	if (auto st = client_->remove_region(old->region); !st) {
 		fail_locked(st.error().message);
 		return false;
@@ -286,6 +295,7 @@ bool VhostUserLink::start_vring(uint64_t generation, const VhostUserVring &vring
 		fail_locked("queue " + std::to_string(vring.index) + ": " + st.error().message);
 		return false;
 	}
+	++vrings_started_;
 	return true;
 }
 
@@ -322,6 +332,20 @@ std::optional<GuestRange> VhostUserLink::guest_range(const void *address)
 			       first <= r.region.guest_address + r.region.size - 1;
 		});
 	};
+	if (client_ && !client_->target().memory_slots()) {
+		// Its one table was whole at the connection (table_locked): the
+		// bounce memory holds every request's data, unless the kernel's
+		// pages serve the bounce region (fenced after a reset).
+		if (bounce_ && view.base == bounce_->data() && view.first == 0)
+			return entry;
+		if (!std::exchange(outside_bounce_said_, true))
+			spdlog::error(
+			        "{}: IOVA region {:#x}-{:#x} is not the bounce memory, and the "
+			        "vhost-user target at {} takes no memory while it serves (no "
+			        "CONFIGURE_MEM_SLOTS): a request in it fails (logged once)",
+			        spec_.name, view.first, view.last, spec_.socket);
+		return std::nullopt;
+	}
 	if (std::any_of(regions_.begin(), regions_.end(), covers))
 		return entry;
 	if (view.last >= shadow_guest_base) {
@@ -401,26 +425,56 @@ void VhostUserLink::invalidate(uint64_t first, uint64_t last)
 	// stopped before the kernel changed the memory). No empty table: a
 	// target with stopped rings does not touch the old one, and QEMU never
 	// sends one (how DPDK takes it is not known); the next start replaces it.
-	if (client_ && !slots && removed > 0 && !regions_.empty())
+	if (client_ && !slots && removed > 0 && !regions_.empty() && spec_.rings == "direct")
 		if (auto st = client_->set_mem_table(table_locked()); !st)
 			fail_locked(st.error().message);
 }
 
 std::vector<VhostUserRegion> VhostUserLink::table_locked() const
 {
+	// The bridge without bounce memory is refused such a target
+	// (check_memory_messages); the driver's regions it found are for
+	// targets with slots.
+	bool bridge = spec_.rings != "direct";
 	std::vector<VhostUserRegion> table;
-	table.reserve(regions_.size());
+	table.reserve(regions_.size() + 1);
 	for (const Region &r : regions_)
-		table.push_back(r.region);
+		if (r.shadow || !bridge)
+			table.push_back(r.region);
+	if (bridge && bounce_) {
+		// Guest address = IOVA, as guest_range() gives the bounce region.
+		VhostUserRegion bounce;
+		bounce.guest_address = 0;
+		bounce.size = bounce_->size();
+		bounce.user_address = driver_user_base;
+		bounce.mmap_offset = 0;
+		bounce.fd = bounce_->fd();
+		table.push_back(bounce);
+	}
 	return table;
+}
+
+bool VhostUserLink::send_table_locked(const std::string &why)
+{
+	if (vrings_started_ > 0) {
+		fail_locked(why + ": a target without memory slots gets its new table at a new "
+		                  "connection, not under the requests it serves");
+		return false;
+	}
+	if (auto st = client_->set_mem_table(table_locked()); !st) {
+		fail_locked(st.error().message);
+		return false;
+	}
+	return true;
 }
 
 bool VhostUserLink::region_added_locked()
 {
 	if (!client_)
 		return true;
-	Status st = client_->target().memory_slots() ? client_->add_region(regions_.back().region)
-	                                             : client_->set_mem_table(table_locked());
+	if (!client_->target().memory_slots())
+		return send_table_locked("a new memory region");
+	Status st = client_->add_region(regions_.back().region);
 	if (!st)
 		fail_locked(st.error().message);
 	return st.ok();

@@ -9,6 +9,7 @@
 #include "link_reporter.h"
 #include "remote/vhost_user_client.h"
 #include "state/device_spec.h"
+#include "vduse/bounce_memory.h"
 #include "vduse/iotlb.h"
 
 #include <atomic>
@@ -48,6 +49,11 @@ public:
 	// Starts the connecting thread. An error only if the thread cannot start.
 	Status start();
 	void attach_memory(Iotlb &iotlb) { iotlb_ = &iotlb; }
+	// The daemon's own bounce memory, which holds every byte of the
+	// driver's requests (virtio driver): a target without memory slots is
+	// given it in its one table, with the queues' memory, at each
+	// connection. Before start().
+	void use_bounce_memory(const BounceMemory &memory) { bounce_ = &memory; }
 	const std::string &device_name() const { return spec_.name; }
 	const std::string &socket_path() const { return spec_.socket; }
 
@@ -114,9 +120,16 @@ private:
 	static Region shadow_copy(const VhostUserRegion &shadow);
 	void wake_queues_locked();
 	// Hands the target the region just appended to regions_: ADD_MEM_REG,
-	// or without CONFIGURE_MEM_SLOTS (direct rings, before their vrings
-	// start) the whole table again; false if it refused.
+	// or without CONFIGURE_MEM_SLOTS the whole table again; false if it
+	// refused.
 	bool region_added_locked();
+	// A target without memory slots: SET_MEM_TABLE with table_locked(),
+	// unless the bridge started a vring on this connection (a target may
+	// unmap the old table under requests it is serving: libvhost-user
+	// does): then the connection is dropped and the next one gets it.
+	bool send_table_locked(const std::string &why);
+	// What a target without memory slots is given: direct rings, the
+	// driver's region; the bridge, the queues' memory and the bounce memory.
 	std::vector<VhostUserRegion> table_locked() const;
 	// The thread's: closes the connection.
 	void drop_locked(const std::string &why);
@@ -126,6 +139,7 @@ private:
 	DeviceSpec spec_;
 	LinkReporter &reporter_;
 	Iotlb *iotlb_ = nullptr;
+	const BounceMemory *bounce_ = nullptr;
 	UniqueFd stop_fd_;
 	std::thread thread_;
 	std::mutex mutex_; // everything below, and every message to the target
@@ -135,9 +149,11 @@ private:
 	std::atomic<uint64_t> generation_{0};
 	std::atomic<bool> connected_{false};
 	std::atomic<uint64_t> version_{0};
-	std::string last_failure_;     // the last reason a connection failed, logged once
-	uint32_t max_slots_ = 0;       // the target's memory slots (0: not said)
-	bool slots_full_said_ = false; // logged once
+	std::string last_failure_;         // the last reason a connection failed, logged once
+	uint32_t max_slots_ = 0;           // the target's memory slots (0: not said)
+	bool slots_full_said_ = false;     // logged once
+	bool outside_bounce_said_ = false; // logged once
+	unsigned vrings_started_ = 0;      // by the bridge on this connection
 	// Pidfds of the processes that served the connections (unix_peer_pidfd):
 	// the current one's, and those of earlier ones not known to have exited;
 	// an empty one where the process is not known.
