@@ -13,7 +13,7 @@ source "$VTEST_LIB"
 img=$(scratch_fs)
 truncate -s 128M "$img/disk.img"
 blockdev="driver=file,node-name=disk,filename=$img/disk.img"
-vhu_start disk 2 "$blockdev"
+vhu_start disk 8 "$blockdev"
 "$(dirname "$VTEST_LIB")/vhost-user-without-slots" /run/vhu/dpdk.sock /run/vhu/disk.sock \
 	>/run/vhu/dpdk.log 2>&1 &
 filter=$!
@@ -23,6 +23,13 @@ expect_status "a bridge to a target without CONFIGURE_MEM_SLOTS" 1 \
 	"which the bridge needs to add memory while requests are in flight (--bounce-memory hugepage gives it" \
 	"$VDUSECTL" add -t vhost-user --socket /run/vhu/dpdk.sock --name vb0
 expect_clean vb0
+
+# SET_MEM_TABLE takes 8 regions: 7 queues' rings and the bounce memory.
+expect_status "8 queues bridged to a target without CONFIGURE_MEM_SLOTS" 1 \
+	"8 queues and bounce memory need 9: at most 7 queues (--queues)" \
+	"$VDUSECTL" add -t vhost-user --socket /run/vhu/dpdk.sock --queues 8 \
+	--bounce-memory hugepage --bounce-size 32M --name vb2
+expect_clean vb2
 
 # The bridge with its bounce memory in huge pages: 2 queues' rings and the
 # bounce memory, 3 regions, in the target's one table.
@@ -40,7 +47,7 @@ fio_verify_during "$node" bridge-crash 20
 sleep 3
 vhu_kill disk
 sleep 1
-vhu_start disk 2 "$blockdev"
+vhu_start disk 8 "$blockdev"
 vhu_connected vb1 disk
 pass "target crash under the bridge: connected again"
 fio_verified bridge-crash 120
@@ -70,7 +77,7 @@ fio_verify_during "$node" target-crash 20
 sleep 3
 vhu_kill disk
 sleep 1
-vhu_start disk 2 "$blockdev"
+vhu_start disk 8 "$blockdev"
 connected
 pass "target crash: connected again"
 fio_verified target-crash 120
