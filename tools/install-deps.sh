@@ -25,6 +25,9 @@ packages=(
 	nbdkit libnbd-bin ceph-mon ceph-osd ceph-common python3-rados python3-rbd qemu-block-extra
 	# qcow2 and LUKS images for the vhost-user bridge's scenario (qemu-img)
 	qemu-utils
+	# DPDK's vhost library, which SPDK's vhost target is built on
+	# (tests/lib/dpdk-vhost-blk serves through it)
+	librte-vhost23
 	# the operator contract's peers: JSON Schema validation, Prometheus'
 	# promtool and node exporter (its textfile collector)
 	python3-jsonschema prometheus prometheus-node-exporter

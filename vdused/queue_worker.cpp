@@ -135,6 +135,8 @@ void QueueWorker::run()
 	                           {kick_fd_.get(), POLLIN, 0},
 	                           {backend_->completion_fd(), POLLIN, 0}}};
 	resubmit_recovered();
+	if (backend_->in_flight() == 0)
+		backend_->prepare();
 	// Buffers may have arrived before the kick fd was installed.
 	if (broken_.empty())
 		serve();
@@ -148,6 +150,8 @@ void QueueWorker::run()
 		}
 		if (fds[0].revents & POLLIN)
 			break;
+		if (backend_->in_flight() == 0)
+			backend_->prepare();
 		uint64_t count = 0;
 		if (fds[1].revents & POLLIN) {
 			if (::read(kick_fd_.get(), &count, sizeof(count)) == sizeof(count))

@@ -66,6 +66,9 @@ public:
 	// the next completion. False if one finished meanwhile (the worker
 	// reaps instead of waiting).
 	virtual bool arm_completions() { return true; }
+	// With nothing in flight, when the worker starts and at each wake-up:
+	// the backend readies itself for requests to come.
+	virtual void prepare() {}
 };
 
 class VhostUserLink;

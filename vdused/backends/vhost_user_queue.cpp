@@ -450,6 +450,13 @@ bool VhostUserQueue::arm_completions()
 	return used_index() == last_used_;
 }
 
+void VhostUserQueue::prepare()
+{
+	// Nothing in flight: nothing for restart() to answer or send again.
+	if (in_flight_ == 0 && generation_ != link_.generation() && link_.connected())
+		restart(failed_);
+}
+
 void VhostUserQueue::reap(std::vector<Completion> &out, bool wait)
 {
 	for (;;) {

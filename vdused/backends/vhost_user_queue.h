@@ -36,6 +36,10 @@ public:
 	// read on ours.
 	void quiet_completions() override;
 	bool arm_completions() override;
+	// Sets up the ring on a connection that came meanwhile, before any
+	// request needs it: DPDK's vhost library (SPDK's) serves no ring until
+	// every ring up to the highest it was told of is set up.
+	void prepare() override;
 	unsigned in_flight() const override
 	{
 		return in_flight_ + static_cast<unsigned>(failed_.size());

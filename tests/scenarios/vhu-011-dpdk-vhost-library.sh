@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDK's ask end to end (issue 29), against the library SPDK's vhost target
+# is built on: tests/lib/dpdk-vhost-blk serves a file through DPDK's vhost
+# library (Debian 12's librte-vhost23: no CONFIGURE_MEM_SLOTS, memory in one
+# SET_MEM_TABLE that DPDK maps), adding what SPDK adds the way SPDK does
+# (GET_CONFIG from a pre-message handler, the vring base handed back to DPDK
+# at a stop). The bridge without bounce memory is refused at add; with
+# --bounce-memory hugepage DPDK is given the bridge's rings and vdused's
+# huge pages in one table, and maps the huge pages; with --rings direct DPDK
+# serves the driver's own rings. Each: fio verify, the target killed under
+# fio (0 errors), a reset with ext4 across it. The guest boots with
+# hugepages=64 and a CPU with SSE4.2 (DPDK's x86 build needs it).
+source "$VTEST_LIB"
+img=$(scratch_fs)
+truncate -s 128M "$img/disk.img"
+target_log=/run/vhu/spdk.log
+mkdir -p /run/vhu
+# spdk_start: the DPDK target on /run/vhu/spdk.sock, its pid in
+# /run/vhu/spdk.pid (for vhu_maps_bounce).
+spdk_start() {
+	rm -f /run/vhu/spdk.sock
+	"$(dirname "$VTEST_LIB")/dpdk-vhost-blk" /run/vhu/spdk.sock "$img/disk.img" 2 \
+		>>"$target_log" 2>&1 &
+	echo $! >/run/vhu/spdk.pid
+	wait_for 20 "the DPDK target's socket" test -S /run/vhu/spdk.sock
+}
+spdk_start
+grep -q "CONFIGURE_MEM_SLOTS not offered" "$target_log" ||
+	fail "DPDK's vhost library offers what it should not: $(cat "$target_log")"
+pass "DPDK's vhost library serves, without CONFIGURE_MEM_SLOTS: $(grep 'protocol features' "$target_log")"
+
+expect_status "the bridge to DPDK's vhost library" 1 \
+	"it does not offer CONFIGURE_MEM_SLOTS" \
+	"$VDUSECTL" add -t vhost-user --socket /run/vhu/spdk.sock --name vs0
+expect_clean vs0
+
+free_before=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/spdk.sock --queues 2 \
+	--bounce-memory hugepage --bounce-size 32M --name vs0)"
+vhu_connected vs0 spdk
+expect_eq "the device's size, from DPDK's target (GET_CONFIG)" $((128 << 20)) \
+	"$(blockdev --getsize64 "$node")"
+fio_verify "the bridge to DPDK's vhost library" "$node" 4k-128k 16M
+grep -q "memory table of 3 region(s)" "$target_log" ||
+	fail "DPDK was not given the rings and the bounce memory in one table: $(cat "$target_log")"
+pass "DPDK's device: $(grep 'started:' "$target_log" | tail -1 | cut -c1-160)"
+grep -Eq "started: 2 vring|vring 1 started" "$target_log" ||
+	fail "DPDK served one of the two queues: $(grep -E 'started|stopped' "$target_log")"
+vhu_maps_bounce spdk vs0
+
+fio_verify_during "$node" dpdk-crash 25
+sleep 4
+kill -9 "$(cat /run/vhu/spdk.pid)"
+sleep 1
+spdk_start
+vhu_connected vs0 spdk
+pass "the DPDK target killed under fio: connected again"
+fio_verified dpdk-crash 180
+vhu_maps_bounce spdk vs0
+
+ext4_across_reset vs0 "$node"
+grep -q "is not the bounce memory" /run/vduse/vs0.log &&
+	fail "a request outside the bounce memory: $(grep 'is not the bounce memory' /run/vduse/vs0.log)"
+"$VDUSECTL" del vs0
+expect_clean vs0
+wait_for 10 "the huge pages to be given back" sh -c \
+	"[ \$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages) = $free_before ]"
+
+# Direct rings: DPDK serves the driver's own rings, its memory in one table.
+tables=$(grep -c "memory table of 1 region" "$target_log" || true)
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/spdk.sock --queues 2 \
+	--rings direct --name vd0)"
+vhu_connected vd0 spdk
+fio_verify "direct rings served by DPDK's vhost library" "$node" 4k-128k 16M
+[ "$(grep -c "memory table of 1 region" "$target_log")" -gt "$tables" ] ||
+	fail "DPDK was not given the driver's memory in one region: $(grep started "$target_log" | tail -3)"
+fio_verify_during "$node" dpdk-direct-crash 25
+sleep 4
+kill -9 "$(cat /run/vhu/spdk.pid)"
+sleep 1
+spdk_start
+vhu_connected vd0 spdk
+pass "the DPDK target killed under fio on direct rings: connected again"
+fio_verified dpdk-direct-crash 180
+ext4_across_reset vd0 "$node"
+"$VDUSECTL" del vd0
+expect_clean vd0
+kill "$(cat /run/vhu/spdk.pid)"
