@@ -43,7 +43,7 @@ grep -q "SET_MEM_TABLE 3 region(s)" /run/vhu/dpdk.log ||
 grep -q "^refused " /run/vhu/dpdk.log && fail "vdused used a message the target lacks: $(grep "^refused " /run/vhu/dpdk.log)"
 pass "the target got the rings and the bounce memory in one SET_MEM_TABLE, and no ADD_MEM_REG"
 vhu_maps_bounce disk vb1
-fio_verify_during "$node" bridge-crash 20
+fio_verify_during "$node" bridge-crash 12
 sleep 3
 vhu_kill disk
 sleep 1
@@ -73,7 +73,7 @@ fio_verify "direct rings over SET_MEM_TABLE" "$node" 4k-1M 32M
 grep -q "^refused " /run/vhu/dpdk.log && fail "vdused used a message the target lacks: $(grep "^refused " /run/vhu/dpdk.log)"
 pass "the target got the driver's memory in one SET_MEM_TABLE, and no ADD_MEM_REG"
 
-fio_verify_during "$node" target-crash 20
+fio_verify_during "$node" target-crash 12
 sleep 3
 vhu_kill disk
 sleep 1

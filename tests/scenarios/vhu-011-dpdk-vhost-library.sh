@@ -8,7 +8,8 @@
 # --bounce-memory hugepage DPDK is given the bridge's rings and vdused's
 # huge pages in one table, and maps the huge pages; with --rings direct DPDK
 # serves the driver's own rings. Each: fio verify, the target killed under
-# fio (0 errors), a reset with ext4 across it. The guest boots with
+# fio (0 errors), a reset with ext4 across it; the bridge also with vdused
+# and the target killed together under fio. The guest boots with
 # hugepages=64 and a CPU with SSE4.2 (DPDK's x86 build needs it).
 source "$VTEST_LIB"
 img=$(scratch_fs)
@@ -48,14 +49,28 @@ grep -Eq "started: 2 vring|vring 1 started" "$target_log" ||
 	fail "DPDK served one of the two queues: $(grep -E 'started|stopped' "$target_log")"
 vhu_maps_bounce spdk vs0
 
-fio_verify_during "$node" dpdk-crash 25
-sleep 4
+fio_verify_during "$node" dpdk-crash 14
+sleep 3
 kill -9 "$(cat /run/vhu/spdk.pid)"
 sleep 1
 spdk_start
 vhu_connected vs0 spdk
 pass "the DPDK target killed under fio: connected again"
 fio_verified dpdk-crash 180
+vhu_maps_bounce spdk vs0
+
+# vdused and the target killed together under fio: the target started again
+# and vdused recovered, which hands it a new table (new rings, new huge pages).
+fio_verify_during "$node" dpdk-both-crash 14
+sleep 3
+pid=$(device_field vs0 pid)
+kill -9 "$pid" "$(cat /run/vhu/spdk.pid)"
+wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+spdk_start
+"$VDUSECTL" recover vs0 >/dev/null || fail "recover failed after vdused and the target died"
+vhu_connected vs0 spdk
+pass "vdused and the DPDK target killed together under fio: recovered, connected"
+fio_verified dpdk-both-crash 180
 vhu_maps_bounce spdk vs0
 
 ext4_across_reset vs0 "$node"
@@ -74,8 +89,8 @@ vhu_connected vd0 spdk
 fio_verify "direct rings served by DPDK's vhost library" "$node" 4k-128k 16M
 [ "$(grep -c "memory table of 1 region" "$target_log")" -gt "$tables" ] ||
 	fail "DPDK was not given the driver's memory in one region: $(grep started "$target_log" | tail -3)"
-fio_verify_during "$node" dpdk-direct-crash 25
-sleep 4
+fio_verify_during "$node" dpdk-direct-crash 14
+sleep 3
 kill -9 "$(cat /run/vhu/spdk.pid)"
 sleep 1
 spdk_start
