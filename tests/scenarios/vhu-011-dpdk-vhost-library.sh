@@ -9,7 +9,7 @@
 # huge pages in one table, and maps the huge pages: fio verify, the target
 # killed under fio (0 errors), vdused and the target killed together under
 # fio, a reset with ext4 across it. (Direct rings against it are not here:
-# after a target restart, ext4 across a reset hung in 3 of 5 runs, cause not
+# after a target restart, ext4 across a reset hung in 3 of 7 runs, cause not
 # found; docs/ARCHITECTURE.md, "Direct rings".) The guest boots with
 # hugepages=64 and a CPU with SSE4.2 (DPDK's x86 build needs it).
 source "$VTEST_LIB"
