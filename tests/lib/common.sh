@@ -403,6 +403,20 @@ vhu_maps_bounce() {
 	pass "the target ($pid) maps the bounce memfd in 2 MiB pages: $(head -1 <<<"$entry" | awk '{print $1, $6}')"
 }
 
+# del_bounce_device NAME FREE_BEFORE: for a bridge to a target without
+# memory slots (--bounce-memory): no request fell outside the bounce memory,
+# then NAME deleted, nothing left, and the free huge pages back to
+# FREE_BEFORE.
+del_bounce_device() {
+	local name=$1 free_before=$2
+	grep -q "is not the bounce memory" "/run/vduse/$name.log" &&
+		fail "a request outside the bounce memory: $(grep 'is not the bounce memory' "/run/vduse/$name.log")"
+	"$VDUSECTL" del "$name"
+	expect_clean "$name"
+	wait_for 10 "the huge pages to be given back" sh -c \
+		"[ \$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages) = $free_before ]"
+}
+
 # ext4_across_reset NAME NODE: ext4 on NODE with an 8 MiB file, the device
 # NAME detached and bound again (a reset of the driver), then e2fsck and the
 # file's checksum.
