@@ -8,10 +8,13 @@
 # --bounce-memory hugepage DPDK is given the bridge's rings and vdused's
 # huge pages in one table, and maps the huge pages: fio verify, the target
 # killed under fio (0 errors), vdused and the target killed together under
-# fio, a reset with ext4 across it. (Direct rings against it are not here:
-# after a target restart, ext4 across a reset hung in 3 of 7 runs, cause not
-# found; docs/ARCHITECTURE.md, "Direct rings".) The guest boots with
-# hugepages=64 and a CPU with SSE4.2 (DPDK's x86 build needs it).
+# fio, a reset with ext4 across it. With --rings direct DPDK serves the
+# driver's own rings: fio verify, the target killed under fio (0 errors),
+# ext4 across a reset, and at each new driver DPDK maps the driver's memory
+# again (it keeps the old mapping when a table looks like the last one, and
+# VDUSE leaves a reset driver's old ring pages in it: ext4 across a reset
+# hung in 3 of 7 runs before). The guest boots with hugepages=64 and a CPU
+# with SSE4.2 (DPDK's x86 build needs it).
 source "$VTEST_LIB"
 img=$(scratch_fs)
 truncate -s 128M "$img/disk.img"
@@ -77,4 +80,27 @@ vhu_maps_bounce spdk vs0
 ext4_across_reset vs0 "$node"
 del_bounce_device vs0 "$free_before"
 
+# Direct rings: DPDK serves the driver's own rings, its memory in one table.
+tables=$(grep -c "memory table of 1 region" "$target_log" || true)
+read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/spdk.sock --queues 2 \
+	--rings direct --name vd0)"
+vhu_connected vd0 spdk
+fio_verify "direct rings served by DPDK's vhost library" "$node" 4k-128k 16M
+[ "$(grep -c "memory table of 1 region" "$target_log")" -gt "$tables" ] ||
+	fail "DPDK was not given the driver's memory in one region: $(grep started "$target_log" | tail -3)"
+fio_verify_during "$node" dpdk-direct-crash 12
+sleep 3
+kill -9 "$(cat /run/vhu/spdk.pid)"
+sleep 1
+spdk_start
+vhu_connected vd0 spdk
+pass "the DPDK target killed under fio on direct rings: connected again"
+fio_verified dpdk-direct-crash 180
+ext4_across_reset vd0 "$node"
+# DPDK logs a table it keeps; at a new driver it must map the memory again.
+grep -q "memory regions not changed" "$target_log" &&
+	fail "DPDK kept its mapping of an old driver's memory: $(grep -c 'memory regions not changed' "$target_log") time(s)"
+pass "DPDK mapped the driver's memory again at each new driver"
+"$VDUSECTL" del vd0
+expect_clean vd0
 kill "$(cat /run/vhu/spdk.pid)"

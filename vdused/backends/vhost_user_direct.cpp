@@ -206,9 +206,8 @@ Status VhostUserDirect::hand_memory_locked()
 	VhostUserRegion region;
 	region.guest_address = 0;
 	region.size = last + 1;
-	region.user_address = driver_user_base;
 	region.mmap_offset = 0;
-	link_.add_driver_region(region, std::move(domain));
+	user_base_ = link_.add_driver_region(region, std::move(domain));
 	memory_handed_ = true;
 	return {};
 }
@@ -230,9 +229,9 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 			VhostUserVring vring;
 			vring.index = ring.index;
 			vring.size = static_cast<uint16_t>(ring.info.num);
-			vring.desc = driver_user_base + ring.info.desc_addr;
-			vring.avail = driver_user_base + ring.info.driver_addr;
-			vring.used = driver_user_base + ring.info.device_addr;
+			vring.desc = user_base_ + ring.info.desc_addr;
+			vring.avail = user_base_ + ring.info.driver_addr;
+			vring.used = user_base_ + ring.info.device_addr;
 			vring.kick = ring.target_kick.get();
 			vring.call = ring.call.get();
 			// What an earlier target took and did not finish goes to this

@@ -107,6 +107,7 @@ private:
 	std::mutex mutex_; // what follows, and start/stop against the thread
 	bool running_ = false;
 	bool memory_handed_ = false; // since the last start
+	uint64_t user_base_ = 0;     // the target's user address of IOVA 0
 	uint64_t driver_features_ = 0;
 	uint64_t generation_ = 0; // the connection the rings are set up on; 0: none
 };

@@ -63,20 +63,32 @@ void VhostUserLink::add_queue(uint32_t index, const VhostUserRegion &shadow, int
 	queues_.push_back({index, call_fd});
 }
 
-void VhostUserLink::add_driver_region(const VhostUserRegion &region, UniqueFd file)
+uint64_t VhostUserLink::add_driver_region(VhostUserRegion region, UniqueFd file)
 {
 	std::lock_guard lock(mutex_);
 	// Started again with no invalidation between (a driver that stopped
 	// without a reset): the target has it already.
-	if (std::any_of(regions_.begin(), regions_.end(), [&](const Region &r) {
-		    return !r.shadow && r.region.guest_address == region.guest_address &&
-		           r.region.size == region.size;
-	    }))
-		return;
+	auto known = std::find_if(regions_.begin(), regions_.end(), [&](const Region &r) {
+		return !r.shadow && r.region.guest_address == region.guest_address &&
+		       r.region.size == region.size;
+	});
+	if (known != regions_.end())
+		return known->region.user_address;
+	// Each new driver region at another user address than the one before.
+	// VDUSE frees a reset driver's rings without taking their pages out of
+	// the mappings of its domain file (drivers/vdpa/vdpa_user/
+	// iova_domain.c, vduse_domain_free_coherent), and the next driver's
+	// rings may come at the same IOVAs: a target has to map the file
+	// again. DPDK keeps its mapping when a table looks like the last one
+	// (lib/vhost/vhost_user.c, vhost_memory_changed: guest address, size
+	// and user address), and then served the old rings' pages.
+	region.user_address =
+	        driver_user_base + (driver_regions_added_++ % 2) * driver_user_alternate;
 	Region r{region, std::move(file), false};
 	r.region.fd = r.file.get();
 	regions_.push_back(std::move(r));
 	region_added_locked();
+	return region.user_address;
 }
 
 void VhostUserLink::add_wake_fd(uint32_t index, int fd)

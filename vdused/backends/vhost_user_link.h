@@ -31,6 +31,9 @@ inline constexpr uint64_t shadow_guest_stride = uint64_t{1} << 36; // per queue
 // The user address the target is told for the driver's memory: IOVA + this,
 // above any address of a process (the target finds rings by user address).
 inline constexpr uint64_t driver_user_base = uint64_t{1} << 62;
+// Direct rings: every other driver region at this much above
+// driver_user_base (VhostUserLink::add_driver_region says why).
+inline constexpr uint64_t driver_user_alternate = uint64_t{1} << 48;
 
 struct GuestRange {
 	const uint8_t *base = nullptr; // our mapping
@@ -61,9 +64,11 @@ public:
 	// target signals; both are handed over at every connection.
 	void add_queue(uint32_t index, const VhostUserRegion &shadow, int call_fd);
 
-	// Direct rings: the driver's memory as one region, handed over now and
-	// at every connection until invalidate() drops it.
-	void add_driver_region(const VhostUserRegion &region, UniqueFd file);
+	// Direct rings: the driver's memory as one region (its user address is
+	// the link's to choose), handed over now and at every connection until
+	// invalidate() drops it. Returns the user address the target knows the
+	// region's first byte at.
+	uint64_t add_driver_region(VhostUserRegion region, UniqueFd file);
 	// Direct rings: an eventfd written at every new connection (as a
 	// queue's call eventfd is).
 	void add_wake_fd(uint32_t index, int fd);
@@ -149,11 +154,12 @@ private:
 	std::atomic<uint64_t> generation_{0};
 	std::atomic<bool> connected_{false};
 	std::atomic<uint64_t> version_{0};
-	std::string last_failure_;         // the last reason a connection failed, logged once
-	uint32_t max_slots_ = 0;           // the target's memory slots (0: not said)
-	bool slots_full_said_ = false;     // logged once
-	bool outside_bounce_said_ = false; // logged once
-	unsigned vrings_started_ = 0;      // by the bridge on this connection
+	std::string last_failure_;          // the last reason a connection failed, logged once
+	uint32_t max_slots_ = 0;            // the target's memory slots (0: not said)
+	bool slots_full_said_ = false;      // logged once
+	uint64_t driver_regions_added_ = 0; // by add_driver_region, ever
+	bool outside_bounce_said_ = false;  // logged once
+	unsigned vrings_started_ = 0;       // by the bridge on this connection
 	// Pidfds of the processes that served the connections (unix_peer_pidfd):
 	// the current one's, and those of earlier ones not known to have exited;
 	// an empty one where the process is not known.
