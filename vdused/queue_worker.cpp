@@ -373,9 +373,7 @@ void QueueWorker::start_request(const DescriptorChain &chain)
 		return;
 	}
 	slot.started_ns = latency_clock_ns();
-	stats_.count_request(req.type, req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT
-	                                       ? req.data_len
-	                                       : 0);
+	stats_.count_request(req.type, blk_bytes_moved(req));
 	if (chain.error != ChainError::none && bad_chains_++ < 10)
 		log_->warn("bad descriptor chain at head {}: {}", chain.head,
 		           chain_error_name(chain.error));

@@ -36,6 +36,13 @@ struct BlkRequest {
 uint8_t decode_blk_request(const DescriptorChain &chain, const BlkGeometry &geometry,
                            BlkRequest &req);
 
+// Bytes of data a request moves between the driver and the storage (what
+// stats count): its data for a read or a write, none for any other type.
+inline uint64_t blk_bytes_moved(const BlkRequest &req)
+{
+	return req.type == VIRTIO_BLK_T_IN || req.type == VIRTIO_BLK_T_OUT ? req.data_len : 0;
+}
+
 // Bytes the device wrote into the chain's writable buffers for a request
 // completed with `status` (the used ring's len).
 uint32_t blk_used_length(const BlkRequest &req, uint8_t status);

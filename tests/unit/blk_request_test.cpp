@@ -47,6 +47,7 @@ TEST_F(BlkRequestTest, ReadIsDecoded)
 	EXPECT_EQ(request.status, ring.memory.at<uint8_t>(status_at));
 	EXPECT_EQ(blk_used_length(request, VIRTIO_BLK_S_OK), 4097u);
 	EXPECT_EQ(blk_used_length(request, VIRTIO_BLK_S_IOERR), 1u);
+	EXPECT_EQ(blk_bytes_moved(request), 4096u);
 }
 
 TEST_F(BlkRequestTest, WriteIsDecoded)
@@ -54,6 +55,7 @@ TEST_F(BlkRequestTest, WriteIsDecoded)
 	EXPECT_EQ(decode(VIRTIO_BLK_T_OUT, 0, 512, false), VIRTIO_BLK_S_OK);
 	EXPECT_EQ(request.data_len, 512u);
 	EXPECT_EQ(blk_used_length(request, VIRTIO_BLK_S_OK), 1u);
+	EXPECT_EQ(blk_bytes_moved(request), 512u);
 }
 
 TEST_F(BlkRequestTest, HeaderAndDataInOneBufferAreSplit)
@@ -305,6 +307,8 @@ TEST_F(BlkRequestTest, GetIdIsDecoded)
 {
 	EXPECT_EQ(decode(VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES, true), VIRTIO_BLK_S_OK);
 	EXPECT_EQ(blk_used_length(request, VIRTIO_BLK_S_OK), VIRTIO_BLK_ID_BYTES + 1u);
+	// The serial is not the storage's data: stats count no bytes for it.
+	EXPECT_EQ(blk_bytes_moved(request), 0u);
 }
 
 TEST_F(BlkRequestTest, FlushNeedsNoData)

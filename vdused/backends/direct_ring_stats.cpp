@@ -32,8 +32,7 @@ void DirectRingStats::made_available(uint16_t head)
 	}
 	queue_.read_chain(head, chain_);
 	decode_blk_request(chain_, geometry_, request_);
-	bool data = request_.type == VIRTIO_BLK_T_IN || request_.type == VIRTIO_BLK_T_OUT;
-	stats_.count_request(request_.type, data ? request_.data_len : 0);
+	stats_.count_request(request_.type, blk_bytes_moved(request_));
 }
 
 void DirectRingStats::returned(uint16_t head)
