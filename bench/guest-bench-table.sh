@@ -13,6 +13,8 @@
 #   vhost-user  vdused bridging qsd's     qsd's vduse-blk export of the image, options as the
 #               vhost-user-blk export     target's: the path without the bridge (the bridge's
 #                                         CPU: vdused's + its target's)
+#   vhost-direct  the same target with      the same (CPU: vdused's + its target's)
+#               --rings direct (it serves the driver's rings)
 #   vhost-path  vdused null on vhost_vdpa qsd null-co on vhost_vdpa (vduse-vhost-client bench)
 # One queue; fio io_uring direct, a 1 s ramp before each point; the rounds
 # interleave (every pair, vdused then peer, then again). Then, in the same
@@ -29,7 +31,7 @@ results=$TMPDIR/bench-table
 hz=$(getconf CLK_TCK)
 ip link set lo up
 points=("randread 4k 1" "randread 4k 32" "randwrite 4k 32" "read 1M 8")
-read -r -a pairs <<<"${BENCH_PAIRS:-null file loop nbd rbd vhost-user vhost-path}"
+read -r -a pairs <<<"${BENCH_PAIRS:-null file loop nbd rbd vhost-user vhost-direct vhost-path}"
 size=128
 
 # The servers, up for the whole boot.
@@ -77,7 +79,7 @@ start() {
 		loop) args=(-t loop --file "$loopdev") ;;
 		nbd) args=(-t nbd --url "nbd+unix:///?socket=/run/nbd/bench.sock") ;;
 		rbd) args=(-t rbd --image rbd/img0 --ceph-conf /run/ceph/ceph.conf) ;;
-		vhost-user)
+		vhost-user | vhost-direct)
 			mkdir -p /run/vhu
 			rm -f /run/vhu/bench.sock
 			qemu-storage-daemon --blockdev "driver=file,filename=$dir/bench.img,node-name=n0" \
@@ -85,13 +87,14 @@ start() {
 			qpid=$!
 			wait_for 20 "the vhost-user socket" test -S /run/vhu/bench.sock
 			args=(-t vhost-user --socket /run/vhu/bench.sock)
+			[ "$pair" != vhost-direct ] || args+=(--rings direct)
 			;;
 		esac
 		[ "$pair" != vhost-path ] || args+=(--driver vhost)
 		read -r _ node <<<"$(VDUSED=$daemon "$VDUSECTL" add "${args[@]}" --queues 1 --queue-depth 128 --name bt-v)"
 		[ -n "$node" ] || fail "the $side $pair device did not come up"
 		pid=$(device_field bt-v pid)
-		[ "$pair" != vhost-user ] || pid="$pid $qpid"
+		case $pair in vhost-user | vhost-direct) pid="$pid $qpid" ;; esac
 		return
 	fi
 	case $pair in
@@ -100,7 +103,7 @@ start() {
 	loop) qsd_vduse bt-q "driver=file,filename=$dir/loop.img,aio=io_uring,cache.direct=on" ;;
 	nbd) qsd_vduse bt-q "driver=nbd,server.type=unix,server.path=/run/nbd/bench.sock,cache.direct=on" ;;
 	rbd) qsd_vduse bt-q "driver=rbd,pool=rbd,image=img1,conf=/run/ceph/ceph.conf,user=admin,cache.direct=on" ;;
-	vhost-user) qsd_vduse bt-q "driver=file,filename=$dir/bench.img" ;;
+	vhost-user | vhost-direct) qsd_vduse bt-q "driver=file,filename=$dir/bench.img" ;;
 	esac
 	pid=$qpid
 	if [ "$pair" = vhost-path ]; then
@@ -117,7 +120,7 @@ stop() {
 	else
 		vdpa dev del bt-q
 	fi
-	if [ "$1" = qsd ] || [ "$2" = vhost-user ]; then
+	if [ "$1" = qsd ] || [ "$2" = vhost-user ] || [ "$2" = vhost-direct ]; then
 		kill "$qpid"
 		wait "$qpid" || true
 	fi
@@ -185,8 +188,8 @@ done
 echo
 echo "Every backend against its peer, one queue of 128, fio io_uring direct (vhost-path: vduse-vhost-client's"
 echo "bench on vhost_vdpa), ${runtime}s per point after a 1 s ramp, $rounds interleaved rounds (r1/r2), one boot (TCG)."
-echo "IOPS; CPU = the serving processes' user+system time per I/O in microseconds (vhost-user: vdused + qsd)"
-printf '%-11s %-18s %-15s %-15s %-12s %-11s %-11s\n' backend workload "vdused IOPS" "peer IOPS" ratio "vdused CPU" "peer CPU"
+echo "IOPS; CPU = the serving processes' user+system time per I/O in microseconds (vhost-user, vhost-direct: vdused + qsd)"
+printf '%-12s %-18s %-15s %-15s %-12s %-11s %-11s\n' backend workload "vdused IOPS" "peer IOPS" ratio "vdused CPU" "peer CPU"
 # series SIDE COLUMN: "r1/r2" of SIDE at $pair and $point (5 IOPS, 6 CPU per I/O).
 series() {
 	awk -v s="$1" -v c="$2" -v b="$pair" -v p="$point" \
@@ -200,9 +203,9 @@ ratio() {
 for pair in "${pairs[@]}"; do
 	for point in randread-4k-QD1 randread-4k-QD32 randwrite-4k-QD32 read-1M-QD8; do
 		[ -n "$(series vdused 5)" ] || continue
-		printf '%-11s %-18s %-15s %-15s %-12s %-11s %-11s\n' "$pair" "$point" "$(series vdused 5)" \
+		printf '%-12s %-18s %-15s %-15s %-12s %-11s %-11s\n' "$pair" "$point" "$(series vdused 5)" \
 			"$(series qsd 5)" "$(ratio vdused)" "$(series vdused 6)" "$(series qsd 6)"
-		[ -z "${BENCH_BASELINE:-}" ] || printf '%-11s %-18s %-15s %-15s %-12s %-11s %-11s\n' "" "  baseline" \
+		[ -z "${BENCH_BASELINE:-}" ] || printf '%-12s %-18s %-15s %-15s %-12s %-11s %-11s\n' "" "  baseline" \
 			"$(series baseline 5)" "" "$(ratio baseline)" "$(series baseline 6)" ""
 	done
 done

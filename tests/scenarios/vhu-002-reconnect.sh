@@ -1,6 +1,6 @@
 #!/bin/bash
 # A vhost-user target that dies is not an I/O error: kill -9 qemu-storage-
-# daemon during fio verify and start it again on the same socket, 3 times
+# daemon during fio verify and start it again on the same socket, twice
 # (VTEST_KILLS; the long form by hand, e.g. --env VTEST_KILLS=20): fio
 # finishes with 0 errors, show says "reconnecting since" while it is down,
 # and the requests it had are sent again. kill -9 vdused during fio verify and
@@ -14,7 +14,7 @@ vhu_start disk 2 "$blockdev"
 
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --queues 2 --name vr0)"
 
-kills=${VTEST_KILLS:-3}
+kills=${VTEST_KILLS:-2}
 recovers=${VTEST_RECOVERS:-2}
 fio_verify_during "$node" target-crashes $((kills * 7 + 5))
 sleep 3

@@ -3,7 +3,7 @@
 # driver's own virtqueues (vdused only turns its completions into
 # interrupts). fio verify with 1 and 4 queues; the target maps the VDUSE
 # domain; vdusectl stats counts what fio did (read from the rings); kill -9
-# of the target under fio verify, 3 times (VTEST_KILLS; more by hand), and of
+# of the target under fio verify, twice (VTEST_KILLS; more by hand), and of
 # vdused, 2 times (VTEST_RECOVERS), both at once, and vdused while the target drains throttled requests: 0 errors (the
 # target's in-flight record, kept in vdused's state directory, sends again
 # what the dead target held); a reset (bind to another driver and back) and
@@ -42,7 +42,7 @@ expect_eq "vx0: completions counted ok" 0 "$(stats_total vx0 ok)"
 	fail "vx0: $(stats_total vx0 unknown_status) completions with an unknown status, fewer than fio's"
 pass "vx0: $(stats_total vx0 unknown_status) completions, their status unknown"
 
-kills=${VTEST_KILLS:-3}
+kills=${VTEST_KILLS:-2}
 recovers=${VTEST_RECOVERS:-2}
 fio_verify_during "$node" target-crashes $((kills * 6 + 4))
 sleep 3

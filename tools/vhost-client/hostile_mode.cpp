@@ -148,6 +148,9 @@ public:
 	// The same with the server down: true if it stays unanswered for ms
 	// (it reached the backend, which holds it).
 	bool held_request(int ms) { return offer_normal_request(ms) == no_answer; }
+	// With the server down, a good request is held if no answer came in
+	// this long: a wrong one (an error) comes at once.
+	static constexpr int held_ms = 300;
 	static constexpr int no_answer = -1;
 	// Offers the good read; its status, or no_answer after ms.
 	int offer_normal_request(int ms)
@@ -588,7 +591,8 @@ std::string run_case(BlkSession &s, const Case &c, const HostileOptions &options
 			problem = "used length " + std::to_string(len) + ", expected 1";
 		else if (!untouched(o))
 			problem = "a data buffer was written";
-		else if (options.server_down ? !h.held_request(1000) : !h.normal_request(3000))
+		else if (options.server_down ? !h.held_request(Hostile::held_ms)
+		                             : !h.normal_request(3000))
 			problem = options.server_down
 			                  ? "a normal request after it was answered with the "
 			                    "server down"
@@ -605,7 +609,7 @@ std::string run_case(BlkSession &s, const Case &c, const HostileOptions &options
 		return "the queue went on serving";
 	if (auto reset_problem = timed_restart(s, options); !reset_problem.empty())
 		return reset_problem;
-	if (options.server_down ? !h.held_request(1000) : !h.normal_request(3000))
+	if (options.server_down ? !h.held_request(Hostile::held_ms) : !h.normal_request(3000))
 		return "after a reset, a normal request was not served";
 	return "";
 }
