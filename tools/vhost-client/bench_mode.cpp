@@ -64,6 +64,7 @@ void run_queue(BlkSession &s, const BenchOptions &o, uint32_t q, Clock::time_poi
 	bool stopping = false;
 	while (in_flight > 0) {
 		bool got = false;
+		bool submitted = false;
 		while (auto used = ring.next_used()) {
 			got = true;
 			auto k = static_cast<uint16_t>(head_slot[used->id]);
@@ -86,9 +87,13 @@ void run_queue(BlkSession &s, const BenchOptions &o, uint32_t q, Clock::time_poi
 			if (stopping)
 				--in_flight;
 			else
-				submit(k);
+				submitted = submit(k) || submitted;
 		}
-		if (got && !stopping)
+		// Whatever went into the ring is kicked, also when the time ran
+		// out later in the same batch: unkicked, it waited for ever on a
+		// device that had gone to sleep (the bench's "no completion in
+		// 10 s" as a point ended).
+		if (submitted)
 			ring.kick();
 		if (!got && !ring.wait_call(10000)) {
 			// Tell a device that completed without a call (an interrupt
