@@ -51,6 +51,10 @@ with rados.Rados(conffile="/run/ceph/ceph.conf") as c, c.open_ioctx("rbd") as io
 	;;
 esac
 
+# own_target PAIR: vdused's side of PAIR reaches a target of its own (a
+# qemu-storage-daemon started and stopped with the device).
+own_target() { [ "$1" = vhost-user ] || [ "$1" = vhost-direct ]; }
+
 # cpu_ticks PID...: their user + system time, summed.
 cpu_ticks() { local p t=0; for p; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo $t; }
 
@@ -94,7 +98,7 @@ start() {
 		read -r _ node <<<"$(VDUSED=$daemon "$VDUSECTL" add "${args[@]}" --queues 1 --queue-depth 128 --name bt-v)"
 		[ -n "$node" ] || fail "the $side $pair device did not come up"
 		pid=$(device_field bt-v pid)
-		case $pair in vhost-user | vhost-direct) pid="$pid $qpid" ;; esac
+		! own_target "$pair" || pid="$pid $qpid"
 		return
 	fi
 	case $pair in
@@ -120,7 +124,7 @@ stop() {
 	else
 		vdpa dev del bt-q
 	fi
-	if [ "$1" = qsd ] || [ "$2" = vhost-user ] || [ "$2" = vhost-direct ]; then
+	if [ "$1" = qsd ] || own_target "$2"; then
 		kill "$qpid"
 		wait "$qpid" || true
 	fi

@@ -20,7 +20,10 @@ using namespace std::chrono_literals;
 namespace
 {
 constexpr size_t max_past_targets = 16;
-}
+// Direct rings: every other driver region at this much above
+// driver_user_base (add_driver_region says why).
+constexpr uint64_t driver_user_alternate = uint64_t{1} << 48;
+} // namespace
 
 VhostUserLink::VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter)
         : spec_(spec), reporter_(reporter)

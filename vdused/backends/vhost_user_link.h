@@ -28,12 +28,10 @@ namespace vduse
 // vhost_vdpa), and checked against every region anyway.
 inline constexpr uint64_t shadow_guest_base = uint64_t{1} << 56;
 inline constexpr uint64_t shadow_guest_stride = uint64_t{1} << 36; // per queue
-// The user address the target is told for the driver's memory: IOVA + this,
-// above any address of a process (the target finds rings by user address).
+// The user address the target is told for the driver's memory: IOVA + this
+// (direct rings: every other time a little above, add_driver_region), above
+// any address of a process (the target finds rings by user address).
 inline constexpr uint64_t driver_user_base = uint64_t{1} << 62;
-// Direct rings: every other driver region at this much above
-// driver_user_base (VhostUserLink::add_driver_region says why).
-inline constexpr uint64_t driver_user_alternate = uint64_t{1} << 48;
 
 struct GuestRange {
 	const uint8_t *base = nullptr; // our mapping
