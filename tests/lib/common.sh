@@ -449,6 +449,17 @@ expect_pinned() {
 		"$(cat "/sys/class/vduse/$name/vq$q/irq_cb_affinity")"
 }
 
+# expect_quiet_kernel: what the kernel logged since boot holds no I/O error,
+# no ring the virtio driver took for broken (drivers/virtio/virtio_ring.c,
+# BAD_RING: "is not a head", "out of range") and no VDUSE message that timed
+# out or device it marked broken (drivers/vdpa/vdpa_user/vduse_dev.c).
+expect_quiet_kernel() {
+	local errors
+	errors=$(dmesg | grep -i -E 'I/O error|blk_update_request|is not a head|out of range|vduse.*(timeout|broken)' || true)
+	[ -z "$errors" ] || fail "the kernel logged: $errors"
+	pass "the kernel logged no I/O error, broken ring or VDUSE timeout"
+}
+
 # expect_schema WHAT DEFINITION JSON: JSON (one document, or one a line)
 # matches DEFINITION of docs/json/vdusectl.schema.json, checked by Debian's
 # python3-jsonschema.

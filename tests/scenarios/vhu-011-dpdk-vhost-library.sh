@@ -101,6 +101,7 @@ ext4_across_reset vd0 "$node"
 grep -q "memory regions not changed" "$target_log" &&
 	fail "DPDK kept its mapping of an old driver's memory: $(grep -c 'memory regions not changed' "$target_log") time(s)"
 pass "DPDK mapped the driver's memory again at each new driver"
+expect_quiet_kernel
 "$VDUSECTL" del vd0
 expect_clean vd0
 kill "$(cat /run/vhu/spdk.pid)"
