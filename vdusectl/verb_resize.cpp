@@ -3,7 +3,7 @@
 // checks requests against it, writes the config space and raises a config
 // interrupt (vdused/main.cpp); the driver sees the new capacity. An nbd or
 // rbd device follows its server: vdused asks it, applies what it says, and
-// the record takes that.
+// the record takes that; so does a vhost-user device, asking its target.
 #include "verb.h"
 
 #include "base/size.h"
@@ -49,19 +49,21 @@ Result<ResizePlan> plan_resize(const DeviceSpec &spec, uint64_t asked, bool shri
 	const std::string &name = spec.name;
 	ResizePlan plan;
 	plan.old_size = spec.size_bytes;
-	if (is_network_backend(spec)) {
-		if (asked != 0)
-			return usage_error(name + ": an " + spec.backend +
-			                   " device's size is its server's: resize the " +
-			                   (spec.backend == "rbd" ? "image" : "export") +
+	if (is_remote_backend(spec)) {
+		if (asked != 0) {
+			bool rbd = spec.backend == "rbd";
+			bool vhost_user = spec.backend == "vhost-user";
+			return usage_error(name + ": " + (vhost_user ? "a " : "an ") +
+			                   spec.backend + " device's size is its " +
+			                   (vhost_user ? "target" : "server") + "'s: resize the " +
+			                   (rbd          ? "image"
+			                    : vhost_user ? "target's disk"
+			                                 : "export") +
 			                   " there, then run 'vdusectl resize " + name +
 			                   "' without a size");
+		}
 		return plan; // the size is what vdused learns from the server
 	}
-	if (is_remote_backend(spec))
-		return failure(name + ": resizing a " + spec.backend +
-		               " device is not supported yet (its size comes from the target "
-		               "when it is added)");
 	if (spec.backend == "null") {
 		if (asked == 0)
 			return usage_error(name + ": the null backend needs a size");
@@ -224,8 +226,8 @@ int resize_device(Context &ctx, const ResizeArgs &args)
 	if (auto st = require_device_state("resize", record, worker, Need::served); !st)
 		return report(st.error());
 
-	if (is_network_backend(record.spec)) {
-		// vdused asks the server and applies its size (smaller too: the
+	if (is_remote_backend(record.spec)) {
+		// vdused asks the server (or target) and applies its size (smaller too: the
 		// data beyond is gone from the server already).
 		auto applied = tell_daemon(ctx.state, name, worker.pid, 0);
 		if (!applied)
@@ -273,8 +275,8 @@ Verb resize_verb()
 		        cmd.add_option("size", args->size,
 		                       "New size (1.5G, 512MiB...), or +SIZE or -SIZE relative "
 		                       "to the device's (file, loop: "
-		                       "default the backing file's size now; nbd, rbd: none, the "
-		                       "server's size is taken)")
+		                       "default the backing file's size now; nbd, rbd, vhost-user: "
+		                       "none, the server's or target's size is taken)")
 		                ->type_name("SIZE");
 		        cmd.add_flag("--shrink", args->shrink,
 		                     "Allow a size smaller than the device's (data beyond it is "

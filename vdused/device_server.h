@@ -69,7 +69,7 @@ public:
 	// Sets the capacity the queues check requests against and the driver
 	// sees (config space + config interrupt).
 	Status resize(uint64_t size_bytes);
-	// The backend's server's size now (nbd, rbd), see Backend::remote_size.
+	// The backend's server's size now (nbd, rbd, vhost-user), see Backend::remote_size.
 	Result<uint64_t> remote_size() { return backend_->remote_size(); }
 
 private:

@@ -109,12 +109,12 @@ int serve(const Options &options)
 	             record->spec.backend);
 	status.ready();
 	// vdusectl resize: the record holds the new size, or for a backend
-	// whose size lives on its server (nbd, rbd), the server has it.
+	// whose size lives on its server (nbd, rbd, vhost-user), the server has it.
 	auto wanted_size = [&]() -> Result<uint64_t> {
 		auto fresh = state.read(options.name);
 		if (!fresh)
 			return fresh.error();
-		if (!is_network_backend(fresh->spec))
+		if (!is_remote_backend(fresh->spec))
 			return fresh->spec.size_bytes;
 		auto remote = (*server)->remote_size();
 		if (!remote)

@@ -231,6 +231,16 @@ Status VhostUserClient::negotiate()
 	}
 	if (auto s = send(set_owner, nullptr, 0, nullptr, 0, false); !s)
 		return s;
+	if (auto s = read_config(); !s)
+		return s;
+	if (target_.config.capacity == 0)
+		return error("it reports a capacity of 0: not a vhost-user-blk target, or an "
+		             "empty one");
+	return {};
+}
+
+Status VhostUserClient::read_config()
+{
 	ConfigMsg config{};
 	config.size = config_size;
 	ConfigMsg answer{};
@@ -241,11 +251,8 @@ Status VhostUserClient::negotiate()
 	if (answer.size != config_size)
 		return error("it refused to give its config space");
 	std::memcpy(&target_.config, answer.payload, config_size);
-	if (!(features & bit(VIRTIO_BLK_F_MQ)))
+	if (!target_.has(VIRTIO_BLK_F_MQ))
 		target_.config.num_queues = 1;
-	if (target_.config.capacity == 0)
-		return error("it reports a capacity of 0: not a vhost-user-blk target, or an "
-		             "empty one");
 	return {};
 }
 

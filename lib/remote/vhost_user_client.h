@@ -93,6 +93,9 @@ public:
 	const VhostUserTarget &target() const { return target_; }
 	int fd() const { return socket_.get(); }
 
+	// GET_CONFIG: the target's config space now, into target().config
+	// (a target whose disk was resized says its new capacity).
+	Status read_config();
 	// SET_FEATURES with the features the bridge uses.
 	Status set_features(uint64_t features);
 	// With memory_slots() only.

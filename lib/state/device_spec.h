@@ -101,7 +101,8 @@ bool serves_over_unix_socket(const DeviceSpec &spec);
 // driver waits too).
 inline constexpr uint32_t nbd_default_io_timeout_s = 30;
 // Backends whose data lives in another process or host, asked at add and
-// not at restore: the network ones and vhost-user.
+// not at restore: the network ones and vhost-user. Their size is their
+// server's (vdusectl resize asks it).
 bool is_remote_backend(const DeviceSpec &spec);
 // The bounce size the device gets: the spec's, or the kernel's default.
 uint64_t effective_bounce_size(const DeviceSpec &spec);

@@ -74,7 +74,9 @@ expect_status "a queue depth above what a target takes" 2 "b0: queue depth 2048 
 # The target's block size is taken when none is asked for.
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --name b0)"
 expect_eq "logical block size from the target" 4096 "$(blockdev --getss "$node")"
-expect_status "resize of a vhost-user device" 1 "resizing a vhost-user device is not supported yet" \
+expect_status "resize of a vhost-user device to a size" 2 \
+	"b0: a vhost-user device's size is its target's: resize the target's disk there, then run 'vdusectl resize b0' without a size" \
 	"$VDUSECTL" resize b0 1G
+expect_eq "resize without a size takes the target's" "b0 $((64 << 20))" "$("$VDUSECTL" resize b0)"
 "$VDUSECTL" del b0
 expect_clean b0

@@ -31,6 +31,22 @@ struct Script {
 		bytes.insert(bytes.end(), p, p + size);
 	}
 	void reply_u64(uint32_t request, uint64_t value) { reply(request, &value, sizeof(value)); }
+	// GET_CONFIG's answer: a block device of capacity sectors (size 0: a
+	// target that refuses).
+	void config(uint64_t capacity, uint32_t size = 60)
+	{
+		struct {
+			uint32_t offset, size, flags;
+			uint8_t payload[60];
+		} config{};
+		config.size = size;
+		virtio_blk_config blk{};
+		blk.capacity = capacity;
+		blk.blk_size = 4096;
+		blk.num_queues = 2;
+		std::memcpy(config.payload, &blk, 60);
+		reply(24, &config, sizeof(config));
+	}
 };
 
 constexpr uint64_t blk_features = bit(VIRTIO_F_VERSION_1) | bit(vring::f_indirect_desc) |
@@ -49,21 +65,13 @@ Script block_target(uint64_t capacity, uint64_t protocol = blk_protocol)
 	s.reply_u64(17, 4);           // GET_QUEUE_NUM
 	if (protocol & bit(vhost_user::pf_configure_mem_slots))
 		s.reply_u64(36, 509); // GET_MAX_MEM_SLOTS
-	struct {
-		uint32_t offset, size, flags;
-		uint8_t payload[60];
-	} config{};
-	config.size = 60;
-	virtio_blk_config blk{};
-	blk.capacity = capacity;
-	blk.blk_size = 4096;
-	blk.num_queues = 2;
-	std::memcpy(config.payload, &blk, 60);
-	s.reply(24, &config, sizeof(config)); // GET_CONFIG
+	s.config(capacity);
 	return s;
 }
 
-Result<VhostUserClient> negotiate(const Script &script)
+// With keep, the target's end stays open there (for messages after the
+// handshake); else the target is gone once the script is read.
+Result<VhostUserClient> negotiate(const Script &script, UniqueFd *keep = nullptr)
 {
 	int pair[2];
 	EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
@@ -74,6 +82,8 @@ Result<VhostUserClient> negotiate(const Script &script)
 		          static_cast<ssize_t>(script.bytes.size()));
 	}
 	::shutdown(target.get(), SHUT_WR);
+	if (keep)
+		*keep = std::move(target);
 	return VhostUserClient::over(std::move(ours), "/run/t.sock",
 	                             std::chrono::milliseconds(200));
 }
@@ -97,6 +107,27 @@ TEST(VhostUserClient, NegotiatesWithABlockTarget)
 	EXPECT_TRUE(wanted & bit(VIRTIO_BLK_F_FLUSH));
 	auto names = vhost_user_feature_names(wanted);
 	EXPECT_NE(std::find(names.begin(), names.end(), "flush"), names.end());
+}
+
+// vdusectl resize of a vhost-user device: the config space asked again on
+// the live connection.
+TEST(VhostUserClient, ReadsTheConfigSpaceAgain)
+{
+	Script script = block_target(1 << 21);
+	script.config(1 << 22);
+	script.config(1 << 23, 0);
+	UniqueFd target;
+	auto client = negotiate(script, &target);
+	ASSERT_TRUE(client.ok()) << client.error().message;
+	EXPECT_EQ(client->target().config.capacity, 1u << 21);
+	auto again = client->read_config();
+	ASSERT_TRUE(again.ok()) << again.error().message;
+	EXPECT_EQ(client->target().config.capacity, 1u << 22);
+	auto refused = client->read_config();
+	ASSERT_FALSE(refused.ok());
+	EXPECT_NE(refused.error().message.find("refused to give its config space"),
+	          std::string::npos)
+	        << refused.error().message;
 }
 
 TEST(VhostUserClient, RefusesWhatIsNotABlockTarget)

@@ -99,7 +99,7 @@ public:
 	// mappings' files to another process (vhost-user): its queues are
 	// drained before the regions go.
 	virtual bool requests_survive_remap() const { return true; }
-	// For a backend whose size lives on its server (nbd, rbd): the size
+	// For a backend whose size lives on its server (nbd, rbd, vhost-user): the size
 	// there now, learnt so that requests up to it are served once this
 	// returns. What `vdusectl resize NAME` follows. On the control thread,
 	// while the queues run.

@@ -36,6 +36,7 @@ public:
 	}
 	bool requests_survive_remap() const override { return false; }
 	void use_fixed_memory(const BounceMemory &memory) override;
+	Result<uint64_t> remote_size() override { return link_->target_size(); }
 
 private:
 	bool waits_for_bounce_memory() const;

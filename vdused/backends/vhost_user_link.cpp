@@ -113,6 +113,26 @@ Status VhostUserLink::on_connection(uint64_t generation,
 	return st;
 }
 
+Result<uint64_t> VhostUserLink::target_size()
+{
+	std::lock_guard lock(mutex_);
+	if (!client_)
+		return failure("no vhost-user target is connected at " + spec_.socket);
+	if (Status st = client_->read_config(); !st) {
+		fail_locked(st.error().message);
+		return st.error();
+	}
+	uint64_t capacity = client_->target().config.capacity;
+	if (capacity == 0 || capacity > UINT64_MAX / 512)
+		return failure("the vhost-user target at " + spec_.socket +
+		               " reports a capacity of " + std::to_string(capacity) + " sectors");
+	// What the device takes of it (whole blocks, as at add): a target that
+	// connects again must have at least that.
+	uint64_t bytes = capacity * 512;
+	spec_.size_bytes = bytes - bytes % spec_.block_size;
+	return bytes;
+}
+
 void VhostUserLink::run()
 {
 	auto backoff = 50ms;

@@ -75,6 +75,11 @@ public:
 	Status on_connection(uint64_t generation,
 	                     const std::function<Status(VhostUserClient &)> &fn);
 
+	// vdusectl resize: the target's size now (GET_CONFIG on the live
+	// connection), which a target that comes back must have from then on;
+	// an error if no target is connected or it does not answer.
+	Result<uint64_t> target_size();
+
 	// Bumps at every new connection; 0 until the first.
 	uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 	bool connected() const { return connected_.load(std::memory_order_acquire); }
