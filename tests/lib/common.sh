@@ -339,10 +339,8 @@ vhu_start() {
 	mkdir -p /run/vhu
 	rm -f "/run/vhu/$name.sock" "/run/vhu/$name.pid"
 	# VHU_OBJECT: a --object for the blockdev (a LUKS image's secret).
-	# VHU_MONITOR=1: a QMP monitor at /run/vhu/NAME.qmp (vhu_qmp).
 	(qemu-storage-daemon --pidfile "/run/vhu/$name.pid" \
 		${VHU_OBJECT:+--object "$VHU_OBJECT"} --blockdev "$blockdev" \
-		${VHU_MONITOR:+--chardev "socket,id=qmp,path=/run/vhu/$name.qmp,server=on,wait=off" --monitor chardev=qmp} \
 		--export "type=vhost-user-blk,id=e-$name,node-name=$name,addr.type=unix,addr.path=/run/vhu/$name.sock,writable=on,num-queues=$queues$extra" \
 		</dev/null >/dev/null 2>>"/run/vhu/$name.log" &)
 	local deadline=$((SECONDS + 5))
@@ -351,30 +349,6 @@ vhu_start() {
 			fail "qemu-storage-daemon $name did not start: $(cat "/run/vhu/$name.log")"
 		sleep 0.05
 	done
-}
-
-# vhu_qmp NAME COMMAND [ARGUMENTS-JSON]: runs a QMP command on
-# qemu-storage-daemon NAME (started with VHU_MONITOR=1); fails on its error.
-vhu_qmp() {
-	local out
-	out=$(/usr/bin/python3 - "/run/vhu/$1.qmp" "$2" "${3:-{\}}" 2>&1 <<'EOF'
-import json, socket, sys
-sock = socket.socket(socket.AF_UNIX)
-sock.connect(sys.argv[1])
-f = sock.makefile("rw")
-json.loads(f.readline())  # the greeting
-for command in ({"execute": "qmp_capabilities"},
-                {"execute": sys.argv[2], "arguments": json.loads(sys.argv[3])}):
-    f.write(json.dumps(command) + "\n")
-    f.flush()
-    while True:
-        answer = json.loads(f.readline())
-        if "event" not in answer:
-            break
-    if "error" in answer:
-        sys.exit(answer["error"]["desc"])
-EOF
-	) || fail "qemu-storage-daemon $1: QMP $2 failed: $out"
 }
 
 # vhu_stop NAME: SIGTERM, and wait until it is gone.

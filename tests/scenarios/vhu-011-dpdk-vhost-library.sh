@@ -8,7 +8,8 @@
 # --bounce-memory hugepage DPDK is given the bridge's rings and vdused's
 # huge pages in one table, and maps the huge pages: fio verify, the target
 # killed under fio (0 errors), vdused and the target killed together under
-# fio, a reset with ext4 across it. With --rings direct DPDK serves the
+# fio, a reset with ext4 across it, resize following the target's disk as
+# it grows and shrinks. With --rings direct DPDK serves the
 # driver's own rings: fio verify, the target killed under fio (0 errors),
 # ext4 across a reset, and at each new driver DPDK maps the driver's memory
 # again (it keeps the old mapping when a table looks like the last one, and
@@ -78,6 +79,20 @@ fio_verified dpdk-both-crash 180
 vhu_maps_bounce spdk vs0
 
 ext4_across_reset vs0 "$node"
+
+# The target's disk grows, then shrinks, while it serves (SPDK's target
+# answers GET_CONFIG from its bdev's size now; this one from the file's):
+# resize with no size follows it both ways.
+truncate -s 192M "$img/disk.img"
+expect_eq "resize follows DPDK's target" "vs0 $((192 << 20))" "$("$VDUSECTL" resize vs0)"
+expect_eq "$node grown" $((192 << 20)) "$(blockdev --getsize64 "$node")"
+fio_check "the grown space" --name=grown --filename="$node" --rw=write --bs=64k --offset=128M \
+	--size=64M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 \
+	--verify_fatal=1
+truncate -s 128M "$img/disk.img"
+expect_eq "resize follows DPDK's target shrunk" "vs0 $((128 << 20))" "$("$VDUSECTL" resize vs0)"
+expect_eq "$node shrunk" $((128 << 20)) "$(blockdev --getsize64 "$node")"
+pass "the device followed DPDK's target from 128 MiB to 192 MiB and back"
 del_bounce_device vs0 "$free_before"
 
 # Direct rings: DPDK serves the driver's own rings, its memory in one table.
