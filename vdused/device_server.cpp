@@ -427,6 +427,8 @@ Status DeviceServer::resize(uint64_t size_bytes)
 	spdlog::info("{}: resized from {} to {} bytes{}", spec_.name, spec_.size_bytes, size_bytes,
 	             *told ? "" : " (no driver yet: it reads the size when it starts)");
 	spec_.size_bytes = size_bytes;
+	if (VhostUserLink *link = backend_->vhost_user_link())
+		link->set_device_size(size_bytes);
 	return {};
 }
 

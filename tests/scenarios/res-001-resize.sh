@@ -12,6 +12,20 @@ export VDUSE_PERSIST_DIR=/run/persist-test # / is read-only in this mode
 M=$((1 << 20))
 
 size_of() { blockdev --getsize64 "$1"; }
+# grow_load NAME NODE SECONDS: two fio jobs writing and verifying the first
+# 128 MiB of NODE while its server grows (fio_finish NAME ends it).
+grow_load() {
+	fio_start "$1" --name="$1" --filename="$2" --rw=randwrite --bsrange=4k-64k --size=64M \
+		--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
+		--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime="$3"
+}
+# new_space WHAT NAME NODE: the 192 MiB past the first 128 MiB written and
+# verified.
+new_space() {
+	fio_check "$1: the new space" --name="$2" --filename="$3" --rw=write --bs=64k \
+		--offset=128M --size=192M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c \
+		--do_verify=1 --verify_fatal=1
+}
 
 # null: grow, refuse to shrink without --shrink, shrink.
 read -r _ node <<<"$("$VDUSECTL" add -t null --size 256M --name n0)"
@@ -121,9 +135,7 @@ read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=/run/nbd/
 	--queues 2 --name nb0)"
 expect_status "nbd: resize to a size" 2 "resize the export there, then run 'vdusectl resize nb0'" \
 	"$VDUSECTL" resize nb0 1G
-fio_start nbdgrow --name=nbdgrow --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
-	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=12
+grow_load nbdgrow "$node" 12
 sleep 3
 truncate -s 320M "$img/nbd.img"
 expect_eq "resize follows the server" "nb0 $((320 * M))" "$("$VDUSECTL" resize nb0)"
@@ -133,8 +145,7 @@ fio_finish nbdgrow "across the nbd resize"
 n=$(grep -c "closed to learn the export's size" /run/vduse/nb0.log)
 [ "$n" -ge 1 ] || fail "vdused's log does not say it reconnected: $(tail -5 /run/vduse/nb0.log)"
 pass "nbd grew from 128 MiB to 320 MiB under fio verify ($(fio_total write.total_ios) writes, $n connection(s) made again)"
-fio_check "nbd: the new space" --name=nbnew --filename="$node" --rw=write --bs=64k --offset=128M \
-	--size=192M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1
+new_space nbd nbnew "$node"
 "$VDUSECTL" del nb0
 nbd_kill rs
 trap - EXIT
@@ -150,9 +161,7 @@ read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/rv.sock --q
 vhu_connected vu0 rv
 expect_status "vhost-user: resize to a size" 2 "resize the target's disk there, then run 'vdusectl resize vu0'" \
 	"$VDUSECTL" resize vu0 1G
-fio_start vugrow --name=vugrow --filename="$node" --rw=randwrite --bsrange=4k-64k --size=64M \
-	--ioengine=io_uring --iodepth=16 --direct=1 --numjobs=2 --offset_increment=64M \
-	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=10
+grow_load vugrow "$node" 10
 sleep 2
 vhu_stop rv
 truncate -s 320M "$img/vhu.img"
@@ -163,9 +172,7 @@ expect_eq "$node after the target's disk grew" $((320 * M)) "$(size_of "$node")"
 expect_eq "vu0's size in show" $((320 * M)) "$(device_field vu0 size_bytes)"
 fio_finish vugrow "across the vhost-user resize"
 pass "vhost-user grew from 128 MiB to 320 MiB under fio verify ($(fio_total write.total_ios) writes)"
-fio_check "vhost-user: the new space" --name=vunew --filename="$node" --rw=write --bs=64k \
-	--offset=128M --size=192M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c \
-	--do_verify=1 --verify_fatal=1
+new_space vhost-user vunew "$node"
 vhu_stop rv
 truncate -s 192M "$img/vhu.img"
 vhu_start rv 2 "driver=file,node-name=rv,filename=$img/vhu.img"

@@ -126,11 +126,13 @@ Result<uint64_t> VhostUserLink::target_size()
 	if (capacity == 0 || capacity > UINT64_MAX / 512)
 		return failure("the vhost-user target at " + spec_.socket +
 		               " reports a capacity of " + std::to_string(capacity) + " sectors");
-	// What the device takes of it (whole blocks, as at add): a target that
-	// connects again must have at least that.
-	uint64_t bytes = capacity * 512;
-	spec_.size_bytes = bytes - bytes % spec_.block_size;
-	return bytes;
+	return capacity * 512;
+}
+
+void VhostUserLink::set_device_size(uint64_t size_bytes)
+{
+	std::lock_guard lock(mutex_);
+	spec_.size_bytes = size_bytes;
 }
 
 void VhostUserLink::run()

@@ -76,9 +76,12 @@ public:
 	                     const std::function<Status(VhostUserClient &)> &fn);
 
 	// vdusectl resize: the target's size now (GET_CONFIG on the live
-	// connection), which a target that comes back must have from then on;
-	// an error if no target is connected or it does not answer.
+	// connection); an error if no target is connected or it does not
+	// answer.
 	Result<uint64_t> target_size();
+	// The device's size after a resize: what a target that connects again
+	// must have at least (connect_locked).
+	void set_device_size(uint64_t size_bytes);
 
 	// Bumps at every new connection; 0 until the first.
 	uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
