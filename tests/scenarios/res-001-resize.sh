@@ -192,4 +192,7 @@ expect_eq "vhost device: size in show" $((128 * M)) "$(device_field vh0 size_byt
 grep -q "resized from $((64 * M)) to $((128 * M)) bytes" /run/vduse/vh0.log ||
 	fail "vdused's log does not say it resized: $(tail -3 /run/vduse/vh0.log)"
 "$VDUSECTL" del vh0
+# Through every grow, shrink, crash and refused target: no I/O error or
+# broken ring in the kernel's log.
+expect_quiet_kernel
 expect_clean
