@@ -21,17 +21,23 @@ expect_status "add as a user" 1 "add: must be root" as_nobody "$VDUSECTL" add -t
 expect_status "del as a user" 1 "del: must be root" as_nobody "$VDUSECTL" del g0
 expect_eq "list as a user" g0 "$(as_nobody "$VDUSECTL" list --no-legend -o name)"
 
-# Waiting for the lock is said after a second, with the holder's pid.
+# Waiting for the lock is said after a second, with the holder's pid; the
+# holder lets go once it is said (a fixed hold raced with a slow start of
+# vdusectl on a busy machine), and add goes on.
 (
 	flock 9
 	echo "$BASHPID" >"$state/lock"
-	exec sleep 3
+	exec sleep 60
 ) 9>>"$state/lock" &
 holder=$!
-sleep 0.5
-err=$("$VDUSECTL" add -t null --size 64M --name w0 2>&1 >/dev/null) || fail "add after the wait failed: $err"
-wait "$holder"
-expect_contains "the lock wait is said" "waiting for another vdusectl (pid $holder)" "$err"
+wait_for 10 "the test's hold of the lock" grep -qx "$holder" "$state/lock"
+"$VDUSECTL" add -t null --size 64M --name w0 >/dev/null 2>"$TMPDIR/wait.err" &
+adder=$!
+wait_for 30 "add to say it waits for the lock" grep -q "waiting for another vdusectl" "$TMPDIR/wait.err"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+wait "$adder" || fail "add after the wait failed: $(cat "$TMPDIR/wait.err")"
+expect_contains "the lock wait is said" "waiting for another vdusectl (pid $holder)" "$(cat "$TMPDIR/wait.err")"
 "$VDUSECTL" del w0
 
 # Broken records beside a good device.

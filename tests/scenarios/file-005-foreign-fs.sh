@@ -25,7 +25,7 @@ check() {
 	expect_contains "$name: add says" "cannot zero a range in place" "$(cat "$TMPDIR/add.err")"
 	expect_eq "$name: write zeroes offered (sysfs)" 0 \
 		"$(cat "/sys/block/${node#/dev/}/queue/write_zeroes_max_bytes")"
-	fio_verify "$name" "$node" "$bs" 16M
+	fio_verify "$name" "$node" "$bs" 8M
 	dmesg --clear
 	blkdiscard -z -o 1M -l 1M "$node" || fail "$name: blkdiscard -z failed"
 	expect_eq "$name: the zeroed MiB" "$(head -c 1M /dev/zero | sha256sum)" \

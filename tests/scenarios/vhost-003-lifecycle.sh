@@ -31,16 +31,22 @@ expect_eq "the device after the refused del" running "$("$VDUSECTL" show life --
 kill "$holder"; wait "$holder" 2>/dev/null || true
 out=$("$VHOST_CLIENT" -d "$node" -q 2 verify -t 1 --null 2>&1) || fail "after the refused del: $out"
 pass "the device serves after the refused del"
-# A holder that closes within --wait: del waits for it and succeeds.
-(exec 3<>"$node"; exec sleep 2) &
+# A holder that closes within --wait: del waits for it and succeeds. The
+# holder closes once del has said it waits (a fixed 2 s hold raced with a
+# slow start of vdusectl on a busy machine).
+(exec 3<>"$node"; exec sleep 60) &
 holder=$!
 wait_for 5 "the holder to open $node" sh -c "ls -l /proc/$holder/fd | grep -q vhost-vdpa"
-t0=$SECONDS
-err=$("$VDUSECTL" del --wait 20 life 2>&1) || fail "del --wait 20: $err"
-expect_contains "del says what it waits for" "waiting up to 20 s for pid $holder (sleep)" "$err"
-[ $((SECONDS - t0)) -le 10 ] || fail "del took $((SECONDS - t0)) s"
-pass "del waited for the holder to close the node, then deleted"
+"$VDUSECTL" del --wait 20 life >/dev/null 2>"$TMPDIR/del.err" &
+deleter=$!
+wait_for 20 "del to say it waits" grep -q "waiting up to 20 s" "$TMPDIR/del.err"
+expect_contains "del says what it waits for" "waiting up to 20 s for pid $holder (sleep)" "$(cat "$TMPDIR/del.err")"
+kill "$holder"
 wait "$holder" 2>/dev/null || true
+t0=$SECONDS
+wait "$deleter" || fail "del --wait 20: $(cat "$TMPDIR/del.err")"
+[ $((SECONDS - t0)) -le 10 ] || fail "del took $((SECONDS - t0)) s after the holder closed the node"
+pass "del waited for the holder to close the node, then deleted"
 expect_clean
 
 # Crash recovery on the vhost path, file backend, 3 kills.
