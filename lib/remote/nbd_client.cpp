@@ -1,6 +1,7 @@
 #include "remote/nbd_client.h"
 
 #include "base/socket_peer.h"
+#include "remote/lazy_library.h"
 
 #include <cerrno>
 
@@ -17,6 +18,8 @@ Result<NbdHandle> nbd_connect_with_timeout(const std::string &uri,
                                            std::chrono::milliseconds timeout,
                                            std::optional<uid_t> owner)
 {
+	if (auto loaded = load_remote_library(RemoteLibrary::nbd); !loaded)
+		return loaded.error();
 	NbdHandle h(nbd_create());
 	if (!h)
 		return failure("cannot create an NBD handle: " + nbd_last_error());

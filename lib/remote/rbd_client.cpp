@@ -1,5 +1,7 @@
 #include "remote/rbd_client.h"
 
+#include "remote/lazy_library.h"
+
 #include <array>
 #include <cstring>
 #include <string>
@@ -35,6 +37,8 @@ Result<RbdImage> RbdImage::open(const DeviceSpec &spec, Access access,
 	RbdImage img;
 	std::string user = spec.rbd_user.empty() ? "admin" : spec.rbd_user;
 	std::string where = "rbd:" + spec.rbd_image;
+	if (auto loaded = load_remote_library(RemoteLibrary::rbd); !loaded)
+		return with_context(where, loaded.error());
 	rados_t cluster = nullptr;
 	int r = rados_create2(&cluster, "ceph", ("client." + user).c_str(), 0);
 	if (r < 0)

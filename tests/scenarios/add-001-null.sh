@@ -14,6 +14,9 @@ pass "$node is a block device"
 expect_eq "blockdev --getsize64" 1073741824 "$(blockdev --getsize64 "$node")"
 expect_eq "blockdev --getss" 512 "$(blockdev --getss "$node")"
 expect_eq "serial in sysfs" SN-TEST-1 "$(cat "/sys/block/$(basename "$node")/serial")"
+# The storage client libraries are loaded only by the backends that use them.
+expect_eq "libnbd, librbd and librados in a null device's vdused" 0 \
+	"$(grep -cE '/lib(nbd|rbd|rados)\.so' "/proc/$pid/maps")"
 
 # show --json against the kernel's own view through iproute2.
 show=$("$VDUSECTL" show "$name" --json | jq '.[0]')
@@ -63,4 +66,13 @@ blkdiscard -z -o 0 -l 1M "$node" && pass "blkdiscard -z succeeds"
 "$VDUSECTL" del "$name"
 test ! -e "$node" || fail "$node still exists after del"
 test ! -e "/proc/$pid" || fail "vdused ($pid) still runs after del"
+expect_clean
+
+# A host without libnbd0 and librbd1 (the package only recommends them):
+# a null device is added, serves and goes.
+out=$(without_remote_libraries sh -c 'set -e; added=$("$0" add -t null --size 64M --name nolibs)
+	dd if="${added#* }" of=/dev/null bs=64k count=16 iflag=direct status=none
+	"$0" del nolibs; echo "$added, read and deleted"' "$VDUSECTL" 2>&1) ||
+	fail "a null device without libnbd and librbd: $out"
+pass "a null device without libnbd and librbd: $out"
 expect_clean

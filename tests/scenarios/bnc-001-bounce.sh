@@ -94,7 +94,7 @@ fio_start crash --name=crash --filename="$node" --rw=randwrite --bs=4k --size=96
 	--iodepth=32 --direct=1 --numjobs=2 --offset_increment=96M --verify=crc32c \
 	--verify_backlog=64 --verify_fatal=1 --time_based --runtime=300
 for i in 1 2 3; do
-	sleep 3
+	sleep 2
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended early (kill $i): $(cat "$TMPDIR/crash.json")"
 	pid=$(pid_of b4)
 	kill -9 "$pid"
@@ -106,19 +106,19 @@ expect_eq "registered by the third successor" true "$(device_field b4 bounce_reg
 fio_stop crash "after 3 kills"
 pass "3 kill -9 + recover under fio verify: $(fio_total write.total_ios) writes, 0 errors"
 expect_quiet_kernel
-fio_verify "after the kills" "$node" 4k-64k 32M
+fio_verify "after the kills" "$node" 4k-64k 16M
 expect_status "b4 to the vhost driver" 2 "only the virtio driver uses" "$VDUSECTL" bind b4 --driver vhost
 "$VDUSECTL" del b4
 
 # ---- loop, and shmem ----
 loopdev=$(losetup --find --show "$img/a.img")
 read -r _ node <<<"$("$VDUSECTL" add -t loop --file "$loopdev" --queues 4 --name bl --bounce-memory hugepage)"
-fio_verify "loop, hugepage, 4 queues" "$node" 4k-1M 48M
+fio_verify "loop, hugepage, 4 queues" "$node" 4k-1M 32M
 expect_eq "loop: registered" true "$(device_field bl bounce_registered)"
 "$VDUSECTL" del bl
 losetup -d "$loopdev"
 read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/a.img" --direct --name bs --bounce-memory shmem --bounce-size 16M)"
-fio_verify "shmem, 16 MiB" "$node" 4k-256k 48M
+fio_verify "shmem, 16 MiB" "$node" 4k-256k 32M
 expect_eq "shmem in use" shmem "$(device_field bs bounce_in_use)"
 "$VDUSECTL" del bs
 expect_eq "huge pages free at the end" "$reserved" "$(hp_free)"

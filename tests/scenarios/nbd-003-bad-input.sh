@@ -19,6 +19,8 @@ expect_status "not a socket" 1 "b0: cannot connect to" \
 	"$VDUSECTL" add -t nbd --url "nbd+unix:///?socket=$img/plain" --name b0
 expect_status "nobody listening on the port" 1 "b0: cannot connect to nbd://127.0.0.1:10999/" \
 	"$VDUSECTL" add -t nbd --url nbd://127.0.0.1:10999/ --name b0
+expect_status "a host without libnbd" 1 "b0: cannot load libnbd.so.0 (Debian package libnbd0): " \
+	without_remote_libraries "$VDUSECTL" add -t nbd --url nbd://127.0.0.1:10999/ --name b0
 # A server that is not NBD: it answers and closes.
 mkdir -p /run/nbd
 python3 -c '

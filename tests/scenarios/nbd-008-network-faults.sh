@@ -4,7 +4,7 @@
 # host would. Faults on the link, not the server, so that nothing closes the
 # socket: replies just stop coming.
 # - netem delay and loss on both ends under fio verify;
-# - the link down 20 s under fio verify (the reply deadline, --io-timeout 5,
+# - the link down 10 s under fio verify (the reply deadline, --io-timeout 5,
 #   severs the connection; connecting fails until the link is back);
 # - the link down and vdused killed (-9) and recovered under fio verify;
 # - the link down and the driver (the project's vhost client) resetting the
@@ -69,18 +69,18 @@ pass "netem dropped $dropped packets on the host's end"
 tc qdisc del dev vt-host root
 ip netns exec "$ns" tc qdisc del dev vt-srv root
 
-# The link down 20 s under fio: requests on the wire get no reply and no
-# error; the reply deadline severs the connection, and vdused reconnects
-# once the link is back.
-fio_background "$node" 28 down
+# The link down about 10 s under fio: requests on the wire get no reply and
+# no error; the reply deadline severs the connection, connecting fails while
+# the link is down, and vdused reconnects once it is back.
+fio_background "$node" 20 down
 sleep 3
 link down
 wait_for 15 "show to say reconnecting" \
 	sh -c "\"$VDUSECTL\" show tcp0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
-sleep 12
+sleep 4
 link up
 connected tcp0 30
-fio_done "the link down 20 s" down
+fio_done "the link down 10 s" down
 grep -q "no reply for" /run/vduse/tcp0.log ||
 	fail "vdused's log does not say it gave up on the silent connection: $(grep connection /run/vduse/tcp0.log | tail -5)"
 expect_eq "vdused's pid across the link down" "$pid" "$(device_field tcp0 pid)"

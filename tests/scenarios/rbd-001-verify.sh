@@ -62,7 +62,7 @@ pass "the snapshot holds the pattern"
 # kill -9 of vdused during fio verify, then recover: no error.
 fio_start crash --name=crash --filename="$node" --rw=randwrite --bsrange=4k-64k --size=32M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --verify_backlog=16 \
-	--verify_fatal=1 --time_based --runtime=25
+	--verify_fatal=1 --time_based --runtime=14
 sleep 4
 pid=$(device_field rbd0 pid)
 kill -9 "$pid"
@@ -96,7 +96,8 @@ rbd --conf "$conf" resize --size 384M rbd/img0 >"$TMPDIR/rbd-resize.out" 2>&1 ||
 	fail "rbd resize: $(cat "$TMPDIR/rbd-resize.out")"
 expect_eq "resize follows the image" "rbd0 $((384 << 20))" "$("$VDUSECTL" resize rbd0)"
 expect_eq "$node after the image grew" $((384 << 20)) "$(blockdev --getsize64 "$node")"
-fio_check "rbd: the new space" --name=rbdnew --filename="$node" --rw=write --bs=64k --offset=256M \
+# 64 KiB in every 256 KiB of it, to its end.
+fio_check "rbd: the new space" --name=rbdnew --filename="$node" --rw=write:192k --bs=64k --offset=256M \
 	--size=128M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1
 "$VDUSECTL" del rbd0
 
@@ -110,6 +111,8 @@ expect_status "a missing snapshot" 1 "b0: rbd:rbd/img0@nosnap: cannot open the i
 	"$VDUSECTL" add -t rbd --image rbd/img0 --snap nosnap --ceph-conf "$conf" --name b0
 expect_status "an unknown user" 1 "cannot connect to the Ceph cluster as client.nobody" \
 	"$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" --id nobody --name b0
+expect_status "a host without librbd" 1 "b0: rbd:rbd/img0: cannot load librbd.so.1 (Debian package librbd1): " \
+	without_remote_libraries "$VDUSECTL" add -t rbd --image rbd/img0 --ceph-conf "$conf" --name b0
 expect_status "a relative keyring path" 2 "'keys' is not an absolute path" \
 	"$VDUSECTL" add -t rbd --image rbd/img0 --keyring keys --name b0
 expect_clean

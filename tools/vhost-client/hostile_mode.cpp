@@ -151,6 +151,11 @@ public:
 	// With the server down, a good request is held if no answer came in
 	// this long: a wrong one (an error) comes at once.
 	static constexpr int held_ms = 300;
+	// A request the device must leave unanswered (a stopped queue): no
+	// answer in this long counts as none. A served request is answered in
+	// well under a millisecond, a few under TCG; the wait only ever lets a
+	// late wrong answer through, never fails a right device.
+	static constexpr int silence_ms = 300;
 	static constexpr int no_answer = -1;
 	// Offers the good read; its status, or no_answer after ms.
 	int offer_normal_request(int ms)
@@ -579,7 +584,8 @@ std::string run_case(BlkSession &s, const Case &c, const HostileOptions &options
 	if (!o.problem.empty())
 		return o.problem;
 	uint32_t len = 0;
-	bool answered = h.wait_for(o.head, c.expect == Outcome::answered ? 3000 : 1000, len);
+	bool answered =
+	        h.wait_for(o.head, c.expect == Outcome::answered ? 3000 : Hostile::silence_ms, len);
 	std::string problem;
 	if (c.expect == Outcome::answered) {
 		if (!answered)
@@ -605,7 +611,7 @@ std::string run_case(BlkSession &s, const Case &c, const HostileOptions &options
 		return "its status byte was written";
 	if (!untouched(o))
 		return "a data buffer was written";
-	if (h.normal_request(1000))
+	if (h.normal_request(Hostile::silence_ms))
 		return "the queue went on serving";
 	if (auto reset_problem = timed_restart(s, options); !reset_problem.empty())
 		return reset_problem;
