@@ -153,7 +153,7 @@ expect_clean() {
 	local left
 	left=$(ls /dev/vduse | grep -v '^control$' || true)
 	[ -z "$left" ] || fail "VDUSE devices left behind: $left"
-	left=$(vdpa -j dev show | jq -r '.dev | keys[]' 2>/dev/null || true)
+	left=$(vdpa dev show 2>/dev/null | cut -d: -f1)
 	[ -z "$left" ] || fail "vdpa devices left behind: $left"
 	left=$(pgrep -a vdused || true)
 	[ -z "$left" ] || fail "vdused processes left behind: $left"
@@ -360,6 +360,11 @@ device_field() {
 	jq -r ".[0].$2" <<<"$json"
 }
 
+# field_is NAME KEY VALUE, field_starts NAME KEY PREFIX: device_field NAME
+# KEY is VALUE, or starts with PREFIX (for wait_for).
+field_is() { [ "$(device_field "$1" "$2")" = "$3" ]; }
+field_starts() { [[ $(device_field "$1" "$2") == "$3"* ]]; }
+
 # vhu_start NAME QUEUES BLOCKDEV [EXPORT-OPTIONS]: qemu-storage-daemon serving
 # BLOCKDEV (a --blockdev value whose node-name is NAME) as a vhost-user-blk
 # target on /run/vhu/NAME.sock, its pid in /run/vhu/NAME.pid, its stderr in
@@ -406,7 +411,7 @@ vhu_kill() {
 # /run/vhu of TARGET (and of anything else there) and the kernel's last lines.
 vhu_connected() {
 	local name=$1 target=$2 deadline=$((SECONDS + 15)) log
-	until "$VDUSECTL" show "$name" --json=short | jq -e '.[0].connection == "connected"' >/dev/null; do
+	until field_is "$name" connection connected; do
 		[ $SECONDS -lt $deadline ] && { sleep 0.1; continue; }
 		echo "----- vdused's log -----"
 		tail -15 "/run/vduse/$name.log"

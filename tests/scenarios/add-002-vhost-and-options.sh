@@ -9,7 +9,7 @@ expect_eq "name" vm-disk "$name"
 case $node in /dev/vhost-vdpa-*) pass "node $node" ;; *) fail "node '$node' is not /dev/vhost-vdpa-N" ;; esac
 test -c "$node" || fail "$node is not a character device"
 expect_eq "bound driver" vhost_vdpa "$(basename "$(readlink /sys/bus/vdpa/devices/vm-disk/driver)")"
-expect_eq "show driver" vhost_vdpa "$("$VDUSECTL" show vm-disk --json | jq -r '.[0].driver')"
+expect_eq "show driver" vhost_vdpa "$(device_field vm-disk driver)"
 "$VDUSECTL" del vm-disk
 test ! -e "$node" || fail "$node still exists after del"
 expect_clean

@@ -30,7 +30,7 @@ expect_status "duplicate name" 1 "device 'dup' already exists" "$VDUSECTL" add -
 # Usage errors are found before the name is looked up: exit 2, not 1.
 expect_status "bad backend and a taken name" 2 "unknown backend 'bogus'" "$VDUSECTL" add -t bogus --name dup
 expect_eq "a global option after the verb" "" "$("$VDUSECTL" list --no-legend --state-dir /run/no-such-state)"
-expect_eq "the first dup still runs" running "$("$VDUSECTL" show dup --json | jq -r '.[0].state')"
+expect_eq "the first dup still runs" running "$(device_field dup state)"
 "$VDUSECTL" del dup
 expect_clean
 

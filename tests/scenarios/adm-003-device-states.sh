@@ -25,7 +25,7 @@ make_state() {
 		cp "$TMPDIR/$name.json" "$state/$name.json"
 		;;
 	esac
-	wait_for 10 "$name to be $want" sh -c "[ \"\$(\"$VDUSECTL\" show $name --json=short | jq -r '.[0].state')\" = $want ]"
+	wait_for 10 "$name to be $want" field_is $name state $want
 }
 
 # The verbs and the states they act on (device_state.h, Need).

@@ -77,7 +77,7 @@ sums=$(cd $mnt && sha256sum f1 f2 f3 f4)
 umount $mnt
 # A driver reset deregisters the memory; the next driver's I/O registers it.
 echo b4 >/sys/bus/vdpa/drivers/virtio_vdpa/unbind
-wait_for 10 "b4 deregistered at the reset" sh -c "[ \"\$(\"$VDUSECTL\" show b4 --json=short | jq -r '.[0].bounce_registered')\" = false ]"
+wait_for 10 "b4 deregistered at the reset" field_is b4 bounce_registered false
 pass "the reset deregistered the bounce memory"
 echo b4 >/sys/bus/vdpa/drivers/virtio_vdpa/bind
 wait_for 10 "b4's node after the rebind" vdpa_block_node b4

@@ -25,7 +25,7 @@ expect_eq "data in the image after del" "$(sha256sum <"$TMPDIR/pattern")" \
 before=$(sha256sum <"$img")
 read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img" --read-only --name ro)"
 expect_eq "read-only flag" 1 "$(blockdev --getro "$node")"
-expect_eq "show mode" buffered,ro "$("$VDUSECTL" show ro --json | jq -r '.[0].mode')"
+expect_eq "show mode" buffered,ro "$(device_field ro mode)"
 if dd if=/dev/zero of="$node" bs=4k count=1 oflag=direct status=none 2>/dev/null; then
 	fail "a write to the read-only device succeeded"
 fi

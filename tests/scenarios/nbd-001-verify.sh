@@ -28,7 +28,7 @@ url="nbd+unix:///?socket=/run/nbd/disk.sock"
 read -r name node <<<"$("$VDUSECTL" add -t nbd --url "$url" --queues 2 --name nbd0)"
 expect_eq "size from the server" 268435456 "$(blockdev --getsize64 "$node")"
 expect_eq "source in show" "$url" "$(device_field nbd0 source)"
-wait_for 10 "connection established" sh -c "\"$VDUSECTL\" show nbd0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 10 "connection established" field_is nbd0 connection connected
 pass "connection: $(device_field nbd0 connection)"
 expect_contains "list names the URI" "$url" "$("$VDUSECTL" list)"
 # nbdkit's file plugin allows multi-conn: one connection per queue.

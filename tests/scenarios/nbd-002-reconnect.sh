@@ -18,10 +18,10 @@ fio_start outage --name=outage --filename="$node" --rw=randwrite --bsrange=4k-25
 sleep 3
 for round in 1 2 3 4 5; do
 	nbd_kill disk
-	wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show re0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
+	wait_for 10 "show to say reconnecting" field_starts re0 connection "reconnecting since"
 	sleep 1
 	nbd_start disk file "$img/disk.img"
-	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show re0 --json=short | jq -e '.[0].connection == \"connected\"'"
+	wait_for 15 "show to say connected" field_is re0 connection connected
 	pass "outage $round: reconnecting, then connected"
 	sleep 2
 done
@@ -46,7 +46,7 @@ elapsed=$((SECONDS - start))
 pass "a read failed with an I/O error after $elapsed s (timeout 2 s)"
 expect_contains "show after the timeout" "failed since" "$(device_field short0 connection)"
 nbd_start disk file "$img/disk.img"
-wait_for 15 "reconnection" sh -c "\"$VDUSECTL\" show short0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 15 "reconnection" field_is short0 connection connected
 dd if="$node" of=/dev/null bs=4k count=1 skip=2000 iflag=direct status=none || fail "the read fails after the server returned"
 pass "reads work again once the server is back"
 "$VDUSECTL" del short0

@@ -36,7 +36,7 @@ wait "$restart" || fail "nbdkit did not start again"
 expect_eq "vdused's pid across the reset" "$pid" "$(device_field out0 pid)"
 grep -q 'dropped, unanswered' /run/vduse/out0.log || fail "vdused's log does not say what it dropped"
 pass "vdused logged: $(grep 'dropped, unanswered' /run/vduse/out0.log | tail -1 | sed 's/.*queue/queue/')"
-wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show out0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 15 "show to say connected" field_is out0 connection connected
 "$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the outage: $(cat "$TMPDIR/client.log")"
 pass "verify after the outage and the reset"
@@ -90,7 +90,7 @@ kill -CONT "$server"
 # out once continued (NBD has no way to take back a command sent): wait
 # for that before the next session writes the same blocks.
 sleep 2
-wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show out0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 20 "show to say connected" field_is out0 connection connected
 "$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the stopped server: $(cat "$TMPDIR/client.log")"
 pass "verify after the stopped server and the reset"
@@ -104,7 +104,7 @@ out=$("$VHOST_CLIENT" -d "$node" hostile --async-backend --server-down 2>&1) || 
 [ "$rc" = 0 ] || fail "hostile cases with the server down: $out"
 pass "server down: $(grep '^hostile:' <<<"$out")"
 nbd_start disk --threads 1 file "$img/disk.img"
-wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show out0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 20 "show to say connected" field_is out0 connection connected
 "$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify after the hostile cases: $(cat "$TMPDIR/client.log")"
 pass "verify after the hostile cases with the server down"

@@ -16,7 +16,7 @@ fio_start crash --name=crash --filename="$node" --rw=randwrite --bsrange=4k-256k
 	--verify=crc32c --verify_backlog=32 --verify_fatal=1 --time_based --runtime=25
 sleep 3
 nbd_kill disk
-wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show co0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
+wait_for 10 "show to say reconnecting" field_starts co0 connection "reconnecting since"
 sleep 1
 pid=$(device_field co0 pid)
 kill -9 "$pid"
@@ -28,7 +28,7 @@ new_pid=$(device_field co0 pid)
 [ "$new_pid" != "$pid" ] && [ "$new_pid" != null ] || fail "no new vdused after recover ($new_pid)"
 sleep 2
 nbd_start disk file "$img/disk.img"
-wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show co0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 20 "show to say connected" field_is co0 connection connected
 pass "vdused: $(grep 'resubmitting' /run/vduse/co0.log | tail -1 | sed 's/.*connection/connection/')"
 fio_finish crash "across the outage and the crash" 60
 fio_check "read back all 128 MiB" --name=check --filename="$node" --rw=read --size=128M \

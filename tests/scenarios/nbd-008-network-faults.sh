@@ -49,7 +49,7 @@ fio_done() {
 }
 connected() {
 	wait_for "$2" "show $1 to say connected" \
-		sh -c "\"$VDUSECTL\" show $1 --json=short | jq -e '.[0].connection == \"connected\"'"
+		field_is $1 connection connected
 }
 
 read -r _ node <<<"$("$VDUSECTL" add -t nbd --url "$url" --io-timeout 5 --queues 2 --name tcp0)"
@@ -76,7 +76,7 @@ fio_background "$node" 20 down
 sleep 3
 link down
 wait_for 15 "show to say reconnecting" \
-	sh -c "\"$VDUSECTL\" show tcp0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
+	field_starts tcp0 connection "reconnecting since"
 sleep 4
 link up
 connected tcp0 30
@@ -91,7 +91,7 @@ fio_background "$node" 22 crash
 sleep 3
 link down
 wait_for 15 "show to say reconnecting" \
-	sh -c "\"$VDUSECTL\" show tcp0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
+	field_starts tcp0 connection "reconnecting since"
 kill -9 "$pid"
 while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 "$VDUSECTL" recover tcp0 >/dev/null || fail "recover with the link down: $(tail -5 /run/vduse/tcp0.log)"

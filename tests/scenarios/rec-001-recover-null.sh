@@ -6,7 +6,7 @@
 # list and vdpa agree after a kill; del cleans up everything, the log too.
 source "$VTEST_LIB"
 name=rec0
-pid_of() { "$VDUSECTL" show $name --json | jq -r '.[0].pid'; }
+pid_of() { device_field $name pid; }
 
 # The exact window: a debug hook kills vdused right after it takes a request.
 out=$(VDUSED_DEBUG_HOOKS=1 "$VDUSECTL" add -t null --size 256M --queues 2 --name $name)
@@ -20,9 +20,9 @@ wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 sleep 1
 kill -0 $dd_pid 2>/dev/null || fail "dd finished while no vdused served the device"
 pass "the read waits while vdused is dead"
-expect_eq "state after the kill" daemon-dead "$("$VDUSECTL" show $name --json | jq -r '.[0].state')"
+expect_eq "state after the kill" daemon-dead "$(device_field $name state)"
 expect_eq "vdpa still has $name after the kill" block "$(vdpa -jp dev show $name | jq -r ".dev.$name.type")"
-expect_eq "node after the kill" "$node" "$("$VDUSECTL" show $name --json | jq -r '.[0].node')"
+expect_eq "node after the kill" "$node" "$(device_field $name node)"
 t0=$(date +%s%N)
 "$VDUSECTL" recover $name >/dev/null
 wait $dd_pid || fail "dd failed after recover: $(cat "$TMPDIR/dd.err")"
@@ -30,7 +30,7 @@ t1=$(date +%s%N)
 pass "the read completed after recover, $(((t1 - t0) / 1000000)) ms after recover started"
 log=/run/vduse/$name.log
 expect_eq "requests resubmitted by the new vdused" 1 "$(grep -c 'resubmitting the request at head' $log)"
-expect_eq "state after recover" running "$("$VDUSECTL" show $name --json | jq -r '.[0].state')"
+expect_eq "state after recover" running "$(device_field $name state)"
 expect_contains "recover of a running device" "nothing to recover" \
 	"$("$VDUSECTL" recover $name 2>&1 || true)"
 
@@ -64,7 +64,7 @@ wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 truncate -s 100 /run/vduse/$name.inflight
 expect_status "recover with a corrupt in-flight log" 1 "in-flight log /run/vduse/$name.inflight is corrupt" \
 	"$VDUSECTL" recover $name
-expect_eq "state with a corrupt log" daemon-dead "$("$VDUSECTL" show $name --json | jq -r '.[0].state')"
+expect_eq "state with a corrupt log" daemon-dead "$(device_field $name state)"
 
 "$VDUSECTL" del $name
 [ ! -e /run/vduse/$name.inflight ] || fail "del left the in-flight log"

@@ -10,7 +10,7 @@ img=$(scratch_fs)
 read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/h.img" --size 64M --block-size 4096 \
 	--driver vhost --name hostile)"
 read -r _ other <<<"$("$VDUSECTL" add -t null --size 64M --driver vhost --name bystander)"
-pid=$("$VDUSECTL" show hostile --json | jq -r '.[0].pid')
+pid=$(device_field hostile pid)
 
 rc=0
 out=$("$VHOST_CLIENT" -d "$node" hostile --async-backend 2>&1) || rc=$?
@@ -20,7 +20,7 @@ cases=$("$VHOST_CLIENT" -d "$node" hostile --async-backend --list | wc -l)
 expect_contains "every case passed" "hostile: $cases passed, 0 failed, 0 not applicable" "$out"
 
 expect_eq "the daemon of the attacked device still runs (pid)" "$pid" \
-	"$("$VDUSECTL" show hostile --json | jq -r '.[0].pid')"
+	"$(device_field hostile pid)"
 kill -0 "$pid" || fail "vdused $pid is gone"
 # Without systemd (this guest), vdused logs to the state directory.
 log=/run/vduse/hostile.log
@@ -36,7 +36,7 @@ expect_contains "the daemon log refuses memory past its file's end" \
 # The same cases on the null device, whose reads are written by vdused
 # itself (a buffer past the end of the VMM's memory file was SIGBUS, and
 # the daemon died, before the file's size was checked).
-bpid=$("$VDUSECTL" show bystander --json | jq -r '.[0].pid')
+bpid=$(device_field bystander pid)
 rc=0
 out=$("$VHOST_CLIENT" -d "$other" hostile 2>&1) || rc=$?
 [ "$rc" = 0 ] || fail "hostile cases on the null device: vduse-vhost-client exited $rc: $out"

@@ -18,7 +18,7 @@ for round in 1 2 3; do
 		fail "round $round: the next client after a kill -9 failed: $out"
 	pass "round $round: a client killed mid-I/O, the next one verified"
 done
-pid=$("$VDUSECTL" show life --json | jq -r '.[0].pid')
+pid=$(device_field life pid)
 kill -0 "$pid" || fail "vdused is gone after the clients were killed"
 
 # del while the node is held: refused at once with --wait 0, naming the holder.
@@ -27,7 +27,7 @@ holder=$!
 wait_for 5 "the holder to open $node" sh -c "ls -l /proc/$holder/fd | grep -q vhost-vdpa"
 expect_status "del while a client holds the node" 1 "is held open by pid $holder (sleep)" \
 	"$VDUSECTL" del --wait 0 life
-expect_eq "the device after the refused del" running "$("$VDUSECTL" show life --json | jq -r '.[0].state')"
+expect_eq "the device after the refused del" running "$(device_field life state)"
 kill "$holder"; wait "$holder" 2>/dev/null || true
 out=$("$VHOST_CLIENT" -d "$node" -q 2 verify -t 1 --null 2>&1) || fail "after the refused del: $out"
 pass "the device serves after the refused del"
@@ -56,7 +56,7 @@ read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/r.img" --size 64M --qu
 client=$!
 for kill_round in 1 2 3; do
 	sleep 2
-	pid=$("$VDUSECTL" show vrec --json | jq -r '.[0].pid')
+	pid=$(device_field vrec pid)
 	kill -9 "$pid"
 	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 	"$VDUSECTL" recover vrec >/dev/null

@@ -59,7 +59,7 @@ grep -q '8 unanswered' "$TMPDIR/flood.log" || fail "flood with the server gone: 
 [ "$took" -lt 8000 ] || fail "the flood and the reset took $took ms"
 pass "server gone: 8 requests held, then the client's reset; $took ms in all"
 nbd_start big null 4G
-wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show fl0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 20 "show to say connected" field_is fl0 connection connected
 flood "$node" 16 -n "$n" -t 2
 expect_eq "nbd: vdused's pid at the end" "$pid" "$(device_field fl0 pid)"
 "$VDUSECTL" del fl0

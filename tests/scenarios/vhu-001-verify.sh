@@ -11,7 +11,7 @@ vhu_start null0 4 "driver=null-co,node-name=null0,size=1073741824,read-zeroes=on
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/null0.sock --queues 4 --name vn0)"
 expect_eq "size from the target" 1073741824 "$(blockdev --getsize64 "$node")"
 expect_eq "source in show" "vhost-user:/run/vhu/null0.sock" "$(device_field vn0 source)"
-wait_for 10 "connection established" sh -c "\"$VDUSECTL\" show vn0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 10 "connection established" field_is vn0 connection connected
 expect_contains "target features in show" "flush" "$(device_field vn0 target_features)"
 # The target's limit per request reaches the driver (qemu-storage-daemon
 # takes 126 segments; vdused alone announces 254).
@@ -86,7 +86,7 @@ vhu_stop disk
 vhu_start disk 1 "driver=file,node-name=disk,filename=$img/disk.img" "logical-block-size=4096"
 target=$(cat /run/vhu/disk.pid)
 read -r _ node <<<"$("$VDUSECTL" add --driver vhost -t vhost-user --socket /run/vhu/disk.sock --size 64M --name hostile)"
-pid=$("$VDUSECTL" show hostile --json | jq -r '.[0].pid')
+pid=$(device_field hostile pid)
 rc=0
 out=$("$VHOST_CLIENT" -d "$node" hostile --async-backend --target-process 2>&1) || rc=$?
 echo "$out" | sed 's/^/    /'

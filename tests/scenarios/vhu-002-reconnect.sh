@@ -20,10 +20,10 @@ fio_verify_during "$node" target-crashes $((kills * 7 + 5))
 sleep 3
 for round in $(seq 1 "$kills"); do
 	vhu_kill disk
-	wait_for 10 "show to say reconnecting" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.[0].connection | startswith(\"reconnecting since\")'"
+	wait_for 10 "show to say reconnecting" field_starts vr0 connection "reconnecting since"
 	sleep 1
 	vhu_start disk 2 "$blockdev"
-	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.[0].connection == \"connected\"'"
+	wait_for 15 "show to say connected" field_is vr0 connection connected
 	pass "target crash $round: reconnecting, then connected"
 	sleep 2
 done
@@ -34,11 +34,11 @@ expect_eq "requests sent again after the crashes" 1 "$(grep -c 'sent to the targ
 fio_verify_during "$node" daemon-crashes $((recovers * 8 + 6))
 sleep 3
 for round in $(seq 1 "$recovers"); do
-	pid=$("$VDUSECTL" show vr0 --json | jq -r '.[0].pid')
+	pid=$(device_field vr0 pid)
 	kill -9 "$pid"
 	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 	"$VDUSECTL" recover vr0 >/dev/null || fail "recover failed after kill $round"
-	wait_for 15 "show to say connected" sh -c "\"$VDUSECTL\" show vr0 --json=short | jq -e '.[0].connection == \"connected\"'"
+	wait_for 15 "show to say connected" field_is vr0 connection connected
 	pass "vdused crash $round: recovered, target connected"
 	sleep 3
 done
@@ -51,7 +51,7 @@ expect_clean vr0
 # The target down when vdused starts: requests wait for it.
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --name late0)"
 vhu_kill disk
-pid=$("$VDUSECTL" show late0 --json | jq -r '.[0].pid')
+pid=$(device_field late0 pid)
 kill -9 "$pid"
 wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 dd if="$node" of=/dev/null bs=4k count=1 skip=99 iflag=direct 2>"$TMPDIR/dd.err" &

@@ -63,7 +63,7 @@ pass "vdused: $(grep 'is served by daemon' /run/vduse/own0.log | head -1 | sed '
 expect_contains "connection while the rogue serves" "reconnecting since" "$(device_field own0 connection)"
 kill "$rogue"
 qsd_start
-wait_for 20 "show to say connected" sh -c "\"$VDUSECTL\" show own0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 20 "show to say connected" field_is own0 connection connected
 fio_check "vhost-user after" --name=w --filename="$node" --rw=randwrite --bs=4k --size=8M \
 	--ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1
 expect_eq "vdused's pid" "$pid" "$(device_field own0 pid)"

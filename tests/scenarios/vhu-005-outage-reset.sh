@@ -20,7 +20,7 @@ vhu_start disk 1 "$blockdev"
 read -r _ node <<<"$("$VDUSECTL" add --driver vhost -t vhost-user --socket /run/vhu/disk.sock --name vo0)"
 pid=$(device_field vo0 pid)
 log=/run/vduse/vo0.log
-connected() { "$VDUSECTL" show vo0 --json=short | jq -e '.[0].connection == "connected"' >/dev/null; }
+connected() { field_is vo0 connection connected; }
 wait_for 15 "the bridge to connect" connected
 "$VHOST_CLIENT" -d "$node" verify -t 2 >"$TMPDIR/client.log" 2>&1 ||
 	fail "verify before the outage: $(cat "$TMPDIR/client.log")"

@@ -31,7 +31,7 @@ sleep 3
 vhu_kill hb
 sleep 2
 vhu_start hb 2 "$blockdev"
-wait_for 15 "the bridge to connect again" sh -c "\"$VDUSECTL\" show hb0 --json=short | jq -e '.[0].connection == \"connected\"'"
+wait_for 15 "the bridge to connect again" field_is hb0 connection connected
 fio_finish kill "with the target killed"
 pass "fio verify across the target's crash: $(fio_total write.total_ios) writes"
 vhu_maps_bounce hb hb0

@@ -18,7 +18,7 @@ for queues in ${VTEST_QUEUES:-4}; do
 	vhu_start disk "$queues" "$blockdev"
 	read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --rings direct --queues "$queues" --name vx0)"
 	expect_eq "rings in show" direct "$(device_field vx0 rings)"
-	wait_for 10 "connection established" sh -c "\"$VDUSECTL\" show vx0 --json=short | jq -e '.[0].connection == \"connected\"'"
+	wait_for 10 "connection established" field_is vx0 connection connected
 	fio_verify "direct rings, $queues queue(s)" "$node" 4k-1M 48M
 	qsd=$(cat /run/vhu/disk.pid)
 	grep -q 'vduse-domain' "/proc/$qsd/maps" ||
@@ -65,7 +65,7 @@ pass "$(grep -c 'made available again' /run/vduse/vx0.log) restart(s) made held 
 fio_verify_during "$node" daemon-crashes $((recovers * 7 + 4))
 sleep 3
 for round in $(seq 1 "$recovers"); do
-	pid=$("$VDUSECTL" show vx0 --json | jq -r '.[0].pid')
+	pid=$(device_field vx0 pid)
 	kill -9 "$pid"
 	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 	"$VDUSECTL" recover vx0 >/dev/null || fail "recover failed after kill $round"
@@ -78,7 +78,7 @@ fio_verified daemon-crashes 120
 fio_verify_during "$node" both-crash 20
 sleep 3
 for round in 1 2; do
-	pid=$("$VDUSECTL" show vx0 --json | jq -r '.[0].pid')
+	pid=$(device_field vx0 pid)
 	kill -9 "$pid"
 	vhu_kill disk
 	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
@@ -118,7 +118,7 @@ fio_start slow --name=slow --filename="$node" --rw=randwrite --bs=64k --size=32M
 	--iodepth=16 --direct=1 --verify=crc32c --verify_backlog=16 --verify_fatal=1 --time_based --runtime=6
 sleep 3
 target=$(cat /run/vhu/slow.pid)
-pid=$("$VDUSECTL" show vs0 --json | jq -r '.[0].pid')
+pid=$(device_field vs0 pid)
 kill -9 "$pid"
 wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
 dd if="$node" of=/dev/null bs=4k count=1 skip=100 iflag=direct status=none &
