@@ -2,10 +2,11 @@
 # vdusectl resize: a device grows online while fio writes and verifies, the
 # new space is written and verified, a mounted ext4 grows with resize2fs, a
 # loop device's file grown by other means is picked up, --shrink is needed to
-# shrink, and the size survives a daemon crash and recovery. An nbd export
-# that grew on its server (nbdkit) is followed by resize with no size, while
-# fio writes and verifies; so is a vhost-user target that came back on a
-# grown disk, and one that came back smaller is refused.
+# shrink, the size survives a daemon crash and recovery, and a driver that
+# resets (unbind, bind) while the device is resized reads the last size. An
+# nbd export that grew on its server (nbdkit) is followed by resize with no
+# size, while fio writes and verifies; so is a vhost-user target that came
+# back on a grown disk, and one that came back smaller is refused.
 source "$VTEST_LIB"
 img=$(scratch_fs 2G)
 export VDUSE_PERSIST_DIR=/run/persist-test # / is read-only in this mode
@@ -58,6 +59,37 @@ if dd if="$node" of=/dev/null bs=1M skip=200 count=1 iflag=direct status=none 2>
 fi
 pass "null: grown, shrunk with --shrink only"
 "$VDUSECTL" del n0
+
+# A resize with the driver reset and gone, then resizes racing with resets
+# (virtio_vdpa unbound and bound again, as a driver reload does): the driver
+# that comes back reads the last size.
+read -r _ node <<<"$("$VDUSECTL" add -t null --size 64M --name rz0)"
+echo rz0 >/sys/bus/vdpa/drivers/virtio_vdpa/unbind
+"$VDUSECTL" resize rz0 128M >/dev/null || fail "resize with no driver bound failed"
+echo rz0 >/sys/bus/vdpa/drivers/virtio_vdpa/bind
+wait_for 10 "rz0's node after the bind" vdpa_block_node rz0
+expect_eq "the size the driver read after the reset" $((128 * M)) "$(size_of "$(vdpa_block_node rz0)")"
+(for i in 1 2 3 4 5; do
+	echo rz0 >/sys/bus/vdpa/drivers/virtio_vdpa/unbind
+	sleep 0.2
+	echo rz0 >/sys/bus/vdpa/drivers/virtio_vdpa/bind
+	sleep 0.3
+done) &
+cycles=$!
+for size in 192M 256M 320M 384M; do
+	"$VDUSECTL" resize rz0 "$size" >/dev/null || fail "resize to $size during the resets failed"
+	sleep 0.3
+done
+wait "$cycles"
+wait_for 10 "rz0's node after the last bind" vdpa_block_node rz0
+node=$(vdpa_block_node rz0)
+expect_eq "$node after resizes racing with 5 resets" $((384 * M)) "$(size_of "$node")"
+expect_eq "rz0's size in show" $((384 * M)) "$(device_field rz0 size_bytes)"
+expect_eq "rz0's state" running "$(device_field rz0 state)"
+dd if="$node" of=/dev/null bs=1M skip=383 count=1 iflag=direct status=none ||
+	fail "reading the last MiB of $node failed"
+pass "resized with the driver gone and during its resets: the driver read the last size"
+"$VDUSECTL" del rz0
 
 # file: grow while fio writes with verify; then the new space is verified.
 read -r _ node <<<"$("$VDUSECTL" add -t file --file "$img/f0.img" --size 128M --direct --queues 2 --name f0 --persistent)"
