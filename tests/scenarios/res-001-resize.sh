@@ -3,10 +3,11 @@
 # new space is written and verified, a mounted ext4 grows with resize2fs, a
 # loop device's file grown by other means is picked up, --shrink is needed to
 # shrink, the size survives a daemon crash and recovery, and a driver that
-# resets (unbind, bind) while the device is resized reads the last size. An
-# nbd export that grew on its server (nbdkit) is followed by resize with no
-# size, while fio writes and verifies; so is a vhost-user target that came
-# back on a grown disk, and one that came back smaller is refused.
+# resets (unbind, bind, or a VM's vhost driver restarting) while the device
+# is resized reads the last size. An nbd export that grew on its server
+# (nbdkit) is followed by resize with no size, while fio writes and
+# verifies; so is a vhost-user target that came back on a grown disk, and
+# one that came back smaller is refused.
 source "$VTEST_LIB"
 img=$(scratch_fs 2G)
 export VDUSE_PERSIST_DIR=/run/persist-test # / is read-only in this mode
@@ -226,6 +227,30 @@ expect_eq "vhost device: size in show" $((128 * M)) "$(device_field vh0 size_byt
 grep -q "resized from $((64 * M)) to $((128 * M)) bytes" /run/vduse/vh0.log ||
 	fail "vdused's log does not say it resized: $(tail -3 /run/vduse/vh0.log)"
 "$VDUSECTL" del vh0
+
+# A VM's device (the project's vhost client as its driver): grown under
+# verified I/O, then grown while the VM restarts its driver again and again
+# (each `info` is a reset, a start and a stop). Each start reads the size
+# of that moment, the last one the last size, and verified I/O covers it.
+read -r _ vnode <<<"$("$VDUSECTL" add -t file --file "$img/vr.img" --size 64M --driver vhost --name vr0)"
+"$VHOST_CLIENT" -d "$vnode" verify -t 6 >"$TMPDIR/vr-verify.log" 2>&1 &
+client=$!
+sleep 2
+"$VDUSECTL" resize vr0 128M >/dev/null || fail "resize of vr0 under the client's verified I/O failed"
+wait "$client" || fail "the client's verified I/O across the resize: $(tail -5 "$TMPDIR/vr-verify.log")"
+sectors() { "$VHOST_CLIENT" -d "$vnode" info | sed -n 's/^capacity: \([0-9]*\) sectors$/\1/p'; }
+expect_eq "capacity a new driver reads after the resize" $((128 * M / 512)) "$(sectors)"
+(for i in 1 2 3 4 5 6; do sectors >/dev/null || exit 1; done) &
+restarts=$!
+for size in 192M 256M 320M; do
+	"$VDUSECTL" resize vr0 "$size" >/dev/null || fail "resize of vr0 to $size during driver restarts failed"
+	sleep 0.5
+done
+wait "$restarts" || fail "a driver restart during the resizes failed"
+expect_eq "capacity after resizes racing with driver restarts" $((320 * M / 512)) "$(sectors)"
+out=$("$VHOST_CLIENT" -d "$vnode" verify -t 3 2>&1) || fail "verified I/O over the grown vr0: $out"
+pass "a VM's device grew under verified I/O and during 6 driver restarts; verified I/O over all of it"
+"$VDUSECTL" del vr0
 # Through every grow, shrink, crash and refused target: no I/O error or
 # broken ring in the kernel's log.
 expect_quiet_kernel
