@@ -30,6 +30,10 @@ expect_eq "size from the server" 268435456 "$(blockdev --getsize64 "$node")"
 expect_eq "source in show" "$url" "$(device_field nbd0 source)"
 wait_for 10 "connection established" field_is nbd0 connection connected
 pass "connection: $(device_field nbd0 connection)"
+# The nbd backend loads libnbd, and not Ceph's libraries.
+maps=/proc/$(device_field nbd0 pid)/maps
+[ "$(grep -c '/libnbd\.so' "$maps")" -gt 0 ] || fail "nbd0's vdused has not mapped libnbd"
+expect_eq "librbd and librados in nbd0's vdused" 0 "$(grep -cE '/lib(rbd|rados)\.so' "$maps")"
 expect_contains "list names the URI" "$url" "$("$VDUSECTL" list)"
 # nbdkit's file plugin allows multi-conn: one connection per queue.
 wait_for 10 "the second connection" grep -q "connection 1 to .* established" /run/vduse/nbd0.log
