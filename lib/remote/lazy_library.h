@@ -28,7 +28,13 @@ void *remote_symbol(RemoteLibrary which, const char *symbol);
 // load_remote_library can reach: aborts, naming it, if it is not there.
 void *required_remote_symbol(RemoteLibrary which, const char *symbol);
 
-// required_remote_symbol as a pointer to the function it is.
+// remote_symbol and required_remote_symbol as a pointer to the function
+// they name.
+template <typename Function>
+Function remote_function(RemoteLibrary which, const char *symbol)
+{
+	return reinterpret_cast<Function>(remote_symbol(which, symbol));
+}
 template <typename Function>
 Function required_remote_function(RemoteLibrary which, const char *symbol)
 {

@@ -15,15 +15,15 @@ extern "C" {
 // The two error functions are also called after load_remote_library failed.
 const char *nbd_get_error(void)
 {
-	static const auto fn = reinterpret_cast<decltype(&::nbd_get_error)>(
-	        vduse::remote_symbol(vduse::RemoteLibrary::nbd, "nbd_get_error"));
+	static const auto fn = vduse::remote_function<decltype(&::nbd_get_error)>(
+	        vduse::RemoteLibrary::nbd, "nbd_get_error");
 	return fn != nullptr ? fn() : nullptr;
 }
 
 int nbd_get_errno(void)
 {
-	static const auto fn = reinterpret_cast<decltype(&::nbd_get_errno)>(
-	        vduse::remote_symbol(vduse::RemoteLibrary::nbd, "nbd_get_errno"));
+	static const auto fn = vduse::remote_function<decltype(&::nbd_get_errno)>(
+	        vduse::RemoteLibrary::nbd, "nbd_get_errno");
 	return fn != nullptr ? fn() : 0;
 }
 
