@@ -432,22 +432,32 @@ Status DeviceServer::resize(uint64_t size_bytes)
 	return {};
 }
 
-Status DeviceServer::run(int signal_fd, const std::function<void()> &on_reload)
+Status DeviceServer::run(int signal_fd, const ControlHooks &hooks)
 {
 	// Under systemd with WatchdogSec=, ping at half the interval from this
 	// thread: a control thread stuck anywhere gets the daemon restarted.
 	uint64_t watchdog_usec = 0;
 	bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
 	int watchdog_ms = watchdog ? static_cast<int>(watchdog_usec / 2000) : -1;
-	std::array<pollfd, 2> fds{{{device_.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}}};
+	VhostUserLink *link = backend_->vhost_user_link();
+	int target_changed = link ? link->target_changed_fd() : -1;
+	// A negative fd is not polled (poll(2)).
+	std::array<pollfd, 3> fds{
+	        {{device_.fd(), POLLIN, 0}, {signal_fd, POLLIN, 0}, {target_changed, POLLIN, 0}}};
+	bool retrying = false;
 	for (;;) {
 		if (watchdog)
 			sd_notify(0, "WATCHDOG=1");
 		release_fences_when_done();
-		// Fenced and retired memory is looked at every second until it can go.
+		if (hooks.retry)
+			retrying = hooks.retry();
+		// Fenced and retired memory is looked at every second until it
+		// can go; what a hook retries, five times a second.
 		int timeout_ms = watchdog_ms;
 		if (iotlb_.fenced() || iotlb_.retired())
 			timeout_ms = timeout_ms < 0 ? 1000 : std::min(timeout_ms, 1000);
+		if (retrying)
+			timeout_ms = timeout_ms < 0 ? 200 : std::min(timeout_ms, 200);
 		if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -463,12 +473,18 @@ Status DeviceServer::run(int signal_fd, const std::function<void()> &on_reload)
 				continue;
 			}
 			if (signo == SIGHUP) {
-				if (on_reload)
-					on_reload();
+				if (hooks.reload)
+					hooks.reload();
 				continue;
 			}
 			spdlog::info("{}: stopping on signal {}", spec_.name, strsignal(signo));
 			return {};
+		}
+		if (fds[2].revents & POLLIN) {
+			uint64_t count = 0;
+			if (::read(target_changed, &count, sizeof(count)) == sizeof(count) &&
+			    hooks.target_changed)
+				hooks.target_changed();
 		}
 		if (fds[0].revents & (POLLERR | POLLHUP)) {
 			// drivers/vdpa/vdpa_user/vduse_dev.c: a message not answered

@@ -63,12 +63,21 @@ public:
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
 
+	// What the control thread calls besides the kernel's messages.
+	struct ControlHooks {
+		std::function<void()> reload; // at SIGHUP (vdusectl resize)
+		// A vhost-user target said its config changed (its disk's size).
+		std::function<void()> target_changed;
+		// At every wake; while it returns true, again within 200 ms.
+		std::function<bool()> retry;
+	};
 	// Serves messages until SIGTERM or SIGINT arrives on signal_fd (returns
-	// success) or the device breaks. SIGHUP calls on_reload.
-	Status run(int signal_fd, const std::function<void()> &on_reload);
+	// success) or the device breaks.
+	Status run(int signal_fd, const ControlHooks &hooks);
 	// Sets the capacity the queues check requests against and the driver
 	// sees (config space + config interrupt).
 	Status resize(uint64_t size_bytes);
+	uint64_t size_bytes() const { return spec_.size_bytes; }
 	// The backend's server's size now (nbd, rbd, vhost-user), see Backend::remote_size.
 	Result<uint64_t> remote_size() { return backend_->remote_size(); }
 

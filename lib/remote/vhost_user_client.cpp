@@ -1,6 +1,7 @@
 #include "remote/vhost_user_client.h"
 
 #include "base/socket_peer.h"
+#include "remote/vhost_user_backend_channel.h"
 
 #include "virtio/vring.h"
 
@@ -35,6 +36,7 @@ enum Request : uint32_t {
 	set_protocol_features = 16,
 	get_queue_num = 17,
 	set_vring_enable = 18,
+	set_backend_req_fd = 21,
 	get_config = 24,
 	get_max_mem_slots = 36,
 	add_mem_reg = 37,
@@ -144,7 +146,7 @@ Error VhostUserClient::error(const std::string &what) const
 
 Result<VhostUserClient> VhostUserClient::connect(const std::string &path,
                                                  std::chrono::milliseconds timeout,
-                                                 std::optional<uid_t> owner)
+                                                 std::optional<uid_t> owner, bool backend_channel)
 {
 	struct stat st {
 	};
@@ -170,11 +172,12 @@ Result<VhostUserClient> VhostUserClient::connect(const std::string &path,
 		    !peer)
 			return peer.error();
 	}
-	return over(std::move(fd), path, timeout);
+	return over(std::move(fd), path, timeout, backend_channel);
 }
 
 Result<VhostUserClient> VhostUserClient::over(UniqueFd fd, const std::string &path,
-                                              std::chrono::milliseconds timeout)
+                                              std::chrono::milliseconds timeout,
+                                              bool backend_channel)
 {
 	timeval tv{};
 	tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
@@ -182,6 +185,7 @@ Result<VhostUserClient> VhostUserClient::over(UniqueFd fd, const std::string &pa
 	(void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	VhostUserClient client(std::move(fd), path);
+	client.want_backend_channel_ = backend_channel;
 	if (auto status = client.negotiate(); !status)
 		return status.error();
 	return client;
@@ -210,9 +214,11 @@ Status VhostUserClient::negotiate()
 	// caller decides whether that serves it (memory_slots()).
 	// INFLIGHT_SHMFD is not asked for: vdused replays from its own record of
 	// what it sent (docs/ARCHITECTURE.md, "vhost-user bridge").
+	// BACKEND_REQ: the target tells us when its disk changes size.
 	uint64_t acked =
 	        protocol & (bit(vhost_user::pf_mq) | bit(vhost_user::pf_reply_ack) |
-	                    bit(vhost_user::pf_config) | bit(vhost_user::pf_configure_mem_slots));
+	                    bit(vhost_user::pf_config) | bit(vhost_user::pf_configure_mem_slots) |
+	                    (want_backend_channel_ ? bit(vhost_user::pf_backend_req) : 0));
 	if (auto s = send(set_protocol_features, &acked, sizeof(acked), nullptr, 0, false); !s)
 		return s;
 	target_.acked_protocol_features = acked;
@@ -229,6 +235,11 @@ Status VhostUserClient::negotiate()
 			return s;
 		target_.max_mem_slots = static_cast<uint32_t>(std::min<uint64_t>(slots, 65535));
 	}
+	// Where QEMU sets it up too (vhost_user_backend_init), before SET_OWNER.
+	if (acked & bit(vhost_user::pf_backend_req)) {
+		if (auto s = open_backend_channel(); !s)
+			return s;
+	}
 	if (auto s = send(set_owner, nullptr, 0, nullptr, 0, false); !s)
 		return s;
 	if (auto s = read_config(); !s)
@@ -236,6 +247,20 @@ Status VhostUserClient::negotiate()
 	if (target_.config.capacity == 0)
 		return error("it reports a capacity of 0: not a vhost-user-blk target, or an "
 		             "empty one");
+	return {};
+}
+
+Status VhostUserClient::open_backend_channel()
+{
+	std::array<int, 2> pair{};
+	if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair.data()) < 0)
+		return with_context("vhost-user target at " + path_,
+		                    errno_error("cannot create its back-end channel"));
+	UniqueFd ours(pair[0]);
+	UniqueFd theirs(pair[1]);
+	if (auto s = send(set_backend_req_fd, nullptr, 0, &pair[1], 1); !s)
+		return s;
+	backend_channel_ = std::move(ours);
 	return {};
 }
 

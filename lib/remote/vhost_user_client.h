@@ -24,6 +24,7 @@ namespace vhost_user
 // Protocol feature bits (VHOST_USER_PROTOCOL_F_*).
 inline constexpr unsigned pf_mq = 0;
 inline constexpr unsigned pf_reply_ack = 3;
+inline constexpr unsigned pf_backend_req = 5; // SLAVE_REQ in DPDK 22.11
 inline constexpr unsigned pf_config = 9;
 inline constexpr unsigned pf_inflight_shmfd = 12;
 inline constexpr unsigned pf_configure_mem_slots = 15;
@@ -82,16 +83,24 @@ public:
 	// at most `timeout`. Errors name the path and what went wrong.
 	// With owner, the target must run as that user (or root), checked
 	// before anything is sent.
+	// With backend_channel, a target that offers BACKEND_REQ is handed a
+	// socket to speak first on (take_backend_channel()).
 	static Result<VhostUserClient> connect(const std::string &path,
 	                                       std::chrono::milliseconds timeout,
-	                                       std::optional<uid_t> owner = std::nullopt);
+	                                       std::optional<uid_t> owner = std::nullopt,
+	                                       bool backend_channel = false);
 	// Negotiates over a connected socket (tests, fuzzing); label names the
 	// target in errors.
 	static Result<VhostUserClient> over(UniqueFd socket, const std::string &label,
-	                                    std::chrono::milliseconds timeout);
+	                                    std::chrono::milliseconds timeout,
+	                                    bool backend_channel = false);
 
 	const VhostUserTarget &target() const { return target_; }
 	int fd() const { return socket_.get(); }
+	const std::string &path() const { return path_; }
+	// Our end of the back-end channel (vhost_user_backend_channel.h); empty
+	// if none was asked for or the target does not offer BACKEND_REQ.
+	UniqueFd take_backend_channel() { return std::move(backend_channel_); }
 
 	// GET_CONFIG: the target's config space now, into target().config
 	// (a target whose disk was resized says its new capacity).
@@ -133,9 +142,14 @@ private:
 	Status receive(uint32_t request, void *reply, uint32_t reply_size);
 	Error error(const std::string &what) const;
 
+	// SET_BACKEND_REQ_FD: a socketpair, its other end to the target.
+	Status open_backend_channel();
+
 	UniqueFd socket_;
 	std::string path_;
 	VhostUserTarget target_;
+	bool want_backend_channel_ = false;
+	UniqueFd backend_channel_;
 };
 
 } // namespace vduse

@@ -95,33 +95,65 @@ pid_t lock_holder(int fd)
 
 } // namespace
 
-Result<UniqueFd> StateDir::lock(const std::function<void(pid_t)> &waiting) const
+Result<UniqueFd> StateDir::open_lock() const
 {
-	using namespace std::chrono_literals;
 	if (auto st = create(); !st)
 		return st.error();
 	fs::path path = root_ / "lock";
 	UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
 	if (!fd)
 		return errno_error("cannot open " + path.string());
+	return fd;
+}
+
+Status StateDir::mark_lock(const UniqueFd &fd) const
+{
+	std::string pid = std::to_string(::getpid()) + "\n";
+	if (::ftruncate(fd.get(), 0) < 0 ||
+	    ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+		return errno_error("cannot write " + (root_ / "lock").string());
+	return {};
+}
+
+Result<UniqueFd> StateDir::lock(const std::function<void(pid_t)> &waiting) const
+{
+	using namespace std::chrono_literals;
+	auto fd = open_lock();
+	if (!fd)
+		return fd;
+	std::string path = (root_ / "lock").string();
 	// flock() locks die with their process: a crashed vdusectl leaves no stale lock.
 	auto said_at = std::chrono::steady_clock::now() + 1s;
-	while (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+	while (::flock(fd->get(), LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR)
-			return errno_error("cannot lock " + path.string());
+			return errno_error("cannot lock " + path);
 		if (std::chrono::steady_clock::now() >= said_at) {
 			if (waiting)
-				waiting(lock_holder(fd.get()));
-			if (::flock(fd.get(), LOCK_EX) < 0)
-				return errno_error("cannot lock " + path.string());
+				waiting(lock_holder(fd->get()));
+			if (::flock(fd->get(), LOCK_EX) < 0)
+				return errno_error("cannot lock " + path);
 			break;
 		}
 		std::this_thread::sleep_for(20ms);
 	}
-	std::string pid = std::to_string(::getpid()) + "\n";
-	if (::ftruncate(fd.get(), 0) < 0 ||
-	    ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
-		return errno_error("cannot write " + path.string());
+	if (auto st = mark_lock(*fd); !st)
+		return st.error();
+	return fd;
+}
+
+Result<UniqueFd> StateDir::try_lock() const
+{
+	auto fd = open_lock();
+	if (!fd)
+		return fd;
+	int got;
+	do
+		got = ::flock(fd->get(), LOCK_EX | LOCK_NB);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return system_error(errno, "cannot lock " + (root_ / "lock").string());
+	if (auto st = mark_lock(*fd); !st)
+		return st.error();
 	return fd;
 }
 

@@ -51,6 +51,10 @@ public:
 	// lock for more than a second, waiting(its pid, 0 if unknown) is called
 	// once, and the wait goes on.
 	Result<UniqueFd> lock(const std::function<void(pid_t)> &waiting = {}) const;
+	// The same lock if it is free now; an error with code EWOULDBLOCK if
+	// another process holds it (vdused: vdusectl may hold it while it
+	// waits for vdused's answer).
+	Result<UniqueFd> try_lock() const;
 
 	bool has(const std::string &name) const;
 	std::vector<std::string> names() const;
@@ -60,6 +64,10 @@ public:
 	void remove(const std::string &name) const;
 
 private:
+	Result<UniqueFd> open_lock() const;
+	// Writes our pid into the lock file we hold.
+	Status mark_lock(const UniqueFd &fd) const;
+
 	std::filesystem::path root_;
 };
 

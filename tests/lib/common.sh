@@ -387,6 +387,24 @@ vhu_start() {
 	done
 }
 
+# dpdk_start IMAGE: tests/lib/dpdk-vhost-blk (DPDK's vhost library, SPDK's)
+# serving IMAGE with 2 queues on /run/vhu/spdk.sock, its pid in
+# /run/vhu/spdk.pid (for vhu_maps_bounce), its output appended to
+# /run/vhu/spdk.log. The guest needs hugepages=64 and a CPU with SSE4.2.
+dpdk_start() {
+	mkdir -p /run/vhu
+	rm -f /run/vhu/spdk.sock
+	"$(dirname "$VTEST_LIB")/dpdk-vhost-blk" /run/vhu/spdk.sock "$1" 2 \
+		>>/run/vhu/spdk.log 2>&1 &
+	echo $! >/run/vhu/spdk.pid
+	local deadline=$((SECONDS + 20))
+	until [ -S /run/vhu/spdk.sock ]; do
+		[ $SECONDS -lt $deadline ] ||
+			fail "the DPDK target did not start in 20 s: $(tail -5 /run/vhu/spdk.log)"
+		sleep 0.1
+	done
+}
+
 # vhu_stop NAME: SIGTERM, and wait until it is gone.
 vhu_stop() {
 	local pid

@@ -20,17 +20,7 @@ source "$VTEST_LIB"
 img=$(scratch_fs)
 truncate -s 128M "$img/disk.img"
 target_log=/run/vhu/spdk.log
-mkdir -p /run/vhu
-# spdk_start: the DPDK target on /run/vhu/spdk.sock, its pid in
-# /run/vhu/spdk.pid (for vhu_maps_bounce).
-spdk_start() {
-	rm -f /run/vhu/spdk.sock
-	"$(dirname "$VTEST_LIB")/dpdk-vhost-blk" /run/vhu/spdk.sock "$img/disk.img" 2 \
-		>>"$target_log" 2>&1 &
-	echo $! >/run/vhu/spdk.pid
-	wait_for 20 "the DPDK target's socket" test -S /run/vhu/spdk.sock
-}
-spdk_start
+dpdk_start "$img/disk.img"
 grep -q "CONFIGURE_MEM_SLOTS not offered" "$target_log" ||
 	fail "DPDK's vhost library offers what it should not: $(cat "$target_log")"
 pass "DPDK's vhost library serves, without CONFIGURE_MEM_SLOTS: $(grep 'protocol features' "$target_log")"
@@ -58,7 +48,7 @@ fio_verify_during "$node" dpdk-crash 14
 sleep 3
 kill -9 "$(cat /run/vhu/spdk.pid)"
 sleep 1
-spdk_start
+dpdk_start "$img/disk.img"
 vhu_connected vs0 spdk
 pass "the DPDK target killed under fio: connected again"
 fio_verified dpdk-crash 180
@@ -71,7 +61,7 @@ sleep 3
 pid=$(device_field vs0 pid)
 kill -9 "$pid" "$(cat /run/vhu/spdk.pid)"
 wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
-spdk_start
+dpdk_start "$img/disk.img"
 "$VDUSECTL" recover vs0 >/dev/null || fail "recover failed after vdused and the target died"
 vhu_connected vs0 spdk
 pass "vdused and the DPDK target killed together under fio: recovered, connected"
@@ -107,7 +97,7 @@ fio_verify_during "$node" dpdk-direct-crash 12
 sleep 3
 kill -9 "$(cat /run/vhu/spdk.pid)"
 sleep 1
-spdk_start
+dpdk_start "$img/disk.img"
 vhu_connected vd0 spdk
 pass "the DPDK target killed under fio on direct rings: connected again"
 fio_verified dpdk-direct-crash 180

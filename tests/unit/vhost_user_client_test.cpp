@@ -71,7 +71,8 @@ Script block_target(uint64_t capacity, uint64_t protocol = blk_protocol)
 
 // With keep, the target's end stays open there (for messages after the
 // handshake); else the target is gone once the script is read.
-Result<VhostUserClient> negotiate(const Script &script, UniqueFd *keep = nullptr)
+Result<VhostUserClient> negotiate(const Script &script, UniqueFd *keep = nullptr,
+                                  bool backend_channel = false)
 {
 	int pair[2];
 	EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
@@ -84,8 +85,41 @@ Result<VhostUserClient> negotiate(const Script &script, UniqueFd *keep = nullptr
 	::shutdown(target.get(), SHUT_WR);
 	if (keep)
 		*keep = std::move(target);
-	return VhostUserClient::over(std::move(ours), "/run/t.sock",
-	                             std::chrono::milliseconds(200));
+	return VhostUserClient::over(std::move(ours), "/run/t.sock", std::chrono::milliseconds(200),
+	                             backend_channel);
+}
+
+// What the client sent the target so far: the bytes, and the fds that came.
+struct Sent {
+	std::vector<uint8_t> bytes;
+	std::vector<UniqueFd> fds;
+};
+Sent read_sent(int target)
+{
+	Sent sent;
+	std::array<uint8_t, 4096> chunk{};
+	for (;;) {
+		alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int) * 8)> control{};
+		iovec iov{chunk.data(), chunk.size()};
+		msghdr msg{};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control.data();
+		msg.msg_controllen = control.size();
+		ssize_t n = ::recvmsg(target, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n <= 0)
+			break;
+		for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < count; ++i) {
+				int fd = -1;
+				std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+				sent.fds.emplace_back(fd);
+			}
+		}
+		sent.bytes.insert(sent.bytes.end(), chunk.begin(), chunk.begin() + n);
+	}
+	return sent;
 }
 
 } // namespace
@@ -165,14 +199,8 @@ TEST(VhostUserClient, WithoutMemorySlotsSendsOneTable)
 	Script script =
 	        block_target(1 << 21, blk_protocol & ~bit(vhost_user::pf_configure_mem_slots));
 	script.reply_u64(5, 0); // REPLY_ACK of SET_MEM_TABLE
-	int pair[2];
-	ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
-	UniqueFd ours(pair[0]);
-	UniqueFd target(pair[1]);
-	ASSERT_EQ(::send(target.get(), script.bytes.data(), script.bytes.size(), 0),
-	          static_cast<ssize_t>(script.bytes.size()));
-	auto client = VhostUserClient::over(std::move(ours), "/run/t.sock",
-	                                    std::chrono::milliseconds(200));
+	UniqueFd target;
+	auto client = negotiate(script, &target);
 	ASSERT_TRUE(client.ok()) << client.error().message;
 	EXPECT_FALSE(client->target().memory_slots());
 	EXPECT_EQ(client->target().max_mem_slots, 0u);
@@ -194,31 +222,10 @@ TEST(VhostUserClient, WithoutMemorySlotsSendsOneTable)
 	EXPECT_FALSE(client->set_mem_table(table).ok());
 
 	// What the target read: the negotiation's messages, then the table.
-	std::vector<uint8_t> sent(4096);
-	std::array<char, CMSG_SPACE(sizeof(int) * 8)> control{};
-	size_t got = 0;
-	int fds = 0;
-	for (;;) {
-		iovec iov{sent.data() + got, sent.size() - got};
-		msghdr msg{};
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = control.data();
-		msg.msg_controllen = control.size();
-		ssize_t n = ::recvmsg(target.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n <= 0)
-			break;
-		for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			int n_fds = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			for (int i = 0; i < n_fds; ++i) {
-				int fd;
-				std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-				UniqueFd keep(fd);
-				++fds;
-			}
-		}
-		got += static_cast<size_t>(n);
-	}
+	Sent read = read_sent(target.get());
+	const std::vector<uint8_t> &sent = read.bytes;
+	size_t got = sent.size();
+	auto fds = static_cast<int>(read.fds.size());
 	size_t at = 0;
 	bool found = false;
 	while (at + 12 <= got) {
@@ -243,4 +250,57 @@ TEST(VhostUserClient, WithoutMemorySlotsSendsOneTable)
 	}
 	EXPECT_TRUE(found);
 	EXPECT_EQ(fds, 2);
+}
+
+// A target that offers BACKEND_REQ is handed a socket of its own to speak
+// first on (SET_BACKEND_REQ_FD), when the caller asks for it: what it
+// writes there reaches take_backend_channel()'s end.
+TEST(VhostUserClient, HandsATargetItsBackEndChannel)
+{
+	uint64_t protocol = blk_protocol | bit(vhost_user::pf_backend_req);
+	Script script;
+	script.reply_u64(1, blk_features);
+	script.reply_u64(15, protocol);
+	script.reply_u64(17, 4);
+	script.reply_u64(36, 509);
+	script.reply_u64(21, 0); // REPLY_ACK of SET_BACKEND_REQ_FD
+	script.config(1 << 21);
+	UniqueFd target;
+	auto client = negotiate(script, &target, true);
+	ASSERT_TRUE(client.ok()) << client.error().message;
+	EXPECT_TRUE(client->target().acked_protocol_features & bit(vhost_user::pf_backend_req));
+	UniqueFd channel = client->take_backend_channel();
+	ASSERT_TRUE(channel.valid());
+
+	// The fd that came with SET_BACKEND_REQ_FD, sent before SET_OWNER.
+	Sent read = read_sent(target.get());
+	const std::vector<uint8_t> &sent = read.bytes;
+	size_t got = sent.size();
+	std::vector<UniqueFd> &fds = read.fds;
+	std::vector<uint32_t> order;
+	for (size_t at = 0; at + 12 <= got;) {
+		uint32_t header[3];
+		std::memcpy(header, sent.data() + at, sizeof(header));
+		order.push_back(header[0]);
+		if (header[0] == 21) {
+			EXPECT_EQ(header[1], 0x9u) << "version 1, NEED_REPLY";
+		}
+		at += 12 + header[2];
+	}
+	auto backend = std::find(order.begin(), order.end(), 21u);
+	auto owner = std::find(order.begin(), order.end(), 3u);
+	ASSERT_NE(backend, order.end());
+	EXPECT_LT(backend, owner);
+	ASSERT_EQ(fds.size(), 1u);
+	uint32_t config_change[3] = {2, 0x1, 0};
+	ASSERT_EQ(::send(fds[0].get(), config_change, sizeof(config_change), 0), 12);
+	std::array<uint32_t, 3> arrived{};
+	ASSERT_EQ(::recv(channel.get(), arrived.data(), sizeof(arrived), MSG_DONTWAIT), 12);
+	EXPECT_EQ(arrived[0], 2u);
+
+	// Not asked for: not negotiated, no channel (vdusectl add's probe).
+	auto probe = negotiate(block_target(1 << 21, protocol));
+	ASSERT_TRUE(probe.ok()) << probe.error().message;
+	EXPECT_FALSE(probe->target().acked_protocol_features & bit(vhost_user::pf_backend_req));
+	EXPECT_FALSE(probe->take_backend_channel().valid());
 }

@@ -26,7 +26,8 @@ constexpr uint64_t driver_user_alternate = uint64_t{1} << 48;
 } // namespace
 
 VhostUserLink::VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter)
-        : spec_(spec), reporter_(reporter)
+        : spec_(spec), reporter_(reporter),
+          target_changed_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
 {
 }
 
@@ -151,8 +152,8 @@ void VhostUserLink::run()
 			// The handshake waits for the target (up to 5 s for one that
 			// is stopped): not under mutex_, which the control thread
 			// needs to answer the kernel in time (UPDATE_IOTLB, reset).
-			auto client =
-			        VhostUserClient::connect(spec_.socket, 5s, spec_.socket_owner_uid);
+			auto client = VhostUserClient::connect(spec_.socket, 5s,
+			                                       spec_.socket_owner_uid, true);
 			std::lock_guard lock(mutex_);
 			// Each new reason once (a target that is down, then a
 			// socket served by the wrong user, ...).
@@ -165,13 +166,17 @@ void VhostUserLink::run()
 			if (client_)
 				socket = client_->fd();
 		}
-		std::array<pollfd, 2> fds{{{stop_fd_.get(), POLLIN, 0}, {socket, POLLRDHUP, 0}}};
+		int channel = channel_ ? channel_->fd() : -1;
+		std::array<pollfd, 3> fds{{{stop_fd_.get(), POLLIN, 0},
+		                           {socket, POLLRDHUP, 0},
+		                           {channel, POLLIN, 0}}};
 		int timeout = socket >= 0 ? -1 : static_cast<int>(backoff.count());
 		if (socket < 0)
 			backoff = std::min<std::chrono::milliseconds>(backoff * 2, 2s);
 		else
 			backoff = 50ms;
-		if (::poll(fds.data(), socket >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+		// A negative fd is not polled (poll(2)).
+		if (::poll(fds.data(), socket >= 0 ? 3 : 1, timeout) < 0 && errno != EINTR) {
 			spdlog::error("{}: poll: {}", spec_.name, std::strerror(errno));
 			return;
 		}
@@ -180,7 +185,39 @@ void VhostUserLink::run()
 		if (socket >= 0 && fds[1].revents) {
 			std::lock_guard lock(mutex_);
 			drop_locked("the target closed the connection");
+			continue;
 		}
+		// Not under mutex_: a target may wait for our answer there before
+		// it answers a message the control thread sent under it.
+		if (channel >= 0 && fds[2].revents)
+			serve_channel();
+	}
+}
+
+void VhostUserLink::serve_channel()
+{
+	if (!channel_)
+		return;
+	auto events = channel_->serve();
+	if (!events) {
+		// The connection goes on: only the size is no longer followed.
+		spdlog::warn("{}: {}; its disk's size is followed again at the next connection, "
+		             "or with vdusectl resize {}",
+		             spec_.name, events.error().message, spec_.name);
+		channel_.reset();
+		return;
+	}
+	if (events->refused > 0)
+		spdlog::debug("{}: the vhost-user target sent {} back-end message(s) vdused does "
+		              "not follow",
+		              spec_.name, events->refused);
+	if (events->config_changes > 0) {
+		spdlog::info("{}: the vhost-user target at {} says its config changed", spec_.name,
+		             spec_.socket);
+		uint64_t one = 1;
+		if (::write(target_changed_.get(), &one, sizeof(one)) != sizeof(one))
+			spdlog::warn("{}: cannot wake the control thread: {}", spec_.name,
+			             std::strerror(errno));
 	}
 }
 
@@ -221,6 +258,9 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 	}
 	max_slots_ = target.max_mem_slots;
 	vrings_started_ = 0;
+	channel_.reset();
+	if (UniqueFd theirs = client.take_backend_channel())
+		channel_.emplace(std::move(theirs), "vhost-user target at " + spec_.socket);
 	client_ = std::move(client);
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -248,6 +288,7 @@ void VhostUserLink::drop_locked(const std::string &why)
 	spdlog::warn("{}: vhost-user target at {}: {}; holding requests until it is back",
 	             spec_.name, spec_.socket, why);
 	client_.reset();
+	channel_.reset();
 	connected_.store(false, std::memory_order_release);
 	{
 		std::lock_guard targets(targets_mutex_);

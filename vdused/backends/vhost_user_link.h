@@ -7,6 +7,7 @@
 
 #include "base/unique_fd.h"
 #include "link_reporter.h"
+#include "remote/vhost_user_backend_channel.h"
 #include "remote/vhost_user_client.h"
 #include "state/device_spec.h"
 #include "vduse/bounce_memory.h"
@@ -82,6 +83,10 @@ public:
 	// The device's size after a resize: what a target that connects again
 	// must have at least (connect_locked).
 	void set_device_size(uint64_t size_bytes);
+	// Readable (an eventfd) once the target said its config changed
+	// (BACKEND_CONFIG_CHANGE_MSG on the back-end channel): the control
+	// thread asks target_size() and resizes. Reading it is the caller's.
+	int target_changed_fd() const { return target_changed_.get(); }
 
 	// Bumps at every new connection; 0 until the first.
 	uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -142,6 +147,8 @@ private:
 	// What a target without memory slots is given: direct rings, the
 	// driver's region; the bridge, the queues' memory and the bounce memory.
 	std::vector<VhostUserRegion> table_locked() const;
+	// The thread's: reads the back-end channel; closes it if it broke.
+	void serve_channel();
 	// The thread's: closes the connection.
 	void drop_locked(const std::string &why);
 	// Anyone's: shuts the connection down for the thread to close.
@@ -152,9 +159,13 @@ private:
 	Iotlb *iotlb_ = nullptr;
 	const BounceMemory *bounce_ = nullptr;
 	UniqueFd stop_fd_;
+	UniqueFd target_changed_;
 	std::thread thread_;
 	std::mutex mutex_; // everything below, and every message to the target
 	std::optional<VhostUserClient> client_;
+	// The connection's back-end channel, if it has one: the thread's
+	// alone (set and reset only there), so it is served without mutex_.
+	std::optional<VhostUserBackendChannel> channel_;
 	std::vector<Region> regions_;
 	std::vector<Queue> queues_;
 	std::atomic<uint64_t> generation_{0};
