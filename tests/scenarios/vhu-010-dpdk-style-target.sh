@@ -8,7 +8,9 @@
 # its queues' memory and the bounce memory in one SET_MEM_TABLE per
 # connection; --rings direct hands it the driver's memory the same way. Each:
 # fio verify, ext4 across a reset (their crashes under fio are in vhu-011,
-# against DPDK's library, and vhu-009). The guest boots with hugepages=64.
+# against DPDK's library, and vhu-009). A target hostile on the back-end
+# channel vdused hands it is cut off from it, and nothing else changes.
+# The guest boots with hugepages=64.
 source "$VTEST_LIB"
 img=$(scratch_fs)
 truncate -s 128M "$img/disk.img"
@@ -55,6 +57,30 @@ fio_verify "direct rings over SET_MEM_TABLE" "$node" 4k-1M 32M
 	fail "no SET_MEM_TABLE of the driver's memory went to the target: $(cat /run/vhu/dpdk.log)"
 grep -q "^refused " /run/vhu/dpdk.log && fail "vdused used a message the target lacks: $(grep "^refused " /run/vhu/dpdk.log)"
 pass "the target got the driver's memory in one SET_MEM_TABLE, and no ADD_MEM_REG"
+
+# A target hostile on its back-end channel (the relay turns so on SIGUSR1):
+# 64 messages with 8 fds each, then 20000 config changes whose answers it
+# never reads. vdused closes the channel and serves on: the same process,
+# still connected, none of those fds kept, the size unchanged, and fio's
+# verify passes across it.
+grep -q "SET_BACKEND_REQ_FD kept" /run/vhu/dpdk.log ||
+	fail "vdused handed the target no back-end channel: $(tail -5 /run/vhu/dpdk.log)"
+pid=$(device_field vd0 pid)
+fds_before=$(ls "/proc/$pid/fd" | wc -l)
+fio_verify_during "$node" hostile-channel 10
+sleep 2
+kill -USR1 "$filter"
+wait_for 60 "the relay to end its hostile messages" grep -q "^hostile:" /run/vhu/dpdk.log
+fio_verified hostile-channel 180
+expect_eq "vdused after the hostile back-end channel" "$pid" "$(device_field vd0 pid)"
+expect_eq "its connection" connected "$(device_field vd0 connection)"
+expect_eq "its size" $((128 << 20)) "$(blockdev --getsize64 "$node")"
+fds_after=$(ls "/proc/$pid/fd" | wc -l)
+[ "$fds_after" -le $((fds_before + 8)) ] ||
+	fail "vdused kept the fds the target sent: $fds_before open before, $fds_after after"
+grep -q "back-end channel" "/run/vduse/vd0.log" ||
+	fail "vdused did not say it closed the back-end channel: $(grep "^hostile:" /run/vhu/dpdk.log); $(grep -c "config changed" /run/vduse/vd0.log) config change(s) logged; $(tail -3 /run/vduse/vd0.log)"
+pass "a hostile back-end channel: $(grep '^hostile:' /run/vhu/dpdk.log); vdused: $(grep -o 'vhost-user target at [^;]*back-end channel[^;]*' /run/vduse/vd0.log | head -1)"
 
 ext4_across_reset vd0 "$node"
 expect_eq "SET_MEM_TABLE again after the reset" 1 \

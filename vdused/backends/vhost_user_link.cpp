@@ -139,16 +139,14 @@ void VhostUserLink::set_device_size(uint64_t size_bytes)
 void VhostUserLink::run()
 {
 	auto backoff = 50ms;
+	// The thread's view of the connection, kept without mutex_: client_ is
+	// set and reset only here (connect_locked, drop_locked), and the
+	// control thread may hold mutex_ while it waits for the target
+	// (GET_CONFIG), which may first wait for our answer on the back-end
+	// channel: this thread must reach it without taking mutex_.
+	int socket = -1;
 	for (;;) {
-		int socket = -1;
-		bool connected_now = false;
-		{
-			std::lock_guard lock(mutex_);
-			connected_now = client_.has_value();
-			if (connected_now)
-				socket = client_->fd();
-		}
-		if (!connected_now) {
+		if (socket < 0) {
 			// The handshake waits for the target (up to 5 s for one that
 			// is stopped): not under mutex_, which the control thread
 			// needs to answer the kernel in time (UPDATE_IOTLB, reset).
@@ -185,6 +183,7 @@ void VhostUserLink::run()
 		if (socket >= 0 && fds[1].revents) {
 			std::lock_guard lock(mutex_);
 			drop_locked("the target closed the connection");
+			socket = -1;
 			continue;
 		}
 		// Not under mutex_: a target may wait for our answer there before
