@@ -93,6 +93,12 @@ Status write_file_atomically(const fs::path &path, const std::string &text)
 		if (!out)
 			return errno_error("cannot write " + tmp.string());
 	}
+	// A file written again keeps its mode: vdused (UMask=0077 under
+	// systemd) rewrites records that vdusectl wrote readable by all.
+	struct stat old {
+	};
+	if (::stat(path.c_str(), &old) == 0)
+		(void)::chmod(tmp.c_str(), old.st_mode & 07777);
 	std::error_code ec;
 	fs::rename(tmp, path, ec);
 	if (ec) {

@@ -5,7 +5,8 @@
 # BACKEND_CONFIG_CHANGE_MSG, waiting for the answer, on the back-end channel
 # vdused handed it (SET_BACKEND_REQ_FD); its GET_CONFIG says the image's
 # size now. The device follows without vdusectl resize, and show (the
-# record) says the new size: under fio with verify (then the new space
+# record, whose mode vdused keeps, so a user's show reads it) says the new
+# size: under fio with verify (then the new space
 # written and verified), said while vdused is stopped (SIGSTOP), said while
 # the host's driver is unbound (the driver bound again reads it), across a
 # vdused crash and recovery (the new connection's channel is followed too),
@@ -21,6 +22,8 @@ read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/spdk.sock -
 	--bounce-memory hugepage --bounce-size 32M --name vg0)"
 vhu_connected vg0 spdk
 expect_eq "the device's size from the target" $((128 * M)) "$(blockdev --getsize64 "$node")"
+# An admin's mode on the record, which vdused keeps when it writes the size.
+chmod 0604 /run/vduse/vg0.json
 
 # target_resize SIZE: the target's disk takes SIZE bytes, and the target
 # says so to the front-ends connected (and answers GET_CONFIG with it).
@@ -47,6 +50,9 @@ grep -q "says its config changed" /run/vduse/vg0.log ||
 	fail "vdused's log does not say the target's message came: $(tail -5 /run/vduse/vg0.log)"
 grep -q "config change sent to connection [0-9]*: 0" /run/vhu/spdk.log ||
 	fail "DPDK's config change was not answered: $(grep 'config change' /run/vhu/spdk.log)"
+expect_eq "the record's mode after vdused wrote it" 604 "$(stat -c %a /run/vduse/vg0.json)"
+expect_eq "show as a user (no root needed)" $((192 * M)) \
+	"$(setpriv --reuid=65534 --regid=65534 --clear-groups "$VDUSECTL" show vg0 --json=short | jq '.[0].size_bytes')"
 fio_check "the grown space" --name=grown --filename="$node" --rw=write --bs=64k --offset=128M \
 	--size=64M --ioengine=io_uring --iodepth=8 --direct=1 --verify=crc32c --do_verify=1 \
 	--verify_fatal=1

@@ -128,4 +128,48 @@ TEST_F(StateDirTest, LockRecordsItsHolder)
 	EXPECT_EQ(pid, ::getpid());
 }
 
+// vdused takes the lock only when it is free: a vdusectl may hold it while
+// it waits for vdused. flock() locks of two open files conflict within one
+// process too.
+TEST_F(StateDirTest, TryLockTakesOnlyAFreeLock)
+{
+	StateDir state(root_);
+	{
+		auto held = state.lock();
+		ASSERT_TRUE(held) << held.error().message;
+		auto busy = state.try_lock();
+		ASSERT_FALSE(busy);
+		EXPECT_EQ(busy.error().code, EWOULDBLOCK);
+	}
+	auto free = state.try_lock();
+	ASSERT_TRUE(free) << free.error().message;
+	std::ifstream in(root_ / "lock");
+	pid_t pid = 0;
+	in >> pid;
+	EXPECT_EQ(pid, ::getpid());
+}
+
+// A record written again (vdused following a vhost-user target's size,
+// under systemd's UMask=0077) keeps the mode vdusectl gave it: list and
+// show do not need root.
+TEST_F(StateDirTest, ARecordWrittenAgainKeepsItsMode)
+{
+	StateDir state(root_);
+	DeviceRecord record = good("d0");
+	ASSERT_TRUE(state.write(record));
+	ASSERT_EQ(::chmod((root_ / "d0.json").c_str(), 0644), 0);
+	mode_t old_mask = ::umask(077);
+	record.spec.size_bytes *= 2;
+	Status written = state.write(record);
+	::umask(old_mask);
+	ASSERT_TRUE(written) << written.error().message;
+	struct stat st {
+	};
+	ASSERT_EQ(::stat((root_ / "d0.json").c_str(), &st), 0);
+	EXPECT_EQ(st.st_mode & 07777, 0644u);
+	auto back = state.read("d0");
+	ASSERT_TRUE(back) << back.error().message;
+	EXPECT_EQ(back->spec.size_bytes, record.spec.size_bytes);
+}
+
 } // namespace
