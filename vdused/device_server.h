@@ -8,6 +8,7 @@
 #include "state/device_spec.h"
 #include "state/device_stats.h"
 #include "status_line.h"
+#include "target_size_follower.h"
 #include "vduse/iotlb.h"
 #include "vduse/vduse_device.h"
 #include "virtio/inflight_log.h"
@@ -31,7 +32,7 @@ inline constexpr const char *broken_device_text =
 // vdused's exit status then; the unit does not restart it (RestartPreventExitStatus).
 inline constexpr int exit_device_broken = 3;
 
-class DeviceServer
+class DeviceServer : public ResizableDevice
 {
 public:
 	struct Tuning {
@@ -59,7 +60,7 @@ public:
 	DeviceServer(VduseDevice device, const DeviceSpec &spec, std::unique_ptr<Backend> backend,
 	             const Tuning &tuning, InflightLog inflight, StatsFile stats,
 	             std::optional<BounceMemory> bounce, StatusLine &status);
-	~DeviceServer();
+	~DeviceServer() override;
 	DeviceServer(const DeviceServer &) = delete;
 	DeviceServer &operator=(const DeviceServer &) = delete;
 
@@ -76,10 +77,10 @@ public:
 	Status run(int signal_fd, const ControlHooks &hooks);
 	// Sets the capacity the queues check requests against and the driver
 	// sees (config space + config interrupt).
-	Status resize(uint64_t size_bytes);
-	uint64_t size_bytes() const { return spec_.size_bytes; }
+	Status resize(uint64_t size_bytes) override;
+	uint64_t size_bytes() const override { return spec_.size_bytes; }
 	// The backend's server's size now (nbd, rbd, vhost-user), see Backend::remote_size.
-	Result<uint64_t> remote_size() { return backend_->remote_size(); }
+	Result<uint64_t> remote_size() override { return backend_->remote_size(); }
 
 private:
 	Status open_queues();

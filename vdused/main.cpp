@@ -6,6 +6,7 @@
 #include "device_server.h"
 #include "state/resize_ack.h"
 #include "state/state_dir.h"
+#include "target_size_follower.h"
 #include "vduse/memory_faults.h"
 
 #include <CLI/CLI.hpp>
@@ -139,59 +140,10 @@ int serve(const Options &options)
 		    !written)
 			spdlog::error("{}", written.error().message);
 	};
-	// A vhost-user target whose disk changed size says so: the device
-	// follows it as `vdusectl resize NAME` would, and the record takes the
-	// new size once the state lock is free (vdusectl may hold it while it
-	// waits for this thread's answer to a SIGHUP: never wait for it here).
-	// The persistent spec keeps no size of a remote device: restore asks
-	// the target.
-	bool record_behind = false;
-	auto on_target_changed = [&] {
-		auto remote = (*server)->remote_size();
-		if (!remote) {
-			spdlog::error("{}: cannot learn the target's size: {}", options.name,
-			              remote.error().message);
-			return;
-		}
-		uint64_t size = *remote - *remote % record->spec.block_size;
-		if (size == (*server)->size_bytes())
-			return;
-		if (size == 0) {
-			spdlog::error(
-			        "{}: the target now has {} bytes, less than a block: the device "
-			        "keeps its size",
-			        options.name, *remote);
-			return;
-		}
-		if (auto done = (*server)->resize(size); !done) {
-			spdlog::error("{}: cannot resize: {}", options.name, done.error().message);
-			return;
-		}
-		record_behind = true;
-	};
-	auto save_record = [&]() -> bool {
-		if (!record_behind)
-			return false;
-		auto lock = state.try_lock();
-		if (!lock && lock.error().code == EWOULDBLOCK)
-			return true;
-		record_behind = false;
-		if (!lock) {
-			spdlog::error("{}: the record keeps its old size: {}", options.name,
-			              lock.error().message);
-			return false;
-		}
-		// Gone: vdusectl del is taking the device away.
-		auto fresh = state.read(options.name);
-		if (!fresh || fresh->spec.size_bytes == (*server)->size_bytes())
-			return false;
-		fresh->spec.size_bytes = (*server)->size_bytes();
-		if (auto written = state.write(*fresh); !written)
-			spdlog::error("{}: the record keeps its old size: {}", options.name,
-			              written.error().message);
-		return false;
-	};
-	auto st = (*server)->run(signal_fd.get(), {on_reload, on_target_changed, save_record});
+	// A vhost-user target that says its disk changed size.
+	TargetSizeFollower follower(**server, state, options.name, record->spec.block_size);
+	auto st = (*server)->run(signal_fd.get(), {on_reload, [&] { follower.changed(); },
+	                                           [&] { return follower.tick(); }});
 	sd_notify(0, "STOPPING=1");
 	if (!st) {
 		spdlog::error("{}", st.error().message);

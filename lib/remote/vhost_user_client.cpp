@@ -6,6 +6,7 @@
 #include "virtio/vring.h"
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <linux/virtio_config.h>
@@ -43,6 +44,9 @@ enum Request : uint32_t {
 	rem_mem_reg = 38,
 };
 
+// The code of send()'s error when the target answered REPLY_ACK with a
+// failure (the connection itself is fine).
+constexpr int refused = EREMOTEIO;
 constexpr uint32_t flag_version = 0x1;
 constexpr uint32_t flag_reply = 0x4;
 constexpr uint32_t flag_need_reply = 0x8;
@@ -258,8 +262,11 @@ Status VhostUserClient::open_backend_channel()
 		                    errno_error("cannot create its back-end channel"));
 	UniqueFd ours(pair[0]);
 	UniqueFd theirs(pair[1]);
+	// A target that refuses it is served without one (its size is then
+	// followed only when vdusectl resize asks); only a broken connection
+	// is an error.
 	if (auto s = send(set_backend_req_fd, nullptr, 0, &pair[1], 1); !s)
-		return s;
+		return s.error().code == refused ? Status() : s;
 	backend_channel_ = std::move(ours);
 	return {};
 }
@@ -397,8 +404,11 @@ Status VhostUserClient::send(uint32_t request, const void *payload, uint32_t siz
 	uint64_t result = 0;
 	if (auto s = receive(request, &result, sizeof(result)); !s)
 		return s;
-	if (result != 0)
-		return error("it refused message " + std::to_string(request));
+	if (result != 0) {
+		Error e = error("it refused message " + std::to_string(request));
+		e.code = refused;
+		return e;
+	}
 	return {};
 }
 

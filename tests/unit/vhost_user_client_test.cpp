@@ -89,6 +89,20 @@ Result<VhostUserClient> negotiate(const Script &script, UniqueFd *keep = nullptr
 	                             backend_channel);
 }
 
+// A target that offers BACKEND_REQ, answering SET_BACKEND_REQ_FD with ack
+// (0: taken).
+Script channel_target(uint64_t ack)
+{
+	Script s;
+	s.reply_u64(1, blk_features);
+	s.reply_u64(15, blk_protocol | bit(vhost_user::pf_backend_req));
+	s.reply_u64(17, 4);
+	s.reply_u64(36, 509);
+	s.reply_u64(21, ack); // REPLY_ACK of SET_BACKEND_REQ_FD
+	s.config(1 << 21);
+	return s;
+}
+
 // What the client sent the target so far: the bytes, and the fds that came.
 struct Sent {
 	std::vector<uint8_t> bytes;
@@ -258,13 +272,7 @@ TEST(VhostUserClient, WithoutMemorySlotsSendsOneTable)
 TEST(VhostUserClient, HandsATargetItsBackEndChannel)
 {
 	uint64_t protocol = blk_protocol | bit(vhost_user::pf_backend_req);
-	Script script;
-	script.reply_u64(1, blk_features);
-	script.reply_u64(15, protocol);
-	script.reply_u64(17, 4);
-	script.reply_u64(36, 509);
-	script.reply_u64(21, 0); // REPLY_ACK of SET_BACKEND_REQ_FD
-	script.config(1 << 21);
+	Script script = channel_target(0);
 	UniqueFd target;
 	auto client = negotiate(script, &target, true);
 	ASSERT_TRUE(client.ok()) << client.error().message;
@@ -303,4 +311,16 @@ TEST(VhostUserClient, HandsATargetItsBackEndChannel)
 	ASSERT_TRUE(probe.ok()) << probe.error().message;
 	EXPECT_FALSE(probe->target().acked_protocol_features & bit(vhost_user::pf_backend_req));
 	EXPECT_FALSE(probe->take_backend_channel().valid());
+}
+
+// A target that offers BACKEND_REQ but refuses the channel is served
+// without one; its size is then followed when vdusectl resize asks.
+TEST(VhostUserClient, ATargetThatRefusesTheChannelIsServedWithoutIt)
+{
+	Script script = channel_target(1); // SET_BACKEND_REQ_FD refused
+	UniqueFd target;
+	auto client = negotiate(script, &target, true);
+	ASSERT_TRUE(client.ok()) << client.error().message;
+	EXPECT_EQ(client->target().config.capacity, 1u << 21);
+	EXPECT_FALSE(client->take_backend_channel().valid());
 }
