@@ -1,7 +1,6 @@
 #include "remote/vhost_user_client.h"
 
 #include "base/socket_peer.h"
-#include "remote/vhost_user_backend_channel.h"
 
 #include "virtio/vring.h"
 
