@@ -23,7 +23,7 @@ Status choose_size(DeviceSpec &spec, uint64_t given, uint64_t remote, const std:
 		return failure(spec.name + ": --size " + std::to_string(given) +
 		               " is larger than " + what + " (" + std::to_string(remote) +
 		               " bytes)");
-	spec.size_bytes = given ? given : remote / spec.block_size * spec.block_size;
+	spec.size_bytes = given ? given : whole_blocks(spec, remote);
 	if (spec.size_bytes == 0)
 		return failure(spec.name + ": " + what + " is smaller than one block (" +
 		               std::to_string(remote) + " bytes)");

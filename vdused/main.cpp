@@ -122,7 +122,7 @@ int serve(const Options &options)
 			return failure(options.name + ": cannot learn the server's size: " +
 			               remote.error().message);
 		// What the block size allows of it, as at add.
-		return *remote - *remote % fresh->spec.block_size;
+		return whole_blocks(fresh->spec, *remote);
 	};
 	auto on_reload = [&] {
 		ResizeAck ack;
@@ -141,7 +141,7 @@ int serve(const Options &options)
 			spdlog::error("{}", written.error().message);
 	};
 	// A vhost-user target that says its disk changed size.
-	TargetSizeFollower follower(**server, state, options.name, record->spec.block_size);
+	TargetSizeFollower follower(**server, state, record->spec);
 	auto st = (*server)->run(signal_fd.get(), {on_reload, [&] { follower.changed(); },
 	                                           [&] { return follower.tick(); }});
 	sd_notify(0, "STOPPING=1");

@@ -22,23 +22,23 @@ void TargetSizeFollower::follow()
 {
 	auto remote = server_.remote_size();
 	if (!remote) {
-		spdlog::error("{}: cannot learn the target's size: {}", name_,
+		spdlog::error("{}: cannot learn the target's size: {}", spec_.name,
 		              remote.error().message);
 		return;
 	}
 	// What the block size allows of it, as at add.
-	uint64_t size = *remote - *remote % block_size_;
+	uint64_t size = whole_blocks(spec_, *remote);
 	if (size == server_.size_bytes())
 		return;
 	if (size == 0) {
 		spdlog::error(
 		        "{}: the target now has {} bytes, less than a block: the device keeps "
 		        "its size",
-		        name_, *remote);
+		        spec_.name, *remote);
 		return;
 	}
 	if (auto done = server_.resize(size); !done) {
-		spdlog::error("{}: cannot resize: {}", name_, done.error().message);
+		spdlog::error("{}: cannot resize: {}", spec_.name, done.error().message);
 		return;
 	}
 	record_behind_ = true;
@@ -53,16 +53,17 @@ bool TargetSizeFollower::save_record()
 		return true;
 	record_behind_ = false;
 	if (!lock) {
-		spdlog::error("{}: the record keeps its old size: {}", name_, lock.error().message);
+		spdlog::error("{}: the record keeps its old size: {}", spec_.name,
+		              lock.error().message);
 		return false;
 	}
 	// Gone: vdusectl del is taking the device away.
-	auto record = state_.read(name_);
+	auto record = state_.read(spec_.name);
 	if (!record || record->spec.size_bytes == server_.size_bytes())
 		return false;
 	record->spec.size_bytes = server_.size_bytes();
 	if (auto written = state_.write(*record); !written)
-		spdlog::error("{}: the record keeps its old size: {}", name_,
+		spdlog::error("{}: the record keeps its old size: {}", spec_.name,
 		              written.error().message);
 	return false;
 }

@@ -10,10 +10,10 @@
 #pragma once
 
 #include "base/result.h"
+#include "state/device_spec.h"
 #include "state/state_dir.h"
 
 #include <chrono>
-#include <string>
 
 namespace vduse
 {
@@ -36,9 +36,9 @@ public:
 	// How often at most the target is asked.
 	static constexpr std::chrono::milliseconds min_interval{200};
 
-	TargetSizeFollower(ResizableDevice &server, const StateDir &state, std::string name,
-	                   uint32_t block_size)
-	        : server_(server), state_(state), name_(std::move(name)), block_size_(block_size)
+	// spec: the device's (its name and block size).
+	TargetSizeFollower(ResizableDevice &server, const StateDir &state, DeviceSpec spec)
+	        : server_(server), state_(state), spec_(std::move(spec))
 	{
 	}
 	// The target said its config changed.
@@ -55,8 +55,7 @@ private:
 
 	ResizableDevice &server_;
 	const StateDir &state_;
-	std::string name_;
-	uint32_t block_size_;
+	DeviceSpec spec_;
 	bool pending_ = false;
 	bool record_behind_ = false;
 	std::chrono::steady_clock::time_point next_follow_{};

@@ -157,6 +157,11 @@ uint64_t effective_bounce_size(const DeviceSpec &spec)
 	return spec.bounce_size ? spec.bounce_size : limits::bounce_size_default;
 }
 
+uint64_t whole_blocks(const DeviceSpec &spec, uint64_t bytes)
+{
+	return bytes - bytes % spec.block_size;
+}
+
 namespace
 {
 

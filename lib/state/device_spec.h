@@ -106,6 +106,9 @@ inline constexpr uint32_t nbd_default_io_timeout_s = 30;
 bool is_remote_backend(const DeviceSpec &spec);
 // The bounce size the device gets: the spec's, or the kernel's default.
 uint64_t effective_bounce_size(const DeviceSpec &spec);
+// What the spec's block size allows of bytes (a server's or target's size):
+// rounded down to whole blocks, 0 if less than one.
+uint64_t whole_blocks(const DeviceSpec &spec, uint64_t bytes);
 
 // What the device serves, for list and show: the file, the NBD URI,
 // rbd:POOL/IMAGE[@SNAP] or the vhost-user socket. Never a secret.

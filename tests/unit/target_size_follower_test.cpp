@@ -52,6 +52,14 @@ protected:
 		device_.size = device_.remote = 64 << 20;
 	}
 	void TearDown() override { fs::remove_all(root_); }
+	// The device's spec with this block size.
+	static DeviceSpec spec(uint32_t block_size)
+	{
+		DeviceSpec spec;
+		spec.name = "v0";
+		spec.block_size = block_size;
+		return spec;
+	}
 	uint64_t record_size() const
 	{
 		auto record = state_->read("v0");
@@ -68,7 +76,7 @@ protected:
 
 TEST_F(FollowerTest, FollowsTheTargetAndWritesTheRecord)
 {
-	TargetSizeFollower follower(device_, *state_, "v0", 4096);
+	TargetSizeFollower follower(device_, *state_, spec(4096));
 	EXPECT_FALSE(follower.tick()) << "nothing said, nothing to do";
 	EXPECT_EQ(device_.asked, 0u);
 	device_.remote = (128 << 20) + 1000; // not whole blocks: rounded down
@@ -86,7 +94,7 @@ TEST_F(FollowerTest, FollowsTheTargetAndWritesTheRecord)
 
 TEST_F(FollowerTest, AsksAtMostOncePerInterval)
 {
-	TargetSizeFollower follower(device_, *state_, "v0", 512);
+	TargetSizeFollower follower(device_, *state_, spec(512));
 	follower.changed();
 	EXPECT_FALSE(follower.tick());
 	EXPECT_EQ(device_.asked, 1u);
@@ -103,7 +111,7 @@ TEST_F(FollowerTest, AsksAtMostOncePerInterval)
 
 TEST_F(FollowerTest, WaitsForAFreeLockAndNeverForTheLock)
 {
-	TargetSizeFollower follower(device_, *state_, "v0", 512);
+	TargetSizeFollower follower(device_, *state_, spec(512));
 	auto held = state_->lock(); // vdusectl, waiting for vdused's answer
 	ASSERT_TRUE(held) << held.error().message;
 	device_.remote = 96 << 20;
@@ -118,7 +126,7 @@ TEST_F(FollowerTest, WaitsForAFreeLockAndNeverForTheLock)
 
 TEST_F(FollowerTest, NeitherRecreatesADeletedRecordNorTakesLessThanABlock)
 {
-	TargetSizeFollower follower(device_, *state_, "v0", 4096);
+	TargetSizeFollower follower(device_, *state_, spec(4096));
 	device_.remote = 100; // less than a block: the device keeps its size
 	follower.changed();
 	EXPECT_FALSE(follower.tick());
