@@ -1,7 +1,7 @@
 // The back-end channel of a vhost-user connection: the socket handed to the
 // target with SET_BACKEND_REQ_FD, on which the target speaks first. vdused
 // follows one message on it, BACKEND_CONFIG_CHANGE_MSG (the target's disk
-// changed size: SPDK's bdev resize, qemu-storage-daemon's block_resize), and
+// changed size: SPDK's bdev resize; QEMU after 7.2 at block_resize), and
 // answers every other one that asks for an answer with a refusal.
 // QEMU's docs/interop/vhost-user.rst, "Back-end message types".
 #pragma once

@@ -97,7 +97,6 @@ public:
 
 	const VhostUserTarget &target() const { return target_; }
 	int fd() const { return socket_.get(); }
-	const std::string &path() const { return path_; }
 	// Our end of the back-end channel (vhost_user_backend_channel.h); empty
 	// if none was asked for or the target does not offer BACKEND_REQ.
 	UniqueFd take_backend_channel() { return std::move(backend_channel_); }

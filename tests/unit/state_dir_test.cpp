@@ -40,6 +40,14 @@ protected:
 		r.unit = "vdused@" + name + ".service";
 		return r;
 	}
+	// The pid the lock file names.
+	pid_t lock_holder() const
+	{
+		std::ifstream in(root_ / "lock");
+		pid_t pid = 0;
+		in >> pid;
+		return pid;
+	}
 	std::string error_of(const std::string &name) const
 	{
 		auto r = StateDir(root_).read(name);
@@ -122,10 +130,7 @@ TEST_F(StateDirTest, LockRecordsItsHolder)
 	StateDir state(root_);
 	auto lock = state.lock();
 	ASSERT_TRUE(lock) << lock.error().message;
-	std::ifstream in(root_ / "lock");
-	pid_t pid = 0;
-	in >> pid;
-	EXPECT_EQ(pid, ::getpid());
+	EXPECT_EQ(lock_holder(), ::getpid());
 }
 
 // vdused takes the lock only when it is free: a vdusectl may hold it while
@@ -143,10 +148,7 @@ TEST_F(StateDirTest, TryLockTakesOnlyAFreeLock)
 	}
 	auto free = state.try_lock();
 	ASSERT_TRUE(free) << free.error().message;
-	std::ifstream in(root_ / "lock");
-	pid_t pid = 0;
-	in >> pid;
-	EXPECT_EQ(pid, ::getpid());
+	EXPECT_EQ(lock_holder(), ::getpid());
 }
 
 // A record written again (vdused following a vhost-user target's size,

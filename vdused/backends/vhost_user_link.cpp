@@ -258,8 +258,8 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 	max_slots_ = target.max_mem_slots;
 	vrings_started_ = 0;
 	channel_.reset();
-	if (UniqueFd theirs = client.take_backend_channel())
-		channel_.emplace(std::move(theirs), "vhost-user target at " + spec_.socket);
+	if (UniqueFd channel = client.take_backend_channel())
+		channel_.emplace(std::move(channel), "vhost-user target at " + spec_.socket);
 	client_ = std::move(client);
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
