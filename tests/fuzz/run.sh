@@ -22,7 +22,9 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 echo "== building with clang and sanitizers in $build"
 # Only what runs here: the unit tests and the fuzz targets (and the libraries
-# they link), not the daemons.
+# they link), not the daemons. The build file first, so that a test added
+# since the last configure of an existing BUILD-DIR is listed.
+ninja -C "$build" build.ninja >/dev/null
 mapfile -t targets < <(ninja -C "$build" -t targets all | sed -n 's%^\(tests/\(unit\|fuzz\)/[^:. ]*\): .*%\1%p')
 [ "${#targets[@]}" -gt 0 ] || { echo "FAIL: no unit or fuzz targets in $build" >&2; exit 1; }
 ninja -C "$build" "${targets[@]}" >/dev/null
