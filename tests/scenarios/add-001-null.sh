@@ -4,7 +4,6 @@
 source "$VTEST_LIB"
 
 json=$("$VDUSECTL" add -t null --size 1G --queues 2 --serial SN-TEST-1 --json)
-expect_schema "add --json" add "$json"
 name=$(jq -r .name <<<"$json")
 node=$(jq -r .node <<<"$json")
 pid=$(jq -r .pid <<<"$json")
@@ -42,8 +41,9 @@ expect_contains "show's booleans for people" "read_only: no" "$text"
 grep -qE '^(connection|file|direct|hint|reconnect_timeout):' <<<"$text" &&
 	fail "show prints fields that do not apply to a running null device: $text"
 pass "show leaves out what does not apply to a null device"
-expect_schema "show --json" show "$("$VDUSECTL" show --json)"
-expect_schema "list --json" list "$("$VDUSECTL" list --json)"
+expect_schema "add --json" add "$json" \
+	"show --json" show "$("$VDUSECTL" show --json)" \
+	"list --json" list "$("$VDUSECTL" list --json)"
 expect_eq "show of one device is an array" array "$("$VDUSECTL" show "$name" --json | jq -r type)"
 expect_eq "show of several devices is an array" array "$("$VDUSECTL" show "$name" "$name" --json | jq -r type)"
 expect_contains "list -o name,node,state" "$name  $node  running" "$("$VDUSECTL" list -o name,node,state --no-legend)"

@@ -58,6 +58,7 @@ follow() {
 	done
 }
 
+schemas=() # expect_schema's triples, checked in one run below
 for case in daemon-dead detached stale stale:persistent; do
 	want=${case%%:*}
 	persistent=${case#"$want"}
@@ -65,7 +66,7 @@ for case in daemon-dead detached stale stale:persistent; do
 	make_state "$name" "$want" "$persistent"
 	hint=$(device_field "$name" hint)
 	pass "$name: state $want, hint '$hint'"
-	expect_schema "show --json of a $want device" show "$("$VDUSECTL" show "$name" --json)"
+	schemas+=("show --json of a $want device" show "$("$VDUSECTL" show "$name" --json)")
 	for verb in resize bind recover restart detach; do
 		case " ${allowed[$verb]} " in
 		*" $want "*) continue ;; # the fix, or covered by rec-001 and bind-001
@@ -126,7 +127,7 @@ expect_status "del --keep-spec" 0 "st-stalep: its spec $VDUSE_PERSIST_DIR/st-sta
 out=$("$VDUSECTL" restore st-stalep) || fail "restore st-stalep"
 expect_contains "restore NAME" "st-stalep /dev/" "$out"
 
-expect_schema "check --json" check "$("$VDUSECTL" check --json)"
-expect_schema "gc --json" gc "$("$VDUSECTL" gc --json)"
+expect_schema "${schemas[@]}" "check --json" check "$("$VDUSECTL" check --json)" \
+	"gc --json" gc "$("$VDUSECTL" gc --json)"
 "$VDUSECTL" del --all 2>/dev/null
 expect_clean

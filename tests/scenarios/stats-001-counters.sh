@@ -28,8 +28,8 @@ awk -v r="$reads" 'BEGIN { exit !(r > 100) }' || fail "stats --watch: $reads rea
 jq -e -s 'all(.time | test("^[0-9-]+T[0-9:]+Z$"))' <<<"$lines" >/dev/null ||
 	fail "stats --watch: no time on each interval: $lines"
 pass "stats --watch: up to $reads reads/s in an interval under fio"
-expect_schema "stats --json, the first of --watch" stats "$(head -1 "$TMPDIR/watch.json")"
-expect_schema "stats --watch --json lines" stats_watch_line "$lines"
+expect_schema "stats --json, the first of --watch" stats "$(head -1 "$TMPDIR/watch.json")" \
+	"stats --watch --json lines" stats_watch_line "$lines"
 "$VDUSECTL" stats s0 --watch 1 >"$TMPDIR/watch.txt" 2>"$TMPDIR/watch.err" &
 watcher=$!
 sleep 2
