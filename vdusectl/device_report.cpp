@@ -105,6 +105,7 @@ const std::vector<Column> &device_columns()
 	        {"socket_owner", "SOCKET-OWNER"},
 	        {"target_features", "TARGET-FEATURES"},
 	        {"rings", "RINGS"},
+	        {"follows_target_size", "FOLLOWS-SIZE"},
 	        {"file", "FILE"},
 	        {"mode", "MODE"},
 	        {"direct", "DIRECT"},
@@ -179,9 +180,14 @@ Record device_record(const DeviceReport &r)
 			names += (names.empty() ? "" : ",") + f;
 		rec.set("target_features", names);
 		rec.set("rings", spec.rings);
+		if (r.link && r.link->follows_target_size)
+			rec.set("follows_target_size", *r.link->follows_target_size);
+		else
+			rec.set("follows_target_size", nullptr);
 	} else {
 		rec.set("target_features", nullptr);
 		rec.set("rings", nullptr);
+		rec.set("follows_target_size", nullptr);
 	}
 	if (spec.file.empty()) {
 		rec.set("file", nullptr);

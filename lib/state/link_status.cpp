@@ -34,9 +34,12 @@ std::string describe_link(const LinkStatus &status)
 
 Status write_link_status(const std::filesystem::path &path, const LinkStatus &status)
 {
-	return write_json_file(path, {{"state", link_state_name(status.state)},
-	                              {"since", static_cast<int64_t>(status.since)},
-	                              {"lock_owner", status.lock_owner}});
+	nlohmann::json json = {{"state", link_state_name(status.state)},
+	                       {"since", static_cast<int64_t>(status.since)},
+	                       {"lock_owner", status.lock_owner}};
+	if (status.follows_target_size)
+		json["follows_target_size"] = *status.follows_target_size;
+	return write_json_file(path, json);
 }
 
 Result<LinkStatus> read_link_status(const std::filesystem::path &path)
@@ -56,6 +59,8 @@ Result<LinkStatus> read_link_status(const std::filesystem::path &path)
 		status.state = static_cast<LinkState>(i);
 		status.since = static_cast<std::time_t>(json->at("since").get<int64_t>());
 		status.lock_owner = json->value("lock_owner", "");
+		if (auto it = json->find("follows_target_size"); it != json->end())
+			status.follows_target_size = it->get<bool>();
 		return status;
 	} catch (const nlohmann::json::exception &e) {
 		return failure(path.string() + ": " + e.what());

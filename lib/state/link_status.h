@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace vduse
@@ -21,6 +22,10 @@ struct LinkStatus {
 	// rbd: the image's exclusive lock as this vdused holds it, so that a
 	// successor can break it at once if this one dies.
 	std::string lock_owner;
+	// vhost-user: whether the target took the back-end channel over which
+	// it says its disk changed size (vdused then follows it without
+	// vdusectl resize); unset for other backends.
+	std::optional<bool> follows_target_size;
 };
 
 std::string_view link_state_name(LinkState state);

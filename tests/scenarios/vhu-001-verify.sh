@@ -13,6 +13,9 @@ expect_eq "size from the target" 1073741824 "$(blockdev --getsize64 "$node")"
 expect_eq "source in show" "vhost-user:/run/vhu/null0.sock" "$(device_field vn0 source)"
 wait_for 10 "connection established" field_is vn0 connection connected
 expect_contains "target features in show" "flush" "$(device_field vn0 target_features)"
+# qemu-storage-daemon takes the back-end channel (7.2 never says a resize
+# on it, but a later one does).
+expect_eq "follows_target_size in show" true "$(device_field vn0 follows_target_size)"
 # The target's limit per request reaches the driver (qemu-storage-daemon
 # takes 126 segments; vdused alone announces 254).
 expect_eq "segments per request the kernel may send" 126 \

@@ -66,6 +66,7 @@ pass "the target got the driver's memory in one SET_MEM_TABLE, and no ADD_MEM_RE
 grep -q "SET_BACKEND_REQ_FD kept" /run/vhu/dpdk.log ||
 	fail "vdused handed the target no back-end channel: $(tail -5 /run/vhu/dpdk.log)"
 pid=$(device_field vd0 pid)
+expect_eq "vd0 follows its target's size (it took the channel)" true "$(device_field vd0 follows_target_size)"
 fds_before=$(ls "/proc/$pid/fd" | wc -l)
 fio_verify_during "$node" hostile-channel 10
 sleep 2
@@ -75,6 +76,7 @@ fio_verified hostile-channel 180
 expect_eq "vdused after the hostile back-end channel" "$pid" "$(device_field vd0 pid)"
 expect_eq "its connection" connected "$(device_field vd0 connection)"
 expect_eq "its size" $((128 << 20)) "$(blockdev --getsize64 "$node")"
+expect_contains "show after the channel was closed" "follows_target_size: no" "$("$VDUSECTL" show vd0)"
 fds_after=$(ls "/proc/$pid/fd" | wc -l)
 [ "$fds_after" -le $((fds_before + 8)) ] ||
 	fail "vdused kept the fds the target sent: $fds_before open before, $fds_after after"

@@ -40,6 +40,7 @@ followed() {
 	pass "$2: vg0 followed its target to $(($1 / M)) MiB without vdusectl resize"
 }
 
+expect_contains "show" "follows_target_size: yes" "$("$VDUSECTL" show vg0)"
 # Grown under fio writing and verifying the first 128 MiB.
 fio_verify_during "$node" grow 10
 sleep 3

@@ -154,3 +154,22 @@ TEST(DeviceRecord, TableShowsSizesAndFilesForPeople)
 	          "NAME  SIZE  FILE                         RO\n"
 	          "db    20G   /var/lib/db.img (direct,rw)  no\n");
 }
+
+TEST(DeviceRecord, FollowsTargetSizeSaysWhatTheLastConnectionTook)
+{
+	DeviceReport r = running_file_device();
+	r.record.spec.backend = "vhost-user";
+	r.record.spec.file.clear();
+	r.record.spec.socket = "/run/spdk/vhost.0";
+	// No vdused has said yet: not known.
+	EXPECT_TRUE(device_record(r).to_json()["follows_target_size"].is_null());
+	r.link = LinkStatus{LinkState::connected, 0, {}, true};
+	Record rec = device_record(r);
+	EXPECT_EQ(rec.to_json()["follows_target_size"], true);
+	EXPECT_EQ(rec.find("follows_target_size")->text, "yes");
+	r.link->follows_target_size = false;
+	EXPECT_EQ(device_record(r).to_json()["follows_target_size"], false);
+	// Another backend never has it, whatever its link file says.
+	r.record.spec.backend = "nbd";
+	EXPECT_TRUE(device_record(r).to_json()["follows_target_size"].is_null());
+}

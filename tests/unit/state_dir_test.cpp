@@ -4,6 +4,8 @@
 // throws, and leaves the good records readable.
 #include "state/state_dir.h"
 
+#include "state/link_status.h"
+
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -175,3 +177,22 @@ TEST_F(StateDirTest, ARecordWrittenAgainKeepsItsMode)
 }
 
 } // namespace
+
+TEST_F(StateDirTest, LinkStatusReadsBackWithOrWithoutFollowsTargetSize)
+{
+	fs::path file = root_ / "vu0.link";
+	ASSERT_TRUE(write_link_status(file, {LinkState::connected, 7, {}, false}).ok());
+	auto r = read_link_status(file);
+	ASSERT_TRUE(r) << r.error().message;
+	EXPECT_EQ(r->state, LinkState::connected);
+	EXPECT_EQ(r->since, 7);
+	EXPECT_EQ(r->follows_target_size, false);
+	// An nbd device's file (and one an older vdused wrote) has no such key.
+	ASSERT_TRUE(write_link_status(file, {LinkState::reconnecting, 9, "owner", {}}).ok());
+	r = read_link_status(file);
+	ASSERT_TRUE(r) << r.error().message;
+	EXPECT_FALSE(r->follows_target_size.has_value());
+	EXPECT_EQ(r->lock_owner, "owner");
+	put("vu0.link", R"({"state": "connected", "since": 1, "follows_target_size": "yes"})");
+	EXPECT_FALSE(read_link_status(file));
+}

@@ -8,7 +8,7 @@ namespace vduse
 
 LinkReporter::LinkReporter(std::filesystem::path file, size_t connections, StatusLine &status)
         : status_(status), file_(std::move(file)),
-          connections_(connections, LinkStatus{LinkState::connecting, std::time(nullptr), {}})
+          connections_(connections, LinkStatus{LinkState::connecting, std::time(nullptr), {}, {}})
 {
 }
 
@@ -38,7 +38,7 @@ void LinkReporter::report(size_t connection, LinkState state)
 			mine.since = std::time(nullptr);
 	}
 	// The worst state wins, dated by the earliest connection in it.
-	LinkStatus overall{LinkState::connected, 0, {}};
+	LinkStatus overall{LinkState::connected, 0, {}, {}};
 	for (const LinkStatus &c : connections_) {
 		if (c.state == LinkState::connected)
 			continue;
@@ -51,8 +51,26 @@ void LinkReporter::report(size_t connection, LinkState state)
 			overall.since = std::min(overall.since, c.since);
 	}
 	overall.lock_owner = lock_owner_;
-	if (written_ && overall.state == published_.state && overall.since == published_.since)
+	overall.follows_target_size = follows_target_size_;
+	if (written_ && overall.state == published_.state && overall.since == published_.since &&
+	    overall.follows_target_size == published_.follows_target_size)
 		return;
+	publish_locked(overall);
+}
+
+void LinkReporter::set_follows_target_size(bool follows)
+{
+	std::lock_guard lock(mutex_);
+	follows_target_size_ = follows;
+	if (!written_ || published_.follows_target_size == follows_target_size_)
+		return;
+	LinkStatus overall = published_;
+	overall.follows_target_size = follows_target_size_;
+	publish_locked(overall);
+}
+
+void LinkReporter::publish_locked(const LinkStatus &overall)
+{
 	published_ = overall;
 	written_ = true;
 	if (!file_.empty()) {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,13 @@ public:
 	void report(size_t connection, LinkState state);
 	// Recorded with the state from the next report on (rbd's lock owner).
 	void set_lock_owner(std::string owner);
+	// vhost-user: whether the target's disk size is followed (it took the
+	// back-end channel); written at once if a state was written before.
+	void set_follows_target_size(bool follows);
 
 private:
+	void publish_locked(const LinkStatus &overall);
+
 	StatusLine &status_;
 	std::filesystem::path file_;
 	std::mutex mutex_;
@@ -35,6 +41,7 @@ private:
 	LinkStatus published_;
 	bool written_ = false;
 	std::string lock_owner_;
+	std::optional<bool> follows_target_size_;
 };
 
 } // namespace vduse

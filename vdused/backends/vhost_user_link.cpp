@@ -204,6 +204,7 @@ void VhostUserLink::serve_channel()
 		             "or with vdusectl resize {}",
 		             spec_.name, events.error().message, spec_.name);
 		channel_.reset();
+		reporter_.set_follows_target_size(false);
 		return;
 	}
 	if (events->refused > 0)
@@ -263,6 +264,7 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 	client_ = std::move(client);
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+	reporter_.set_follows_target_size(channel_.has_value());
 	reporter_.report(0, LinkState::connected);
 	spdlog::info("{}: connected to the vhost-user target at {}{}", spec_.name, spec_.socket,
 	             generation > 1 ? " again" : "");
