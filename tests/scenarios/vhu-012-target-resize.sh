@@ -10,6 +10,7 @@
 # written and verified), said while vdused is stopped (SIGSTOP), said while
 # the host's driver is unbound (the driver bound again reads it), across a
 # vdused crash and recovery (the new connection's channel is followed too),
+# grown while no vdused was connected (followed at the next connection),
 # said while vdusectl resize asks at the same time, and when the disk
 # shrinks. (qemu-storage-daemon 7.2, Debian 12's, never sends the message.)
 # The guest boots with hugepages=64 and a CPU with SSE4.2 (DPDK).
@@ -88,6 +89,17 @@ dd if="$node" of=/dev/null bs=1M skip=255 count=1 iflag=direct status=none ||
 	fail "reading the last MiB of $node after recovery failed"
 target_resize $((288 * M))
 followed $((288 * M)) "said to the recovered vdused"
+
+# Grown while no vdused was connected (killed: what the target would say
+# reaches nobody, as in the moment between a killed vdused's resize and its
+# record write): the recovered vdused finds the target bigger than the
+# record at its connection and follows it.
+pid=$(device_field vg0 pid)
+kill -9 "$pid"
+wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+truncate -s $((304 * M)) "$img/disk.img"
+"$VDUSECTL" recover vg0 >/dev/null || fail "recover failed"
+followed $((304 * M)) "grown while no vdused was connected"
 
 # Said while vdusectl resize asks the target too: both end at its size.
 truncate -s $((320 * M)) "$img/disk.img"

@@ -214,11 +214,16 @@ void VhostUserLink::serve_channel()
 	if (events->config_changes > 0) {
 		spdlog::info("{}: the vhost-user target at {} says its config changed", spec_.name,
 		             spec_.socket);
-		uint64_t one = 1;
-		if (::write(target_changed_.get(), &one, sizeof(one)) != sizeof(one))
-			spdlog::warn("{}: cannot wake the control thread: {}", spec_.name,
-			             std::strerror(errno));
+		tell_target_changed();
 	}
+}
+
+void VhostUserLink::tell_target_changed()
+{
+	uint64_t one = 1;
+	if (::write(target_changed_.get(), &one, sizeof(one)) != sizeof(one))
+		spdlog::warn("{}: cannot wake the control thread: {}", spec_.name,
+		             std::strerror(errno));
 }
 
 Status VhostUserLink::connect_locked(VhostUserClient client)
@@ -265,6 +270,15 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 	connected_.store(true, std::memory_order_release);
 	uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
 	reporter_.set_follows_target_size(channel_.has_value());
+	// A target that grew while no vdused was connected (or in the moment
+	// between a killed vdused's resize and its record write) could tell
+	// nobody: a target whose size is followed is followed from here.
+	if (channel_ && whole_blocks(spec_, capacity * 512) > spec_.size_bytes) {
+		spdlog::info("{}: the vhost-user target at {} has {} bytes, more than the device's "
+		             "{}: following it",
+		             spec_.name, spec_.socket, capacity * 512, spec_.size_bytes);
+		tell_target_changed();
+	}
 	reporter_.report(0, LinkState::connected);
 	spdlog::info("{}: connected to the vhost-user target at {}{}", spec_.name, spec_.socket,
 	             generation > 1 ? " again" : "");

@@ -147,6 +147,8 @@ private:
 	// What a target without memory slots is given: direct rings, the
 	// driver's region; the bridge, the queues' memory and the bounce memory.
 	std::vector<VhostUserRegion> table_locked() const;
+	// Wakes the control thread's TargetSizeFollower (target_changed_fd).
+	void tell_target_changed();
 	// The thread's: reads the back-end channel; closes it if it broke.
 	void serve_channel();
 	// The thread's: closes the connection.
