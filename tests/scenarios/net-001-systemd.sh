@@ -62,6 +62,14 @@ for i in 1 2; do
 	wait_for 15 "vdused@vu back" sh -c "[ \"\$(systemctl show -P MainPID vdused@vu.service)\" != $pid ] && systemctl is-active -q vdused@vu.service"
 done
 fio_finish vucrash "across 2 kill -9 of the bridge under systemd" 120
+# The target restarted on a grown disk (qemu-storage-daemon 7.2 cannot say
+# a resize, but takes the back-end channel): the unit's vdused follows it at
+# the connection and writes the record, as sandboxed as it is.
+vhu_kill vdisk
+truncate -s 96M "$img/vdisk.img"
+vhu_start vdisk 2 "driver=file,node-name=vdisk,filename=$img/vdisk.img"
+wait_for 20 "vu to follow its target to 96 MiB under systemd" field_is vu size_bytes $((96 << 20))
+expect_eq "$node after the target came back grown" $((96 << 20)) "$(blockdev --getsize64 "$node")"
 vu_score=$(score vu)
 
 # nbd over TCP: IP, after network-online.target.

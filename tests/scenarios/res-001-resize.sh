@@ -187,8 +187,10 @@ trap - EXIT
 
 # vhost-user: the target comes back on a grown disk (qemu-storage-daemon 7.2
 # keeps the size it opened the disk with: its export does not follow
-# block_resize), under fio verify; resize with no size asks the target. A
-# target that comes back smaller than the device is refused.
+# block_resize), under fio verify: vdused follows it at the connection (the
+# target took the back-end channel, vhu-012), and resize with no size asks
+# the target and says the same. A target that comes back smaller than the
+# device is refused.
 truncate -s 128M "$img/vhu.img"
 vhu_start rv 2 "driver=file,node-name=rv,filename=$img/vhu.img"
 trap 'vhu_stop rv 2>/dev/null' EXIT
