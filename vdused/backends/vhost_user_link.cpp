@@ -273,10 +273,12 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 	// A target that grew while no vdused was connected (or in the moment
 	// between a killed vdused's resize and its record write) could tell
 	// nobody: a target whose size is followed is followed from here.
-	if (channel_ && whole_blocks(spec_, capacity * 512) > spec_.size_bytes) {
-		spdlog::info("{}: the vhost-user target at {} has {} bytes, more than the device's "
-		             "{}: following it",
-		             spec_.name, spec_.socket, capacity * 512, spec_.size_bytes);
+	// (A capacity past 2^64 bytes is the follower's to refuse, by name.)
+	uint64_t bytes = capacity <= UINT64_MAX / 512 ? capacity * 512 : UINT64_MAX;
+	if (channel_ && whole_blocks(spec_, bytes) > spec_.size_bytes) {
+		spdlog::info("{}: the vhost-user target at {} has {} sectors, more than the "
+		             "device's {} bytes: following it",
+		             spec_.name, spec_.socket, capacity, spec_.size_bytes);
 		tell_target_changed();
 	}
 	reporter_.report(0, LinkState::connected);
