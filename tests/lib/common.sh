@@ -519,7 +519,7 @@ expect_quiet_kernel() {
 # docs/json/vdusectl.schema.json, checked by Debian's python3-jsonschema in
 # one run (it takes seconds to start in the guest: give it all at once).
 expect_schema() {
-	local dir out i=0 args=() whats=()
+	local dir out line i=0 args=() whats=()
 	[ $(($# % 3)) -eq 0 ] && [ $# -gt 0 ] || fail "expect_schema: $# arguments, not triples"
 	dir=$(mktemp -d)
 	while [ $# -gt 0 ]; do
