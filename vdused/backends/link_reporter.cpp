@@ -62,7 +62,10 @@ void LinkReporter::set_follows_target_size(bool follows)
 {
 	std::lock_guard lock(mutex_);
 	follows_target_size_ = follows;
-	if (!written_ || published_.follows_target_size == follows_target_size_)
+	// At a connection the report of the state that follows carries it: one
+	// write, not two.
+	if (!written_ || published_.state != LinkState::connected ||
+	    published_.follows_target_size == follows_target_size_)
 		return;
 	LinkStatus overall = published_;
 	overall.follows_target_size = follows_target_size_;

@@ -28,7 +28,8 @@ public:
 	// Recorded with the state from the next report on (rbd's lock owner).
 	void set_lock_owner(std::string owner);
 	// vhost-user: whether the target's disk size is followed (it took the
-	// back-end channel); written at once if a state was written before.
+	// back-end channel); written at once while connected, else with the
+	// next report.
 	void set_follows_target_size(bool follows);
 
 private:
