@@ -53,6 +53,17 @@ wait_for() {
 	done
 }
 
+# kill_dead PID [WHAT]: kill -9 PID and wait until it is gone (10 s at
+# most), without starting a program for each look (kill is a builtin).
+kill_dead() {
+	local pid=$1 what=${2:-process $1} deadline=$((SECONDS + 10))
+	kill -9 "$pid" || fail "kill -9 of $what ($pid) failed"
+	while kill -0 "$pid" 2>/dev/null; do
+		[ $SECONDS -lt $deadline ] || fail "$what ($pid) still runs 10 s after kill -9"
+		sleep 0.05
+	done
+}
+
 # nap SECONDS: sleeps without starting a program (read's timeout on a
 # FIFO), so a watchdog still wakes in a guest whose root file system (9p)
 # no longer answers.

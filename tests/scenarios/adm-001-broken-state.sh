@@ -84,8 +84,7 @@ pass "del --force: a live device with a truncated record is gone"
 "$VDUSECTL" add -t file --file "$img/f2.img" --size 64M --name f2 >/dev/null
 rm "$img/f2.img"
 pid=$(device_field f2 pid)
-kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+kill_dead "$pid" vdused
 expect_eq "f2 after its daemon died" daemon-dead "$(device_field f2 state)"
 rc=0
 "$VDUSECTL" del f2 2>"$TMPDIR/del.err" || rc=$?
@@ -101,8 +100,7 @@ pass "del --force: a device whose image is gone removed in $ms ms"
 # says it does not exist, del --force removes the VDUSE and vdpa devices.
 "$VDUSECTL" add -t null --size 64M --name f3 >/dev/null
 pid=$(device_field f3 pid)
-kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+kill_dead "$pid" vdused
 rm "$state/f3.json"
 expect_status "del of a device without a record" 1 "device 'f3' does not exist" "$VDUSECTL" del f3
 "$VDUSECTL" del --force f3 || fail "del --force f3 failed"
@@ -148,8 +146,7 @@ expect_eq "add --spec --name: serial from the spec" sp0 "$(device_field sp1 seri
 # another program serves (qemu-storage-daemon) is not ours and is left alone.
 "$VDUSECTL" add -t null --size 64M --name o1 >/dev/null
 pid=$(device_field o1 pid)
-kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+kill_dead "$pid" vdused
 rm "$state/o1.json"
 mkdir -p /run/systemd/system/vdused@o2.service.d
 echo "[Service]" >/run/systemd/system/vdused@o2.service.d/50-vdusectl.conf

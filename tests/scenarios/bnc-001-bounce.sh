@@ -97,8 +97,7 @@ for i in 1 2 3; do
 	sleep 2
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended early (kill $i): $(cat "$TMPDIR/crash.json")"
 	pid=$(pid_of b4)
-	kill -9 "$pid"
-	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	kill_dead "$pid" vdused
 	"$VDUSECTL" recover b4 >/dev/null
 done
 sleep 3

@@ -19,8 +19,7 @@ nbd_kill disk
 wait_for 10 "show to say reconnecting" field_starts co0 connection "reconnecting since"
 sleep 1
 pid=$(device_field co0 pid)
-kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+kill_dead "$pid" vdused
 start=$SECONDS
 "$VDUSECTL" recover co0 >/dev/null || fail "recover with the server down: $(tail -5 /run/vduse/co0.log)"
 pass "recover with the server down took $((SECONDS - start)) s"
@@ -40,8 +39,7 @@ expect_clean
 "$VDUSECTL" add -t nbd --url "$url" --name co1 >/dev/null
 nbd_kill disk
 pid=$(device_field co1 pid)
-kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+kill_dead "$pid" vdused
 start=$SECONDS
 "$VDUSECTL" del co1 || fail "del of a device whose daemon and server are gone failed"
 pass "del with the daemon and the server gone took $((SECONDS - start)) s"

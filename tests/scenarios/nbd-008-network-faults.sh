@@ -92,8 +92,7 @@ sleep 3
 link down
 wait_for 15 "show to say reconnecting" \
 	field_starts tcp0 connection "reconnecting since"
-kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+kill_dead "$pid" vdused
 "$VDUSECTL" recover tcp0 >/dev/null || fail "recover with the link down: $(tail -5 /run/vduse/tcp0.log)"
 new_pid=$(device_field tcp0 pid)
 [ "$new_pid" != "$pid" ] && [ "$new_pid" != null ] || fail "no new vdused after recover ($new_pid)"

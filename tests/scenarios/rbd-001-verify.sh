@@ -65,8 +65,7 @@ fio_start crash --name=crash --filename="$node" --rw=randwrite --bsrange=4k-64k 
 	--verify_fatal=1 --time_based --runtime=14
 sleep 4
 pid=$(device_field rbd0 pid)
-kill -9 "$pid"
-wait_for 10 "vdused to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 t0=$SECONDS
 "$VDUSECTL" recover rbd0 >/dev/null || fail "recover failed: $(tail -5 /run/vduse/rbd0.log)"
 took=$((SECONDS - t0))
@@ -82,8 +81,7 @@ pid=$(device_field rbd0 pid)
 dd if=/dev/zero of="$node" bs=4k count=1 oflag=direct conv=fsync status=none
 dd if=/dev/urandom of="$TMPDIR/late" bs=1M count=4 status=none
 dd if="$TMPDIR/late" of="$node" bs=1M seek=200 oflag=direct status=none
-kill -9 "$pid"
-wait_for 10 "vdused to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 "$VDUSECTL" recover rbd0 >/dev/null || fail "recover failed: $(tail -5 /run/vduse/rbd0.log)"
 cmp "$TMPDIR/late" <(dd if="$node" bs=1M skip=200 count=4 iflag=direct status=none) ||
 	fail "4 MiB written (and done) just before vdused was killed are not on the image"

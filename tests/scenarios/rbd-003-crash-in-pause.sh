@@ -17,8 +17,7 @@ sleep 4
 ceph --conf "$conf" osd pause >/dev/null 2>&1 || fail "ceph osd pause"
 sleep 2
 pid=$(device_field rc0 pid)
-kill -9 "$pid"
-wait_for 10 "vdused to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 (sleep 10 && ceph --conf "$conf" osd unpause >/dev/null 2>&1) &
 unpause=$!
 t0=$SECONDS

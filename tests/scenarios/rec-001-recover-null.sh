@@ -44,8 +44,7 @@ for i in $(seq 1 "${VTEST_KILLS:-6}"); do
 	kill -0 $fio_pid 2>/dev/null || fail "fio ended early (kill $i): $(cat "$TMPDIR/load.json")"
 	pid=$(pid_of)
 	[ "$pid" != null ] || fail "no vdused before kill $i"
-	kill -9 "$pid"
-	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	kill_dead "$pid" vdused
 	t0=$(date +%s%N)
 	"$VDUSECTL" recover $name >/dev/null
 	t1=$(date +%s%N)
@@ -59,8 +58,7 @@ expect_quiet_kernel
 
 # A corrupt in-flight log is reported, never served from.
 pid=$(pid_of)
-kill -9 "$pid"
-wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 truncate -s 100 /run/vduse/$name.inflight
 expect_status "recover with a corrupt in-flight log" 1 "in-flight log /run/vduse/$name.inflight is corrupt" \
 	"$VDUSECTL" recover $name

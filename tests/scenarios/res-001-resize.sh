@@ -111,8 +111,7 @@ expect_status "f0 beyond the file without --shrink" 2 "add --shrink" "$VDUSECTL"
 
 # The new size survives a daemon crash and recovery.
 pid=$(device_field f0 pid)
-kill -9 "$pid"
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+kill_dead "$pid" vdused
 "$VDUSECTL" recover f0
 expect_eq "size after recovery" $((384 * M)) "$(size_of "$node")"
 fio_check "the new space after recovery: verify" --name=new --filename="$node" --rw=read:192k --bs=64k \

@@ -31,8 +31,7 @@ vdused_pid() { device_field soak0 pid; }
 kill_vdused() {
 	local pid
 	pid=$(vdused_pid)
-	kill -9 "$pid"
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	kill_dead "$pid" vdused
 }
 recover() {
 	"$VDUSECTL" recover soak0 >/dev/null || fail "recover: $(tail -5 /run/vduse/soak0.log)"

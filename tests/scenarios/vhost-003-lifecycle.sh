@@ -57,8 +57,7 @@ client=$!
 for kill_round in 1 2 3; do
 	sleep 2
 	pid=$(device_field vrec pid)
-	kill -9 "$pid"
-	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	kill_dead "$pid" vdused
 	"$VDUSECTL" recover vrec >/dev/null
 	pass "kill $kill_round: vdused $pid killed, recovered"
 done

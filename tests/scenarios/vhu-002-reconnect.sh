@@ -35,8 +35,7 @@ fio_verify_during "$node" daemon-crashes $((recovers * 8 + 6))
 sleep 3
 for round in $(seq 1 "$recovers"); do
 	pid=$(device_field vr0 pid)
-	kill -9 "$pid"
-	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	kill_dead "$pid" vdused
 	"$VDUSECTL" recover vr0 >/dev/null || fail "recover failed after kill $round"
 	wait_for 15 "show to say connected" field_is vr0 connection connected
 	pass "vdused crash $round: recovered, target connected"
@@ -52,8 +51,7 @@ expect_clean vr0
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vhu/disk.sock --name late0)"
 vhu_kill disk
 pid=$(device_field late0 pid)
-kill -9 "$pid"
-wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 dd if="$node" of=/dev/null bs=4k count=1 skip=99 iflag=direct 2>"$TMPDIR/dd.err" &
 dd_pid=$!
 "$VDUSECTL" recover late0 >/dev/null || fail "recover with the target down failed"

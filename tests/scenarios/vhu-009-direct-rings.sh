@@ -66,8 +66,7 @@ fio_verify_during "$node" daemon-crashes $((recovers * 7 + 4))
 sleep 3
 for round in $(seq 1 "$recovers"); do
 	pid=$(device_field vx0 pid)
-	kill -9 "$pid"
-	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	kill_dead "$pid" vdused
 	"$VDUSECTL" recover vx0 >/dev/null || fail "recover failed after kill $round"
 	connected
 	pass "vdused crash $round: recovered, target connected"
@@ -119,8 +118,7 @@ fio_start slow --name=slow --filename="$node" --rw=randwrite --bs=64k --size=32M
 sleep 3
 target=$(cat /run/vhu/slow.pid)
 pid=$(device_field vs0 pid)
-kill -9 "$pid"
-wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 dd if="$node" of=/dev/null bs=4k count=1 skip=100 iflag=direct status=none &
 late=$!
 sleep 3

@@ -79,8 +79,7 @@ followed $((256 * M)) "said with the driver unbound"
 # vdused killed: the record has the size, so the recovered vdused serves
 # all of it; the new connection's channel is followed too.
 pid=$(device_field vg0 pid)
-kill -9 "$pid"
-wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 "$VDUSECTL" recover vg0 >/dev/null || fail "recover failed"
 vhu_connected vg0 spdk
 node=$(vdpa_block_node vg0)
@@ -95,8 +94,7 @@ followed $((288 * M)) "said to the recovered vdused"
 # record write): the recovered vdused finds the target bigger than the
 # record at its connection and follows it.
 pid=$(device_field vg0 pid)
-kill -9 "$pid"
-wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+kill_dead "$pid" vdused
 truncate -s $((304 * M)) "$img/disk.img"
 "$VDUSECTL" recover vg0 >/dev/null || fail "recover failed"
 followed $((304 * M)) "grown while no vdused was connected"
