@@ -53,15 +53,14 @@ wait_for() {
 	done
 }
 
-# kill_dead PID [WHAT]: kill -9 PID and wait until it is gone (10 s at
-# most), without starting a program for each look (kill is a builtin).
+# gone PID: the process has exited (kill is a builtin: no program per look).
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# kill_dead PID [WHAT]: kill -9 PID and wait until it is gone (10 s at most).
 kill_dead() {
-	local pid=$1 what=${2:-process $1} deadline=$((SECONDS + 10))
+	local pid=$1 what=${2:-process $1}
 	kill -9 "$pid" || fail "kill -9 of $what ($pid) failed"
-	while kill -0 "$pid" 2>/dev/null; do
-		[ $SECONDS -lt $deadline ] || fail "$what ($pid) still runs 10 s after kill -9"
-		sleep 0.05
-	done
+	wait_for 10 "$what ($pid) to go after kill -9" gone "$pid"
 }
 
 # nap SECONDS: sleeps without starting a program (read's timeout on a
@@ -340,7 +339,7 @@ nbd_kill() {
 	local pid
 	pid=$(cat "/run/nbd/$1.pid")
 	kill -9 "$pid"
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	wait_for 10 "nbdkit $1 ($pid) to go after kill -9" gone "$pid"
 	rm -f "/run/nbd/$1.pid"
 }
 
@@ -421,7 +420,7 @@ vhu_stop() {
 	local pid
 	pid=$(cat "/run/vhu/$1.pid")
 	kill "$pid"
-	wait_for 10 "qemu-storage-daemon $1 to exit" sh -c "! kill -0 $pid 2>/dev/null"
+	wait_for 10 "qemu-storage-daemon $1 to exit" gone "$pid"
 }
 
 # vhu_kill NAME: SIGKILL, as a crash.
@@ -431,7 +430,7 @@ vhu_kill() {
 	# A target that died on its own is a finding, not a kill to make.
 	kill -9 "$pid" 2>/dev/null ||
 		fail "qemu-storage-daemon $1 ($pid) had already exited: $(tail -5 "/run/vhu/$1.log") $(dmesg | grep -E 'segfault|killed process|general protection|traps:' | tail -3)"
-	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	wait_for 10 "qemu-storage-daemon $1 ($pid) to go after kill -9" gone "$pid"
 	rm -f "/run/vhu/$1.pid"
 }
 

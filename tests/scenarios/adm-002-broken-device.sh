@@ -16,7 +16,7 @@ t1=$(date +%s)
 [ $((t1 - t0)) -ge 25 ] || fail "the client failed after $((t1 - t0)) s, before the kernel's timeout: $(cat "$TMPDIR/client.log")"
 pass "the driver's session failed after $((t1 - t0)) s: $(tail -1 "$TMPDIR/client.log")"
 kill -CONT "$pid"
-wait_for 15 "vdused $pid to exit on the broken device" sh -c "! kill -0 $pid 2>/dev/null"
+wait_for 15 "vdused $pid to exit on the broken device" gone "$pid"
 expect_contains "vdused's log" "the kernel marked the device broken" "$(cat /run/vduse/bk0.log)"
 expect_eq "state of the broken device" broken "$(device_field bk0 state)"
 expect_contains "its hint" "fix: vdusectl del bk0, then vdusectl add ... --name bk0 again" "$(device_field bk0 hint)"

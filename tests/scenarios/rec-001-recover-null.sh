@@ -16,7 +16,7 @@ pid=$(pid_of)
 kill -USR1 "$pid"
 dd if="$node" of=/dev/null bs=4k count=1 skip=77 iflag=direct 2>"$TMPDIR/dd.err" &
 dd_pid=$!
-wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+wait_for 10 "vdused $pid to die" gone "$pid"
 sleep 1
 kill -0 $dd_pid 2>/dev/null || fail "dd finished while no vdused served the device"
 pass "the read waits while vdused is dead"

@@ -48,7 +48,7 @@ pid=$(device_field s1 pid)
 kill -USR1 "$pid"
 dd if="$node" of=/dev/null bs=4k count=1 iflag=direct status=none 2>"$TMPDIR/dd.err" &
 dd_pid=$!
-while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+wait_for 10 "vdused ($pid) to die of its debug hook" gone "$pid"
 # A dead daemon's last counters stay readable (a post-mortem).
 "$VDUSECTL" stats s1 >/dev/null || fail "stats of a device whose daemon died failed"
 "$VDUSECTL" recover s1 >/dev/null

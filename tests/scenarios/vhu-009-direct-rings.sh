@@ -80,7 +80,7 @@ for round in 1 2; do
 	pid=$(device_field vx0 pid)
 	kill -9 "$pid"
 	vhu_kill disk
-	wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+	wait_for 10 "vdused $pid to die" gone "$pid"
 	vhu_start disk 2 "$blockdev"
 	"$VDUSECTL" recover vx0 >/dev/null || fail "recover failed after kill $round"
 	connected

@@ -60,7 +60,7 @@ fio_verify_during "$node" dpdk-both-crash 14
 sleep 3
 pid=$(device_field vs0 pid)
 kill -9 "$pid" "$(cat /run/vhu/spdk.pid)"
-wait_for 10 "vdused $pid to die" sh -c "! kill -0 $pid 2>/dev/null"
+wait_for 10 "vdused $pid to die" gone "$pid"
 dpdk_start "$img/disk.img"
 "$VDUSECTL" recover vs0 >/dev/null || fail "recover failed after vdused and the target died"
 vhu_connected vs0 spdk
