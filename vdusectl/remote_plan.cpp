@@ -122,18 +122,6 @@ Status plan_vhost_user(AddOptions &options, uint64_t size)
 		return failure(spec.name + ": " + what + " serves at most " +
 		               std::to_string(queues) + " queue(s), not " +
 		               std::to_string(spec.queues) + " (--queues)");
-	// Without memory slots the bridge's table is each queue's ring memory
-	// and the bounce memory, in one SET_MEM_TABLE of at most 8 regions.
-	size_t table = size_t{spec.queues} + 1;
-	if (!target.memory_slots() && spec.rings != "direct" &&
-	    table > VhostUserClient::max_table_regions)
-		return failure(spec.name + ": " + what + " takes memory in one table of at most " +
-		               std::to_string(VhostUserClient::max_table_regions) +
-		               " regions (no CONFIGURE_MEM_SLOTS), and the bridge's " +
-		               std::to_string(spec.queues) + " queues and bounce memory need " +
-		               std::to_string(table) + ": at most " +
-		               std::to_string(VhostUserClient::max_table_regions - 1) +
-		               " queues (--queues)");
 	if (target.has(VIRTIO_BLK_F_RO))
 		spec.read_only = true;
 	spec.flush = target.has(VIRTIO_BLK_F_FLUSH);

@@ -309,6 +309,30 @@ fio_verify() {
 		--numjobs=2 --offset_increment="$size" --verify=crc32c --verify_backlog=64 --verify_fatal=1
 }
 
+# on_last_queue NODE QUEUES NAME WHAT: fio verify on the device's last queue,
+# from the CPU of that number brought online for it (run-in-guest --cpus:
+# blk-mq maps possible CPU i to queue i), then offline again; fails unless
+# vdused's counters show that queue served it.
+on_last_queue() {
+	local node=$1 queues=$2 name=$3 what=$4
+	local cpu=$((queues - 1))
+	local online=/sys/devices/system/cpu/cpu$cpu/online
+	[ -w "$online" ] || fail "$what: no CPU $cpu to bring online (run-in-guest --cpus $queues)"
+	echo 1 >"$online" || fail "$what: cannot bring CPU $cpu online"
+	expect_eq "the CPU of queue $cpu" "$cpu" "$(cat "/sys/block/${node#/dev/}/mq/$cpu/cpu_list")"
+	local before
+	before=$("$VDUSECTL" stats "$name" --json | jq ".[0].queues[$cpu].writes")
+	fio_check "$what: write + verify from CPU $cpu" --name=last --filename="$node" --rw=randwrite \
+		--bsrange=4k-128k --size=16M --ioengine=io_uring --iodepth=32 --direct=1 \
+		--cpus_allowed="$cpu" --verify=crc32c --verify_backlog=64 --verify_fatal=1
+	local after
+	after=$("$VDUSECTL" stats "$name" --json | jq ".[0].queues[$cpu].writes")
+	echo 0 >"$online" || fail "$what: cannot take CPU $cpu offline"
+	[ "$after" -gt "$before" ] ||
+		fail "$what: queue $cpu served no write ($before before fio, $after after)"
+	pass "$what: queue $cpu served $((after - before)) writes"
+}
+
 # ceph_up: the one-node Ceph cluster of tests/lib/ceph-cluster.sh on the
 # loopback; sets conf (its ceph.conf) and exports CEPH_CONF.
 ceph_up() {
@@ -397,14 +421,14 @@ vhu_start() {
 	done
 }
 
-# dpdk_start IMAGE: tests/lib/dpdk-vhost-blk (DPDK's vhost library, SPDK's)
-# serving IMAGE with 2 queues on /run/vhu/spdk.sock, its pid in
+# dpdk_start IMAGE [QUEUES]: tests/lib/dpdk-vhost-blk (DPDK's vhost library,
+# SPDK's) serving IMAGE with QUEUES (2) queues on /run/vhu/spdk.sock, its pid in
 # /run/vhu/spdk.pid (for vhu_maps_bounce), its output appended to
 # /run/vhu/spdk.log. The guest needs hugepages=64 and a CPU with SSE4.2.
 dpdk_start() {
 	mkdir -p /run/vhu
 	rm -f /run/vhu/spdk.sock
-	"$(dirname "$VTEST_LIB")/dpdk-vhost-blk" /run/vhu/spdk.sock "$1" 2 \
+	"$(dirname "$VTEST_LIB")/dpdk-vhost-blk" /run/vhu/spdk.sock "$1" "${2:-2}" \
 		>>/run/vhu/spdk.log 2>&1 &
 	echo $! >/run/vhu/spdk.pid
 	local deadline=$((SECONDS + 20))

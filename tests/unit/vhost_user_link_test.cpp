@@ -29,7 +29,7 @@ struct LinkFixture : ::testing::Test {
 		spec.name = "dev";
 		spec.backend = "vhost-user";
 		spec.socket = (dir / "target.sock").string();
-		link.emplace(spec, *reporter);
+		link.emplace(spec, *reporter, 4096);
 	}
 	void TearDown() override
 	{

@@ -10,7 +10,9 @@ namespace vduse
 VhostUserBackend::VhostUserBackend(const DeviceSpec &spec, const std::filesystem::path &link_file,
                                    StatusLine &status)
         : spec_(spec), reporter_(link_file, 1, status),
-          link_(std::make_unique<VhostUserLink>(spec, reporter_))
+          link_(std::make_unique<VhostUserLink>(
+                  spec, reporter_,
+                  VhostUserQueue::layout(spec.queue_depth, blk_geometry(spec)).total))
 {
 }
 

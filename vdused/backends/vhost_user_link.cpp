@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 namespace vduse
@@ -25,9 +26,9 @@ constexpr size_t max_past_targets = 16;
 constexpr uint64_t driver_user_alternate = uint64_t{1} << 48;
 } // namespace
 
-VhostUserLink::VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter)
+VhostUserLink::VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter, size_t ring_bytes)
         : spec_(spec), reporter_(reporter),
-          target_changed_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+          target_changed_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), ring_bytes_(ring_bytes)
 {
 }
 
@@ -250,12 +251,20 @@ Status VhostUserLink::connect_locked(VhostUserClient client)
 		return st;
 	if (auto st = client.set_features(vhost_user_wanted_features(target.features)); !st)
 		return st;
+	pool_.reset();
 	if (target.memory_slots()) {
 		for (Region &r : regions_)
 			if (auto st = client.add_region(r.region); !st)
 				return st;
-	} else if (auto st = client.set_mem_table(table_locked()); !st) {
-		return st;
+	} else {
+		if (spec_.rings != "direct") {
+			auto pool = make_ring_pool();
+			if (!pool)
+				return pool.error();
+			pool_ = std::move(*pool);
+		}
+		if (auto st = client.set_mem_table(table_locked()); !st)
+			return st;
 	}
 	{
 		std::lock_guard targets(targets_mutex_);
@@ -361,12 +370,9 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 		return false;
 	Region r = shadow_copy(shadow);
 	if (!client_->target().memory_slots()) {
-		// Kept whatever becomes of this connection: the queue uses it now.
+		// Kept for a later target with slots: this one serves the
+		// queues in its RingPool.
 		*old = std::move(r);
-		send_table_locked("the ring memory of queue " +
-		                  std::to_string((shadow.guest_address - shadow_guest_base) /
-		                                 shadow_guest_stride) +
-		                  " is new");
 		return true;
 	}
 	if (auto st = client_->remove_region(old->region); !st) {
@@ -381,11 +387,60 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 	return true;
 }
 
+Result<std::pair<UniqueFd, Mapping>> VhostUserLink::ring_memory(const std::string &name,
+                                                                size_t size)
+{
+	UniqueFd file(::memfd_create(name.c_str(), MFD_CLOEXEC));
+	if (!file)
+		return errno_error("memfd_create");
+	if (::ftruncate(file.get(), static_cast<off_t>(size)) < 0)
+		return errno_error("cannot size the ring memory");
+	void *addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, file.get(), 0);
+	if (addr == MAP_FAILED)
+		return errno_error("cannot map the ring memory");
+	return std::pair{std::move(file), Mapping(addr, size)};
+}
+
+Result<std::shared_ptr<const RingPool>> VhostUserLink::make_ring_pool() const
+{
+	size_t slice = (ring_bytes_ + 4095) / 4096 * 4096;
+	auto memory = ring_memory("vdused-vhost-user-rings", slice * spec_.queues);
+	if (!memory)
+		return memory.error();
+	auto pool = std::make_shared<RingPool>();
+	pool->file = std::move(memory->first);
+	pool->mapping = std::move(memory->second);
+	pool->guest_address = ring_pool_guest_base;
+	pool->slice = slice;
+	return std::shared_ptr<const RingPool>(std::move(pool));
+}
+
+std::optional<RingSlice> VhostUserLink::ring_slice(uint64_t generation, uint32_t index)
+{
+	std::lock_guard lock(mutex_);
+	if (!client_ || generation != generation_.load(std::memory_order_acquire))
+		return std::nullopt;
+	if (!pool_)
+		return RingSlice{};
+	if (index >= spec_.queues)
+		return std::nullopt;
+	return RingSlice{pool_,
+	                 static_cast<uint8_t *>(pool_->mapping.data()) + pool_->slice * index,
+	                 pool_->guest_address + pool_->slice * index};
+}
+
 bool VhostUserLink::start_vring(uint64_t generation, const VhostUserVring &vring)
 {
 	std::lock_guard lock(mutex_);
 	if (!client_ || generation != generation_.load(std::memory_order_acquire))
 		return false;
+	// The target knows only the table this connection began with.
+	auto start = reinterpret_cast<uint64_t>(pool_ ? pool_->mapping.data() : nullptr);
+	if (pool_ && (vring.desc < start || vring.used >= start + pool_->mapping.size())) {
+		fail_locked("queue " + std::to_string(vring.index) +
+		            ": its ring is not in the memory this connection's table holds");
+		return false;
+	}
 	if (auto st = client_->start_vring(vring); !st) {
 		fail_locked("queue " + std::to_string(vring.index) + ": " + st.error().message);
 		return false;
@@ -533,8 +588,17 @@ std::vector<VhostUserRegion> VhostUserLink::table_locked() const
 	bool bridge = spec_.rings != "direct";
 	std::vector<VhostUserRegion> table;
 	table.reserve(regions_.size() + 1);
+	if (bridge && pool_) {
+		VhostUserRegion rings;
+		rings.guest_address = pool_->guest_address;
+		rings.size = pool_->mapping.size();
+		rings.user_address = reinterpret_cast<uint64_t>(pool_->mapping.data());
+		rings.mmap_offset = 0;
+		rings.fd = pool_->file.get();
+		table.push_back(rings);
+	}
 	for (const Region &r : regions_)
-		if (r.shadow || !bridge)
+		if (!bridge && !r.shadow)
 			table.push_back(r.region);
 	if (bridge && bounce_) {
 		// Guest address = IOVA, as guest_range() gives the bounce region.
@@ -568,7 +632,7 @@ bool VhostUserLink::region_added_locked()
 	if (!client_)
 		return true;
 	if (!client_->target().memory_slots())
-		return send_table_locked("a new memory region");
+		return pooled_locked() || send_table_locked("a new memory region");
 	Status st = client_->add_region(regions_.back().region);
 	if (!st)
 		fail_locked(st.error().message);

@@ -5,6 +5,7 @@
 // (generation()) and ask for the target's address of the driver's buffers.
 #pragma once
 
+#include "base/mapping.h"
 #include "base/unique_fd.h"
 #include "link_reporter.h"
 #include "remote/vhost_user_backend_channel.h"
@@ -15,9 +16,11 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace vduse
@@ -29,10 +32,31 @@ namespace vduse
 // vhost_vdpa), and checked against every region anyway.
 inline constexpr uint64_t shadow_guest_base = uint64_t{1} << 56;
 inline constexpr uint64_t shadow_guest_stride = uint64_t{1} << 36; // per queue
+// A target without memory slots: the one region of every queue's rings
+// (RingPool), above the queues' own.
+inline constexpr uint64_t ring_pool_guest_base = uint64_t{1} << 57;
 // The user address the target is told for the driver's memory: IOVA + this
 // (direct rings: every other time a little above, add_driver_region), above
 // any address of a process (the target finds rings by user address).
 inline constexpr uint64_t driver_user_base = uint64_t{1} << 62;
+
+// A target without memory slots gets one table per connection, of at most 8
+// regions (VHOST_MEMORY_BASELINE_NREGIONS): every queue's rings and headers
+// in one region, made anew for each connection, so a target that was torn
+// down with requests never shares ring memory with the next.
+struct RingPool {
+	UniqueFd file;
+	Mapping mapping;
+	uint64_t guest_address = 0;
+	size_t slice = 0; // per queue: queue i at i * slice
+};
+
+// Where a queue sets its ring up on a connection.
+struct RingSlice {
+	std::shared_ptr<const RingPool> pool; // null: in the queue's own memory
+	uint8_t *data = nullptr;
+	uint64_t guest = 0;
+};
 
 struct GuestRange {
 	const uint8_t *base = nullptr; // our mapping
@@ -43,10 +67,15 @@ struct GuestRange {
 class VhostUserLink
 {
 public:
-	VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter);
+	// ring_bytes: the memory of one queue's rings and headers.
+	VhostUserLink(const DeviceSpec &spec, LinkReporter &reporter, size_t ring_bytes);
 	~VhostUserLink();
 	VhostUserLink(const VhostUserLink &) = delete;
 	VhostUserLink &operator=(const VhostUserLink &) = delete;
+
+	// A memfd of size bytes, mapped: a queue's ring memory, or a RingPool.
+	static Result<std::pair<UniqueFd, Mapping>> ring_memory(const std::string &name,
+	                                                        size_t size);
 
 	// Starts the connecting thread. An error only if the thread cannot start.
 	Status start();
@@ -98,6 +127,11 @@ public:
 	// place of its old one (same guest address), and keeps it for the next
 	// connections; false if that connection is gone or refused it.
 	bool replace_shadow(uint64_t generation, const VhostUserRegion &shadow);
+	// Where queue `index` sets its ring up on the connection of
+	// `generation`: its slice of the connection's RingPool (a target
+	// without memory slots), or its own memory (pool null); nullopt if that
+	// connection is gone.
+	std::optional<RingSlice> ring_slice(uint64_t generation, uint32_t index);
 	// Sets up a vring on the connection of `generation`; false if that
 	// connection is gone (a new one will come and wake the queue).
 	bool start_vring(uint64_t generation, const VhostUserVring &vring);
@@ -129,6 +163,10 @@ private:
 		int call_fd;
 	};
 	void run();
+	// A new RingPool for a connection to a target without memory slots.
+	Result<std::shared_ptr<const RingPool>> make_ring_pool() const;
+	// Whether this connection's table is the RingPool and the bounce memory.
+	bool pooled_locked() const { return pool_ != nullptr; }
 	// Takes a new connection and hands everything over; under mutex_.
 	Status connect_locked(VhostUserClient client);
 	// A queue's own memory as kept here (the fd duplicated: the queue may
@@ -136,7 +174,8 @@ private:
 	static Region shadow_copy(const VhostUserRegion &shadow);
 	void wake_queues_locked();
 	// Hands the target the region just appended to regions_: ADD_MEM_REG,
-	// or without CONFIGURE_MEM_SLOTS the whole table again; false if it
+	// or without CONFIGURE_MEM_SLOTS the whole table again (direct rings;
+	// the bridge's table does not hold a queue's own memory); false if it
 	// refused.
 	bool region_added_locked();
 	// A target without memory slots: SET_MEM_TABLE with table_locked(),
@@ -145,7 +184,7 @@ private:
 	// does): then the connection is dropped and the next one gets it.
 	bool send_table_locked(const std::string &why);
 	// What a target without memory slots is given: direct rings, the
-	// driver's region; the bridge, the queues' memory and the bounce memory.
+	// driver's region; the bridge, the RingPool and the bounce memory.
 	std::vector<VhostUserRegion> table_locked() const;
 	// Wakes the control thread's TargetSizeFollower (target_changed_fd).
 	void tell_target_changed();
@@ -170,6 +209,10 @@ private:
 	std::optional<VhostUserBackendChannel> channel_;
 	std::vector<Region> regions_;
 	std::vector<Queue> queues_;
+	size_t ring_bytes_;
+	// The connection's, if its target has no memory slots (the bridge):
+	// queues move to it as they set their rings up (ring_slice).
+	std::shared_ptr<const RingPool> pool_;
 	std::atomic<uint64_t> generation_{0};
 	std::atomic<bool> connected_{false};
 	std::atomic<uint64_t> version_{0};

@@ -8,7 +8,6 @@
 #include <linux/virtio_blk.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 
 namespace vduse
 {
@@ -83,22 +82,13 @@ VhostUserQueue::open(VhostUserLink &link, const DeviceSpec &spec, uint32_t index
 
 Result<std::pair<UniqueFd, Mapping>> VhostUserQueue::shadow_memory(uint32_t index, size_t size)
 {
-	UniqueFd memory(::memfd_create(("vdused-vhost-user-" + std::to_string(index)).c_str(),
-	                               MFD_CLOEXEC));
-	if (!memory)
-		return errno_error("memfd_create");
-	if (::ftruncate(memory.get(), static_cast<off_t>(size)) < 0)
-		return errno_error("cannot size the ring memory");
-	void *addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, memory.get(), 0);
-	if (addr == MAP_FAILED)
-		return errno_error("cannot map the ring memory");
-	return std::pair{std::move(memory), Mapping(addr, size)};
+	return VhostUserLink::ring_memory("vdused-vhost-user-" + std::to_string(index), size);
 }
 
 VhostUserRegion VhostUserQueue::shadow_region() const
 {
 	VhostUserRegion shadow;
-	shadow.guest_address = guest_base_;
+	shadow.guest_address = own_guest_base_;
 	shadow.size = layout_.total;
 	shadow.user_address = reinterpret_cast<uint64_t>(mapping_.data());
 	shadow.fd = memory_.get();
@@ -119,6 +109,8 @@ bool VhostUserQueue::renew_shadow(uint64_t generation)
 		std::swap(mapping_, memory->second);
 		return false;
 	}
+	if (!pool_)
+		base_ = static_cast<uint8_t *>(mapping_.data());
 	// The old memory stays with the target that may still write it.
 	log_->info("new ring memory for the new connection: the target torn down at the reset "
 	           "keeps the old");
@@ -129,7 +121,8 @@ VhostUserQueue::VhostUserQueue(VhostUserLink &link, uint32_t index, const Layout
                                UniqueFd memory, Mapping mapping, UniqueFd kick, UniqueFd call)
         : link_(link), index_(index), layout_(layout), memory_(std::move(memory)),
           mapping_(std::move(mapping)), kick_(std::move(kick)), call_(std::move(call)),
-          guest_base_(shadow_guest_base + shadow_guest_stride * index),
+          own_guest_base_(shadow_guest_base + shadow_guest_stride * index),
+          base_(static_cast<uint8_t *>(mapping_.data())), guest_base_(own_guest_base_),
           log_(queue_logger(link.device_name(), index)), slots_(layout.depth)
 {
 }
@@ -313,13 +306,8 @@ void VhostUserQueue::restart(std::vector<Completion> &out)
 	if (generation == torn_down_)
 		return;
 	harvest(out);
-	// A target we tore down while it held requests may still write its
-	// answers into the old ring: the new connection gets new memory.
-	if (torn_down_ != 0) {
-		if (!renew_shadow(generation))
-			return;
-		torn_down_ = 0;
-	}
+	if (!move_ring(generation))
+		return;
 	std::memset(at(0), 0, layout_.slots);
 	quiet_ = false; // the flags are clear again
 	avail_idx_ = 0;
@@ -350,6 +338,37 @@ void VhostUserQueue::restart(std::vector<Completion> &out)
 	if (again > 0)
 		log_->info("{} request(s) sent to the target again", again);
 	flush();
+}
+
+bool VhostUserQueue::move_ring(uint64_t generation)
+{
+	auto slice = link_.ring_slice(generation, index_);
+	if (!slice)
+		return false;
+	if (slice->pool) {
+		// A target without memory slots: the connection's own pool, so
+		// an earlier target never shares ring memory with this one.
+		if (slice->pool->slice < layout_.total) {
+			log_->error("the connection's ring memory has {} bytes per queue, not {}",
+			            slice->pool->slice, layout_.total);
+			return false;
+		}
+		pool_ = std::move(slice->pool);
+		base_ = slice->data;
+		guest_base_ = slice->guest;
+		return true;
+	}
+	// A target we tore down while it held requests may still write its
+	// answers into the old ring: the new connection gets new memory.
+	if (torn_down_ != 0) {
+		if (!renew_shadow(generation))
+			return false;
+		torn_down_ = 0;
+	}
+	pool_.reset();
+	base_ = static_cast<uint8_t *>(mapping_.data());
+	guest_base_ = own_guest_base_;
+	return true;
 }
 
 void VhostUserQueue::let_go(const char *what)

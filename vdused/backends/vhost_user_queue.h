@@ -87,12 +87,17 @@ private:
 	// The request in slot tag is done (status), off in_flight_, into out.
 	void finish(uint16_t tag, uint8_t status, std::vector<Completion> &out);
 	static Result<std::pair<UniqueFd, Mapping>> shadow_memory(uint32_t index, size_t size);
+	// The queue's own memory, as a target with memory slots is given it.
 	VhostUserRegion shadow_region() const;
-	// Swaps in new shadow memory, handed to the connection of generation.
+	// Swaps in new memory of its own, handed to the connection of
+	// generation.
 	bool renew_shadow(uint64_t generation);
+	// The ring goes into the connection's memory (a RingPool slice or
+	// its own); false if that connection is gone or refused new memory.
+	bool move_ring(uint64_t generation);
 	// The IOTLB entry holding address, as the target knows it.
 	std::optional<GuestRange> guest_range(const void *address);
-	uint8_t *at(size_t offset) { return static_cast<uint8_t *>(mapping_.data()) + offset; }
+	uint8_t *at(size_t offset) { return base_ + offset; }
 	// The target's used index (acquire) and our avail flags (release).
 	uint16_t used_index();
 	void set_avail_flags(uint16_t flags);
@@ -101,10 +106,14 @@ private:
 	VhostUserLink &link_;
 	uint32_t index_;
 	Layout layout_;
-	UniqueFd memory_;
+	UniqueFd memory_; // its own, for a target with memory slots
 	Mapping mapping_;
 	UniqueFd kick_;
 	UniqueFd call_;
+	uint64_t own_guest_base_;
+	// Where the ring is: its own memory, or a slice of pool_.
+	std::shared_ptr<const RingPool> pool_;
+	uint8_t *base_;
 	uint64_t guest_base_;
 	std::shared_ptr<spdlog::logger> log_;
 	std::vector<Slot> slots_;
@@ -112,7 +121,8 @@ private:
 	uint64_t ranges_version_ = 0;
 	uint64_t generation_ = 0; // of the connection the ring is set up on
 	// A connection a reset gave up on while its target held requests: not
-	// used again, and the next one gets new shadow memory.
+	// used again, and the next one with memory slots gets new memory of
+	// the queue's own (one without gets a new RingPool anyway).
 	uint64_t torn_down_ = 0;
 	uint16_t avail_idx_ = 0;
 	uint16_t last_used_ = 0;
