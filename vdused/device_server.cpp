@@ -2,6 +2,7 @@
 
 #include "base/cpu_list.h"
 #include "state/bounce_status.h"
+#include "vduse/irq_affinity.h"
 #include "virtio/vring.h"
 
 #include <algorithm>
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <endian.h>
 #include <fcntl.h>
-#include <fstream>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <poll.h>
@@ -193,52 +193,8 @@ Status DeviceServer::start_queue(uint32_t index, bool event_idx, StartMode mode)
 	              workers_[index]->last_avail());
 	if (!queue_cpus_.empty())
 		steer_completions(index, queue_cpus_[index % queue_cpus_.size()]);
-	keep_completions_online(index);
+	keep_irq_affinity_online(spec_.name, index);
 	return {};
-}
-
-void DeviceServer::keep_completions_online(uint32_t index)
-{
-	// vduse_vq_update_effective_cpu (drivers/vdpa/vdpa_user/vduse_dev.c,
-	// Linux 6.12) looks for the next online CPU of the queue's mask and
-	// starts over at the end, for ever if none is online; the driver sets
-	// the mask (virtio_vdpa, from blk-mq's spread over possible CPUs), and
-	// a CPU present but offline is in it. Each start is checked: the
-	// driver sets it again at each start.
-	std::string path = "/sys/class/vduse/" + spec_.name + "/vq" + std::to_string(index) +
-	                   "/irq_cb_affinity";
-	std::string text;
-	{
-		std::ifstream in(path);
-		if (!std::getline(in, text))
-			return; // an older kernel, without the file (nor the loop)
-	}
-	auto mask = parse_cpu_mask(text);
-	if (!mask) {
-		spdlog::warn("{}: {}: {}", spec_.name, path, mask.error().message);
-		return;
-	}
-	std::vector<unsigned> online = online_cpus();
-	if (std::any_of(mask->begin(), mask->end(), [&](unsigned cpu) {
-		    return std::binary_search(online.begin(), online.end(), cpu);
-	    }))
-		return;
-	std::string all = cpu_mask_text(online);
-	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-	bool set =
-	        fd && ::write(fd.get(), all.data(), all.size()) == static_cast<ssize_t>(all.size());
-	auto level = std::exchange(offline_affinity_said_, true) ? spdlog::level::info
-	                                                         : spdlog::level::warn;
-	if (set)
-		spdlog::log(level,
-		            "{}: queue {}'s interrupts were bound to offline CPUs only ({}), where "
-		            "the kernel would loop for ever injecting one (vduse_dev.c, "
-		            "vduse_vq_update_effective_cpu): now to the online CPUs ({})",
-		            spec_.name, index, text, all);
-	else
-		spdlog::error("{}: queue {}'s interrupts are bound to offline CPUs only ({}), and "
-		              "{} refused the online ones ({}): {}",
-		              spec_.name, index, text, path, all, std::strerror(errno));
 }
 
 void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
@@ -249,23 +205,17 @@ void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
 	// all CPUs for a single queue when the driver starts. On the CPU of the
 	// thread that injects it, the work needs no other CPU woken. Set after
 	// the driver's own setting, at each start.
-	std::string path = "/sys/class/vduse/" + spec_.name + "/vq" + std::to_string(index) +
-	                   "/irq_cb_affinity";
-	std::string mask = cpu_mask_text(cpu);
-	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-	if (!fd ||
-	    ::write(fd.get(), mask.data(), mask.size()) != static_cast<ssize_t>(mask.size())) {
+	if (auto st = set_irq_affinity(spec_.name, index, {cpu}); !st)
 		if (!std::exchange(affinity_warned_, true))
-			spdlog::warn("{}: cannot steer queue {}'s completions to CPU {} ({}): {}",
-			             spec_.name, index, cpu, path, std::strerror(errno));
-	}
+			spdlog::warn("{}: cannot steer queue {}'s completions to CPU {}: {}",
+			             spec_.name, index, cpu, st.error().message);
 }
 
 Status DeviceServer::start_queues(StartMode mode)
 {
 	if (direct_) {
 		for (uint32_t i = 0; i < spec_.queues; ++i)
-			keep_completions_online(i);
+			keep_irq_affinity_online(spec_.name, i);
 		return direct_->start(mode == StartMode::fresh);
 	}
 	auto features = device_.negotiated_features();

@@ -104,11 +104,6 @@ private:
 	void update_iotlb(uint64_t first, uint64_t last);
 	// Points the kernel's completion work for queue index at cpu.
 	void steer_completions(uint32_t index, unsigned cpu);
-	// Queue index's irq_cb_affinity with no CPU online (the driver spreads
-	// the queues over the possible CPUs; the offline ones of maxcpus=,
-	// nosmt or CPU hot-unplug) is set to the online CPUs: the kernel would
-	// loop for ever at the next VDUSE_VQ_INJECT_IRQ.
-	void keep_completions_online(uint32_t index);
 
 	VduseDevice device_;
 	StatusLine &status_;
@@ -128,7 +123,6 @@ private:
 	uint8_t device_status_ = 0;        // VIRTIO_CONFIG_S_*
 	std::vector<unsigned> queue_cpus_; // queue i's CPU is [i % size]; empty: not pinned
 	bool affinity_warned_ = false;
-	bool offline_affinity_said_ = false; // logged once at warning level
 };
 
 } // namespace vduse

@@ -1,6 +1,7 @@
 #include "queue_worker.h"
 
 #include "daemon_log.h"
+#include "vduse/irq_affinity.h"
 #include "vduse/memory_faults.h"
 #include "virtio/iovec.h"
 
@@ -128,6 +129,8 @@ void QueueWorker::run()
 		if (int err = ::pthread_setaffinity_np(::pthread_self(), sizeof(set), &set);
 		    err != 0)
 			log_->warn("cannot run on CPU {}: {}", *cpu_, std::strerror(err));
+		else
+			pinned_ = true;
 	}
 	log_->debug("worker running");
 	// poll ignores a negative fd: a backend without completions to wait for.
@@ -408,9 +411,26 @@ void QueueWorker::finish(uint16_t head, uint8_t status)
 	queue_.push(head, blk_used_length(slot.request, status));
 }
 
+void QueueWorker::check_still_pinned()
+{
+	// A CPU going offline moves the threads pinned to it elsewhere, free to
+	// run anywhere (kernel/sched/core.c, select_fallback_rq), and the
+	// queue's interrupts, steered to that CPU alone, would make
+	// VDUSE_VQ_INJECT_IRQ loop in the kernel (irq_affinity.h).
+	int cpu = ::sched_getcpu();
+	if (cpu < 0 || static_cast<unsigned>(cpu) == *cpu_)
+		return;
+	pinned_ = false;
+	log_->warn("moved from CPU {} to CPU {} by the kernel (CPU {} offline?)", *cpu_, cpu,
+	           *cpu_);
+	keep_irq_affinity_online(device_.name(), index_);
+}
+
 void QueueWorker::interrupt_if_needed()
 {
 	if (queue_.need_interrupt()) {
+		if (pinned_)
+			check_still_pinned();
 		if (auto st = device_.inject_irq(index_); !st)
 			log_->warn("{}", st.error().message);
 		else

@@ -115,6 +115,9 @@ private:
 	// them; sets worked if any.
 	void take_available(bool &worked);
 	bool stopping() const;
+	// Before an interrupt: if the kernel moved the pinned thread off its
+	// CPU, the queue's interrupts get online CPUs.
+	void check_still_pinned();
 	// The driver broke the protocol: take nothing more until a reset.
 	void break_queue(std::string reason);
 	// Whether the driver's memory went missing under this run (a SIGBUS
@@ -137,6 +140,7 @@ private:
 	LiveQueueStats &stats_;
 	std::chrono::nanoseconds poll_window_;
 	std::optional<unsigned> cpu_;        // the thread's CPU, if pinned
+	bool pinned_ = false;                // to cpu_, and still there when last looked
 	std::unique_ptr<IotlbCache> memory_; // the worker's own view, new at each start
 	SplitQueue queue_;
 	UniqueFd kick_fd_;

@@ -1,6 +1,7 @@
 #include "vhost_user_direct.h"
 
 #include "vduse/bounce_memory.h"
+#include "vduse/irq_affinity.h"
 #include "virtio/vring.h"
 
 #include <algorithm>
@@ -271,6 +272,10 @@ Status VhostUserDirect::setup_locked(uint64_t generation)
 		if (!ring.info.ready)
 			continue;
 		signal_eventfd(ring.target_kick.get());
+		// Spurious on a queue without requests, as on one whose CPUs
+		// went offline since the driver started (blk-mq sends it none):
+		// that interrupt must not find them all offline.
+		keep_irq_affinity_online(spec_.name, ring.index);
 		interrupt(ring);
 	}
 	spdlog::info("{}: the vhost-user target at {} serves the driver's rings", spec_.name,
