@@ -122,6 +122,7 @@ void QueueWorker::run()
 	// "vq0", "vq1"...: what top -H, ps -L and perf show for the thread.
 	std::string thread_name = "vq" + std::to_string(index_);
 	(void)::pthread_setname_np(::pthread_self(), thread_name.c_str());
+	pinned_ = false;
 	if (cpu_) {
 		cpu_set_t set;
 		CPU_ZERO(&set);
