@@ -213,11 +213,10 @@ void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
 
 Status DeviceServer::start_queues(StartMode mode)
 {
-	if (direct_) {
-		for (uint32_t i = 0; i < spec_.queues; ++i)
-			keep_irq_affinity_online(spec_.name, i);
+	// Direct rings keep their masks online where they interrupt: at each
+	// connection, before the first interrupt (VhostUserDirect::setup_locked).
+	if (direct_)
 		return direct_->start(mode == StartMode::fresh);
-	}
 	auto features = device_.negotiated_features();
 	if (!features)
 		return features.error();
