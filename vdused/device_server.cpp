@@ -191,13 +191,14 @@ Status DeviceServer::start_queue(uint32_t index, bool event_idx, StartMode mode)
 		return st;
 	spdlog::debug("{}: queue {} started: size {}, avail index {}", spec_.name, index, info->num,
 	              workers_[index]->last_avail());
-	if (!queue_cpus_.empty())
-		steer_completions(index, queue_cpus_[index % queue_cpus_.size()]);
-	keep_irq_affinity_online(spec_.name, index);
+	// A mask the kernel took for steering has its CPU online already.
+	if (queue_cpus_.empty() ||
+	    !steer_completions(index, queue_cpus_[index % queue_cpus_.size()]))
+		keep_irq_affinity_online(spec_.name, index);
 	return {};
 }
 
-void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
+bool DeviceServer::steer_completions(uint32_t index, unsigned cpu)
 {
 	// VDUSE_VQ_INJECT_IRQ queues the driver's completion work on a CPU of
 	// the queue's irq_cb_affinity, round robin (drivers/vdpa/vdpa_user/
@@ -205,10 +206,11 @@ void DeviceServer::steer_completions(uint32_t index, unsigned cpu)
 	// all CPUs for a single queue when the driver starts. On the CPU of the
 	// thread that injects it, the work needs no other CPU woken. Set after
 	// the driver's own setting, at each start.
-	if (auto st = set_irq_affinity(spec_.name, index, {cpu}); !st)
-		if (!std::exchange(affinity_warned_, true))
-			spdlog::warn("{}: cannot steer queue {}'s completions to CPU {}: {}",
-			             spec_.name, index, cpu, st.error().message);
+	auto st = set_irq_affinity(spec_.name, index, {cpu});
+	if (!st && !std::exchange(affinity_warned_, true))
+		spdlog::warn("{}: cannot steer queue {}'s completions to CPU {}: {}", spec_.name,
+		             index, cpu, st.error().message);
+	return st.ok();
 }
 
 Status DeviceServer::start_queues(StartMode mode)

@@ -103,7 +103,8 @@ private:
 	// VDUSE_UPDATE_IOTLB: [first, last] changed.
 	void update_iotlb(uint64_t first, uint64_t last);
 	// Points the kernel's completion work for queue index at cpu.
-	void steer_completions(uint32_t index, unsigned cpu);
+	// False if the kernel refused it (cpu offline).
+	bool steer_completions(uint32_t index, unsigned cpu);
 
 	VduseDevice device_;
 	StatusLine &status_;
