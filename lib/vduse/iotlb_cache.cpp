@@ -44,7 +44,24 @@ bool IotlbCache::translate(uint64_t iova, uint64_t len, Access access, std::vect
 		if (!r->pinnable && iotlb_.pinnable())
 			iotlb_.data_in_unpinnable_region(*r);
 		uint64_t chunk = std::min(len, r->last - iova + 1);
-		out.push_back({r->base + (iova - r->first), chunk});
+		uint8_t *base = r->base + (iova - r->first);
+		// Buffers side by side in one entry are one piece (the kernel's
+		// bounce pages often are, when it maps a request's segments
+		// one after another): fewer pieces for the backends, and a
+		// request in one piece needs no gathering. Only within one
+		// entry: two mappings next to each other in our address space
+		// need not be in IOVA.
+		if (!out.empty()) {
+			auto *end =
+			        static_cast<uint8_t *>(out.back().iov_base) + out.back().iov_len;
+			if (end == base && static_cast<uint8_t *>(out.back().iov_base) >= r->base) {
+				out.back().iov_len += chunk;
+				len -= chunk;
+				iova += chunk;
+				continue;
+			}
+		}
+		out.push_back({base, chunk});
 		len -= chunk;
 		iova += chunk;
 	}

@@ -4,6 +4,7 @@
 #include "daemon_log.h"
 #include "virtio/iovec.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 #include <spdlog/spdlog.h>
@@ -29,13 +30,21 @@ constexpr uint64_t default_max_request = 32u << 20;
 constexpr uint64_t gather_chunk = 2u << 20;
 constexpr uint64_t gather_budget = 64u << 20;
 
+// A request in few large pieces is served piece by piece instead, each an
+// NBD request of its own straight into or out of the driver's buffers: a
+// 1 MiB read of fio's huge-page buffer comes in one or two pieces, and a
+// copy of it costs more than a second request on the connection. Pieces
+// of a page each (the bounce pages of a buffer in small pages are seldom
+// side by side) are gathered.
+constexpr uint64_t piece_at_least = 64u << 10;
+
 class NbdQueue final : public MailboxQueue
 {
 public:
 	NbdQueue(std::unique_ptr<CompletionMailbox> mailbox, NbdConnection &connection,
-	         uint32_t depth, uint64_t max_request)
+	         uint32_t depth, uint64_t max_request, uint32_t block_size)
 	        : MailboxQueue(std::move(mailbox)), connection_(connection), slots_(depth),
-	          max_request_(max_request)
+	          max_request_(max_request), block_size_(block_size)
 	{
 		for (uint32_t tag = 0; tag < depth; ++tag)
 			slots_[tag].key = tag;
@@ -74,11 +83,16 @@ private:
 		uint64_t server = connection_.max_request();
 		return server > 0 && server < max_request_ ? server : max_request_;
 	}
+	// Whether a request in several buffers is served buffer by buffer:
+	// large ones, each whole blocks (vdusectl add checks that the
+	// server's minimum divides the device's block).
+	bool in_pieces(const BlkRequest &req) const;
 	bool finished(Completion &completion) override;
 
 	NbdConnection &connection_;
 	std::vector<Slot> slots_;
 	uint64_t max_request_;
+	uint32_t block_size_;
 	uint64_t bounce_bytes_ = 0;    // held by every slot's bounce buffer
 	std::deque<uint16_t> waiting_; // tags of gathered requests without room
 };
@@ -154,6 +168,14 @@ void NbdQueue::start_waiting()
 	}
 }
 
+bool NbdQueue::in_pieces(const BlkRequest &req) const
+{
+	if (req.data_len < piece_at_least * req.data.size())
+		return false;
+	return std::all_of(req.data.begin(), req.data.end(),
+	                   [this](const iovec &piece) { return piece.iov_len % block_size_ == 0; });
+}
+
 std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 {
 	if (tag >= slots_.size())
@@ -165,7 +187,7 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 	switch (req.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
-		if (req.data.size() > 1) {
+		if (req.data.size() > 1 && !in_pieces(req)) {
 			slot.gathering = true;
 			slot.gathered = 0;
 			slot.chunk = 0;
@@ -180,12 +202,16 @@ std::optional<uint8_t> NbdQueue::submit(const BlkRequest &req, uint16_t tag)
 			return std::nullopt;
 		}
 		bool read = req.type == VIRTIO_BLK_T_IN;
-		auto *base = static_cast<uint8_t *>(req.data.front().iov_base);
 		uint64_t limit = request_limit();
-		for (uint64_t done = 0; done < req.data_len; done += limit)
-			add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write,
-			       req.offset + done, std::min(limit, req.data_len - done), base + done,
-			       0);
+		uint64_t offset = req.offset;
+		for (const iovec &piece : req.data) {
+			auto *base = static_cast<uint8_t *>(piece.iov_base);
+			for (uint64_t done = 0; done < piece.iov_len; done += limit)
+				add_op(slot, read ? NbdOp::Kind::read : NbdOp::Kind::write,
+				       offset + done, std::min(limit, piece.iov_len - done),
+				       base + done, 0);
+			offset += piece.iov_len;
+		}
 		break;
 	}
 	case VIRTIO_BLK_T_FLUSH:
@@ -251,8 +277,8 @@ bool NbdQueue::finished(Completion &completion)
 } // namespace
 
 NbdBackend::NbdBackend(const std::filesystem::path &link_file, size_t connections,
-                       StatusLine &status)
-        : reporter_(link_file, connections, status)
+                       uint32_t block_size, StatusLine &status)
+        : reporter_(link_file, connections, status), block_size_(block_size)
 {
 }
 
@@ -260,7 +286,7 @@ Result<std::unique_ptr<Backend>>
 NbdBackend::open(const DeviceSpec &spec, const std::filesystem::path &link_file, StatusLine &status)
 {
 	size_t count = spec.nbd_multi_conn ? spec.queues : 1;
-	auto backend = std::make_unique<NbdBackend>(link_file, count, status);
+	auto backend = std::make_unique<NbdBackend>(link_file, count, spec.block_size, status);
 	auto log = spdlog::default_logger();
 	for (size_t i = 0; i < count; ++i) {
 		NbdConnection::Settings settings;
@@ -304,7 +330,7 @@ Result<std::unique_ptr<QueueBackend>> NbdBackend::open_queue(uint32_t index, uin
 		return mailbox.error();
 	NbdConnection &connection = *connections_[index % connections_.size()];
 	return std::unique_ptr<QueueBackend>(std::make_unique<NbdQueue>(
-	        std::move(*mailbox), connection, depth, default_max_request));
+	        std::move(*mailbox), connection, depth, default_max_request, block_size_));
 }
 
 } // namespace vduse
