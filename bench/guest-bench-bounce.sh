@@ -41,7 +41,7 @@ $(awk "BEGIN { printf \"%.1f\", ($p1 - $p0) * 1e6 / $hz / $ios }")" >>"$results"
 for round in $(seq "$rounds"); do
 	for backend in file loop; do
 		for queues in 1 4; do
-			for memory in default hugepage; do
+			for memory in $(in_round_order "$round" default hugepage); do
 				src=(-t file --file "$img" --direct)
 				[ "$backend" = loop ] && src=(-t loop --file "$loopdev")
 				read -r _ node <<<"$("$VDUSECTL" add "${src[@]}" --queues "$queues" --name bb \

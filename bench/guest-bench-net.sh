@@ -138,11 +138,19 @@ for queues in ${BENCH_QUEUES:-1 4}; do
 		done
 	fi
 	for round in $(seq "$rounds"); do
-		measure vdused $queues "$vnode" "$vpid" "$round"
-		[ "$net" != vhost-user ] || measure hugepage $queues "$hnode" "$hpid" "$round"
-		[ "$net" != vhost-user ] || measure direct $queues "$dnode" "$dpid" "$round"
-		[ -z "${BENCH_BASELINE:-}" ] || measure baseline $queues "$bnode" "$bpid" "$round"
-		measure qsd $queues "$qnode" "$qpid" "$round"
+		devices=(vdused)
+		[ "$net" != vhost-user ] || devices+=(hugepage direct)
+		[ -z "${BENCH_BASELINE:-}" ] || devices+=(baseline)
+		devices+=(qsd)
+		for device in $(in_round_order "$round" "${devices[@]}"); do
+			case $device in
+			vdused) measure vdused $queues "$vnode" "$vpid" "$round" ;;
+			hugepage) measure hugepage $queues "$hnode" "$hpid" "$round" ;;
+			direct) measure direct $queues "$dnode" "$dpid" "$round" ;;
+			baseline) measure baseline $queues "$bnode" "$bpid" "$round" ;;
+			qsd) measure qsd $queues "$qnode" "$qpid" "$round" ;;
+			esac
+		done
 	done
 	[ "$net" != vhost-user ] || "$VDUSECTL" del bench-h bench-d
 	[ -z "${BENCH_BASELINE:-}" ] || "$VDUSECTL" del bench-b

@@ -174,7 +174,7 @@ measure() {
 
 for round in $(seq "$rounds"); do
 	for pair in "${pairs[@]}"; do
-		for side in vdused ${BENCH_BASELINE:+baseline} qsd; do
+		for side in $(in_round_order "$round" vdused ${BENCH_BASELINE:+baseline} qsd); do
 			echo "bench: round $round, $pair, $side"
 			start "$side" "$pair"
 			# Reads of never-written NBD pages or RBD objects are answered

@@ -87,7 +87,7 @@ read -r -a labels <<<"${BENCH_TARGETS:-vdused-null qsd-null vdpasim}"
 for round in $(seq "$rounds"); do
 	for q in 1 2; do
 		for qd in 1 32; do
-			for label in "${labels[@]}"; do
+			for label in $(in_round_order "$round" "${labels[@]}"); do
 				[ "$label" = vdpasim ] && [ "$q" = 2 ] && continue
 				measure "$label" "$q" "$qd"
 			done

@@ -2,7 +2,7 @@
 # Runs inside the test guest (one boot): fio 4k random reads against vdused's
 # null device, qemu-storage-daemon's vduse-blk export on null-co, ublksrv's
 # null target (if UBLK names its ublk binary) and the kernel's vdpasim_blk
-# (one queue: all it has), in interleaved rounds (A B C D, A B C D), a
+# (one queue: all it has), in interleaved rounds (A B C D, D C B A), a
 # warm-up run before each measured one. Prints IOPS, mean and p99 latency,
 # CPU time per I/O: the serving process's (user + system, all threads) and
 # the whole guest's (every CPU's busy time, fio's too), and the guest's
@@ -112,7 +112,7 @@ measure() {
 
 for round in $(seq "$rounds"); do
 	for queues in 1 2; do
-		for target in "${targets[@]}"; do
+		for target in $(in_round_order "$round" "${targets[@]}"); do
 			start_target "$target" "$queues" || continue
 			for point in "${points[@]}"; do
 				read -r q qd <<<"$point"

@@ -633,3 +633,18 @@ stats_match_fio() {
 		fail "$name: latency mean $mean us, p99 $p99 us"
 	pass "$name: latency mean $mean us, p99 <= $p99 us"
 }
+
+# in_round_order ROUND WORD...: the words one per line, in order in odd
+# rounds and reversed in even ones. The benches measure their devices in
+# this order: what comes first in a round is measured slower under TCG
+# (two copies of one vdused binary were 0.65x to 1.02x of each other, the
+# first behind in 9 of 10 points), so each device takes both ends in turn.
+in_round_order() {
+	local round=$1 i
+	shift
+	if ((round % 2)); then
+		printf '%s\n' "$@"
+	else
+		for ((i = $#; i >= 1; i--)); do printf '%s\n' "${!i}"; done
+	fi
+}
