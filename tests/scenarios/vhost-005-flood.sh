@@ -3,7 +3,8 @@
 # keeps the largest requests the device allows in flight (seg_max x size_max
 # = 254 MiB each, every segment on the same 1 MiB of its memory) against the
 # backends that gather or stage data through vdused's own buffers: nbd
-# (libnbd reads and writes one buffer) and loop with unaligned buffers
+# (libnbd reads and writes one buffer: segments of 1 MiB go one by one, 254
+# of 32 KiB, 8 MiB a request, are gathered) and loop with unaligned buffers
 # (O_DIRECT staging). vdused serves them all while its peak RSS stays within
 # the queue's stated ceiling (64 MiB of such buffers); before, it grew by
 # the size asked until the kernel killed it and the device was lost. Then
@@ -42,6 +43,9 @@ base=$(rss_kb "$pid")
 flood "$node" 16 -n "$n" -t 2
 flood "$node" 16 -n "$n" -t 2 --write
 flood "$node" 64 -n $((n * 8)) --segments 16 -t 2 --write
+# Small segments are gathered: 32 requests of 8 MiB ask for 4 times the buffers' 64 MiB.
+flood "$node" 64 -n $((n * 8)) --segment-bytes 32768 -t 2
+flood "$node" 64 -n $((n * 8)) --segment-bytes 32768 -t 2 --write
 growth=$(peak_growth "$pid" "$base")
 [ "$growth" -le "$ceiling_mib" ] || fail "nbd: vdused's peak RSS grew by $growth MiB (ceiling $ceiling_mib)"
 pass "nbd: vdused's peak RSS grew by $growth MiB under the flood (ceiling $ceiling_mib)"

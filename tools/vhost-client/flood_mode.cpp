@@ -25,7 +25,10 @@ int run_flood(BlkSession &session, const FloodOptions &options)
 	uint32_t size_max = session.has_feature(VIRTIO_BLK_F_SIZE_MAX) ? cfg.size_max : 1u << 20;
 	uint32_t segments =
 	        std::min<uint32_t>(seg_max, options.segments ? options.segments : seg_max);
-	uint32_t seg_bytes = std::min<uint32_t>(size_max, 1u << 20) & ~uint32_t{511};
+	uint32_t seg_bytes =
+	        std::min<uint32_t>({size_max, 1u << 20,
+	                            options.segment_bytes ? options.segment_bytes : UINT32_MAX}) &
+	        ~uint32_t{511};
 	uint64_t request_bytes = uint64_t{segments} * seg_bytes;
 	uint64_t capacity = session.capacity_bytes();
 	if (segments == 0 || seg_bytes == 0 || request_bytes > capacity) {

@@ -121,6 +121,9 @@ int run(int argc, char **argv)
 	                 "same driver memory under every segment)");
 	flood->add_option("-n,--requests", fo.requests, "requests in flight (default 32)");
 	flood->add_option("--segments", fo.segments, "segments per request (default seg_max)");
+	flood->add_option("--segment-bytes", fo.segment_bytes,
+	                  "bytes per segment, a multiple of 512 (default size_max, at most 1 MiB)")
+	        ->check(CLI::Range(512u, 1u << 20));
 	flood->add_flag("--write", fo.write, "writes instead of reads");
 	flood->add_flag("--unaligned", fo.unaligned, "data at an odd address");
 	flood->add_option("-t,--seconds", fo.seconds, "seconds of new requests (default 10)");

@@ -74,6 +74,7 @@ int run_outage(BlkSession &session, const OutageOptions &options);
 struct FloodOptions {
 	uint32_t requests = 32;      // in flight (queue 0)
 	uint32_t segments = 0;       // per request; 0: the device's seg_max
+	uint32_t segment_bytes = 0;  // each; 0: size_max, at most 1 MiB
 	bool write = false;          // writes instead of reads
 	bool unaligned = false;      // data at an odd address
 	double seconds = 10;         // of new requests
