@@ -51,17 +51,14 @@ bool IotlbCache::translate(uint64_t iova, uint64_t len, Access access, std::vect
 		// request in one piece needs no gathering. Only within one
 		// entry: two mappings next to each other in our address space
 		// need not be in IOVA.
-		if (!out.empty()) {
-			auto *end =
-			        static_cast<uint8_t *>(out.back().iov_base) + out.back().iov_len;
-			if (end == base && static_cast<uint8_t *>(out.back().iov_base) >= r->base) {
-				out.back().iov_len += chunk;
-				len -= chunk;
-				iova += chunk;
-				continue;
-			}
-		}
-		out.push_back({base, chunk});
+		const bool joins =
+		        !out.empty() &&
+		        static_cast<uint8_t *>(out.back().iov_base) + out.back().iov_len == base &&
+		        static_cast<uint8_t *>(out.back().iov_base) >= r->base;
+		if (joins)
+			out.back().iov_len += chunk;
+		else
+			out.push_back({base, chunk});
 		len -= chunk;
 		iova += chunk;
 	}
