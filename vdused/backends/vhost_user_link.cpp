@@ -369,12 +369,9 @@ bool VhostUserLink::replace_shadow(uint64_t generation, const VhostUserRegion &s
 	    generation != generation_.load(std::memory_order_acquire))
 		return false;
 	Region r = shadow_copy(shadow);
-	if (!client_->target().memory_slots()) {
-		// Kept for a later target with slots: this one serves the
-		// queues in its RingPool.
-		*old = std::move(r);
-		return true;
-	}
+	// Only a connection to a target with memory slots gets here: a
+	// target without them has the queues' rings in its connection's own
+	// RingPool, which is new at each connection (VhostUserQueue::move_ring).
 	if (auto st = client_->remove_region(old->region); !st) {
 		fail_locked(st.error().message);
 		return false;
