@@ -45,8 +45,8 @@ case $VTEST_BOOT in
 	mkdir "$mnt/tree" && for i in $(seq 100); do echo "file $i" >"$mnt/tree/$i"; done
 	{ sha256sum <"$mnt/data"; cat "$mnt"/tree/* | sha256sum; } >"$sum"
 	pass "boot 1: fs0 mounted from /etc/fstab, 32 MiB and 100 files written, not synced"
-	# Boot 1's shutdown on the console, with the kernel's times, for boot 2's
-	# check below and for whoever reads a failure (the harness prints the
+	# Boot 1's shutdown on the console, with the kernel's times, for whoever
+	# reads a failure of boot 2's check below (the harness prints the
 	# console): systemd's own messages (units stopping and stopped) go to
 	# the kernel log, and the console prints up to info.
 	systemd-analyze log-target kmsg
