@@ -13,7 +13,9 @@ img=$(scratch_fs)
 truncate -s 64M "$img/vhu.img" "$img/nbd.img"
 chown 65534:65534 "$img/vhu.img" "$img/nbd.img"
 
-# A listener that only counts what it is sent, as another user.
+# A listener that only counts what it is sent, as another user. The waits
+# for a server to start allow 30 s: python3 took more than 5 s to start
+# beside another guest in CI.
 rogue_start() { # PATH BYTES-FILE
 	rm -f "$1"
 	as_user 1 /usr/bin/python3 -c '
@@ -34,7 +36,7 @@ while True:
 	rogue=$!
 	echo 0 >"$2"
 	chmod 666 "$2"
-	wait_for 5 "the rogue socket" test -S "$1"
+	wait_for 30 "the rogue socket" test -S "$1"
 }
 
 # vhost-user: qemu-storage-daemon as nobody.
@@ -44,7 +46,7 @@ qsd_start() {
 		--blockdev "driver=file,node-name=d,filename=$img/vhu.img" \
 		--export "type=vhost-user-blk,id=e,node-name=d,addr.type=unix,addr.path=/run/vo/t.sock,writable=on" \
 		2>>/run/vo/qsd.log || fail "qemu-storage-daemon: $(cat /run/vo/qsd.log)"
-	wait_for 5 "the target's socket" test -S /run/vo/t.sock
+	wait_for 30 "the target's socket" test -S /run/vo/t.sock
 }
 qsd_start
 read -r _ node <<<"$("$VDUSECTL" add -t vhost-user --socket /run/vo/t.sock --name own0)"
@@ -78,7 +80,7 @@ nbdkit_start() { # UID PIDFILE ARGS...
 	rm -f /run/vo/n.sock "$pidfile"
 	as_user "$uid" nbdkit --unix /run/vo/n.sock --pidfile "$pidfile" "$@" 2>>/run/vo/nbdkit.log ||
 		fail "nbdkit: $(cat /run/vo/nbdkit.log)"
-	wait_for 5 "nbdkit's pid file" test -s "$pidfile"
+	wait_for 30 "nbdkit's pid file" test -s "$pidfile"
 }
 nbdkit_start 65534 /run/vo/n.pid file "$img/nbd.img"
 url="nbd+unix:///?socket=/run/vo/n.sock"

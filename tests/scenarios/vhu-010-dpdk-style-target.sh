@@ -19,7 +19,7 @@ vhu_start disk 8 "$blockdev"
 "$(dirname "$VTEST_LIB")/vhost-user-without-slots" /run/vhu/dpdk.sock /run/vhu/disk.sock \
 	>/run/vhu/dpdk.log 2>&1 &
 filter=$!
-wait_for 5 "the filtering socket" test -S /run/vhu/dpdk.sock
+wait_for 30 "the filtering socket" test -S /run/vhu/dpdk.sock
 
 expect_status "a bridge to a target without CONFIGURE_MEM_SLOTS" 1 \
 	"which the bridge needs to add memory while requests are in flight (--bounce-memory hugepage gives it" \
