@@ -355,7 +355,7 @@ nbd_start() {
 	case " $* " in *" --port "*) listen=(--ipaddr 127.0.0.1) ;; esac
 	nbdkit --pidfile "/run/nbd/$name.pid" "${listen[@]}" "$@" \
 		2>>"/run/nbd/$name.log" || fail "nbdkit $name did not start: $(cat "/run/nbd/$name.log")"
-	wait_for 5 "nbdkit $name's pid file" test -s "/run/nbd/$name.pid"
+	wait_for 30 "nbdkit $name's pid file" test -s "/run/nbd/$name.pid"
 }
 
 # nbd_kill NAME: SIGKILL, as a crash (nbdkit would wait for its clients on SIGTERM).

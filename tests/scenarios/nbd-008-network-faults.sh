@@ -30,7 +30,7 @@ mkdir -p /run/nbd
 ip netns exec "$ns" nbdkit --pidfile /run/nbd/net.pid --ipaddr 10.77.0.2 --port 10809 \
 	--threads 1 file "$img/disk.img" 2>>/run/nbd/net.log ||
 	fail "nbdkit did not start in $ns: $(cat /run/nbd/net.log)"
-wait_for 5 "nbdkit's pid file" test -s /run/nbd/net.pid
+wait_for 30 "nbdkit's pid file" test -s /run/nbd/net.pid
 url=nbd://10.77.0.2:10809
 
 # link up|down: the host's end of the veth pair.

@@ -24,7 +24,7 @@ kill -0 "$pid" || fail "vdused is gone after the clients were killed"
 # del while the node is held: refused at once with --wait 0, naming the holder.
 (exec 3<>"$node"; exec sleep 30) &
 holder=$!
-wait_for 5 "the holder to open $node" sh -c "ls -l /proc/$holder/fd | grep -q vhost-vdpa"
+wait_for 30 "the holder to open $node" sh -c "ls -l /proc/$holder/fd | grep -q vhost-vdpa"
 expect_status "del while a client holds the node" 1 "is held open by pid $holder (sleep)" \
 	"$VDUSECTL" del --wait 0 life
 expect_eq "the device after the refused del" running "$(device_field life state)"
@@ -36,7 +36,7 @@ pass "the device serves after the refused del"
 # slow start of vdusectl on a busy machine).
 (exec 3<>"$node"; exec sleep 60) &
 holder=$!
-wait_for 5 "the holder to open $node" sh -c "ls -l /proc/$holder/fd | grep -q vhost-vdpa"
+wait_for 30 "the holder to open $node" sh -c "ls -l /proc/$holder/fd | grep -q vhost-vdpa"
 "$VDUSECTL" del --wait 20 life >/dev/null 2>"$TMPDIR/del.err" &
 deleter=$!
 wait_for 20 "del to say it waits" grep -q "waiting up to 20 s" "$TMPDIR/del.err"

@@ -40,7 +40,7 @@ while True:
             data = c.recv(4096)
     c.close()
 PY
-	wait_for 5 "the test server on $1" test -S "$1"
+	wait_for 30 "the test server on $1" test -S "$1"
 }
 serve /run/vhu/echo.sock echo
 expect_status "an echo server" 1 "b0: vhost-user target at /run/vhu/echo.sock: unexpected answer to message 1: not a vhost-user target" \
@@ -54,7 +54,7 @@ $py -c '
 import socket, time
 s = socket.socket(socket.AF_UNIX); s.bind("/run/vhu/mute.sock"); s.listen(4)
 c, _ = s.accept(); time.sleep(60)' &
-wait_for 5 "the mute server" test -S /run/vhu/mute.sock
+wait_for 30 "the mute server" test -S /run/vhu/mute.sock
 start=$SECONDS
 expect_status "a target that never answers" 1 "b0: vhost-user target at /run/vhu/mute.sock: no answer to message 1" \
 	"$VDUSECTL" add -t vhost-user --socket /run/vhu/mute.sock --name b0
