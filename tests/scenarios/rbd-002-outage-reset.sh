@@ -53,14 +53,13 @@ grep -q 'left running in the backend' /run/vduse/rout.log ||
 # once in CI (two loaded TCG guests; cause not seen), so the bound is 40 s,
 # the time taken is printed, and a failure shows where vdused and the
 # cluster stood.
+fences_released() { [ "$(grep -c 'their memory is released' /run/vduse/rout.log)" -ge "$1" ]; }
 fence_gone() {
-	local start=$SECONDS deadline=$((SECONDS + 40))
-	until [ "$(grep -c 'their memory is released' /run/vduse/rout.log)" -ge "$1" ]; do
-		[ $SECONDS -lt $deadline ] || fail "the fence did not go within 40 s of the \
-outage's end: vdused: $(tail -4 /run/vduse/rout.log | tr '\n' '|'); \
+	local start=$SECONDS
+	(wait_for 40 "the fence to go" fences_released "$1") ||
+		fail "the fence did not go within 40 s of the outage's end: vdused: \
+$(tail -4 /run/vduse/rout.log | tr '\n' '|'); \
 cluster: $(timeout 10 ceph --conf "$conf" -s 2>&1 | grep -E 'health|osd:|pgs:' | tr -s ' \n' ' ')"
-		sleep 0.2
-	done
 	fence_wait=$((SECONDS - start))
 }
 fence_gone 1
