@@ -36,8 +36,8 @@ class DeviceServer : public ResizableDevice
 {
 public:
 	struct Tuning {
-		std::chrono::nanoseconds poll_window{
-		        0}; // busy-poll a queue this long before sleeping
+		// The longest a queue busy-polls before sleeping (PollWindow).
+		std::chrono::nanoseconds poll_window{0};
 		// Tests: SIGUSR2 freezes the control thread, SIGUSR1 kills the
 		// process after it takes the next request.
 		bool debug_hooks = false;

@@ -28,7 +28,7 @@ struct Options {
 	std::string name;
 	std::string state_dir;
 	bool verbose = false;
-	unsigned poll_us = 50;
+	unsigned poll_us = 400;
 	bool debug_hooks = false;
 };
 
@@ -165,8 +165,9 @@ int parse_and_serve(int argc, char **argv)
 	               "State directory (default: $VDUSE_STATE_DIR or " VDUSE_STATE_DIR ")");
 	app.add_flag("-v,--verbose", options.verbose, "Log debug messages");
 	app.add_option("--poll-us", options.poll_us,
-	               "Busy-poll a queue this many microseconds for more requests before sleeping "
-	               "(default: 50)")
+	               "Busy-poll a queue up to this many microseconds for more work before "
+	               "sleeping; the window grows while work comes back that soon and shrinks "
+	               "when it does not (default: 400; 0: never poll)")
 	        ->envname("VDUSED_POLL_US");
 	// Not in --help: lets the tests freeze the control thread with SIGUSR2.
 	app.add_flag("--debug-hooks", options.debug_hooks)

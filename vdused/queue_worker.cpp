@@ -146,6 +146,7 @@ void QueueWorker::run()
 		serve();
 	while (!stopping()) {
 		int timeout = backend_->arm_completions() ? -1 : 0;
+		auto asleep = std::chrono::steady_clock::now();
 		if (::poll(fds.data(), fds.size(), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -154,6 +155,8 @@ void QueueWorker::run()
 		}
 		if (fds[0].revents & POLLIN)
 			break;
+		if (timeout < 0)
+			poll_window_.slept(std::chrono::steady_clock::now() - asleep);
 		if (backend_->in_flight() == 0)
 			backend_->prepare();
 		uint64_t count = 0;
@@ -267,7 +270,7 @@ void QueueWorker::serve()
 		auto now = clock::now();
 		if (worked)
 			last_work = now;
-		if (now - last_work < poll_window_) {
+		if (now - last_work < poll_window_.current()) {
 			// Let a submitter on this CPU run: it is what we wait for.
 			sched_yield();
 			continue;

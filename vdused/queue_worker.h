@@ -5,6 +5,7 @@
 
 #include "backends/backend.h"
 #include "base/unique_fd.h"
+#include "poll_window.h"
 #include "state/device_stats.h"
 #include "vduse/iotlb_cache.h"
 #include "vduse/vduse_device.h"
@@ -138,7 +139,7 @@ private:
 	BlkGeometry geometry_;
 	const LiveGeometry &live_;
 	LiveQueueStats &stats_;
-	std::chrono::nanoseconds poll_window_;
+	PollWindow poll_window_;
 	std::optional<unsigned> cpu_;        // the thread's CPU, if pinned
 	bool pinned_ = false;                // to cpu_, and still there when last looked
 	std::unique_ptr<IotlbCache> memory_; // the worker's own view, new at each start

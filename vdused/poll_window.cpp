@@ -1,0 +1,19 @@
+#include "poll_window.h"
+
+#include <algorithm>
+
+namespace vduse
+{
+
+void PollWindow::slept(std::chrono::nanoseconds how_long)
+{
+	std::chrono::nanoseconds shortest = std::min(floor, longest_);
+	// From the last work to the next: the window polled, then the sleep.
+	std::chrono::nanoseconds gap = current_ + how_long;
+	if (gap <= longest_)
+		current_ = std::min(longest_, current_ * 2);
+	else
+		current_ = std::max(shortest, current_ / 2);
+}
+
+} // namespace vduse
