@@ -146,6 +146,7 @@ void QueueWorker::run()
 		serve();
 	while (!stopping()) {
 		int timeout = backend_->arm_completions() ? -1 : 0;
+		unsigned in_flight = backend_->in_flight();
 		auto asleep = std::chrono::steady_clock::now();
 		if (::poll(fds.data(), fds.size(), timeout) < 0) {
 			if (errno == EINTR)
@@ -156,7 +157,7 @@ void QueueWorker::run()
 		if (fds[0].revents & POLLIN)
 			break;
 		if (timeout < 0)
-			poll_window_.slept(std::chrono::steady_clock::now() - asleep);
+			poll_window_.slept(std::chrono::steady_clock::now() - asleep, in_flight);
 		if (backend_->in_flight() == 0)
 			backend_->prepare();
 		uint64_t count = 0;
@@ -270,7 +271,7 @@ void QueueWorker::serve()
 		auto now = clock::now();
 		if (worked)
 			last_work = now;
-		if (now - last_work < poll_window_.current()) {
+		if (now - last_work < poll_window_.current(backend_->in_flight())) {
 			// Let a submitter on this CPU run: it is what we wait for.
 			sched_yield();
 			continue;

@@ -12,17 +12,17 @@ TEST(PollWindow, StartsAtTheFloor)
 	EXPECT_EQ(PollWindow(20us).current(), 20us);
 }
 
-TEST(PollWindow, GrowsWhileWorkComesBackWithinTheLongest)
+TEST(PollWindow, GrowsWhileTheDriverComesBackWithinTheLongest)
 {
 	// A target answering 300 µs after the request was sent.
 	PollWindow w(400us);
-	w.slept(250us); // 50 polled + 250 slept: within 400
+	w.slept(250us, 0); // 50 polled + 250 slept: within 400
 	EXPECT_EQ(w.current(), 100us);
-	w.slept(200us);
+	w.slept(200us, 0);
 	EXPECT_EQ(w.current(), 200us);
-	w.slept(100us);
+	w.slept(100us, 0);
 	EXPECT_EQ(w.current(), 400us);
-	w.slept(0us); // never past the longest
+	w.slept(0us, 0); // never past the longest
 	EXPECT_EQ(w.current(), 400us);
 }
 
@@ -30,14 +30,14 @@ TEST(PollWindow, ShrinksBackToTheFloorWhenIdle)
 {
 	PollWindow w(400us);
 	for (int i = 0; i < 3; ++i)
-		w.slept(10us);
+		w.slept(10us, 0);
 	ASSERT_EQ(w.current(), 400us);
-	w.slept(5ms); // idle: polling would have been spent for nothing
+	w.slept(5ms, 0); // idle: polling would have been spent for nothing
 	EXPECT_EQ(w.current(), 200us);
-	w.slept(1s);
-	w.slept(1s);
+	w.slept(1s, 0);
+	w.slept(1s, 0);
 	EXPECT_EQ(w.current(), 50us);
-	w.slept(1s);
+	w.slept(1s, 0);
 	EXPECT_EQ(w.current(), 50us);
 }
 
@@ -45,17 +45,58 @@ TEST(PollWindow, ZeroNeverPolls)
 {
 	PollWindow w(0us);
 	EXPECT_EQ(w.current(), 0us);
-	w.slept(1us);
+	w.slept(1us, 0);
 	EXPECT_EQ(w.current(), 0us);
-	w.slept(1s);
+	w.slept(1s, 0);
 	EXPECT_EQ(w.current(), 0us);
 }
 
 TEST(PollWindow, AGapJustPastTheLongestShrinks)
 {
 	PollWindow w(100us);
-	w.slept(50us); // 50 + 50: grows
+	w.slept(50us, 0); // 50 + 50: grows
 	EXPECT_EQ(w.current(), 100us);
-	w.slept(1us); // 100 + 1 > 100: shrinks
+	w.slept(1us, 0); // 100 + 1 > 100: shrinks
 	EXPECT_EQ(w.current(), 50us);
+}
+
+TEST(PollWindow, WaitingForSeveralRequestsNeverGrowsIt)
+{
+	// A loop device's worker answering 32 requests: spinning would take its CPU.
+	PollWindow w(400us);
+	for (int i = 0; i < 5; ++i)
+		w.slept(10us, 32);
+	EXPECT_EQ(w.current(), 50us);
+	// But a long wait for it shrinks a window the driver grew.
+	w.slept(10us, 0);
+	w.slept(10us, 0);
+	ASSERT_EQ(w.current(), 200us);
+	w.slept(1ms, 32);
+	EXPECT_EQ(w.current(), 100us);
+	w.slept(10us, 2); // short: unchanged
+	EXPECT_EQ(w.current(), 100us);
+}
+
+TEST(PollWindow, WaitingForOneRequestGrowsIt)
+{
+	// The bridge's target answering one request at QD1 in 300 µs.
+	PollWindow w(400us);
+	w.slept(250us, 1);
+	w.slept(200us, 1);
+	w.slept(100us, 1);
+	EXPECT_EQ(w.current(), 400us);
+}
+
+TEST(PollWindow, SeveralRequestsHeldPollTheShortest)
+{
+	PollWindow w(400us);
+	for (int i = 0; i < 3; ++i)
+		w.slept(10us, 0);
+	ASSERT_EQ(w.current(), 400us);
+	EXPECT_EQ(w.current(1), 400us);
+	EXPECT_EQ(w.current(2), 50us);
+	EXPECT_EQ(w.current(32), 50us);
+	// And what was learnt stays for when the queue is back at QD1.
+	EXPECT_EQ(w.current(0), 400us);
+	EXPECT_EQ(PollWindow(20us).current(32), 20us);
 }
