@@ -9,7 +9,7 @@ void PollWindow::slept(std::chrono::nanoseconds how_long, unsigned in_flight)
 {
 	std::chrono::nanoseconds shortest = std::min(floor, longest_);
 	// From the last work to the next: the window polled, then the sleep.
-	std::chrono::nanoseconds gap = current_ + how_long;
+	std::chrono::nanoseconds gap = current(in_flight) + how_long;
 	if (gap > longest_)
 		current_ = std::max(shortest, current_ / 2);
 	else if (in_flight <= 1)

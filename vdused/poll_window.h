@@ -38,9 +38,8 @@ public:
 	{
 		return in_flight > 1 ? std::min(current_, floor) : current_;
 	}
-	std::chrono::nanoseconds longest() const { return longest_; }
-	// The thread polled for the current window, then slept this long
-	// before work woke it; in_flight: the requests the backend held meanwhile.
+	// The thread polled for current(in_flight), then slept this long before
+	// work woke it; in_flight: the requests the backend held meanwhile.
 	void slept(std::chrono::nanoseconds how_long, unsigned in_flight);
 
 private:

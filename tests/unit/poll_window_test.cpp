@@ -98,5 +98,8 @@ TEST(PollWindow, SeveralRequestsHeldPollTheShortest)
 	EXPECT_EQ(w.current(32), 50us);
 	// And what was learnt stays for when the queue is back at QD1.
 	EXPECT_EQ(w.current(0), 400us);
+	// A short sleep then (50 µs polled + 10 slept) leaves it as it is.
+	w.slept(10us, 32);
+	EXPECT_EQ(w.current(0), 400us);
 	EXPECT_EQ(PollWindow(20us).current(32), 20us);
 }
