@@ -6,8 +6,8 @@
 // longest window after the last, polling that long would have caught it,
 // so the window doubles; whenever the gap was longer, polling would have
 // been spent for nothing, so it halves. While the backend holds several
-// requests the thread polls only the shortest window, and such a sleep
-// never grows it: on a host with few CPUs a longer spin takes the CPU that
+// requests the thread polls only the shortest window, and every sleep then
+// halves it: on a host with few CPUs a longer spin takes the CPU that
 // the backend's own threads (a loop device's worker, an nbd connection, a
 // target) need to answer them, and their answers come in batches anyway
 // (measured at QD32 on two vCPUs: docs/DATA-PATH.md, "The adaptive poll

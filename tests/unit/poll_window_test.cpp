@@ -67,14 +67,14 @@ TEST(PollWindow, WaitingForSeveralRequestsNeverGrowsIt)
 	for (int i = 0; i < 5; ++i)
 		w.slept(10us, 32);
 	EXPECT_EQ(w.current(), 50us);
-	// But a long wait for it shrinks a window the driver grew.
+	// And a wait for them shrinks a window the driver grew.
 	w.slept(10us, 0);
 	w.slept(10us, 0);
 	ASSERT_EQ(w.current(), 200us);
 	w.slept(1ms, 32);
 	EXPECT_EQ(w.current(), 100us);
-	w.slept(10us, 2); // short: unchanged
-	EXPECT_EQ(w.current(), 100us);
+	w.slept(10us, 2); // short, but several held: shrinks too
+	EXPECT_EQ(w.current(), 50us);
 }
 
 TEST(PollWindow, WaitingForOneRequestGrowsIt)
@@ -98,8 +98,8 @@ TEST(PollWindow, SeveralRequestsHeldPollTheShortest)
 	EXPECT_EQ(w.current(32), 50us);
 	// And what was learnt stays for when the queue is back at QD1.
 	EXPECT_EQ(w.current(0), 400us);
-	// A short sleep then (50 µs polled + 10 slept) leaves it as it is.
+	// Any sleep then halves what QD1 taught it.
 	w.slept(10us, 32);
-	EXPECT_EQ(w.current(0), 400us);
+	EXPECT_EQ(w.current(0), 200us);
 	EXPECT_EQ(PollWindow(20us).current(32), 20us);
 }
