@@ -53,16 +53,9 @@ Result<std::optional<BounceMemory>> allocate_bounce_memory(const DeviceSpec &spe
 	return std::optional<BounceMemory>(std::move(*memory));
 }
 
-// --cpus: the CPUs queue i takes the (i mod n)-th of; none if not pinned.
-std::vector<unsigned> queue_cpus(const DeviceSpec &spec)
+// The CPUs this process may run on (taskset, the unit's CPUAffinity=).
+std::vector<unsigned> allowed_cpus()
 {
-	if (spec.cpus == "any")
-		return {};
-	if (!spec.cpus.empty()) {
-		auto listed = parse_cpu_list(spec.cpus);
-		return listed ? *listed : std::vector<unsigned>();
-	}
-	// The CPUs this process may run on (taskset, the unit's CPUAffinity=).
 	cpu_set_t set;
 	CPU_ZERO(&set);
 	std::vector<unsigned> cpus;
@@ -74,6 +67,18 @@ std::vector<unsigned> queue_cpus(const DeviceSpec &spec)
 	return cpus;
 }
 
+// --cpus: the CPUs queue i takes the (i mod n)-th of; none if not pinned.
+std::vector<unsigned> queue_cpus(const DeviceSpec &spec)
+{
+	if (spec.cpus == "any")
+		return {};
+	if (!spec.cpus.empty()) {
+		auto listed = parse_cpu_list(spec.cpus);
+		return listed ? *listed : std::vector<unsigned>();
+	}
+	return allowed_cpus();
+}
+
 // The longest poll window of the device's queues: the one asked for, but
 // the shortest (PollWindow::floor) when there are more queues than CPUs to
 // run them. Their threads would then spin in each other's way and in the
@@ -82,14 +87,8 @@ std::vector<unsigned> queue_cpus(const DeviceSpec &spec)
 std::chrono::nanoseconds longest_poll_window(std::chrono::nanoseconds asked, uint32_t queues,
                                              const std::vector<unsigned> &queue_cpus)
 {
-	size_t cpus = queue_cpus.size();
-	if (cpus == 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		cpus = ::sched_getaffinity(0, sizeof(set), &set) == 0
-		               ? static_cast<size_t>(CPU_COUNT(&set))
-		               : 1;
-	}
+	// Not pinned (--cpus any): the queues share what the process may use.
+	size_t cpus = queue_cpus.empty() ? allowed_cpus().size() : queue_cpus.size();
 	return queues > cpus ? std::min(asked, std::chrono::nanoseconds(PollWindow::floor)) : asked;
 }
 

@@ -14,7 +14,7 @@ TEST(PollWindow, StartsAtTheFloor)
 
 TEST(PollWindow, GrowsWhileTheDriverComesBackWithinTheLongest)
 {
-	// A target answering 300 µs after the request was sent.
+	// The driver's next request 300 µs after the last answer.
 	PollWindow w(400us);
 	w.slept(250us, 0); // 50 polled + 250 slept: within 400
 	EXPECT_EQ(w.current(), 100us);
